@@ -1,0 +1,75 @@
+"""llmos-jupyter: skills as typed Markdown files, run as workflows with trace notebooks.
+
+The public API is what this module exports; everything in ``_``-modules is private::
+
+    from llmos_jupyter import SkillLibrary, Workflow, run
+
+    result = run(Workflow.load("notebooks/h2-vqe.workflow.json"))
+    result["vqe"].outputs["eigenvalue"]     # Hartree
+    result.trace                            # the trace notebook's path
+
+Nothing heavy is imported here: numpy, scipy and matplotlib load only inside the
+skills that declare them, so the package also runs in Pyodide.
+"""
+
+from __future__ import annotations
+
+# Core API
+from llmos_jupyter._api import default_library, run, validate
+from llmos_jupyter._engine.engine import Engine, RunHandle
+from llmos_jupyter._engine.events import Event
+from llmos_jupyter._engine.result import NodeResult, RunResult
+
+# Errors
+from llmos_jupyter._exceptions import (
+    LlmosError,
+    RequirementMissing,
+    SkillError,
+    SkillNotFound,
+    WorkflowError,
+    WorkflowInvalid,
+    WorkflowProblem,
+)
+from llmos_jupyter._skills.library import SkillLibrary
+from llmos_jupyter._skills.model import Skill
+from llmos_jupyter._skills.parser import load_skill, parse_skill
+from llmos_jupyter._skills.ports import Port
+from llmos_jupyter._version import __version__
+from llmos_jupyter._workflow.model import Edge, Node, Workflow
+
+__all__ = [
+    "Edge",
+    "Engine",
+    "Event",
+    "LlmosError",
+    "Node",
+    "NodeResult",
+    "Port",
+    "RequirementMissing",
+    "RunHandle",
+    "RunResult",
+    "Skill",
+    "SkillError",
+    "SkillLibrary",
+    "SkillNotFound",
+    "Workflow",
+    "WorkflowError",
+    "WorkflowInvalid",
+    "WorkflowProblem",
+    "__version__",
+    "default_library",
+    "load_skill",
+    "parse_skill",
+    "run",
+    "validate",
+]
+
+# Users see llmos_jupyter.Workflow, not llmos_jupyter._workflow.model.Workflow.
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and not isinstance(_obj, str):
+        try:
+            _obj.__module__ = "llmos_jupyter"
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj

@@ -1,0 +1,7 @@
+"""``python -m llmos_jupyter`` is the ``llmos`` command."""
+
+import sys
+
+from llmos_jupyter._cli import main
+
+sys.exit(main())

@@ -1,0 +1,340 @@
+"""Workflow, Node, Edge: a DAG of skill nodes, stored as ``*.workflow.json``.
+
+The JSON uses React Flow's field names so the canvas state and the file are one thing::
+
+    {"id": "h2-vqe", "name": "H2 ground state",
+     "nodes": [{"id": "vqe", "type": "skill", "position": {"x": 0, "y": 0},
+                "data": {"skill": "quantum-vqe", "params": {"iterations": 100}}}],
+     "edges": [{"id": "e1", "source": "ham", "sourceHandle": "hamiltonian",
+                "target": "vqe", "targetHandle": "hamiltonian"}]}
+
+Fields this module does not know (``viewport``, ``data.label``, ``animated`` …) are kept
+and written back, in their original key order: load → save reproduces the file exactly
+(for files written with two-space indentation, as :meth:`Workflow.save` writes them).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmos_jupyter._atomic import atomic_write_text
+from llmos_jupyter._exceptions import WorkflowError
+
+__all__ = ["Edge", "Node", "Workflow"]
+
+_ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _ordered(values: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """``values`` with the keys of ``order`` first (as loaded), then the others."""
+    out = {k: values[k] for k in order if k in values}
+    out.update((k, v) for k, v in values.items() if k not in out)
+    return out
+
+
+@dataclass(eq=False)
+class Node:
+    """One skill node. ``params`` are the node's input values (below wired inputs)."""
+
+    id: str
+    skill: str
+    params: dict[str, Any] = field(default_factory=dict)
+    position: dict[str, float] = field(default_factory=lambda: {"x": 0, "y": 0})
+    type: str = "skill"
+    extra: dict[str, Any] = field(default_factory=dict)
+    data_extra: dict[str, Any] = field(default_factory=dict)
+    _order: tuple[str, ...] = ("id", "type", "position", "data")
+    _data_order: tuple[str, ...] = ("skill", "params")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _ordered({"skill": self.skill, "params": self.params, **self.data_extra},
+                        self._data_order)
+        return _ordered({"id": self.id, "type": self.type, "position": self.position,
+                         "data": data, **self.extra}, self._order)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], where: str = "node") -> Node:
+        if not isinstance(raw, Mapping):
+            raise WorkflowError(f"{where} must be an object, got {type(raw).__name__}")
+        data = raw.get("data") or {}
+        if not isinstance(data, Mapping):
+            raise WorkflowError(f"{where}.data must be an object")
+        node_id, skill = raw.get("id"), data.get("skill")
+        if not isinstance(node_id, str) or not node_id:
+            raise WorkflowError(f"{where} needs a non-empty string 'id'")
+        if not isinstance(skill, str) or not skill:
+            raise WorkflowError(f"node {node_id!r} needs data.skill (a skill id)")
+        params = data.get("params", {})
+        if not isinstance(params, Mapping):
+            raise WorkflowError(f"node {node_id!r}: data.params must be an object")
+        position = raw.get("position", {"x": 0, "y": 0})
+        return cls(
+            id=node_id,
+            skill=skill,
+            params=dict(params),
+            position=dict(position) if isinstance(position, Mapping) else {"x": 0, "y": 0},
+            type=str(raw.get("type", "skill")),
+            extra={k: v for k, v in raw.items() if k not in ("id", "type", "position", "data")},
+            data_extra={k: v for k, v in data.items() if k not in ("skill", "params")},
+            _order=tuple(raw),
+            _data_order=tuple(data),
+        )
+
+
+@dataclass(eq=False)
+class Edge:
+    """A wire from an output port (``source``.``source_handle``) to an input port."""
+
+    id: str
+    source: str
+    source_handle: str
+    target: str
+    target_handle: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    _order: tuple[str, ...] = ("id", "source", "sourceHandle", "target", "targetHandle")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _ordered({"id": self.id, "source": self.source, "sourceHandle": self.source_handle,
+                         "target": self.target, "targetHandle": self.target_handle,
+                         **self.extra}, self._order)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], where: str = "edge") -> Edge:
+        if not isinstance(raw, Mapping):
+            raise WorkflowError(f"{where} must be an object, got {type(raw).__name__}")
+        keys = ("source", "sourceHandle", "target", "targetHandle")
+        missing = [k for k in keys if not isinstance(raw.get(k), str) or not raw.get(k)]
+        if missing:
+            raise WorkflowError(f"{where} ({raw.get('id', 'no id')}) needs string "
+                                + ", ".join(repr(k) for k in missing))
+        edge_id = raw.get("id") or _edge_id(*(raw[k] for k in keys))
+        return cls(
+            id=str(edge_id),
+            source=raw["source"],
+            source_handle=raw["sourceHandle"],
+            target=raw["target"],
+            target_handle=raw["targetHandle"],
+            extra={k: v for k, v in raw.items() if k not in ("id", *keys)},
+            _order=tuple(raw),
+        )
+
+
+def _edge_id(source: str, source_handle: str, target: str, target_handle: str) -> str:
+    return f"{source}.{source_handle}->{target}.{target_handle}"
+
+
+@dataclass(eq=False)
+class Workflow:
+    """A workflow: skill nodes wired output → input. Mutable; validate before running.
+
+    Build one in code::
+
+        wf = Workflow(id="demo", name="Demo")
+        wf.add_node("quantum-hamiltonian", id="ham", params={"bond_length": 0.735})
+        wf.add_node("quantum-vqe", id="vqe")
+        wf.connect("ham", "hamiltonian", "vqe", "hamiltonian")
+
+    or load one with :meth:`load`. Validation (:func:`llmos_jupyter.validate`) needs a
+    :class:`SkillLibrary`; this class only holds the graph.
+    """
+
+    id: str = "workflow"
+    name: str = ""
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    _order: tuple[str, ...] = ("id", "name", "nodes", "edges")
+
+    # -- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The workflow as JSON-ready data (React Flow field names)."""
+        return _ordered({"id": self.id, "name": self.name or self.id,
+                         "nodes": [n.to_dict() for n in self.nodes],
+                         "edges": [e.to_dict() for e in self.edges], **self.extra}, self._order)
+
+    def to_json(self) -> str:
+        """JSON text as :meth:`save` writes it (two-space indent, trailing newline)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, path: Path | None = None) -> Workflow:
+        """Build from JSON data.
+
+        Raises:
+            WorkflowError: not an object, or nodes/edges of the wrong shape.
+        """
+        if not isinstance(raw, Mapping):
+            raise WorkflowError("a workflow must be a JSON object", path=path)
+        try:
+            nodes_raw, edges_raw = raw.get("nodes", []), raw.get("edges", [])
+            if not isinstance(nodes_raw, list) or not isinstance(edges_raw, list):
+                raise WorkflowError("'nodes' and 'edges' must be lists")
+            nodes = [Node.from_dict(n, f"nodes[{i}]") for i, n in enumerate(nodes_raw)]
+            edges = [Edge.from_dict(e, f"edges[{i}]") for i, e in enumerate(edges_raw)]
+        except WorkflowError as exc:
+            raise WorkflowError(exc.message, path=path) from None
+        fallback = path.name.removesuffix(".json").removesuffix(".workflow") if path else "workflow"
+        return cls(
+            id=str(raw.get("id") or fallback),
+            name=str(raw.get("name") or ""),
+            nodes=nodes,
+            edges=edges,
+            extra={k: v for k, v in raw.items() if k not in ("id", "name", "nodes", "edges")},
+            path=path,
+            _order=tuple(raw),
+        )
+
+    @classmethod
+    def from_json(cls, text: str, *, path: Path | None = None) -> Workflow:
+        """Parse JSON text.
+
+        Raises:
+            WorkflowError: invalid JSON (with its line) or a wrongly shaped workflow.
+        """
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WorkflowError(f"invalid JSON: {exc.msg} (column {exc.colno})",
+                                path=path, line=exc.lineno) from None
+        return cls.from_dict(raw, path=path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Workflow:
+        """Read a ``*.workflow.json`` file.
+
+        Raises:
+            WorkflowError: missing/unreadable file, invalid JSON, wrong shape.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise WorkflowError(f"cannot read workflow: {exc.strerror}", path=path) from None
+        return cls.from_json(text, path=path)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the workflow atomically (temporary file + rename); returns the path."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise WorkflowError("no path given and the workflow was not loaded from a file")
+        atomic_write_text(target, self.to_json())
+        self.path = target
+        return target
+
+    def copy(self) -> Workflow:
+        """A deep copy (nodes, edges and params are independent of this one)."""
+        return copy.deepcopy(self)
+
+    # -- queries -----------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        """The node with this id.
+
+        Raises:
+            KeyError: no such node (the message lists the node ids).
+        """
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(f"no node {node_id!r} in workflow {self.id!r} "
+                       f"(nodes: {', '.join(n.id for n in self.nodes) or 'none'})")
+
+    def __contains__(self, node_id: object) -> bool:
+        return any(n.id == node_id for n in self.nodes)
+
+    def edges_into(self, node_id: str) -> list[Edge]:
+        """The edges whose target is this node."""
+        return [e for e in self.edges if e.target == node_id]
+
+    def downstream(self, node_ids: Iterable[str]) -> set[str]:
+        """The given nodes and every node reachable from them along edges."""
+        return self._reach(node_ids, forward=True)
+
+    def upstream(self, node_ids: Iterable[str]) -> set[str]:
+        """The given nodes and every node they depend on."""
+        return self._reach(node_ids, forward=False)
+
+    def _reach(self, node_ids: Iterable[str], *, forward: bool) -> set[str]:
+        nxt: dict[str, list[str]] = {}
+        for e in self.edges:
+            a, b = (e.source, e.target) if forward else (e.target, e.source)
+            nxt.setdefault(a, []).append(b)
+        seen = set(node_ids)
+        stack = list(seen)
+        while stack:
+            for m in nxt.get(stack.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        return seen
+
+    # -- edits -------------------------------------------------------------------------
+    def add_node(
+        self,
+        skill: str,
+        *,
+        id: str | None = None,  # noqa: A002 - React Flow's field name
+        params: Mapping[str, Any] | None = None,
+        position: Mapping[str, float] | None = None,
+    ) -> Node:
+        """Append a node for ``skill``; ``id`` defaults to a unique slug of the skill id.
+
+        Raises:
+            ValueError: a node with this id exists already.
+        """
+        if id is None:
+            base = _ID_SAFE.sub("-", skill.split("/")[-1]) or "node"
+            id, i = base, 2
+            while id in self:
+                id, i = f"{base}-{i}", i + 1
+        elif id in self:
+            raise ValueError(f"node id {id!r} is already used in workflow {self.id!r}")
+        if position is None:
+            position = {"x": 260 * len(self.nodes), "y": 0}
+        node = Node(id=id, skill=skill, params=dict(params or {}), position=dict(position))
+        self.nodes.append(node)
+        return node
+
+    def remove_node(self, node_id: str) -> None:
+        """Remove a node and every edge touching it."""
+        node = self.node(node_id)
+        self.nodes.remove(node)
+        self.edges = [e for e in self.edges if node_id not in (e.source, e.target)]
+
+    def connect(
+        self, source: str, source_port: str, target: str, target_port: str, *, id: str | None = None  # noqa: A002
+    ) -> Edge:
+        """Wire ``source.source_port`` → ``target.target_port`` (validated at run time)."""
+        edge = Edge(id=id or _edge_id(source, source_port, target, target_port), source=source,
+                    source_handle=source_port, target=target, target_handle=target_port)
+        self.edges.append(edge)
+        return edge
+
+    def disconnect(self, edge_id: str) -> None:
+        """Remove the edge with this id.
+
+        Raises:
+            KeyError: no such edge.
+        """
+        before = len(self.edges)
+        self.edges = [e for e in self.edges if e.id != edge_id]
+        if len(self.edges) == before:
+            raise KeyError(f"no edge {edge_id!r} in workflow {self.id!r}")
+
+    def set_params(self, node_id: str, **params: Any) -> None:
+        """Set input values on a node (a value of ``None`` removes the param)."""
+        node = self.node(node_id)
+        for k, v in params.items():
+            if v is None:
+                node.params.pop(k, None)
+            else:
+                node.params[k] = v
+
+    def __repr__(self) -> str:
+        return f"<Workflow {self.id!r}: {len(self.nodes)} nodes, {len(self.edges)} edges>"

@@ -1,0 +1,238 @@
+"""Validate a workflow against a library, listing every problem at once, and plan its run.
+
+Checks (each problem names its node, port or edge): unknown skill (with suggestions),
+standard skill or non-local runtime used as a node, duplicate node id, duplicate edge id,
+edge to a missing node or port, type mismatch between connected ports, two edges into one
+input, unknown or ill-typed params and run-time overrides (enum, minimum, maximum),
+required input neither wired nor set, and cycles (the nodes on the cycle, in order).
+"""
+
+from __future__ import annotations
+
+import difflib
+import graphlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmos_jupyter._exceptions import SkillNotFound, WorkflowInvalid, WorkflowProblem
+from llmos_jupyter._skills.library import SkillLibrary
+from llmos_jupyter._skills.model import LOCAL_RUNTIMES, Skill
+from llmos_jupyter._skills.ports import Port, check_value, compatible
+from llmos_jupyter._workflow.model import Node, Workflow
+
+__all__ = ["Plan", "normalize_overrides", "plan", "validate"]
+
+Overrides = Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Plan:
+    """A validated workflow, ready for the engine.
+
+    ``incoming[node]`` lists ``(input port, source node, source port)``; ``order`` is a
+    topological order (file order among independent nodes); ``overrides`` is normalised
+    to ``{node: {port: value}}``.
+    """
+
+    workflow: Workflow
+    nodes: dict[str, Node]
+    skills: dict[str, Skill]
+    order: list[str]
+    incoming: dict[str, list[tuple[str, str, str]]]
+    successors: dict[str, list[str]]
+    overrides: dict[str, dict[str, Any]]
+
+
+def normalize_overrides(overrides: Overrides | None) -> dict[str, dict[str, Any]]:
+    """Accept ``{"node": {"port": v}}`` and/or ``{"node.port": v}``; return the former."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and "." not in key:
+            out.setdefault(key, {}).update(value)
+        elif "." in key:
+            node, port = key.split(".", 1)
+            out.setdefault(node, {})[port] = value
+        else:
+            raise ValueError(f"override {key!r} must be 'NODE.PORT' or map a node to {{port: value}}")
+    return out
+
+
+def validate(
+    workflow: Workflow,
+    library: SkillLibrary,
+    overrides: Overrides | None = None,
+    *,
+    runtimes: tuple[str, ...] = LOCAL_RUNTIMES,
+) -> list[WorkflowProblem]:
+    """Every problem of ``workflow`` against ``library`` (empty list = valid)."""
+    return _analyse(workflow, library, normalize_overrides(overrides), runtimes)[0]
+
+
+def plan(
+    workflow: Workflow,
+    library: SkillLibrary,
+    overrides: Overrides | None = None,
+    *,
+    runtimes: tuple[str, ...] = LOCAL_RUNTIMES,
+) -> Plan:
+    """Validate and return the run plan.
+
+    Raises:
+        WorkflowInvalid: with every problem found.
+    """
+    problems, result = _analyse(workflow, library, normalize_overrides(overrides), runtimes)
+    if problems or result is None:
+        raise WorkflowInvalid(problems, name=workflow.name or workflow.id)
+    return result
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_param(port: Port, value: Any) -> str | None:
+    """Why ``value`` does not fit input ``port`` (type, enum, minimum, maximum), or None."""
+    if value is None and not port.required:
+        return None
+    try:
+        value = check_value(port.type, value)
+    except TypeError as exc:
+        return str(exc)
+    if port.enum is not None and value not in port.enum:
+        return f"{value!r} is not one of {', '.join(map(repr, port.enum))}"
+    unit = f" {port.unit}" if port.unit else ""
+    if port.minimum is not None and isinstance(value, (int, float)) and value < port.minimum:
+        return f"{value}{unit} is below the minimum {port.minimum}{unit}"
+    if port.maximum is not None and isinstance(value, (int, float)) and value > port.maximum:
+        return f"{value}{unit} is above the maximum {port.maximum}{unit}"
+    return None
+
+
+def _analyse(
+    wf: Workflow,
+    library: SkillLibrary,
+    overrides: dict[str, dict[str, Any]],
+    runtimes: tuple[str, ...],
+) -> tuple[list[WorkflowProblem], Plan | None]:
+    problems: list[WorkflowProblem] = []
+    add = problems.append
+    nodes: dict[str, Node] = {}
+    skills: dict[str, Skill] = {}
+
+    for node in wf.nodes:
+        if node.id in nodes:
+            add(WorkflowProblem("duplicate-node", "node id is used more than once", node=node.id))
+            continue
+        nodes[node.id] = node
+        try:
+            skill = library.get(node.skill)
+        except SkillNotFound as exc:
+            add(WorkflowProblem("unknown-skill", str(exc), node=node.id))
+            continue
+        if not skill.executable:
+            add(WorkflowProblem("not-executable", f"skill {skill.skill_id!r} is a standard "
+                                "(instruction-only) skill and cannot run as a node", node=node.id))
+            continue
+        if skill.runtime not in runtimes:
+            add(WorkflowProblem("unsupported-runtime", f"skill {skill.skill_id!r} has runtime "
+                                f"{skill.runtime!r}, which this engine does not run (it runs: "
+                                f"{', '.join(runtimes)})", node=node.id))
+        skills[node.id] = skill
+        _check_params(node.id, skill, node.params, "param", add)
+
+    for node_id, values in overrides.items():
+        if node_id not in nodes:
+            add(WorkflowProblem("missing-node", f"override for unknown node{_suggest(node_id, nodes)}",
+                                node=node_id))
+        elif node_id in skills:
+            _check_params(node_id, skills[node_id], values, "override", add)
+
+    incoming: dict[str, list[tuple[str, str, str]]] = {n: [] for n in nodes}
+    successors: dict[str, list[str]] = {n: [] for n in nodes}
+    predecessors: dict[str, list[str]] = {n: [] for n in nodes}
+    edge_ids: set[str] = set()
+    fed: dict[tuple[str, str], str] = {}
+    for e in wf.edges:
+        if e.id in edge_ids:
+            add(WorkflowProblem("duplicate-edge", "edge id is used more than once", edge=e.id))
+        edge_ids.add(e.id)
+        ok = True
+        for end, node_id in (("source", e.source), ("target", e.target)):
+            if node_id not in nodes:
+                add(WorkflowProblem("missing-node", f"edge {end} {node_id!r} is not a node of the "
+                                    f"workflow{_suggest(node_id, nodes)}", node=node_id, edge=e.id))
+                ok = False
+        if not ok:
+            continue
+        src_skill, dst_skill = skills.get(e.source), skills.get(e.target)
+        src_port = dst_port = None
+        if src_skill is not None:
+            src_port = src_skill.output_ports.get(e.source_handle)
+            if src_port is None:
+                add(WorkflowProblem(
+                    "missing-port", f"skill {src_skill.skill_id!r} has no output "
+                    f"{e.source_handle!r}{_suggest(e.source_handle, src_skill.output_ports)}",
+                    node=e.source, port=e.source_handle, edge=e.id))
+                ok = False
+        if dst_skill is not None:
+            dst_port = dst_skill.input_ports.get(e.target_handle)
+            if dst_port is None:
+                add(WorkflowProblem(
+                    "missing-port", f"skill {dst_skill.skill_id!r} has no input "
+                    f"{e.target_handle!r}{_suggest(e.target_handle, dst_skill.input_ports)}",
+                    node=e.target, port=e.target_handle, edge=e.id))
+                ok = False
+        if src_port is not None and dst_port is not None and not compatible(src_port.type, dst_port.type):
+            add(WorkflowProblem(
+                "type-mismatch", f"output {e.source}.{e.source_handle} is {src_port.type} but "
+                f"input {e.target}.{e.target_handle} expects {dst_port.type}",
+                node=e.target, port=e.target_handle, edge=e.id))
+            ok = False
+        key = (e.target, e.target_handle)
+        if key in fed:
+            add(WorkflowProblem("duplicate-input", f"input already wired by edge {fed[key]!r}; "
+                                "an input takes one edge", node=e.target, port=e.target_handle,
+                                edge=e.id))
+            ok = False
+        else:
+            fed[key] = e.id
+        # Keep the dependency even for a bad edge, so cycles are still found.
+        predecessors[e.target].append(e.source)
+        if ok:
+            incoming[e.target].append((e.target_handle, e.source, e.source_handle))
+            successors[e.source].append(e.target)
+
+    for node_id, skill in skills.items():
+        given = nodes[node_id].params.keys() | overrides.get(node_id, {}).keys()
+        wired = {port for port, _, _ in incoming[node_id]}
+        for port in skill.inputs:
+            if port.required and not port.has_default and port.name not in given and port.name not in wired:
+                add(WorkflowProblem("missing-input", "required input is neither wired nor set "
+                                    f"({port.type}{', ' + port.unit if port.unit else ''})",
+                                    node=node_id, port=port.name))
+
+    order: list[str] = []
+    try:
+        order = list(graphlib.TopologicalSorter(predecessors).static_order())
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        add(WorkflowProblem("cycle", "cycle: " + " → ".join(cycle), node=cycle[0]))
+
+    if problems:
+        return problems, None
+    return problems, Plan(wf, nodes, skills, order, incoming, successors, overrides)
+
+
+def _check_params(node_id: str, skill: Skill, values: Mapping[str, Any], kind: str, add: Any) -> None:
+    ports = skill.input_ports
+    for name, value in values.items():
+        port = ports.get(name)
+        if port is None:
+            add(WorkflowProblem("bad-param", f"{kind} {name!r}: skill {skill.skill_id!r} has no "
+                                f"input {name!r}{_suggest(name, ports)}", node=node_id, port=name))
+            continue
+        why = check_param(port, value)
+        if why is not None:
+            add(WorkflowProblem("bad-param", f"{kind} {name!r}: {why}", node=node_id, port=name))
