@@ -95,7 +95,7 @@ def parse_skill(text: str, *, path: str | Path | None = None, volume: str | None
         for n in range(len(keys), -1, -1):
             if keys[:n] in line_of:
                 return line_of[keys[:n]]
-        return 1
+        return 2  # the frontmatter's first line
 
     _check_schema(data, path, line)
 

@@ -98,8 +98,9 @@ def check_value(port_type: str, value: Any) -> Any:
     """
     if port_type == "any":
         return _plain(value)
-    if port_type in ("number", "integer", "boolean") and hasattr(value, "item") and not isinstance(
-        value, (bool, int, float)
+    # np.float64 subclasses float, so test the exact type, not isinstance.
+    if port_type in ("number", "integer", "boolean") and type(value) not in (bool, int, float) and (
+        hasattr(value, "item")
     ):
         try:  # numpy scalar or 0-d array
             value = value.item()

@@ -1,0 +1,28 @@
+"""Shared fixtures: every test gets its own LLMOS_HOME, so no test sees ~/.llmos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import llmos_jupyter._api as api
+from llmos_jupyter import SkillLibrary, parse_skill
+from toy_skills import ADD, COUNT, FAIL
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def llmos_home(tmp_path, monkeypatch):
+    home = tmp_path / "llmos-home"
+    monkeypatch.setenv("LLMOS_HOME", str(home))
+    monkeypatch.setattr(api, "_library", None)
+    monkeypatch.setattr(api, "_engines", {})
+    return home
+
+
+@pytest.fixture
+def toy_library(llmos_home):
+    """An in-memory library: add (a+b), fail (always raises), count (records calls)."""
+    return SkillLibrary(volumes=[], skills=[parse_skill(ADD), parse_skill(FAIL), parse_skill(COUNT)])
