@@ -21,7 +21,12 @@ Shapes (the *same* graph is built for our engine and for Dask; node ``i`` of our
               the previous layer (random.Random(20260801)), wired to ports in0..in2.
 
 Skills: in-memory, no-op Python skills (``def execute(inputs): return {"out": None}``) with
-optional ``any`` input ports ``in0..in{k-1}`` and one ``any`` output ``out``.
+optional ``any`` input ports ``in0..in{k-1}`` and one ``any`` output ``out``. Every node of
+ours also gets a param ``i`` (its number, an optional ``integer`` input): without it, no-op
+nodes with the same skill and the same upstream keys have the same cache key, and the
+content-addressed cache would run only one of them per run (the 1,000-node fan would
+execute 5 nodes and take 995 from the cache) -- that would measure deduplication, not
+execution. Dask's tasks are the plain ``(noop, *parent_keys)``.
 
 What is timed (best of ``--repeats``, default 3, after one warm-up run; ``gc.collect()``
 before each timed run, the collector stays enabled):
@@ -136,11 +141,12 @@ def sinks(parents: Graph) -> list[int]:
 
 # -- our side -------------------------------------------------------------------------------
 def skill_markdown(k: int) -> str:
-    """A no-op skill ``noop-in{k}`` with k optional ``any`` inputs and one ``any`` output."""
+    """A no-op skill ``noop-in{k}``: an optional ``integer`` input ``i`` (the node's number,
+    set as a param), k optional ``any`` inputs ``in0..in{k-1}`` and one ``any`` output."""
     inputs = "".join(f"  - {{name: in{i}, type: any, required: false}}\n" for i in range(k))
     return (
         f"---\nskill_id: noop-in{k}\nname: No-op with {k} inputs\n"
-        + (f"inputs:\n{inputs}" if k else "")
+        f"inputs:\n  - {{name: i, type: integer, required: false}}\n{inputs}"
         + "outputs:\n  - {name: out, type: any}\n---\n\nDoes nothing.\n\n"
         "```python\ndef execute(inputs):\n    return {\"out\": None}\n```\n"
     )
@@ -165,7 +171,7 @@ def make_workflow(name: str, parents: Graph) -> Workflow:
     fan = name.startswith("fan")
     wf = Workflow(id=name, name=name)
     for i in range(len(parents)):
-        wf.add_node(f"noop-in{skill_for(parents, i, fan)}", id=f"noop-{i}",
+        wf.add_node(f"noop-in{skill_for(parents, i, fan)}", id=f"noop-{i}", params={"i": i},
                     position={"x": 0, "y": 0})
     for i, ps in enumerate(parents):
         for port, p in enumerate(ps):

@@ -12,8 +12,6 @@ Nothing heavy is imported here: numpy, scipy and matplotlib load only inside the
 skills that declare them, so the package also runs in Pyodide.
 """
 
-from __future__ import annotations
-
 # Core API
 from llmos_jupyter._api import default_library, run, validate
 from llmos_jupyter._engine.engine import Engine, RunHandle

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from llmos_jupyter._engine.engine import Engine
 from llmos_jupyter._engine.events import Event
 from llmos_jupyter._engine.result import RunResult
@@ -69,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rich.console import Console
 
-    out, err = Console(), Console(stderr=True)
+    # soft_wrap: messages carry file paths; wrapping them would break copy-paste and grep.
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     try:
         if args.command == "run":
             return _cmd_run(args, out, err)
@@ -78,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}[args.skills_command](
             args, out, err)
     except WorkflowInvalid as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
     except (WorkflowError, LlmosError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
 
 
@@ -105,7 +108,7 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     workflow = Workflow.load(args.file)
     library = SkillLibrary()
     for e in library.errors:
-        err.print(f"[yellow]warning:[/] skipped broken skill file {e}", highlight=False)
+        err.print(f"[yellow]warning:[/] skipped broken skill file {escape(str(e))}", highlight=False)
     engine = Engine(library, max_workers=args.workers, node_timeout=args.timeout)
     progress = _Progress(err if args.json else out, workflow)
     with progress:
@@ -115,7 +118,7 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     else:
         _print_summary(out, result, library)
     if result.trace_error:
-        err.print(f"[yellow]warning:[/] trace not written: {result.trace_error}")
+        err.print(f"[yellow]warning:[/] trace not written: {escape(result.trace_error)}")
     return 0 if result.status == "completed" else 1
 
 
@@ -158,7 +161,7 @@ class _Progress:
             mark, style = _STATUS_STYLE.get(ev.status or "", ("?", ""))
             took = f" {ev.duration_ms:.1f} ms" if ev.duration_ms else ""
             why = f": {ev.error}" if ev.error else ""
-            self.console.print(f"[{style}]{mark}[/] {ev.node_id} {ev.status}{took}{why}",
+            self.console.print(f"[{style}]{mark}[/] {escape(f'{ev.node_id} {ev.status}{took}{why}')}",
                                highlight=False)
 
     def _table(self) -> Any:
@@ -190,13 +193,13 @@ def _print_summary(out: Any, result: RunResult, library: SkillLibrary) -> None:
         skill = library.get(r.skill_id) if r.skill_id in library else None
         shown = r.error or "" if not r.ok else _outputs_preview(r.outputs, skill)
         table.add_row(node_id, r.skill_id, f"[{style}]{mark} {r.status}[/]",
-                      f"{r.duration_ms:.1f}" if r.status == "completed" else "", shown)
+                      f"{r.duration_ms:.1f}" if r.status == "completed" else "", escape(shown))
     out.print(table)
     for node_id in result.failed:
-        out.print(f"\n[red]node {node_id!r} failed:[/]", highlight=False)
+        out.print(f"\n[red]node {escape(repr(node_id))} failed:[/]", highlight=False)
         out.print(result.nodes[node_id].traceback or "", highlight=False, markup=False)
     if result.trace:
-        out.print(f"trace: {result.trace}", highlight=False, soft_wrap=True)
+        out.print(f"trace: {result.trace}", highlight=False, markup=False)
 
 
 def _outputs_preview(outputs: dict[str, Any], skill: Skill | None) -> str:
@@ -234,7 +237,8 @@ def _cmd_validate(args: argparse.Namespace, out: Any, err: Any) -> int:
 
     workflow = Workflow.load(args.file)
     p = plan(workflow, SkillLibrary())
-    out.print(f"{args.file}: valid ({len(p.order)} nodes, {len(workflow.edges)} edges)")
+    out.print(f"{args.file}: valid ({len(p.order)} nodes, {len(workflow.edges)} edges)",
+              markup=False, highlight=False)
     return 0
 
 
@@ -257,10 +261,10 @@ def _cmd_list(args: argparse.Namespace, out: Any, err: Any) -> int:
                 volume += " (overrides " + ", ".join(
                     o.volume or "?" for o in library.overridden(s.skill_id)) + ")"
             table.add_row(s.skill_id, s.category, "executable" if s.executable else "standard",
-                          volume, s.description)
+                          volume, escape(s.description))
         out.print(table)
     for e in library.errors:
-        err.print(f"[yellow]warning:[/] {e}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(str(e))}", highlight=False)
     return 0
 
 
@@ -269,10 +273,11 @@ def _cmd_show(args: argparse.Namespace, out: Any, err: Any) -> int:
     from rich.table import Table
 
     skill = SkillLibrary().get(args.skill_id)
-    out.print(f"[bold]{skill.name}[/] ({skill.skill_id} v{skill.version}, {skill.category}, "
-              f"{skill.runtime if skill.executable else 'standard'}) — {skill.path}", highlight=False)
+    out.print(f"[bold]{escape(skill.name)}[/] ({skill.skill_id} v{skill.version}, {skill.category}, "
+              f"{skill.runtime if skill.executable else 'standard'}) — {escape(str(skill.path))}",
+              highlight=False)
     if skill.description:
-        out.print(skill.description)
+        out.print(skill.description, markup=False)
     for kind, ports in (("inputs", skill.inputs), ("outputs", skill.outputs)):
         if not ports:
             continue
@@ -281,7 +286,7 @@ def _cmd_show(args: argparse.Namespace, out: Any, err: Any) -> int:
             table.add_column(col, overflow="fold")
         for p in ports:
             default = repr(p.default) if p.has_default else ("required" if p.required else "")
-            table.add_row(p.name, p.type, p.unit or "", default, p.description)
+            table.add_row(p.name, p.type, p.unit or "", escape(default), escape(p.description))
         out.print(table)
     out.print(Markdown(skill.body))
     return 0
@@ -295,7 +300,7 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
         elif path.exists():
             files.append(path)
         else:
-            err.print(f"{path}: no such file or folder", highlight=False)
+            err.print(f"{path}: no such file or folder", highlight=False, markup=False)
             return 2
     bad = 0
     for f in files:
@@ -303,10 +308,10 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
             skill = load_skill(f)
         except SkillError as exc:
             bad += 1
-            err.print(f"[red]✗[/] {exc}", highlight=False)
+            err.print(f"[red]✗[/] {escape(str(exc))}", highlight=False)
         else:
             kind = "executable" if skill.executable else "standard"
-            out.print(f"[green]✓[/] {f} ({skill.skill_id}, {kind})", highlight=False)
+            out.print(f"[green]✓[/] {escape(str(f))} ({skill.skill_id}, {kind})", highlight=False)
     out.print(f"{len(files) - bad} ok, {bad} with errors", highlight=False)
     return 1 if bad else 0
 
