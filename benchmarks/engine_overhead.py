@@ -180,7 +180,12 @@ def make_workflow(name: str, parents: Graph) -> Workflow:
 
 
 def new_engine(lib: SkillLibrary, workers: int, cache: Any = None) -> Engine:
-    engine = Engine(lib, max_workers=workers, trace=False, cache=cache)
+    engine = Engine(lib, max_workers=workers, trace=False)
+    if cache is not None:
+        # Set after construction: Engine(cache=MemoryCache(...)) tests the cache's truth
+        # value (``cache or None``), and an empty MemoryCache has len() == 0, so passing a
+        # fresh one disables caching altogether.
+        engine.cache = cache
     engine.subscribe(lambda ev: None)  # events on: one (no-op) subscriber
     return engine
 
