@@ -28,6 +28,9 @@ from typing import Any
 __all__ = ["MemoryCache", "cache_key"]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"$bytes": hashlib.blake2b(bytes(value), digest_size=16).hexdigest()}
@@ -45,10 +48,15 @@ def cache_key(
 
     ``wired`` holds ``(input port, upstream cache key, upstream output port)``.
     """
-    try:
-        payload = json.dumps(values, sort_keys=True, separators=(",", ":"), default=_json_default)
-    except (TypeError, ValueError):
-        return None
+    if all(type(v) in _SCALARS for v in values.values()):
+        # Fast path for the common case (scalar params): repr is exact for these types
+        # and tells 1, 1.0 and True apart.
+        payload = repr(sorted(values.items()))
+    else:
+        try:
+            payload = json.dumps(values, sort_keys=True, separators=(",", ":"), default=_json_default)
+        except (TypeError, ValueError):
+            return None
     h = hashlib.blake2b(digest_size=20)
     h.update(code_hash.encode())
     h.update(payload.encode())
@@ -66,7 +74,7 @@ class MemoryCache:
         maxsize: how many node results to keep (least recently used are dropped).
     """
 
-    def __init__(self, maxsize: int = 4096) -> None:
+    def __init__(self, maxsize: int = 65536) -> None:
         self.maxsize = maxsize
         self._data: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import graphlib
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -213,16 +214,37 @@ def _analyse(
                                     f"({port.type}{', ' + port.unit if port.unit else ''})",
                                     node=node_id, port=port.name))
 
-    order: list[str] = []
-    try:
-        order = list(graphlib.TopologicalSorter(predecessors).static_order())
-    except graphlib.CycleError as exc:
-        cycle = exc.args[1]
-        add(WorkflowProblem("cycle", "cycle: " + " → ".join(cycle), node=cycle[0]))
+    order = _topological_order(predecessors)
+    if order is None:
+        # Only on failure: graphlib names the nodes on one cycle.
+        try:
+            graphlib.TopologicalSorter(predecessors).prepare()
+        except graphlib.CycleError as exc:
+            cycle = exc.args[1]
+            add(WorkflowProblem("cycle", "cycle: " + " → ".join(cycle), node=cycle[0]))
 
     if problems:
         return problems, None
     return problems, Plan(wf, nodes, skills, order, incoming, successors, overrides)
+
+
+def _topological_order(predecessors: dict[str, list[str]]) -> list[str] | None:
+    """Kahn's algorithm, ready nodes in file order; ``None`` when there is a cycle."""
+    indegree = {n: len(p) for n, p in predecessors.items()}
+    after: dict[str, list[str]] = {n: [] for n in predecessors}
+    for n, preds in predecessors.items():
+        for p in preds:
+            after[p].append(n)
+    ready = deque(n for n, d in indegree.items() if d == 0)
+    order = []
+    while ready:
+        n = ready.popleft()
+        order.append(n)
+        for m in after[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(m)
+    return order if len(order) == len(indegree) else None
 
 
 def _check_params(node_id: str, skill: Skill, values: Mapping[str, Any], kind: str, add: Any) -> None:
