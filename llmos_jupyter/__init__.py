@@ -56,11 +56,22 @@ __all__ = [
     "WorkflowProblem",
     "__version__",
     "default_library",
+    "load_ipython_extension",
     "load_skill",
     "parse_skill",
     "run",
     "validate",
 ]
+
+
+
+def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
+    """``%load_ext llmos_jupyter``: register the ``%%skill`` / ``%skill`` / ``%workflow``
+    magics (IPython is imported only here)."""
+    from llmos_jupyter._magics import load_ipython_extension as load
+
+    load(ipython)
+
 
 # Users see llmos_jupyter.Workflow, not llmos_jupyter._workflow.model.Workflow.
 for _name in __all__:

@@ -207,12 +207,18 @@ class Workflow:
 
     @classmethod
     def load(cls, path: str | Path) -> Workflow:
-        """Read a ``*.workflow.json`` file.
+        """Read a ``*.workflow.json`` file, or a notebook (``*.ipynb``) whose ``%%skill``
+        cells are the workflow.
 
         Raises:
             WorkflowError: missing/unreadable file, invalid JSON, wrong shape.
         """
         path = Path(path)
+        if path.suffix == ".ipynb":
+            # The notebook mapping is its own layer; imported only when needed.
+            from llmos_jupyter._notebook.mapping import read_notebook_workflow
+
+            return read_notebook_workflow(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
