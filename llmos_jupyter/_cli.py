@@ -186,30 +186,28 @@ def _print_summary(out: Any, result: RunResult, library: SkillLibrary) -> None:
     table = Table(title=f"{result.workflow.name or result.workflow.id} · run {result.run_id} · "
                         f"{result.status} in {result.duration_ms:.0f} ms", title_justify="left")
     for col, kw in (("node", {}), ("skill", {"style": "dim"}), ("status", {}),
-                    ("ms", {"justify": "right"}), ("outputs", {"overflow": "fold"})):
+                    ("ms", {"justify": "right"}), ("note", {"overflow": "fold"})):
         table.add_column(col, **kw)
     for node_id, r in result.nodes.items():
         mark, style = _STATUS_STYLE.get(r.status, ("?", ""))
-        skill = library.get(r.skill_id) if r.skill_id in library else None
-        shown = r.error or "" if not r.ok else _outputs_preview(r.outputs, skill)
         table.add_row(node_id, r.skill_id, f"[{style}]{mark} {r.status}[/]",
-                      f"{r.duration_ms:.1f}" if r.status == "completed" else "", escape(shown))
+                      f"{r.duration_ms:.1f}" if r.status == "completed" else "",
+                      escape(r.error or ""))
     out.print(table)
+    # Outputs one per line (node.port = value unit): wide values never squeeze the table.
+    for node_id, r in result.nodes.items():
+        skill = library.get(r.skill_id) if r.skill_id in library else None
+        ports = skill.output_ports if skill else {}
+        for name, value in r.outputs.items():
+            port = ports.get(name)
+            unit = f" {port.unit}" if port is not None and port.unit else ""
+            out.print(f"  {node_id}.{name} = {_value_preview(value)}{unit}",
+                      highlight=False, markup=False)
     for node_id in result.failed:
         out.print(f"\n[red]node {escape(repr(node_id))} failed:[/]", highlight=False)
         out.print(result.nodes[node_id].traceback or "", highlight=False, markup=False)
     if result.trace:
         out.print(f"trace: {result.trace}", highlight=False, markup=False)
-
-
-def _outputs_preview(outputs: dict[str, Any], skill: Skill | None) -> str:
-    ports = skill.output_ports if skill else {}
-    parts = []
-    for name, value in outputs.items():
-        port = ports.get(name)
-        unit = f" {port.unit}" if port is not None and port.unit else ""
-        parts.append(f"{name} = {_value_preview(value)}{unit}")
-    return "\n".join(parts)
 
 
 def _value_preview(value: Any) -> str:
