@@ -2,9 +2,10 @@
 
 Run from the repository root::
 
-    PYTHONPATH=. python benchmarks/engine_overhead.py            # full run (~1-3 min, 2 cores)
+    PYTHONPATH=. python benchmarks/engine_overhead.py            # benchmark (~1-1.5 min, 2 cores)
     PYTHONPATH=. python benchmarks/engine_overhead.py --quick    # 1 repeat, no RSS subprocesses
-    PYTHONPATH=. python benchmarks/engine_overhead.py --profile  # + cProfile of the 10k runs
+    PYTHONPATH=. python benchmarks/engine_overhead.py --profile  # only: cProfile of the 10k runs
+                                                                 # + micro-timings of each step
 
 Shapes (the *same* graph is built for our engine and for Dask; node ``i`` of ours is
 ``noop-i`` and Dask's key is ``"noop-i"``):
@@ -28,8 +29,10 @@ content-addressed cache would run only one of them per run (the 1,000-node fan w
 execute 5 nodes and take 995 from the cache) -- that would measure deduplication, not
 execution. Dask's tasks are the plain ``(noop, *parent_keys)``.
 
-What is timed (best of ``--repeats``, default 3, after one warm-up run; ``gc.collect()``
-before each timed run, the collector stays enabled):
+What is timed (best of ``--repeats``, default 3, after a warm-up run of each side on a
+200-node fan; ``gc.collect()`` before each timed run, the collector stays enabled; the four
+variants are interleaved within each repeat; each shape/size is built, timed and dropped
+before the next, so the collector's full passes see one case at a time):
 
 * ours     ``engine.run(wf)`` end to end (validation + planning, execution, results),
            on a *fresh* ``Engine(lib, max_workers=W, trace=False)`` per timed run, so the
@@ -44,9 +47,9 @@ before each timed run, the collector stays enabled):
            returns None, and ``sinks`` are the nodes with no successor (so Dask computes every
            node, like ours does).
 * cached   a second ``engine.run(wf)`` on the engine of the last timed run: how many nodes
-           came from the cache, and the time. With the default ``MemoryCache(maxsize=4096)``
-           a 10,000-node run cannot be fully cached, so for N > 4096 the re-run is also shown
-           with ``MemoryCache(maxsize=2*N)``.
+           came from the cache, and the time. If the default ``MemoryCache`` holds fewer than
+           N entries (it held 4096 until commit 2e27f90, 65,536 since) the run cannot be
+           fully cached, so the re-run is then also shown with ``MemoryCache(maxsize=2*N)``.
 
 Peak memory: each of ours / Dask's 10,000-node ``dag`` runs is done once in a fresh
 subprocess of this script (``--rss-child``); see ``rss_child`` for exactly what is measured.
@@ -128,7 +131,9 @@ def dag_graph(n: int, seed: int = SEED) -> Graph:
     return parents
 
 
-GRAPHS: dict[str, Callable[[int], Graph]] = {"chain": chain_graph, "fan": fan_graph, "dag": dag_graph}
+GRAPHS: dict[str, Callable[[int], Graph]] = {
+    "chain": chain_graph, "fan": fan_graph, "dag": dag_graph,
+}
 
 
 def sinks(parents: Graph) -> list[int]:
@@ -211,27 +216,28 @@ def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, out
 
 
-def time_ours(wf: Workflow, lib: SkillLibrary, workers: int, repeats: int) -> dict[str, Any]:
-    """Best-of end-to-end engine.run on fresh engines (all misses) + a cached re-run."""
-    n = len(wf.nodes)
-    best, engine = float("inf"), None
-    for _ in range(repeats):
-        if engine is not None:
-            engine.close()
-        engine = new_engine(lib, workers)
-        gc.collect()
-        t0 = time.perf_counter()
-        res = engine.run(wf)
-        best = min(best, time.perf_counter() - t0)
-        assert res.status == "completed" and len(res.ran) == n, res
+def run_ours_once(wf: Workflow, lib: SkillLibrary, workers: int) -> tuple[float, Engine]:
+    """One timed cache-miss ``engine.run(wf)`` on a fresh engine; returns (seconds, engine)."""
+    engine = new_engine(lib, workers)
     gc.collect()
     t0 = time.perf_counter()
     res = engine.run(wf)
-    cached_s = time.perf_counter() - t0
-    out = {"run_s": best, "cached_s": cached_s, "cached_hits": len(res.cached)}
+    secs = time.perf_counter() - t0
+    assert res.status == "completed" and len(res.ran) == len(wf.nodes), res
+    return secs, engine
+
+
+def cached_reruns(engine: Engine, wf: Workflow, lib: SkillLibrary) -> dict[str, Any]:
+    """Re-run on the engine of a timed run (its cache holds that run), then, if the default
+    cache is smaller than the workflow, once more with a cache big enough for every node."""
+    n = len(wf.nodes)
+    gc.collect()
+    t0 = time.perf_counter()
+    res = engine.run(wf)
+    out = {"cached_s": time.perf_counter() - t0, "cached_hits": len(res.cached)}
     engine.close()
     if n > getattr(engine.cache, "maxsize", n):
-        big = new_engine(lib, workers, cache=MemoryCache(maxsize=2 * n))
+        big = new_engine(lib, engine.max_workers, cache=MemoryCache(maxsize=2 * n))
         big.run(wf)
         gc.collect()
         t0 = time.perf_counter()
@@ -240,6 +246,37 @@ def time_ours(wf: Workflow, lib: SkillLibrary, workers: int, repeats: int) -> di
         out["bigcache_hits"] = len(res.cached)
         big.close()
     return out
+
+
+def measure_case(shape: str, n: int, lib: SkillLibrary, workers: int,
+                 repeats: int) -> dict[str, Any]:
+    """Build one shape/size for both sides, time every variant, then drop the graphs (so
+    the heap the garbage collector scans holds one case at a time). The four variants are
+    interleaved within each repeat, so drifting machine load hits all of them alike."""
+    parents = GRAPHS[shape](n)
+    t0 = time.perf_counter()
+    wf = make_workflow(shape, parents)
+    build = time.perf_counter() - t0
+    dsk, keys = dask_graph(parents)
+    val_s, _ = best_of(lambda: plan(wf, lib), repeats)
+    best = {"sync": math.inf, "par": math.inf, "dget": math.inf, "dthr": math.inf}
+    engines: dict[str, Engine] = {}
+    for _ in range(repeats):
+        for mode, w in (("sync", 1), ("par", workers)):
+            secs, engine = run_ours_once(wf, lib, w)
+            best[mode] = min(best[mode], secs)
+            if mode in engines:
+                engines[mode].close()
+            engines[mode] = engine
+            other = "dget" if mode == "sync" else "dthr"
+            secs, _ = best_of((lambda: dask.get(dsk, keys)) if mode == "sync" else
+                              (lambda: dask.threaded.get(dsk, keys, num_workers=workers)), 1)
+            best[other] = min(best[other], secs)
+    row = {"shape": shape, "n": n, "edges": sum(map(len, parents)), "val": val_s,
+           "build": build, **best}
+    row["sync_cached"] = cached_reruns(engines["sync"], wf, lib)
+    row["par_cached"] = cached_reruns(engines["par"], wf, lib)
+    return row  # the graphs go with this frame
 
 
 def rss_child(side: str, mode: str, n: int, workers: int) -> None:
@@ -256,8 +293,15 @@ def rss_child(side: str, mode: str, n: int, workers: int) -> None:
     * ``over_current_kib`` = ru_maxrss(after) - current RSS at baseline (psutil): the run's
       peak above what the process actually held just before it (differs from the first if
       building the graph left a transient peak above the steady state).
-    * ``retained_kib`` = current RSS after - current RSS at baseline: what the run still
-      holds once it has returned (our RunResult with its NodeResults; Dask's returned tuple).
+    * ``retained_kib`` = current RSS after the run and a ``gc.collect()`` (result still
+      referenced) - current RSS at baseline: what the process still holds once the run has
+      returned (our RunResult with its NodeResults; for Dask mostly freed memory that the
+      allocator has not returned to the OS).
+
+    The parent starts this process through ``/bin/sh -c '"$@"; exit $?'``: on Linux,
+    ru_maxrss survives ``execve``, so a child exec'd directly by the (large) parent would
+    start with the parent's high-water mark and every delta would read 0. The shell forks
+    before exec'ing Python, and a forked process starts with a fresh ru_maxrss.
     """
     import psutil
 
@@ -292,6 +336,7 @@ def rss_child(side: str, mode: str, n: int, workers: int) -> None:
     result = go()
     secs = time.perf_counter() - t0
     after_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()  # Dask's scheduler state is freed by the cycle collector
     after_cur = proc.memory_info().rss // 1024
     del result
     print(json.dumps({"side": side, "mode": mode, "n": n, "base_maxrss_kib": base_max,
@@ -304,7 +349,8 @@ def run_rss(n: int, workers: int) -> dict[tuple[str, str], dict[str, Any]]:
     out = {}
     for mode in ("sync", "parallel"):
         for side in ("ours", "dask"):
-            cmd = [sys.executable, os.path.abspath(__file__), "--rss-child", side, "--rss-mode",
+            cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh",  # see rss_child: fresh ru_maxrss
+                   sys.executable, os.path.abspath(__file__), "--rss-child", side, "--rss-mode",
                    mode, "--rss-n", str(n), "--workers", str(workers)]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
@@ -314,6 +360,20 @@ def run_rss(n: int, workers: int) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 # -- report ---------------------------------------------------------------------------------
+def package_version() -> str:
+    """The package version and the git commit measured (``+dirty``: llmos_jupyter/ edited)."""
+    import llmos_jupyter
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(llmos_jupyter.__file__)))
+    try:
+        rev = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "llmos_jupyter"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return f"{llmos_jupyter.__version__} @ {rev}{'+dirty' if dirty else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        return llmos_jupyter.__version__
+
 def mark(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -327,7 +387,8 @@ def main() -> None:
                     help="parallel workers for ours and dask.threaded (default: engine default)")
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="comma-separated N")
     ap.add_argument("--profile", action="store_true",
-                    help="also cProfile the 10k chain and dag runs (sync and parallel)")
+                    help="instead of the benchmark: cProfile the largest chain and dag runs "
+                         "(sync and parallel) and time each per-node step")
     ap.add_argument("--rss-child", choices=("ours", "dask"), help=argparse.SUPPRESS)
     ap.add_argument("--rss-mode", choices=("sync", "parallel"), default="parallel",
                     help=argparse.SUPPRESS)
@@ -343,24 +404,18 @@ def main() -> None:
     repeats = args.repeats or (1 if args.quick else 3)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     t_start = time.perf_counter()
-
-    import llmos_jupyter
+    if args.profile:
+        profile_runs(max(sizes), workers)
+        return
 
     print(f"engine_overhead: Python {platform.python_version()}, llmos-jupyter "
-          f"{llmos_jupyter.__version__}, dask {dask.__version__}, {os.cpu_count()} CPUs, "
+          f"{package_version()}, dask {dask.__version__}, {os.cpu_count()} CPUs, "
           f"parallel workers W={workers}, best of {repeats}")
     print("ours: engine.run(wf) end to end on a fresh Engine (cache MISS, caching + 1 event "
           "subscriber on, trace off); dask: dask.get / dask.threaded.get(num_workers=W)")
 
-    graphs = {(s, n): GRAPHS[s](n) for s in SHAPES for n in sizes}
     warm = fan_graph(200)
-    lib = make_library([*graphs.values(), warm])
-    build_s: dict[tuple[str, int], float] = {}
-    wfs: dict[tuple[str, int], Workflow] = {}
-    for key, parents in graphs.items():
-        t0 = time.perf_counter()
-        wfs[key] = make_workflow(key[0], parents)
-        build_s[key] = time.perf_counter() - t0
+    lib = make_library([*(GRAPHS[s](n) for s in SHAPES for n in sizes), warm])
 
     # Warm-up: compile the skills, start pools, import Dask's lazy modules.
     for w in (1, workers):
@@ -370,24 +425,18 @@ def main() -> None:
     dask.threaded.get(wdsk, wkeys, num_workers=workers)
 
     rows = []
-    for (shape, n), parents in graphs.items():
-        wf = wfs[(shape, n)]
-        dsk, keys = dask_graph(parents)
-        val_s, _ = best_of(lambda: plan(wf, lib), repeats)
-        sync = time_ours(wf, lib, 1, repeats)
-        par = time_ours(wf, lib, workers, repeats)
-        dget_s, _ = best_of(lambda: dask.get(dsk, keys), repeats)
-        dthr_s, _ = best_of(lambda: dask.threaded.get(dsk, keys, num_workers=workers), repeats)
-        rows.append({"shape": shape, "n": n, "edges": sum(map(len, parents)), "val": val_s,
-                     "sync": sync, "par": par, "dget": dget_s, "dthr": dthr_s,
-                     "build": build_s[(shape, n)]})
+    for shape in SHAPES:
+        for n in sizes:
+            rows.append(measure_case(shape, n, lib, workers, repeats))
+            gc.collect()
+    build_s = {(r["shape"], r["n"]): r["build"] for r in rows}
 
     def us(seconds: float, n: int) -> str:
         return f"{seconds / n * 1e6:8.1f}"
 
     print()
-    print("Per-node overhead, µs/node (best of {}), ratio = ours / dask (goal <= {}):".format(
-        repeats, RATIO_GOAL))
+    print(f"Per-node overhead, µs/node (best of {repeats}), ratio = ours / dask "
+          f"(goal <= {RATIO_GOAL}):")
     head = (f"{'shape':<6} {'N':>6} {'edges':>6} │ {'validate':>8} │ {'ours-sync':>9} "
             f"{'dask.get':>8} {'ratio':>6} {'goal':>4} │ {'ours-par':>8} {'dask.thr':>8} "
             f"{'ratio':>6} {'goal':>4}")
@@ -396,12 +445,12 @@ def main() -> None:
     all_ok = True
     for r in rows:
         n = r["n"]
-        r1 = r["sync"]["run_s"] / r["dget"]
-        r2 = r["par"]["run_s"] / r["dthr"]
+        r1 = r["sync"] / r["dget"]
+        r2 = r["par"] / r["dthr"]
         all_ok &= r1 <= RATIO_GOAL and r2 <= RATIO_GOAL
         print(f"{r['shape']:<6} {n:>6} {r['edges']:>6} │ {us(r['val'], n)} │ "
-              f"{us(r['sync']['run_s'], n):>9} {us(r['dget'], n)} {r1:6.2f} {mark(r1 <= RATIO_GOAL)} │ "
-              f"{us(r['par']['run_s'], n)} {us(r['dthr'], n)} {r2:6.2f} {mark(r2 <= RATIO_GOAL)}")
+              f"{us(r['sync'], n):>9} {us(r['dget'], n)} {r1:6.2f} {mark(r1 <= RATIO_GOAL)} │ "
+              f"{us(r['par'], n)} {us(r['dthr'], n)} {r2:6.2f} {mark(r2 <= RATIO_GOAL)}")
 
     print()
     print("Fully cached re-run (same engine, second run), µs/node and cache hits / N:")
@@ -410,14 +459,16 @@ def main() -> None:
     print(head2)
     print("─" * len(head2))
     for r in rows:
-        n, s, p = r["n"], r["sync"], r["par"]
+        n, s, p = r["n"], r["sync_cached"], r["par_cached"]
         big = ""
         if "bigcache_s" in s:
             big = (f" │ {us(s['bigcache_s'], n):>8} ({s['bigcache_hits']:>5}) "
                    f"{us(p['bigcache_s'], n):>10} ({p['bigcache_hits']:>5})")
         print(f"{r['shape']:<6} {n:>6} │ {us(s['cached_s'], n)} {s['cached_hits']:>5}/{n:<5} │ "
               f"{us(p['cached_s'], n)} {p['cached_hits']:>5}/{n:<5}{big}")
-    print("(default cache is MemoryCache(maxsize=4096); 'big cache' = MemoryCache(maxsize=2N))")
+    print(f"(default cache: MemoryCache(maxsize={MemoryCache().maxsize})"
+          + ("; 'big cache' = MemoryCache(maxsize=2N))"
+             if any("bigcache_s" in r["sync_cached"] for r in rows) else ")"))
 
     print()
     print("Building the workflows with Workflow.add_node + connect (not timed above):")
@@ -428,7 +479,7 @@ def main() -> None:
     big_n = max(sizes)
     dag = next((r for r in rows if r["shape"] == "dag" and r["n"] == big_n), None)
     if dag is not None and big_n >= 10_000:
-        t_sync, t_par = dag["sync"]["run_s"], dag["par"]["run_s"]
+        t_sync, t_par = dag["sync"], dag["par"]
         print(f"{big_n}-node dag validated+run in {t_par:.3f} s parallel (W={workers}), "
               f"{t_sync:.3f} s sync (validation alone {dag['val']:.3f} s); goal < "
               f"{SECOND_GOAL_S:.0f} s: parallel {mark(t_par < SECOND_GOAL_S)}, sync "
@@ -445,94 +496,272 @@ def main() -> None:
             print(f"peak RSS, 10000-node dag, {mode:<8}: ours +{o['peak_delta_kib'] / 1024:6.1f} "
                   f"MiB vs {other:<13} +{d['peak_delta_kib'] / 1024:6.1f} MiB "
                   f"(ratio {o['peak_delta_kib'] / max(1, d['peak_delta_kib']):.2f}; goal <= dask: "
-                  f"{mark(ok)})  [peak over current RSS: ours +{o['over_current_kib'] / 1024:.1f}"
-                  f" / dask +{d['over_current_kib'] / 1024:.1f} MiB; still held after: ours "
-                  f"+{o['retained_kib'] / 1024:.1f} / dask +{d['retained_kib'] / 1024:.1f} MiB]")
-        print("  (each in a fresh subprocess: ru_maxrss after the run minus ru_maxrss at a "
-              "baseline taken after imports, graph construction and a 10-node warm-up run)")
+                  f"{mark(ok)})")
+            print(f"    cross-checks: peak over current RSS at baseline ours "
+                  f"+{o['over_current_kib'] / 1024:.1f} / dask +{d['over_current_kib'] / 1024:.1f}"
+                  f" MiB; RSS still held after the run + gc ours +{o['retained_kib'] / 1024:.1f}"
+                  f" / dask +{d['retained_kib'] / 1024:.1f} MiB; run took ours "
+                  f"{o['seconds']:.2f} s / dask {d['seconds']:.2f} s")
+        print("  (each number from one run in a fresh subprocess: ru_maxrss after the run minus "
+              "ru_maxrss at a baseline taken after\n   imports, graph construction and a 10-node "
+              "warm-up run, then gc.collect(); see rss_child() for details)")
     else:
         print("peak RSS: skipped (--quick)")
     goals.append(all_ok)
     print(f"ratio goal (both ratios <= {RATIO_GOAL} on every shape and size): {mark(all_ok)}")
-    print(f"overall: {mark(all(goals))}   (total benchmark time {time.perf_counter() - t_start:.0f} s)")
+    print(f"overall: {mark(all(goals))}   "
+          f"(total benchmark time {time.perf_counter() - t_start:.0f} s)")
 
-    if args.profile:
-        profile_runs(lib, wfs, graphs, workers)
 
 
 # -- profiling ------------------------------------------------------------------------------
-def profile_runs(lib: SkillLibrary, wfs: dict, graphs: dict, workers: int) -> None:
-    """cProfile one cache-miss run of the largest chain and dag, sync and parallel.
+class GcTimer:
+    """A ``gc.callbacks`` entry adding up the collector's pauses per generation."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.counts = [0, 0, 0]
+        self.spent = [0.0, 0.0, 0.0]
+        self._t0 = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            dt = time.perf_counter() - self._t0
+            self.seconds += dt
+            self.counts[info["generation"]] += 1
+            self.spent[info["generation"]] += dt
+
+    def summary(self) -> str:
+        return ", ".join(f"gen{g}: {c}x {t * 1e3:.0f} ms"
+                         for g, (c, t) in enumerate(zip(self.counts, self.spent)))
+
+
+class PlainEvent:
+    """Reference point for the micro-timings: Event's fields in a plain __slots__ class."""
+
+    __slots__ = ("duration_ms", "error", "kind", "node_id", "nodes", "outputs", "run_id",
+                 "skill_id", "status", "time", "trace")
+
+    def __init__(self, kind: str, run_id: str, node_id: str | None = None,
+                 skill_id: str | None = None, status: str | None = None,
+                 duration_ms: float | None = None, error: str | None = None,
+                 nodes: tuple[str, ...] = (), outputs: Any = None, trace: str | None = None,
+                 time_: float | None = None) -> None:
+        self.kind, self.run_id, self.node_id, self.skill_id = kind, run_id, node_id, skill_id
+        self.status, self.duration_ms, self.error, self.nodes = status, duration_ms, error, nodes
+        self.outputs, self.trace = outputs, trace
+        self.time = time.time() if time_ is None else time_
+
+
+def blake2_piece(code_hash: str) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(code_hash.encode())
+    return h.hexdigest()
+
+
+def profile_runs(n: int, workers: int) -> None:
+    """cProfile one cache-miss ``engine.run`` of the N-node chain and dag, sync and parallel,
+    then time the engine's per-node building blocks in isolation.
 
     Parallel mode runs nodes on pool threads, which cProfile does not follow: the engine's
-    pool is replaced (from outside, for this process only) by a ThreadPoolExecutor whose
-    initializer enables a profiler in every worker thread; all threads' stats are merged,
-    so times are thread-time summed over threads (lock waits included).
+    pool is replaced (from outside, in this process only) by a ThreadPoolExecutor whose
+    initializer enables a profiler in each worker thread, and the threads' stats are merged
+    with the caller's. Times are then thread-time summed over threads (lock waits included).
+    cProfile adds a fixed cost to every Python call, so the profiled totals are ~2-3x the
+    unprofiled ones: read the table for *where* the time goes, the micro-timings for *how
+    much*.
     """
+    print(f"engine_overhead --profile: N={n}, W={workers}, Python {platform.python_version()}, "
+          f"llmos-jupyter {package_version()}")
+    graphs = {s: GRAPHS[s](n) for s in ("chain", "dag")}
+    lib = make_library(list(graphs.values()))
+    wfs = {s: make_workflow(s, g) for s, g in graphs.items()}
+    for w in (1, workers):
+        new_engine(lib, w).run(make_workflow("warm", dag_graph(200)))
+    for shape, wf in wfs.items():
+        for w in (1, workers):
+            wall, stats, gc_stats = profile_one(new_engine(lib, w), wf)
+            print()
+            print(f"== cProfile: {shape} N={n}, {'sync' if w == 1 else f'parallel W={w}'}: wall "
+                  f"{wall:.3f} s under the profiler ({wall / n * 1e6:.1f} µs/node) ==")
+            print(f"garbage collector: {gc_stats.seconds / n * 1e6:.1f} µs/node "
+                  f"({gc_stats.summary()}); cProfile charges these pauses to the call that "
+                  "triggered them (often builtins.sorted or a constructor)")
+            print_stats(stats, n)
+    micro_timings(lib, wfs["dag"], workers)
+
+
+def profile_one(engine: Engine, wf: Workflow) -> tuple[float, Any, GcTimer]:
+    """One ``engine.run(wf)`` under cProfile in the caller and in every pool thread."""
     import cProfile
     import io
     import pstats
     from concurrent.futures import ThreadPoolExecutor
 
-    n = max(n for _, n in wfs)
-    for shape in ("chain", "dag"):
-        wf = wfs[(shape, n)]
-        for w in (1, workers):
-            engine = new_engine(lib, w)
-            profs: list[cProfile.Profile] = []
-            local = threading.local()
+    w = engine.max_workers
+    profs: list[cProfile.Profile] = []
+    local = threading.local()
 
-            def init() -> None:
-                prof = cProfile.Profile()
-                local.prof = prof
-                profs.append(prof)
-                prof.enable()
+    def init() -> None:
+        prof = cProfile.Profile()
+        local.prof = prof
+        profs.append(prof)
+        prof.enable()
 
-            if w > 1:
-                engine._pool = ThreadPoolExecutor(w, thread_name_prefix="llmos-node",
-                                                  initializer=init)
-                # Start every worker thread before timing (each runs init once).
-                barrier = threading.Barrier(w)
-                for f in [engine._pool.submit(barrier.wait) for _ in range(w)]:
-                    f.result()
-            main_prof = cProfile.Profile()
-            gc.collect()
-            t0 = time.perf_counter()
-            main_prof.enable()
-            engine.run(wf)
-            main_prof.disable()
-            wall = time.perf_counter() - t0
-            if w > 1:
-                barrier = threading.Barrier(w)
+    def stop() -> None:
+        barrier.wait()
+        local.prof.disable()
 
-                def stop() -> None:
-                    barrier.wait()
-                    local.prof.disable()
-
-                for f in [engine._pool.submit(stop) for _ in range(w)]:
-                    f.result()
-            engine.close()
-            stats = pstats.Stats(main_prof, stream=io.StringIO())
-            for p in profs:
-                stats.add(p)
-            print()
-            print(f"== cProfile: {shape} N={n}, {'sync' if w == 1 else f'parallel W={w}'}, "
-                  f"wall {wall:.3f} s under the profiler ({wall / n * 1e6:.1f} µs/node); "
-                  "µs/node summed over threads ==")
-            print_stats(stats, n)
+    if w > 1:
+        engine._pool = ThreadPoolExecutor(w, thread_name_prefix="llmos-node", initializer=init)
+        barrier = threading.Barrier(w)  # start every worker (each runs init once)
+        for f in [engine._pool.submit(barrier.wait) for _ in range(w)]:
+            f.result()
+    main_prof = cProfile.Profile()
+    gc.collect()
+    gc_stats = GcTimer()
+    gc.callbacks.append(gc_stats)
+    t0 = time.perf_counter()
+    main_prof.enable()
+    engine.run(wf)
+    main_prof.disable()
+    wall = time.perf_counter() - t0
+    gc.callbacks.remove(gc_stats)
+    if w > 1:
+        barrier = threading.Barrier(w)  # every worker runs stop() once
+        for f in [engine._pool.submit(stop) for _ in range(w)]:
+            f.result()
+    engine.close()
+    stats = pstats.Stats(main_prof, stream=io.StringIO())
+    for p in profs:
+        stats.add(p)
+    return wall, stats, gc_stats
 
 
-def print_stats(stats: Any, n: int, top: int = 22) -> None:
+def micro_timings(lib: SkillLibrary, wf: Workflow, workers: int) -> None:
+    """Unprofiled cost of each per-node step of ``_RunContext.execute``, µs per call."""
+    import timeit
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llmos_jupyter._engine.cache import cache_key
+    from llmos_jupyter._engine.engine import check_outputs
+    from llmos_jupyter._engine.events import Event, EventBus
+    from llmos_jupyter._engine.requirements import check_requires
+    from llmos_jupyter._engine.result import NodeResult
+
+    n = len(wf.nodes)
+    p = plan(wf, lib)
+    node_id = p.order[-1]
+    skill, node = p.skills[node_id], p.nodes[node_id]
+    fn = skill.load_function()
+    upstream = [(port, "0" * 40, sp) for port, _, sp in p.incoming[node_id]]
+    values = {**skill.defaults, **node.params}
+    outputs = {"out": None}
+    bus = EventBus()
+    bus.subscribe(lambda ev: None)
+    cache = MemoryCache()
+    keys = [f"{i:040x}" for i in range(n)]
+    it = iter(range(10**9))
+    lock = threading.Lock()
+    pool = ThreadPoolExecutor(workers)
+
+    def one(stmt: Callable[[], Any], number: int = 20000) -> float:
+        return min(timeit.repeat(stmt, number=number, repeat=5)) / number * 1e6
+
+    def lock_cycle() -> None:
+        with lock:
+            pass
+
+    def submit_and_wait() -> None:
+        pool.submit(noop).result()
+
+    def submit_many() -> None:
+        for f in [pool.submit(noop) for _ in range(1000)]:
+            f.result()
+
+    items = [
+        ("values = dict(defaults); update(params); inputs = dict(values)",
+         lambda: dict(dict(skill.defaults), **node.params)),
+        (f"cache_key(code_hash, values, {len(upstream)} wired)",
+         lambda: cache_key(skill.code_hash, values, upstream)),
+        ("  piece: repr(sorted(values.items())) (scalar fast path since 2e27f90)",
+         lambda: repr(sorted(values.items()))),
+        ("  piece: json.dumps(values, sort_keys=True, ...) (the non-scalar path)",
+         lambda: json.dumps(values, sort_keys=True, separators=(",", ":"))),
+        ("  piece: blake2b(digest_size=20) + update(code_hash.encode()) + hexdigest()",
+         lambda: blake2_piece(skill.code_hash)),
+        ("MemoryCache.get (miss)", lambda: cache.get(keys[next(it) % n])),
+        ("MemoryCache.put", lambda: cache.put(keys[next(it) % n], outputs)),
+        ("Event(...) construction (frozen slots dataclass, time.time default)",
+         lambda: Event("node_started", "run", node_id, skill.skill_id, "running")),
+        ("  for comparison: a plain __slots__ class with the same 11 fields",
+         lambda: PlainEvent("node_started", "run", node_id, skill.skill_id, "running")),
+        ("Event(...) + EventBus.emit to 1 no-op subscriber",
+         lambda: bus.emit(Event("node_finished", "run", node_id, skill.skill_id, "completed",
+                                0.1, outputs=outputs))),
+        ("time.time() + 2x time.perf_counter()",
+         lambda: (time.time(), time.perf_counter(), time.perf_counter())),
+        ("check_requires(skill_id, ())", lambda: check_requires(skill.skill_id, skill.requires)),
+        ("skill.load_function() (cached)", skill.load_function),
+        ("execute(inputs) (the no-op itself)", lambda: fn(values)),
+        ("check_outputs(skill, raw)", lambda: check_outputs(skill, {"out": None})),
+        ("NodeResult(...) construction",
+         lambda: NodeResult(node_id, skill.skill_id, "completed", outputs, values, {}, None,
+                            None, 0.1, 0.0, "k")),
+        ("threading.Lock acquire/release (uncontended)", lock_cycle),
+    ]
+    print()
+    print("== Micro-timings of the per-node steps (unprofiled, best of 5), µs per call ==")
+    for name, fn_ in items:
+        print(f"{one(fn_):8.2f}  {name}")
+    print(f"{one(submit_and_wait, 2000):8.2f}  ThreadPoolExecutor.submit + result() round trip")
+    print(f"{one(submit_many, 5) / 1000:8.2f}  ThreadPoolExecutor.submit, 1000 queued then waited,"
+          " per task")
+    pool.shutdown()
+    t = min(timeit.repeat(lambda: plan(wf, lib), number=1, repeat=3))
+    print(f"{t / n * 1e6:8.2f}  plan(wf, lib) per node ({n}-node dag, {len(wf.edges)} edges)")
+    preds = {nid: [s for _, s, _ in p.incoming[nid]] for nid in p.order}
+    from llmos_jupyter._workflow import validate as _validate
+
+    topo = getattr(_validate, "_topological_order", None)
+    if topo is not None:
+        t = min(timeit.repeat(lambda: topo(preds), number=1, repeat=3))
+        print(f"{t / n * 1e6:8.2f}    of which the topological sort (_topological_order) per node")
+    from llmos_jupyter._engine.engine import _RunContext
+
+    ctx = _RunContext(new_engine(lib, 1), p, "run", threading.Event(), None)
+    for nid in p.order:
+        ctx.execute(nid)
+    t = min(timeit.repeat(lambda: ctx.finish(p.order, False), number=1, repeat=3))
+    print(f"{t / n * 1e6:8.2f}  _RunContext.finish() per node (sort results, RunResult)")
+
+
+_WAITS = {
+    "<method 'get' of '_queue.SimpleQueue' objects>": "  [idle pool thread waiting for work]",
+    "<method 'acquire' of '_thread.lock' objects>":
+        "  [blocking waits: caller's done.wait() + lock/GIL contention]",
+}
+
+
+def print_stats(stats: Any, n: int, top: int = 24) -> None:
     rows = []
     for (file, line, func), (cc, nc, tt, ct, _) in stats.stats.items():
-        short = file.split("llmos_jupyter/")[-1] if "llmos_jupyter/" in file else os.path.basename(file)
+        short = (file.split("llmos_jupyter/")[-1] if "llmos_jupyter/" in file
+                 else os.path.basename(file))
         rows.append((tt, ct, nc, f"{short}:{line}({func})" if line else func))
     rows.sort(reverse=True)
     total = sum(r[0] for r in rows)
-    print(f"total profiled time {total / n * 1e6:.1f} µs/node")
+    busy = sum(r[0] for r in rows if r[3] not in _WAITS)
+    print(f"profiled thread-time {total / n * 1e6:.1f} µs/node, of which not in the two blocking "
+          f"waits below {busy / n * 1e6:.1f} µs/node")
     print(f"{'tottime':>8} {'cumtime':>8} {'calls/node':>10}  function   (µs/node)")
     for tt, ct, nc, name in rows[:top]:
-        print(f"{tt / n * 1e6:8.2f} {ct / n * 1e6:8.2f} {nc / n:10.2f}  {name}")
+        print(f"{tt / n * 1e6:8.2f} {ct / n * 1e6:8.2f} {nc / n:10.3f}  "
+              f"{name}{_WAITS.get(name, '')}")
 
 
 if __name__ == "__main__":
