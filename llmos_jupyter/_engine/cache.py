@@ -23,6 +23,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["MemoryCache", "cache_key"]
@@ -41,6 +42,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
+@lru_cache(maxsize=1024)
+def _seeded(code_hash: str) -> Any:
+    # One hasher per skill, copied per node: cheaper than hashing the code hash each time.
+    h = hashlib.blake2b(digest_size=20)
+    h.update(code_hash.encode())
+    return h
+
+
 def cache_key(
     code_hash: str, values: dict[str, Any], wired: Iterable[tuple[str, str | None, str]]
 ) -> str | None:
@@ -57,8 +66,7 @@ def cache_key(
             payload = json.dumps(values, sort_keys=True, separators=(",", ":"), default=_json_default)
         except (TypeError, ValueError):
             return None
-    h = hashlib.blake2b(digest_size=20)
-    h.update(code_hash.encode())
+    h = _seeded(code_hash).copy()
     h.update(payload.encode())
     for port, upstream_key, upstream_port in sorted(wired):
         if upstream_key is None:

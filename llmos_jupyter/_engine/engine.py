@@ -18,6 +18,7 @@ not yet started are skipped.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 import traceback
@@ -76,7 +77,8 @@ class Engine:
     ) -> None:
         self.library = library if library is not None else SkillLibrary()
         self.max_workers = max_workers or _default_workers()
-        self.cache = MemoryCache() if cache is None else (cache or None)
+        # `is False`, not truthiness: an empty cache object has len() 0.
+        self.cache = MemoryCache() if cache is None else (None if cache is False else cache)
         self.node_timeout = node_timeout
         self.trace = trace
         self.trace_dir = Path(trace_dir) if trace_dir is not None else None
@@ -155,43 +157,56 @@ class Engine:
         return RunHandle(self, workflow, overrides, kwargs)
 
     def _run_parallel(self, ctx: _RunContext, p: Plan, selected: list[str]) -> None:
-        # Each worker, after finishing a node, runs one newly ready successor itself and
-        # submits the others: a chain never returns to the pool, a fan-out spreads out.
+        # W loops (W-1 on the pool + the calling thread) pull ready nodes from one queue.
+        # After a node, its loop decrements the successors' in-degrees under one lock,
+        # keeps one newly ready successor to run itself and queues the rest: a chain never
+        # goes through the queue, a fan-out spreads over the loops.
         chosen = set(selected)
         indegree = {n: sum(1 for _, src, _ in p.incoming[n] if src in chosen) for n in selected}
+        roots = [n for n in selected if indegree[n] == 0]
         remaining = len(selected)
         lock = threading.Lock()
-        done = threading.Event()
-        pool = self._executor()
+        ready_q: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        loops = min(self.max_workers, len(selected))
         failure: list[BaseException] = []
 
-        def work(node_id: str | None) -> None:
-            nonlocal remaining
-            try:
-                while node_id is not None:
-                    ctx.execute(node_id)
-                    ready = []
-                    with lock:
-                        remaining -= 1
-                        for succ in p.successors[node_id]:
-                            if succ in indegree:
-                                indegree[succ] -= 1
-                                if indegree[succ] == 0:
-                                    ready.append(succ)
-                        if remaining == 0:
-                            done.set()
-                    node_id = ready.pop(0) if ready else None
-                    for other in ready:
-                        pool.submit(work, other)
-            except BaseException as exc:  # an engine bug: stop the run rather than hang it
-                failure.append(exc)
-                done.set()
+        def stop_all() -> None:
+            for _ in range(loops):
+                ready_q.put(None)
 
-        # Roots are listed before any is submitted: workers decrement indegrees meanwhile.
-        roots = [n for n in selected if indegree[n] == 0]
+        def loop() -> None:
+            nonlocal remaining
+            while (node_id := ready_q.get()) is not None:
+                try:
+                    while node_id is not None:
+                        ctx.execute(node_id)
+                        ready = []
+                        with lock:
+                            remaining -= 1
+                            for succ in p.successors[node_id]:
+                                if succ in indegree:
+                                    indegree[succ] -= 1
+                                    if indegree[succ] == 0:
+                                        ready.append(succ)
+                            finished = remaining == 0
+                        node_id = ready.pop() if ready else None
+                        for other in ready:
+                            ready_q.put(other)
+                        if finished:
+                            stop_all()
+                except BaseException as exc:  # an engine bug: stop the run rather than hang it
+                    failure.append(exc)
+                    stop_all()
+                    return
+
         for node_id in roots:
-            pool.submit(work, node_id)
-        done.wait()
+            ready_q.put(node_id)
+        pool = self._executor()
+        for _ in range(loops - 1):
+            pool.submit(loop)
+        # The caller's loop only sees a stop once every node is done (or on failure), so
+        # no need to wait for the pool's loops: they drain their own stop markers.
+        loop()
         if failure:
             raise failure[0]
 
@@ -365,17 +380,22 @@ def check_outputs(skill: Skill, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise TypeError(f"execute() returned {type(raw).__name__}, expected a dict of outputs "
                         f"({', '.join(skill.output_ports) or 'no outputs declared'})")
-    out = dict(raw)
+    out = raw
     for port in skill.outputs:
-        if port.name not in out:
+        if port.name not in raw:
             if port.required:
                 raise OutputMissing(f"output {port.name!r} is missing from the returned dict "
                                     f"(returned: {', '.join(map(str, raw)) or 'nothing'})")
             continue
+        value = raw[port.name]
         try:
-            out[port.name] = check_value(port.type, out[port.name])
+            checked = check_value(port.type, value)
         except TypeError as exc:
             raise TypeError(f"output {port.name!r}: {exc}") from None
+        if checked is not value:
+            if out is raw:  # copy on first conversion only; never mutate the skill's dict
+                out = dict(raw)
+            out[port.name] = checked
     return out
 
 

@@ -71,6 +71,11 @@ class Skill:
         return {p.name: p for p in self.outputs}
 
     @cached_property
+    def required_inputs(self) -> tuple[Port, ...]:
+        """Inputs that must be wired or set (required and without a default)."""
+        return tuple(p for p in self.inputs if p.required and not p.has_default)
+
+    @cached_property
     def defaults(self) -> dict[str, Any]:
         """Input defaults declared in the frontmatter (only ports that declare one)."""
         return {p.name: p.default for p in self.inputs if p.has_default}

@@ -21,6 +21,8 @@ PORT_TYPES: tuple[str, ...] = (
     "string", "number", "integer", "boolean", "array", "object", "image", "any",
 )
 
+_EXACT = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,),
+          "array": (list,), "object": (dict,)}
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _PNG_DATA_URI = "data:image/png;base64,"
 
@@ -98,6 +100,9 @@ def check_value(port_type: str, value: Any) -> Any:
     """
     if port_type == "any":
         return _plain(value)
+    exact = _EXACT.get(port_type)
+    if exact is not None and type(value) in exact:  # the common case, without ABC checks
+        return value
     # np.float64 subclasses float, so test the exact type, not isinstance.
     if port_type in ("number", "integer", "boolean") and type(value) not in (bool, int, float) and (
         hasattr(value, "item")

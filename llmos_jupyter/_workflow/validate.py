@@ -206,10 +206,12 @@ def _analyse(
             successors[e.source].append(e.target)
 
     for node_id, skill in skills.items():
-        given = nodes[node_id].params.keys() | overrides.get(node_id, {}).keys()
+        if not skill.required_inputs:
+            continue
+        params, extra = nodes[node_id].params, overrides.get(node_id, {})
         wired = {port for port, _, _ in incoming[node_id]}
-        for port in skill.inputs:
-            if port.required and not port.has_default and port.name not in given and port.name not in wired:
+        for port in skill.required_inputs:
+            if port.name not in params and port.name not in extra and port.name not in wired:
                 add(WorkflowProblem("missing-input", "required input is neither wired nor set "
                                     f"({port.type}{', ' + port.unit if port.unit else ''})",
                                     node=node_id, port=port.name))
