@@ -31,13 +31,13 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import re  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import re
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
+import numpy as np
+from scipy.optimize import minimize
 
 SKILLS = Path(__file__).resolve().parents[1] / "skills"
 _PYTHON_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
@@ -54,7 +54,7 @@ def load_skill(skill_id: str):
     text = (SKILLS / f"{skill_id}.md").read_text(encoding="utf-8")
     (code,) = _PYTHON_BLOCK.findall(text)
     namespace: dict = {"__name__": f"skill_{skill_id.replace('-', '_')}"}
-    exec(compile(code, str(SKILLS / f"{skill_id}.md"), "exec"), namespace)  # noqa: S102
+    exec(compile(code, str(SKILLS / f"{skill_id}.md"), "exec"), namespace)
     return namespace["execute"]
 
 
@@ -110,15 +110,23 @@ def make_qiskit_solver(hamiltonian: dict, x0: np.ndarray, maxiter: int, gradient
             method="SLSQP",
             options={"maxiter": maxiter, "ftol": 1e-10},
         )
-        return {"eigenvalue": float(result.fun), "iterations": int(result.nit), "circuits": counter["circuits"]}
+        return {
+            "eigenvalue": float(result.fun),
+            "iterations": int(result.nit),
+            "circuits": counter["circuits"],
+        }
 
     return solve
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats, best is reported (default 5)")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the common start point (default 7)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed repeats, best is reported (default 5)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="seed of the common start point (default 7)"
+    )
     parser.add_argument("--maxiter", type=int, default=100, help="SLSQP maxiter (default 100)")
     args = parser.parse_args()
 
@@ -127,7 +135,9 @@ def main() -> None:
     try:
         import qiskit_algorithms  # noqa: F401
 
-        algorithms = "installed (not used: the explicit loop keeps start point and gradient identical)"
+        algorithms = (
+            "installed (not used: the explicit loop keeps start point and gradient identical)"
+        )
     except ImportError:
         algorithms = "not installed"
 
@@ -149,24 +159,38 @@ def main() -> None:
     rows = []
     t, out = best_of(lambda: vqe(ours_inputs), args.repeats)
     rows.append(("ours (numpy statevector, skill)", t, out["eigenvalue"], out["iterations"]))
-    for label, gradient in (("qiskit StatevectorEstimator", True), ("qiskit, finite-diff gradient", False)):
+    for label, gradient in (
+        ("qiskit StatevectorEstimator", True),
+        ("qiskit, finite-diff gradient", False),
+    ):
         solve = make_qiskit_solver(hamiltonian, x0, args.maxiter, gradient)
         t, res = best_of(solve, args.repeats)
         rows.append((label, t, res["eigenvalue"], res["iterations"]))
 
     print("H2 / STO-3G, 0.735 Å, 2 qubits (parity mapping, two-qubit reduction)")
-    print(f"exact electronic ground energy {exact:.9f} Ha (numpy eigvalsh); "
-          f"nuclear repulsion {h2['nuclear_repulsion']:.9f} Ha; FCI total {exact + h2['nuclear_repulsion']:.9f} Ha")
-    print(f"ansatz RealAmplitudes reps=1 (linear CNOT), SLSQP maxiter={args.maxiter} ftol=1e-10, "
-          f"start = default_rng({args.seed}).uniform(-pi, pi, 4), best of {args.repeats}")
-    print(f"qiskit {qiskit.__version__}, qiskit-algorithms {algorithms}; "
-          f"numpy {np.__version__}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    nuclear = h2["nuclear_repulsion"]
+    print(
+        f"exact electronic ground energy {exact:.9f} Ha (numpy eigvalsh); "
+        f"nuclear repulsion {nuclear:.9f} Ha; FCI total {exact + nuclear:.9f} Ha"
+    )
+    print(
+        f"ansatz RealAmplitudes reps=1 (linear CNOT), SLSQP maxiter={args.maxiter} ftol=1e-10, "
+        f"start = default_rng({args.seed}).uniform(-pi, pi, 4), best of {args.repeats}"
+    )
+    print(
+        f"qiskit {qiskit.__version__}, qiskit-algorithms {algorithms}; "
+        f"numpy {np.__version__}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
+    )
     print()
-    header = f"{'method':<33} {'time (ms)':>10} {'energy (Ha)':>16} {'|E-E_exact| (Ha)':>17} {'iters':>6}"
+    header = (
+        f"{'method':<33} {'time (ms)':>10} {'energy (Ha)':>16} "
+        f"{'|E-E_exact| (Ha)':>17} {'iters':>6}"
+    )
     print(header)
     print("-" * len(header))
     for label, t, energy, iters in rows:
-        print(f"{label:<33} {t * 1e3:>10.2f} {energy:>16.10f} {abs(energy - exact):>17.2e} {iters:>6d}")
+        error = abs(energy - exact)
+        print(f"{label:<33} {t * 1e3:>10.2f} {energy:>16.10f} {error:>17.2e} {iters:>6d}")
     print()
     ours_time = rows[0][1]
     for label, t, _, _ in rows[1:]:

@@ -24,7 +24,9 @@ def load_skill_source(name: str) -> str:
     text = (SKILLS_DIR / f"{name}.md").read_text(encoding="utf-8")
     blocks = _PYTHON_BLOCK.findall(text)
     if len(blocks) != 1:
-        raise AssertionError(f"skills/{name}.md: expected exactly one ```python block, found {len(blocks)}")
+        raise AssertionError(
+            f"skills/{name}.md: expected exactly one ```python block, found {len(blocks)}"
+        )
     return blocks[0]
 
 
@@ -82,3 +84,15 @@ def skill_execute():
 @pytest.fixture(scope="session")
 def skills_dir() -> Path:
     return SKILLS_DIR
+
+
+@pytest.fixture(scope="session")
+def skill_frontmatter():
+    """Factory fixture: ``skill_frontmatter("quantum-vqe")`` -> the parsed YAML frontmatter."""
+    return load_skill_frontmatter
+
+
+@pytest.fixture(scope="session")
+def skill_source():
+    """Factory fixture: ``skill_source("quantum-vqe")`` -> the code of its ```python block."""
+    return load_skill_source
