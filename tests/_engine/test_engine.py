@@ -303,3 +303,24 @@ def test_default_engine_keeps_its_cache_across_calls(toy_library):
     wf = chain("a", "b")
     assert run(wf, library=toy_library, trace=False).cached == []
     assert run(wf, library=toy_library, trace=False).cached == ["a", "b"]
+
+
+def test_an_empty_cache_object_is_used_not_mistaken_for_no_cache(toy_library):
+    from llmos_jupyter._engine.cache import MemoryCache
+
+    cache = MemoryCache(maxsize=10)
+    engine = Engine(toy_library, cache=cache, trace=False)
+    engine.run(chain("a", "b"))
+    assert len(cache) == 2
+    assert Engine(toy_library, cache=False, trace=False).cache is None
+
+
+def test_lru_cache_drops_the_least_recently_used():
+    from llmos_jupyter._engine.cache import MemoryCache
+
+    cache = MemoryCache(maxsize=2)
+    cache.put("a", {"x": 1})
+    cache.put("b", {"x": 2})
+    assert cache.get("a") == {"x": 1}
+    cache.put("c", {"x": 3})
+    assert cache.get("b") is None and cache.get("a") == {"x": 1} and len(cache) == 2
