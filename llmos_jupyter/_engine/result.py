@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ class NodeResult:
     status: NodeStatus
     outputs: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
-    wired: dict[str, tuple[str, str]] = field(default_factory=dict)
+    wired: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     error: str | None = None
     traceback: str | None = None
     duration_ms: float = 0.0

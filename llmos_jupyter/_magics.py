@@ -1,0 +1,566 @@
+"""IPython magics: ``%%skill`` cells are the workflow; ``%skill`` and ``%workflow`` manage it.
+
+Load with ``%load_ext llmos_jupyter``. One class, :class:`LlmosMagics`, holds every magic:
+
+``%%skill NODE_ID [--uses SKILL_ID] [--in PORT=NODE.PORT ...] [--set PORT=VALUE ...]``
+    A node as a cell (grammar in ``_notebook/cells.py``). Running the cell records the
+    node and runs it, pulling its upstream nodes from the cache or running them when
+    stale; its outputs are shown and bound to a variable named after the node
+    (``vqe.eigenvalue``).
+``%skill list [--category C] [--tag T] [--volume V]`` · ``%skill show ID`` ·
+``%skill new ID [--force]`` · ``%skill save NODE_ID [--as SKILL_ID] [--force]``
+    Browse the library, write a skeleton skill file to the user volume, save an inline
+    skill cell as a skill file.
+``%workflow graph | run [NODE ...] [--all] [--downstream] [--no-trace] | export FILE |
+import FILE | status``
+    The skill cells as a workflow: an SVG of the DAG, run all / a node and what it needs
+    ("run up to here") / a node and everything downstream, write ``*.workflow.json`` or
+    ``.ipynb``, create skill cells from a workflow file, per-node status.
+
+User mistakes (an unknown skill, a bad port, a type mismatch, a cycle, a bad option)
+print one short message to stderr, never an internal traceback; a failing node prints
+its error and the skill's own frames. ``%config LlmosMagics.raise_errors = True`` makes
+them raise instead (the cell then fails, and "Run all" stops there).
+
+Under the ipyflow kernel the magics also tell ipyflow what a skill cell reads (upstream
+nodes' variables and the variables in parameter expressions) and what it defines (the
+node's variable), so ordinary cells become dependencies and ``%flow mode reactive``
+re-runs downstream skill cells. ipyflow is optional and only imported when it is
+already loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from traitlets import Bool
+
+from llmos_jupyter._api import default_engine, default_library
+from llmos_jupyter._engine.engine import Engine
+from llmos_jupyter._engine.result import RunResult
+from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
+from llmos_jupyter._notebook import display as views
+from llmos_jupyter._notebook.cells import (
+    INLINE_CATEGORY,
+    SUBCOMMANDS,
+    Assignment,
+    SkillCell,
+    parse_magic_line,
+    parse_skill_cell,
+    variable_name,
+)
+from llmos_jupyter._notebook.session import NotebookSession, notebook_name
+from llmos_jupyter._skills.library import SkillLibrary
+
+__all__ = ["LlmosMagics", "load_ipython_extension"]
+
+_SKILL_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class MagicError(LlmosError):
+    """A magic's user error, raised only with ``LlmosMagics.raise_errors``; IPython shows
+    its one message instead of a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
+
+
+class _ArgParser(argparse.ArgumentParser):
+    """argparse that raises ``WorkflowError`` instead of exiting the kernel."""
+
+    def error(self, message: str) -> Any:
+        raise WorkflowError(f"{message}\n{self.format_usage().strip()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:
+        raise WorkflowError((message or self.format_usage()).strip())
+
+
+def _skill_parser() -> _ArgParser:
+    p = _ArgParser(prog="%skill", add_help=False, allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgParser,
+                           metavar="{list,show,new,save}")
+    ls = sub.add_parser("list", prog="%skill list", add_help=False, allow_abbrev=False)
+    ls.add_argument("--category")
+    ls.add_argument("--tag")
+    ls.add_argument("--volume")
+    sh = sub.add_parser("show", prog="%skill show", add_help=False, allow_abbrev=False)
+    sh.add_argument("skill_id")
+    nw = sub.add_parser("new", prog="%skill new", add_help=False, allow_abbrev=False)
+    nw.add_argument("skill_id")
+    nw.add_argument("--force", action="store_true")
+    sv = sub.add_parser("save", prog="%skill save", add_help=False, allow_abbrev=False)
+    sv.add_argument("node_id")
+    sv.add_argument("--as", dest="as_id", metavar="SKILL_ID")
+    sv.add_argument("--category")
+    sv.add_argument("--force", action="store_true")
+    return p
+
+
+def _workflow_parser() -> _ArgParser:
+    p = _ArgParser(prog="%workflow", add_help=False, allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgParser,
+                           metavar="{graph,run,export,import,status}")
+    sub.add_parser("graph", prog="%workflow graph", add_help=False)
+    rn = sub.add_parser("run", prog="%workflow run", add_help=False, allow_abbrev=False)
+    rn.add_argument("nodes", nargs="*", metavar="NODE_ID")
+    rn.add_argument("--all", action="store_true")
+    rn.add_argument("--downstream", action="store_true")
+    rn.add_argument("--no-trace", action="store_true")
+    ex = sub.add_parser("export", prog="%workflow export", add_help=False, allow_abbrev=False)
+    ex.add_argument("file", metavar="FILE.workflow.json|FILE.ipynb")
+    ex.add_argument("--force", action="store_true")
+    im = sub.add_parser("import", prog="%workflow import", add_help=False, allow_abbrev=False)
+    im.add_argument("file", metavar="FILE.workflow.json|FILE.ipynb")
+    sub.add_parser("status", prog="%workflow status", add_help=False)
+    return p
+
+
+SKELETON = '''---
+skill_id: {skill_id}
+name: {name}
+description: TODO one or two sentences - what it computes and when to use it.
+category: general
+version: "0.1.0"
+runtime: python
+requires: []
+inputs:
+  - name: x
+    type: number
+    default: 1.0
+    description: TODO the input, with its unit.
+outputs:
+  - name: y
+    type: number
+    description: TODO the output, with its unit.
+---
+
+# {name}
+
+TODO: what the skill computes, the method, and its source (paper, textbook, docs).
+
+```python
+def execute(inputs):
+    x = inputs["x"]
+    if x < 0:
+        raise ValueError(f"x must be >= 0, got {{x}}")
+    return {{"y": 2 * x}}
+```
+'''
+
+
+@magics_class
+class LlmosMagics(Magics):
+    """``%%skill``, ``%skill`` and ``%workflow`` (see the module docstring)."""
+
+    raise_errors = Bool(False, config=True, help=(
+        "Raise user errors (the cell fails, 'Run all' stops) instead of printing them "
+        "to stderr."))
+    trace = Bool(True, config=True, help="Write a trace notebook for every run.")
+
+    def __init__(self, shell: Any = None, *, library: SkillLibrary | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._library = library
+        self._session: NotebookSession | None = None
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def library(self) -> SkillLibrary:
+        """The library of this kernel (the process-wide default unless one was given)."""
+        if self._library is None:
+            self._library = default_library()
+        return self._library
+
+    @property
+    def session(self) -> NotebookSession:
+        """The kernel's skill cells and results (created on first use)."""
+        if self._session is None:
+            lib = self.library
+            # Nodes run in the kernel's main thread (output goes to the right cell, Ctrl-C
+            # works between nodes); the cache is the one run() uses in this process.
+            engine = Engine(lib, max_workers=1, cache=_SharedCache(default_engine(lib).cache))
+            name = notebook_name(self.shell.user_ns if self.shell is not None else {})
+            wid = re.sub(r"[^A-Za-z0-9_-]+", "-", name.removesuffix(".ipynb")).strip("-") if name else ""
+            self._session = NotebookSession(lib, engine, workflow_id=wid or "notebook",
+                                            name=name.removesuffix(".ipynb") if name else "")
+        return self._session
+
+    # -- errors --------------------------------------------------------------------------
+    def _report(self, where: str, message: str) -> None:
+        text = f"{where}: {message}" if where else message
+        if self.raise_errors:
+            raise MagicError(text)
+        print(text, file=sys.stderr)
+
+    def _display(self, obj: Any) -> None:
+        from IPython.display import display
+
+        display(obj)
+
+    # -- %%skill / %skill ----------------------------------------------------------------
+    @no_var_expand
+    @line_cell_magic
+    def skill(self, line: str, cell: str | None = None) -> Any:
+        """``%%skill NODE_ID ...`` (a node as a cell) or ``%skill list|show|new|save``."""
+        if cell is None:
+            return self._skill_line(line)
+        return self._skill_cell(line, cell)
+
+    def _skill_cell(self, line: str, body: str) -> Any:
+        where = f"%%skill {line.split()[0]}" if line.split() else "%%skill"
+        try:
+            parsed = parse_magic_line(line, body)
+            where = f"%%skill {parsed.node_id}"
+            params = parsed.params(evaluate=lambda a: self._evaluate(parsed, a))
+            shadowed = self.session.define(parsed, params)
+            if shadowed is not None:
+                print(f"{where}: note: the inline skill {shadowed.skill_id!r} overrides the "
+                      f"{shadowed.volume} skill of that id in this kernel", file=sys.stderr)
+            result = self.session.run([parsed.node_id], trace=self.trace)
+        except WorkflowInvalid as exc:
+            return self._report(where, _problems(exc))
+        except (LlmosError, ValueError) as exc:
+            return self._report(where, _strip_where(str(exc), where))
+        bound = self._bind(result, parsed.node_id)
+        self._link_ipyflow(parsed, bound)
+        node = result.nodes.get(parsed.node_id)
+        if node is None:  # pragma: no cover - the engine always records the target
+            return None
+        self._report_failures(result, where)
+        outputs = self.shell.user_ns.get(parsed.variable)
+        if node.ok:
+            for value in node.outputs.values():
+                if views.is_scene(value):
+                    self._show_scene(value)
+        return outputs if isinstance(outputs, views.NodeOutputs) else None
+
+    def _evaluate(self, parsed: SkillCell, a: Assignment) -> Any:
+        try:
+            code = compile(a.source, f"<%%skill {parsed.node_id}, line {a.line}>", "eval")
+            return eval(code, self.shell.user_ns)  # noqa: S307 - the user's own expression
+        except Exception as exc:
+            raise WorkflowError(f"line {a.line}: {a.name} = {a.source}: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+    def _bind(self, result: RunResult, target: str | None = None) -> dict[str, views.NodeOutputs]:
+        """Bind nodes of the run to their variables (``vqe`` → outputs namespace): the
+        target always, other nodes when they ran again (or failed) or are not bound yet;
+        an upstream node served from the cache keeps the namespace it has."""
+        bound = {}
+        ns = self.shell.user_ns
+        statuses = {n: r.status for n, r in result.nodes.items()}
+        for node_id, r in result.nodes.items():
+            name = variable_name(node_id)
+            old = ns.get(name)
+            if (node_id != target and target is not None and r.status == "cached"
+                    and isinstance(old, views.NodeOutputs) and old._node_id == node_id
+                    and old._result.ok):
+                continue
+            if old is not None and not isinstance(old, views.NodeOutputs):
+                print(f"%%skill {node_id}: note: variable {name!r} ({type(old).__name__}) now "
+                      "holds this node's outputs", file=sys.stderr)
+            skill = self.library.get(r.skill_id) if r.skill_id in self.library else None
+            upstream = [f"{n} {s}" for n, s in statuses.items() if n != node_id]
+            note = ("upstream: " + ", ".join(upstream)) if upstream and node_id == target else ""
+            ns[name] = bound[node_id] = views.NodeOutputs(node_id, r, skill, trace=result.trace,
+                                                          note=note)
+        return bound
+
+    def _report_failures(self, result: RunResult, where: str) -> None:
+        for node_id, r in result.nodes.items():
+            if r.status == "failed":
+                text = f"node {node_id!r} failed: {r.error}"
+                if r.traceback:
+                    text += "\n" + r.traceback.rstrip()
+                self._report(where, text)
+                return
+        for node_id, r in result.nodes.items():
+            if r.status == "skipped":
+                self._report(where, f"node {node_id!r} skipped: {r.error}")
+                return
+
+    def _show_scene(self, scene: Any) -> None:
+        try:
+            widget = views.threejs_widget(scene)
+        except ImportError:
+            return  # the static SVG in the outputs table stands in
+        self._display(widget)
+
+    def _skill_line(self, line: str) -> Any:
+        first = line.split(None, 1)[0] if line.strip() else ""
+        if first and first not in SUBCOMMANDS and not first.startswith("-"):
+            if "--uses" not in line.split():
+                import difflib
+
+                close = difflib.get_close_matches(first, SUBCOMMANDS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return self._report("%skill", f"unknown subcommand {first!r}{hint}: use "
+                                    f"{', '.join(SUBCOMMANDS)}, or the line form of a node, "
+                                    "%skill NODE_ID --uses SKILL_ID [--in ...] [--set ...]")
+            return self._skill_cell(line, "")  # the line form of a node without a body
+        try:
+            args = _skill_parser().parse_args(shlex.split(line))
+        except (WorkflowError, ValueError) as exc:
+            return self._report("%skill", str(exc))
+        where = f"%skill {args.command}"
+        try:
+            return getattr(self, f"_skill_{args.command}")(args, where)
+        except WorkflowInvalid as exc:
+            return self._report(where, _problems(exc))
+        except (LlmosError, ValueError, OSError) as exc:
+            return self._report(where, str(exc))
+
+    def _skill_list(self, args: argparse.Namespace, where: str) -> Any:
+        skills = self.library.list(category=args.category, tag=args.tag, volume=args.volume)
+        if not skills:
+            cats = ", ".join(self.library.categories) or "none"
+            return self._report(where, f"no skills match (categories: {cats})")
+        filters = ", ".join(f"{k}={v}" for k, v in (("category", args.category),
+                            ("tag", args.tag), ("volume", args.volume)) if v)
+        title = f"{len(skills)} skills" + (f" ({filters})" if filters else "")
+        return views.SkillTable(skills, title)
+
+    def _skill_show(self, args: argparse.Namespace, where: str) -> Any:
+        skill = self.library.get(args.skill_id)  # SkillNotFound with suggestions
+        text = None
+        if skill.path is not None:
+            try:
+                text = Path(skill.path).read_text(encoding="utf-8")
+            except OSError:
+                text = None
+        elif skill.volume == INLINE_CATEGORY:
+            for state in self.session.cells.values():
+                if state.cell.inline and state.cell.skill.skill_id == skill.skill_id:
+                    text = state.cell.skill_markdown
+        return views.SkillView(skill, text)
+
+    def _user_skills_dir(self) -> Path:
+        from llmos_jupyter._paths import volume_dir
+
+        return volume_dir("user", self.library.home) / "skills"
+
+    def _skill_new(self, args: argparse.Namespace, where: str) -> Any:
+        from llmos_jupyter._atomic import atomic_write_text
+        from llmos_jupyter._skills.parser import parse_skill
+
+        sid = args.skill_id
+        if not _SKILL_ID.match(sid):
+            return self._report(where, f"invalid skill id {sid!r}: use lowercase letters, digits "
+                                "and '-' (e.g. fit-curve)")
+        path = self._user_skills_dir() / f"{sid}.md"
+        if path.exists() and not args.force:
+            return self._report(where, f"{path} already exists (add --force to overwrite it)")
+        text = SKELETON.format(skill_id=sid, name=sid.replace("-", " ").capitalize())
+        parse_skill(text, path=path)  # the skeleton itself must be a valid skill
+        atomic_write_text(path, text)
+        self.library.reload()
+        node = variable_name(sid)
+        cell = f"%%skill {node}\n{text.rstrip()}"
+        self.shell.set_next_input(cell, replace=False)
+        print(f"wrote {path}\nThe new cell below holds the skill: edit it and run it (the cell "
+              f"defines and runs node {node!r}), then `%skill save {node} --force` writes it back. "
+              f"Use it anywhere with `%%skill NODE --uses {sid}`.")
+        return None
+
+    def _skill_save(self, args: argparse.Namespace, where: str) -> Any:
+        import dataclasses
+
+        from llmos_jupyter._atomic import atomic_write_text
+        from llmos_jupyter._skills.parser import parse_skill
+
+        state = self.session.cells.get(args.node_id)
+        if state is None:
+            known = ", ".join(self.session.cells) or "none yet"
+            return self._report(where, f"no skill cell defines node {args.node_id!r} in this "
+                                f"kernel (nodes: {known}); run its %%skill cell first")
+        if not state.cell.inline:
+            return self._report(where, f"node {args.node_id!r} uses the library skill "
+                                f"{state.cell.uses!r}; only a cell that defines its own skill "
+                                "can be saved")
+        skill = state.cell.skill
+        sid = args.as_id or skill.skill_id
+        if not _SKILL_ID.match(sid):
+            return self._report(where, f"invalid skill id {sid!r}: use lowercase letters, digits "
+                                "and '-'")
+        category = args.category or (
+            "general" if skill.category == INLINE_CATEGORY else skill.category)
+        if sid == skill.skill_id and category == skill.category and state.cell.markdown is not None:
+            text = state.cell.markdown
+        else:
+            fm = {k: v for k, v in skill.frontmatter.items() if k not in ("skill_id", "category")}
+            text = dataclasses.replace(skill, skill_id=sid, category=category,
+                                       frontmatter=fm).to_markdown()
+        path = self._user_skills_dir() / f"{sid}.md"
+        if path.exists() and not args.force and path.read_text(encoding="utf-8") != text:
+            return self._report(where, f"{path} already exists (add --force to overwrite it)")
+        parse_skill(text, path=path)
+        atomic_write_text(path, text)
+        # From now on the library's skill of that id is the file (re-running the inline
+        # cell makes the cell's version override it again).
+        _remove_memory_skill(self.library, skill.skill_id)
+        print(f"saved skill {sid!r} to {path}\nReuse it with: %%skill NODE_ID --uses {sid}")
+        return None
+
+    # -- %workflow -----------------------------------------------------------------------
+    @no_var_expand
+    @line_magic
+    def workflow(self, line: str) -> Any:
+        """``%workflow graph|run|export|import|status`` (see the module docstring)."""
+        try:
+            args = _workflow_parser().parse_args(shlex.split(line))
+        except (WorkflowError, ValueError) as exc:
+            return self._report("%workflow", str(exc))
+        where = f"%workflow {args.command}"
+        try:
+            return getattr(self, f"_workflow_{args.command}")(args, where)
+        except WorkflowInvalid as exc:
+            return self._report(where, _problems(exc))
+        except (LlmosError, ValueError, OSError) as exc:
+            return self._report(where, str(exc))
+
+    def _statuses(self) -> dict[str, str]:
+        return {n: self.session.status(n) for n in self.session.cells}
+
+    def _workflow_graph(self, args: argparse.Namespace, where: str) -> Any:
+        wf = self.session.workflow()
+        self._display(views.GraphView(wf, self._statuses()))
+        return wf
+
+    def _workflow_run(self, args: argparse.Namespace, where: str) -> Any:
+        if args.all and args.nodes:
+            return self._report(where, "give NODE_IDs or --all, not both")
+        if args.downstream and not args.nodes:
+            return self._report(where, "--downstream needs a NODE_ID (run that node and "
+                                "everything after it)")
+        if not self.session.cells:
+            return self._report(where, "no skill cells have run in this kernel yet")
+        targets = None if (args.all or not args.nodes) else args.nodes
+        result = self.session.run(targets, downstream=args.downstream,
+                                  trace=self.trace and not args.no_trace)
+        self._bind(result)
+        self._report_failures(result, where)
+        rows = [r for r in self.session.rows() if r["node"] in result.nodes]
+        return views.RunView(rows, f"run {result.run_id}: {result.status}, "
+                             f"{len(result.ran)} ran, {len(result.cached)} cached, "
+                             f"{result.duration_ms:.0f} ms", result.trace)
+
+    def _workflow_status(self, args: argparse.Namespace, where: str) -> Any:
+        if not self.session.cells:
+            print("no skill cells have run in this kernel yet")
+            return None
+        wf_id = self.session.workflow_id
+        return views.RunView(self.session.rows(), f"workflow {wf_id!r}: "
+                             f"{len(self.session.cells)} nodes", self.session.last_trace)
+
+    def _workflow_export(self, args: argparse.Namespace, where: str) -> Any:
+        import nbformat
+
+        from llmos_jupyter._notebook.mapping import notebook_from_workflow
+
+        if not self.session.cells:
+            return self._report(where, "no skill cells have run in this kernel yet")
+        path = Path(args.file).expanduser()
+        if path.exists() and not args.force:
+            return self._report(where, f"{path} already exists (add --force to overwrite it)")
+        wf = self.session.workflow()
+        if path.suffix == ".ipynb":
+            from llmos_jupyter._atomic import atomic_write_text
+
+            atomic_write_text(path, nbformat.writes(notebook_from_workflow(wf)))
+        else:
+            wf.save(path)
+        print(f"exported {len(wf.nodes)} nodes and {len(wf.edges)} edges to {path}")
+        return None
+
+    def _workflow_import(self, args: argparse.Namespace, where: str) -> Any:
+        from llmos_jupyter._notebook.mapping import notebook_from_workflow, skill_cells
+        from llmos_jupyter._workflow.model import Workflow
+
+        wf = Workflow.load(Path(args.file).expanduser())
+        nb = notebook_from_workflow(wf)
+        cells = []
+        for _, cell in skill_cells(nb):
+            parsed = parse_skill_cell(cell.source)
+            self.session.define(parsed, parsed.params(), cell.metadata.get("llmos"))
+            cells.append({"source": cell.source, "metadata": dict(cell.metadata)})
+        title = (f"Workflow {wf.id!r}: {len(cells)} skill cells (defined in this kernel; "
+                 "run them with %workflow run, or paste each block into its own cell)")
+        return views.CellsView(cells, title)
+
+    # -- ipyflow -------------------------------------------------------------------------
+    def _link_ipyflow(self, parsed: SkillCell, bound: dict[str, views.NodeOutputs]) -> None:
+        """Under the ipyflow kernel, record the cell's reads and writes (a no-op otherwise)."""
+        if "ipyflow" not in sys.modules:
+            return
+        try:
+            from llmos_jupyter._notebook import flow
+
+            flow.link_cell(parsed.reads(), {variable_name(n): v for n, v in bound.items()},
+                           defines=parsed.variable)
+        except Exception:  # ipyflow internals moved: lose reactivity, never the result
+            import logging
+
+            logging.getLogger(__name__).debug("ipyflow linking failed", exc_info=True)
+
+
+def _remove_memory_skill(library: SkillLibrary, skill_id: str) -> None:
+    """Drop an in-memory (inline) skill from ``library`` and re-read the volumes."""
+    remove = getattr(library, "remove", None)
+    if callable(remove):  # pragma: no cover - once SkillLibrary grows remove()
+        remove(skill_id)
+        return
+    # SkillLibrary has no public removal yet; it keeps in-memory skills in _extra.
+    library._extra = [s for s in library._extra if s.skill_id != skill_id]
+    library.reload()
+
+
+class _SharedCache:
+    """Forwards to another engine's cache. (An empty ``MemoryCache`` is falsy, and
+    ``Engine(cache=...)`` treats a falsy cache as "no cache".)"""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+
+    def get(self, key: str) -> Any:
+        return self.cache.get(key) if self.cache is not None else None
+
+    def put(self, key: str, outputs: Any) -> None:
+        if self.cache is not None:
+            self.cache.put(key, outputs)
+
+
+def _problems(exc: WorkflowInvalid) -> str:
+    lines = []
+    for p in exc.problems:
+        text = str(p)
+        if p.code == "missing-node":
+            text += " (run the %%skill cell that defines it first)"
+        lines.append(text)
+    if len(lines) == 1:
+        return lines[0]
+    return f"{len(lines)} problems:\n" + "\n".join(f"  - {t}" for t in lines)
+
+
+def _strip_where(message: str, where: str) -> str:
+    """Drop a repeated ``%%skill NODE:`` (or ``%%skill:``) prefix from a cell error."""
+    for prefix in (where + ": ", "%%skill: "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register :class:`LlmosMagics` (``%load_ext llmos_jupyter``)."""
+    magics = LlmosMagics(ipython)
+    ipython.register_magics(magics)
+    if magics not in getattr(ipython, "configurables", []):
+        ipython.configurables.append(magics)
+
+
+__all__ += ["MagicError"]
