@@ -154,14 +154,33 @@ def _variable_names(nodes: dict[str, NodeResult]) -> dict[str, str]:
 
 
 def _literal(value: Any) -> str:
-    """Python source that evaluates to ``value`` (data as JSON-like Python)."""
+    """Python source that evaluates to ``value`` (JSON-like data; NaN/inf spelled out)."""
+    if _has_nonfinite(value):
+        return _exact_literal(value)
+    return pprint.pformat(value, width=88, sort_dicts=False, compact=True)
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_has_nonfinite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    return False
+
+
+def _exact_literal(value: Any) -> str:
+    # pprint writes nan/inf, which are not Python literals.
     if isinstance(value, float) and not math.isfinite(value):
         return f'float("{value}")'
-    if isinstance(value, (list, tuple)) and any(isinstance(v, float) and not math.isfinite(v)
-                                                for v in value):
-        inner = ", ".join(_literal(v) for v in value)
-        return f"[{inner}]"
-    return pprint.pformat(value, width=88, sort_dicts=False, compact=True)
+    if isinstance(value, list):
+        return "[" + ", ".join(_exact_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + "".join(_exact_literal(v) + ", " for v in value) + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_exact_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def _header(nr: NodeResult, skill: Any) -> str:

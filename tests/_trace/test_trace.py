@@ -137,3 +137,14 @@ def test_trace_reexecutes_in_a_plain_kernel(lib):
         assert ast.literal_eval(result.data["text/plain"]) == pytest.approx(stored)
     images = [o for o in code_cells(rerun)[1].outputs if "image/png" in o.get("data", {})]
     assert len(images) == 1
+
+
+def test_cell_code_runs_for_non_finite_values(toy_library):
+    wf = Workflow(id="inf")
+    wf.add_node("add", id="a", params={"a": float("inf"), "b": float("nan")})
+    r = Engine(toy_library).run(wf)
+    cell = code_cells(nbformat.read(r.trace, as_version=4))[0]
+    namespace: dict = {}
+    exec(compile(cell.source, "cell", "exec"), namespace)  # noqa: S102 - the trace's own code
+    assert namespace["a"]["sum"] != namespace["a"]["sum"]  # nan
+    assert r.to_json()["nodes"]["a"]["outputs"]["sum"] == "nan"
