@@ -22,7 +22,6 @@ from llmos_jupyter._engine.events import Event
 from llmos_jupyter._engine.result import RunResult
 from llmos_jupyter._exceptions import LlmosError, SkillError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary, skill_files
-from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.parser import load_skill
 from llmos_jupyter._skills.ports import is_png, png_bytes
 from llmos_jupyter._version import __version__
@@ -41,8 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"llmos-jupyter {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run a *.workflow.json", description="Run a workflow file.")
-    r.add_argument("file", type=Path, help="the *.workflow.json to run")
+    r = sub.add_parser("run", help="run a *.workflow.json or a notebook of %%%%skill cells",
+                       description="Run a workflow file or a notebook whose %%skill cells are the workflow.")
+    r.add_argument("file", type=Path, help="the *.workflow.json or *.ipynb to run")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.PORT=VALUE",
                    help="override an input (VALUE parsed as JSON when it parses, else a string)")
     r.add_argument("--json", action="store_true", help="print one JSON object with the result")

@@ -44,7 +44,7 @@ from traitlets import Bool
 from llmos_jupyter._api import default_engine, default_library
 from llmos_jupyter._engine.engine import Engine
 from llmos_jupyter._engine.result import RunResult
-from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
+from llmos_jupyter._exceptions import LlmosError, SkillNotFound, WorkflowError, WorkflowInvalid
 from llmos_jupyter._notebook import display as views
 from llmos_jupyter._notebook.cells import (
     INLINE_CATEGORY,
@@ -184,7 +184,7 @@ class LlmosMagics(Magics):
             lib = self.library
             # Nodes run in the kernel's main thread (output goes to the right cell, Ctrl-C
             # works between nodes); the cache is the one run() uses in this process.
-            engine = Engine(lib, max_workers=1, cache=_SharedCache(default_engine(lib).cache))
+            engine = Engine(lib, max_workers=1, cache=default_engine(lib).cache)
             name = notebook_name(self.shell.user_ns if self.shell is not None else {})
             wid = re.sub(r"[^A-Za-z0-9_-]+", "-", name.removesuffix(".ipynb")).strip("-") if name else ""
             self._session = NotebookSession(lib, engine, workflow_id=wid or "notebook",
@@ -221,7 +221,7 @@ class LlmosMagics(Magics):
             shadowed = self.session.define(parsed, params)
             if shadowed is not None:
                 print(f"{where}: note: the inline skill {shadowed.skill_id!r} overrides the "
-                      f"{shadowed.volume} skill of that id in this kernel", file=sys.stderr)
+                      f"{shadowed.volume or 'memory'} skill of that id in this kernel", file=sys.stderr)
             result = self.session.run([parsed.node_id], trace=self.trace)
         except WorkflowInvalid as exc:
             return self._report(where, _problems(exc))
@@ -232,7 +232,7 @@ class LlmosMagics(Magics):
         node = result.nodes.get(parsed.node_id)
         if node is None:  # pragma: no cover - the engine always records the target
             return None
-        self._report_failures(result, where)
+        self._report_failures(result, where, parsed.node_id)
         outputs = self.shell.user_ns.get(parsed.variable)
         if node.ok:
             for value in node.outputs.values():
@@ -243,7 +243,7 @@ class LlmosMagics(Magics):
     def _evaluate(self, parsed: SkillCell, a: Assignment) -> Any:
         try:
             code = compile(a.source, f"<%%skill {parsed.node_id}, line {a.line}>", "eval")
-            return eval(code, self.shell.user_ns)  # noqa: S307 - the user's own expression
+            return eval(code, self.shell.user_ns)
         except Exception as exc:
             raise WorkflowError(f"line {a.line}: {a.name} = {a.source}: "
                                 f"{type(exc).__name__}: {exc}") from None
@@ -272,18 +272,23 @@ class LlmosMagics(Magics):
                                                           note=note)
         return bound
 
-    def _report_failures(self, result: RunResult, where: str) -> None:
-        for node_id, r in result.nodes.items():
-            if r.status == "failed":
-                text = f"node {node_id!r} failed: {r.error}"
-                if r.traceback:
-                    text += "\n" + r.traceback.rstrip()
-                self._report(where, text)
+    def _report_failures(self, result: RunResult, where: str, target: str | None = None) -> None:
+        """A failed target: its error and the skill's frames. A skipped target: why, in one
+        line. Without a target: every failed node."""
+        failed = [(n, r) for n, r in result.nodes.items() if r.status == "failed"]
+        if target is not None:
+            r = result.nodes.get(target)
+            if r is None or r.ok:
                 return
-        for node_id, r in result.nodes.items():
             if r.status == "skipped":
-                self._report(where, f"node {node_id!r} skipped: {r.error}")
-                return
+                cause = next((f"; {n}: {fr.error}" for n, fr in failed), "")
+                return self._report(where, f"node {target!r} skipped: {r.error}{cause}")
+            failed = [(target, r)]
+        for node_id, r in failed:
+            text = f"node {node_id!r} failed: {r.error}"
+            if r.traceback:
+                text += "\n" + r.traceback.rstrip()
+            self._report(where, text)
 
     def _show_scene(self, scene: Any) -> None:
         try:
@@ -403,7 +408,10 @@ class LlmosMagics(Magics):
         atomic_write_text(path, text)
         # From now on the library's skill of that id is the file (re-running the inline
         # cell makes the cell's version override it again).
-        _remove_memory_skill(self.library, skill.skill_id)
+        try:
+            self.library.remove(skill.skill_id)  # re-reads the volumes, finding the new file
+        except SkillNotFound:
+            self.library.reload()
         print(f"saved skill {sid!r} to {path}\nReuse it with: %%skill NODE_ID --uses {sid}")
         return None
 
@@ -507,32 +515,6 @@ class LlmosMagics(Magics):
             import logging
 
             logging.getLogger(__name__).debug("ipyflow linking failed", exc_info=True)
-
-
-def _remove_memory_skill(library: SkillLibrary, skill_id: str) -> None:
-    """Drop an in-memory (inline) skill from ``library`` and re-read the volumes."""
-    remove = getattr(library, "remove", None)
-    if callable(remove):  # pragma: no cover - once SkillLibrary grows remove()
-        remove(skill_id)
-        return
-    # SkillLibrary has no public removal yet; it keeps in-memory skills in _extra.
-    library._extra = [s for s in library._extra if s.skill_id != skill_id]
-    library.reload()
-
-
-class _SharedCache:
-    """Forwards to another engine's cache. (An empty ``MemoryCache`` is falsy, and
-    ``Engine(cache=...)`` treats a falsy cache as "no cache".)"""
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
-
-    def get(self, key: str) -> Any:
-        return self.cache.get(key) if self.cache is not None else None
-
-    def put(self, key: str, outputs: Any) -> None:
-        if self.cache is not None:
-            self.cache.put(key, outputs)
 
 
 def _problems(exc: WorkflowInvalid) -> str:

@@ -370,7 +370,7 @@ class _RunContext:
                     from llmos_jupyter._paths import traces_dir
 
                     directory = traces_dir(self.engine.library.home)
-                result.trace = str(write_trace(result, self.engine.library, directory))
+                result.trace = str(write_trace(result, self.plan.library, directory))
             except Exception as exc:  # a trace failure must not lose the results
                 result.trace_error = f"{type(exc).__name__}: {exc}"
         self.emit(Event("run_finished", self.run_id, status=status, duration_ms=result.duration_ms,

@@ -77,7 +77,7 @@ INLINE_VERSION = "0.1.0"
 _SKILL_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PORT_SPEC = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<type>[a-z]+))?(?P<opt>\?)?"
-                        r"(?:=(?P<default>.*))?$", re.S)
+                        r"(?:=(?P<default>.*))?$", re.DOTALL)
 
 
 # -- the model -----------------------------------------------------------------------------
@@ -219,7 +219,7 @@ class SkillCell:
 class _LineParser(argparse.ArgumentParser):
     """argparse that raises instead of exiting (a kernel must never exit)."""
 
-    def error(self, message: str) -> Any:  # noqa: D401 - argparse's hook
+    def error(self, message: str) -> Any:
         raise WorkflowError(f"%%skill: {message}")
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:
@@ -248,7 +248,7 @@ def _line_parser() -> _LineParser:
 def _line_form_args(first: str) -> str | None:
     """The arguments of a first line ``%skill NODE_ID ...`` (the line form of a node, for
     cells without a body), or ``None`` for anything else (including ``%skill list``)."""
-    if not (first.startswith(LINE_MAGIC + " ") or first.startswith(LINE_MAGIC + "\t")):
+    if not first.startswith((LINE_MAGIC + " ", LINE_MAGIC + "\t")):
         return None
     rest = first[len(LINE_MAGIC):].strip()
     head = rest.split(None, 1)[0] if rest else ""
@@ -261,7 +261,7 @@ def is_skill_cell(source: str) -> bool:
     """True when ``source`` (a code cell's text) is a skill node: it starts with
     ``%%skill``, or with the line form ``%skill NODE_ID ...`` (a node without a body)."""
     first = source.lstrip("\n\r\t ").split("\n", 1)[0].rstrip()
-    if first == MAGIC or first.startswith(MAGIC + " ") or first.startswith(MAGIC + "\t"):
+    if first == MAGIC or first.startswith((MAGIC + " ", MAGIC + "\t")):
         return True
     return _line_form_args(first) is not None
 
@@ -622,7 +622,7 @@ def infer_ports(code: str, *, node_id: str = "?") -> tuple[tuple[Port, ...], tup
     inputs: list[Port] = []
     if annotated is not None:
         for name, ptype, required in annotated:
-            req, default, has_default = reads.get(name, (required, None, False))
+            _, default, has_default = reads.get(name, (required, None, False))
             inputs.append(Port(name, ptype, required=required and not has_default,
                                default=default, has_default=has_default))
     else:

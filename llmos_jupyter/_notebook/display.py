@@ -152,7 +152,7 @@ class NodeOutputs:
     output of a node that failed raises ``AttributeError`` with the node's error.
     """
 
-    __slots__ = ("_node_id", "_skill", "_result", "_trace", "_note", "_units")
+    __slots__ = ("_node_id", "_note", "_result", "_skill", "_trace", "_units")
 
     def __init__(self, node_id: str, result: Any, skill: Any = None, *, trace: str | None = None,
                  note: str = "") -> None:
@@ -344,11 +344,11 @@ def graph_svg(workflow: Any, statuses: Mapping[str, str] | None = None) -> str:
     width = pad * 2 + (max(cols.values(), default=0)) * xs + bw
     height = pad * 2 + (max(rows.values(), default=0)) * ys + bh
     xy = {n: (pad + cols[n] * xs, pad + rows[n] * ys) for n in ids}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-             '<defs><marker id="llmos-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
-             'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
-             '<path d="M 0 0 L 10 5 L 0 10 z" fill="#888"/></marker></defs>']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">'),
+             ('<defs><marker id="llmos-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+              'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
+              '<path d="M 0 0 L 10 5 L 0 10 z" fill="#888"/></marker></defs>')]
     for e in workflow.edges:
         if e.source not in xy or e.target not in xy:
             continue
@@ -479,7 +479,7 @@ def _shade(hex_color: str, k: float) -> str:
     except ValueError:
         r, g, b = 128, 128, 128
     k = max(0.0, min(1.0, k))
-    return "#%02x%02x%02x" % tuple(int(v * k) for v in (r, g, b))
+    return "#" + "".join(f"{int(v * k):02x}" for v in (r, g, b))
 
 
 def scene_svg(scene: Mapping[str, Any], size: int = 300) -> str:
@@ -518,9 +518,9 @@ def scene_svg(scene: Mapping[str, Any], size: int = 300) -> str:
     polys.sort(key=lambda t: t[0])
     scale = size * 0.42 / extent
     half = size / 2
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-           f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" '
-           f'fill="{_e(scene.get("background", "#f5f5f5"))}"/>']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+            f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" '
+            f'fill="{_e(scene.get("background", "#f5f5f5"))}"/>')]
     for _, proj, fill in polys:
         pts = " ".join(f"{half + x * scale:.1f},{half - y * scale:.1f}" for x, y in proj)
         out.append(f'<polygon points="{pts}" fill="{fill}" stroke="{fill}" stroke-width="0.5"/>')

@@ -19,8 +19,8 @@ Where things live::
 
 Skills defined inline in cells travel with the workflow as skill Markdown in
 ``workflow.extra["inline_skills"]`` (``{skill_id: text}``), so an exported
-``*.workflow.json`` stays self-contained; :func:`inline_skills` parses them and
-:func:`register_inline_skills` adds them to the library a run uses.
+``*.workflow.json`` stays self-contained; :meth:`Workflow.inline_skills` parses them and validation / runs see them above the
+library's skills.
 
 Round trip: ``workflow_from_notebook(notebook_from_workflow(wf)).to_json() ==
 wf.to_json()``, except that nested key order inside extra node/edge fields is not kept
@@ -45,23 +45,20 @@ from llmos_jupyter._notebook.cells import (
     parse_skill_cell,
     skill_id_for,
 )
-from llmos_jupyter._skills.model import Skill
-from llmos_jupyter._workflow.model import Edge, Node, Workflow, _edge_id
+from llmos_jupyter._workflow.model import INLINE_KEY, Edge, Node, Workflow, _edge_id
+from llmos_jupyter._workflow.validate import topological_order
 
 __all__ = [
     "INLINE_KEY",
     "CellEntry",
     "build_workflow",
     "default_positions",
-    "inline_skills",
     "notebook_from_workflow",
     "read_notebook_workflow",
-    "register_inline_skills",
     "skill_cells",
     "workflow_from_notebook",
 ]
 
-INLINE_KEY = "inline_skills"
 """``workflow.extra`` key holding the inline skills' Markdown, ``{skill_id: text}``."""
 
 _DEFAULT_ORDER = ("id", "name", "nodes", "edges")
@@ -149,7 +146,7 @@ def workflow_from_notebook(nb: Any, *, path: str | Path | None = None) -> Workfl
 def _first_heading(nb: Any) -> str | None:
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
-            m = re.search(r"^#\s+(.+?)\s*#*\s*$", _source(cell), re.M)
+            m = re.search(r"^#\s+(.+?)\s*#*\s*$", _source(cell), re.MULTILINE)
             if m:
                 return m.group(1)
     return None
@@ -299,67 +296,14 @@ def default_positions(node_ids: Sequence[str], links: Iterable[tuple[str, str]])
     return out
 
 
-# -- inline skills -------------------------------------------------------------------------
-def inline_skills(workflow: Workflow) -> list[Skill]:
-    """The skills a workflow carries inline (``extra["inline_skills"]``), parsed.
-
-    Raises:
-        WorkflowError: an inline skill's Markdown is invalid, or its id is not its key.
-    """
-    from llmos_jupyter._skills.parser import parse_skill
-
-    raw = workflow.extra.get(INLINE_KEY) or {}
-    if not isinstance(raw, Mapping):
-        raise WorkflowError(f"workflow {workflow.id!r}: extra.{INLINE_KEY} must map skill ids to "
-                            "skill Markdown", path=workflow.path)
-    out = []
-    for key, text in raw.items():
-        try:
-            skill = parse_skill(str(text), volume="inline")
-        except SkillError as exc:
-            field = f"[{exc.field}] " if exc.field else ""
-            raise WorkflowError(f"inline skill {key!r}: {field}{exc.message}",
-                                path=workflow.path) from None
-        if skill.skill_id != key:
-            raise WorkflowError(f"inline skill {key!r} declares skill_id {skill.skill_id!r}",
-                                path=workflow.path)
-        out.append(skill)
-    return out
-
-
-def register_inline_skills(workflow: Workflow, library: Any) -> list[Skill]:
-    """Add the workflow's inline skills to ``library`` (in-memory; they override files of
-    the same id in that library). Returns them. What ``llmos run nb.ipynb`` needs before
-    validating a notebook that defines skills in its cells.
-
-    Raises:
-        WorkflowError: as :func:`inline_skills`.
-    """
-    skills = inline_skills(workflow)
-    for skill in skills:
-        library.add(skill)
-    return skills
-
-
 # -- workflow → notebook -------------------------------------------------------------------
 def _topological(nodes: list[str], edges: list[Edge]) -> list[str]:
-    """Kahn's order, ready nodes in file order; file order when there is a cycle."""
-    indeg = {n: 0 for n in nodes}
-    after: dict[str, list[str]] = {n: [] for n in nodes}
+    """Topological order (file order among independent nodes); file order on a cycle."""
+    preds: dict[str, list[str]] = {n: [] for n in nodes}
     for e in edges:
-        if e.source in indeg and e.target in indeg:
-            indeg[e.target] += 1
-            after[e.source].append(e.target)
-    order, ready = [], [n for n in nodes if indeg[n] == 0]
-    while ready:
-        n = ready.pop(0)
-        order.append(n)
-        for m in after[n]:
-            indeg[m] -= 1
-            if indeg[m] == 0:
-                ready.append(m)
-                ready.sort(key=nodes.index)
-    return order if len(order) == len(nodes) else list(nodes)
+        if e.source in preds and e.target in preds:
+            preds[e.target].append(e.source)
+    return topological_order(preds) or list(nodes)
 
 
 def _cell_id(text: str, used: set[str]) -> str:
@@ -402,7 +346,7 @@ def notebook_from_workflow(workflow: Workflow) -> Any:
     assignments (``iterations = 100``); positions and other canvas state go to
     ``cell.metadata.llmos``; the workflow's own fields to ``metadata.llmos``.
     """
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     data = workflow.to_dict()
     inline = dict(workflow.extra.get(INLINE_KEY) or {})

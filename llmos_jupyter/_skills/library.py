@@ -90,6 +90,30 @@ class SkillLibrary:
         self._extra = [s for s in self._extra if s.skill_id != skill.skill_id] + [skill]
         self._put(skill)
 
+    def remove(self, skill_id: str) -> None:
+        """Drop an in-memory skill (added with :meth:`add`); files are not touched, so a
+        volume's skill of the same id shows again.
+
+        Raises:
+            SkillNotFound: no in-memory skill with this id.
+        """
+        if not any(s.skill_id == skill_id for s in self._extra):
+            raise SkillNotFound(skill_id, suggestions=[s.skill_id for s in self._extra])
+        self._extra = [s for s in self._extra if s.skill_id != skill_id]
+        self.reload()
+
+    def overlay(self, skills: Iterable[Skill]) -> SkillLibrary:
+        """A new library: this one's skills plus ``skills`` on top, without re-reading the
+        volumes and without changing this library (a workflow's inline skills)."""
+        other = object.__new__(SkillLibrary)
+        other.home, other.volumes, other.errors = self.home, list(self.volumes), list(self.errors)
+        other._extra = list(self._extra)
+        other._skills = dict(self._skills)
+        other._shadowed = {k: list(v) for k, v in self._shadowed.items()}
+        for skill in skills:
+            other.add(skill)
+        return other
+
     # -- lookup ------------------------------------------------------------------------
     def get(self, skill_id: str) -> Skill:
         """The skill with this id.

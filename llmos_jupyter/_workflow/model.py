@@ -24,9 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
-from llmos_jupyter._exceptions import WorkflowError
+from llmos_jupyter._exceptions import SkillError, WorkflowError
+from llmos_jupyter._skills.model import Skill
+from llmos_jupyter._skills.parser import parse_skill
 
 __all__ = ["Edge", "Node", "Workflow"]
+
+INLINE_KEY = "inline_skills"
+"""The workflow field holding skills defined inline (notebook cells)."""
 
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -233,6 +238,33 @@ class Workflow:
         atomic_write_text(target, self.to_json())
         self.path = target
         return target
+
+    def inline_skills(self) -> list[Skill]:
+        """The skills this workflow carries itself, in ``extra["inline_skills"]``
+        (``{skill_id: skill Markdown}``): skills defined in notebook cells travel with
+        the workflow, so an exported ``*.workflow.json`` stays self-contained. Validation
+        and runs see them above the library's skills.
+
+        Raises:
+            WorkflowError: an inline skill's Markdown is invalid, or its id is not its key.
+        """
+        raw = self.extra.get(INLINE_KEY) or {}
+        if not isinstance(raw, Mapping):
+            raise WorkflowError(f"workflow {self.id!r}: {INLINE_KEY} must map skill ids to "
+                                "skill Markdown", path=self.path)
+        out = []
+        for key, text in raw.items():
+            try:
+                skill = parse_skill(str(text), volume="inline")
+            except SkillError as exc:
+                field = f"[{exc.field}] " if exc.field else ""
+                raise WorkflowError(f"inline skill {key!r}: {field}{exc.message}",
+                                    path=self.path) from None
+            if skill.skill_id != key:
+                raise WorkflowError(f"inline skill {key!r} declares skill_id {skill.skill_id!r}",
+                                    path=self.path)
+            out.append(skill)
+        return out
 
     def copy(self) -> Workflow:
         """A deep copy (nodes, edges and params are independent of this one)."""

@@ -20,9 +20,9 @@ from llmos_jupyter._exceptions import SkillNotFound, WorkflowInvalid, WorkflowPr
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import Port, check_value, compatible
-from llmos_jupyter._workflow.model import Node, Workflow
+from llmos_jupyter._workflow.model import INLINE_KEY, Node, Workflow
 
-__all__ = ["Plan", "normalize_overrides", "plan", "validate"]
+__all__ = ["Plan", "normalize_overrides", "plan", "topological_order", "validate"]
 
 Overrides = Mapping[str, Any]
 
@@ -33,10 +33,11 @@ class Plan:
 
     ``incoming[node]`` lists ``(input port, source node, source port)``; ``order`` is a
     topological order (file order among independent nodes); ``overrides`` is normalised
-    to ``{node: {port: value}}``.
+    to ``{node: {port: value}}``; ``library`` includes the workflow's inline skills.
     """
 
     workflow: Workflow
+    library: SkillLibrary
     nodes: dict[str, Node]
     skills: dict[str, Skill]
     order: list[str]
@@ -119,6 +120,9 @@ def _analyse(
 ) -> tuple[list[WorkflowProblem], Plan | None]:
     problems: list[WorkflowProblem] = []
     add = problems.append
+    inline = wf.inline_skills() if wf.extra.get(INLINE_KEY) else []
+    if inline:
+        library = library.overlay(inline)
     nodes: dict[str, Node] = {}
     skills: dict[str, Skill] = {}
 
@@ -216,7 +220,7 @@ def _analyse(
                                     f"({port.type}{', ' + port.unit if port.unit else ''})",
                                     node=node_id, port=port.name))
 
-    order = _topological_order(predecessors)
+    order = topological_order(predecessors)
     if order is None:
         # Only on failure: graphlib names the nodes on one cycle.
         try:
@@ -227,10 +231,10 @@ def _analyse(
 
     if problems:
         return problems, None
-    return problems, Plan(wf, nodes, skills, order, incoming, successors, overrides)
+    return problems, Plan(wf, library, nodes, skills, order, incoming, successors, overrides)
 
 
-def _topological_order(predecessors: dict[str, list[str]]) -> list[str] | None:
+def topological_order(predecessors: dict[str, list[str]]) -> list[str] | None:
     """Kahn's algorithm, ready nodes in file order; ``None`` when there is a cycle."""
     indegree = {n: len(p) for n, p in predecessors.items()}
     after: dict[str, list[str]] = {n: [] for n in predecessors}
