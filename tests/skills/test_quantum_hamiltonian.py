@@ -4,13 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from pauli import pauli_matrix
 
-PAULI = {
-    "I": np.eye(2),
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]]),
-    "Z": np.diag([1.0, -1.0]),
-}
 
 # qiskit-nature, ParityMapper + two-qubit reduction, H2 STO-3G at 0.735 Å (electronic part).
 REFERENCE_0735 = {
@@ -27,16 +22,6 @@ RHF_TOTAL_0735 = -1.116998997  # PySCF / qiskit-nature RHF STO-3G at 0.735 Å
 E_H_ATOM_STO3G = -0.466581850  # Szabo & Ostlund, STO-3G hydrogen atom (zeta = 1.24)
 
 
-def pauli_matrix(terms):
-    """Dense matrix, qiskit convention: characters kron'ed left to right."""
-    n = len(next(iter(terms)))
-    total = np.zeros((2**n, 2**n), dtype=complex)
-    for label, coeff in terms.items():
-        m = np.array([[1.0 + 0j]])
-        for ch in label:
-            m = np.kron(m, PAULI[ch])
-        total += coeff * m
-    return total
 
 
 @pytest.fixture(scope="module")

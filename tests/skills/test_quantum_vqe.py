@@ -5,27 +5,13 @@ import math
 
 import numpy as np
 import pytest
+from pauli import pauli_matrix
 
 CHEMICAL_ACCURACY = 1.6e-3  # Hartree
 FCI_TOTAL_0735 = -1.137306036
 
-PAULI = {
-    "I": np.eye(2),
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]]),
-    "Z": np.diag([1.0, -1.0]),
-}
 
 
-def pauli_matrix(terms):
-    n = len(next(iter(terms)))
-    total = np.zeros((2**n, 2**n), dtype=complex)
-    for label, coeff in terms.items():
-        m = np.array([[1.0 + 0j]])
-        for ch in label:
-            m = np.kron(m, PAULI[ch])
-        total += coeff * m
-    return total
 
 
 def exact_ground(terms):
