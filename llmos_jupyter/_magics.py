@@ -309,17 +309,7 @@ class LlmosMagics(Magics):
                                     f"{', '.join(SUBCOMMANDS)}, or the line form of a node, "
                                     "%skill NODE_ID --uses SKILL_ID [--in ...] [--set ...]")
             return self._skill_cell(line, "")  # the line form of a node without a body
-        try:
-            args = _skill_parser().parse_args(shlex.split(line))
-        except (WorkflowError, ValueError) as exc:
-            return self._report("%skill", str(exc))
-        where = f"%skill {args.command}"
-        try:
-            return getattr(self, f"_skill_{args.command}")(args, where)
-        except WorkflowInvalid as exc:
-            return self._report(where, _problems(exc))
-        except (LlmosError, ValueError, OSError) as exc:
-            return self._report(where, str(exc))
+        return self._dispatch("skill", _skill_parser(), line)
 
     def _skill_list(self, args: argparse.Namespace, where: str) -> Any:
         skills = self.library.list(category=args.category, tag=args.tag, volume=args.volume)
@@ -420,13 +410,18 @@ class LlmosMagics(Magics):
     @line_magic
     def workflow(self, line: str) -> Any:
         """``%workflow graph|run|export|import|status`` (see the module docstring)."""
+        return self._dispatch("workflow", _workflow_parser(), line)
+
+    def _dispatch(self, magic: str, parser: argparse.ArgumentParser, line: str) -> Any:
+        """Parse a line magic's subcommand and call ``_<magic>_<command>``; user mistakes
+        become one short message (see :meth:`_report`)."""
         try:
-            args = _workflow_parser().parse_args(shlex.split(line))
+            args = parser.parse_args(shlex.split(line))
         except (WorkflowError, ValueError) as exc:
-            return self._report("%workflow", str(exc))
-        where = f"%workflow {args.command}"
+            return self._report(f"%{magic}", str(exc))
+        where = f"%{magic} {args.command}"
         try:
-            return getattr(self, f"_workflow_{args.command}")(args, where)
+            return getattr(self, f"_{magic}_{args.command}")(args, where)
         except WorkflowInvalid as exc:
             return self._report(where, _problems(exc))
         except (LlmosError, ValueError, OSError) as exc:
