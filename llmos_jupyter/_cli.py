@@ -63,6 +63,29 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("skill_id")
     ck = ss.add_parser("check", help="validate skill files; exits 1 on errors")
     ck.add_argument("paths", nargs="+", type=Path)
+
+    ev = sub.add_parser("evolve", help="mine trace notebooks into compound skills",
+                        description="Find sub-workflows repeated in the trace notebooks and write "
+                        "them as compound skills to the user volume (one commit each).")
+    ev.add_argument("--min-runs", type=int, default=3, metavar="N",
+                    help="successful traces a pattern needs (default 3)")
+    ev.add_argument("--dry-run", action="store_true",
+                    help="explain each candidate (support, members, learned defaults); write nothing")
+
+    vo = sub.add_parser("volume", help="history of the git-backed user and team volumes")
+    vs = vo.add_subparsers(dest="volume_command", required=True)
+    vl = vs.add_parser("log", help="commits, newest first")
+    vl.add_argument("volume", nargs="?", default="user", choices=("user", "team"))
+    vl.add_argument("--skill", metavar="SKILL_ID", help="only commits that touched this skill")
+    vl.add_argument("-n", "--limit", type=int, default=None)
+    vd = vs.add_parser("diff", help="what a commit changed (REV), or REV..REV2")
+    vd.add_argument("rev", metavar="REV")
+    vd.add_argument("rev2", nargs="?", metavar="REV2")
+    vd.add_argument("--volume", default="user", choices=("user", "team"))
+    vr = vs.add_parser("restore", help="put a skill back as it was at a revision (a new commit)")
+    vr.add_argument("skill_id")
+    vr.add_argument("--rev", required=True, metavar="REV")
+    vr.add_argument("--volume", default="user", choices=("user", "team"))
     return p
 
 
@@ -78,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args, out, err)
         if args.command == "validate":
             return _cmd_validate(args, out, err)
+        if args.command == "evolve":
+            return _cmd_evolve(args, out, err)
+        if args.command == "volume":
+            return _cmd_volume(args, out, err)
         return {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}[args.skills_command](
             args, out, err)
     except WorkflowInvalid as exc:
@@ -142,7 +169,7 @@ class _Progress:
             self.live.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.__exit__(*exc)
 
@@ -312,6 +339,43 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
             out.print(f"[green]✓[/] {escape(str(f))} ({skill.skill_id}, {kind})", highlight=False)
     out.print(f"{len(files) - bad} ok, {bad} with errors", highlight=False)
     return 1 if bad else 0
+
+
+# -- evolve / volume -----------------------------------------------------------------------
+def _cmd_evolve(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from llmos_jupyter._evolution.evolve import evolve
+
+    if args.min_runs < 1:
+        raise ValueError(f"--min-runs must be >= 1, got {args.min_runs}")
+    report = evolve(min_runs=args.min_runs, dry_run=args.dry_run)
+    out.print(report.explain(), markup=False, highlight=False)
+    return 0
+
+
+def _cmd_volume(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from llmos_jupyter._volumes.volume import Volume
+
+    vol = Volume(args.volume)
+    if args.volume_command == "log":
+        revs = vol.log(skill_id=args.skill, limit=args.limit)
+        if not revs:
+            what = f" for skill {args.skill!r}" if args.skill else ""
+            out.print(f"no history{what} in the {vol.name} volume ({vol.root})",
+                      markup=False, highlight=False)
+        for r in revs:
+            out.print(f"{r}  [{', '.join(r.paths)}]", markup=False, highlight=False)
+        return 0
+    if args.volume_command == "diff":
+        print(vol.diff(args.rev, args.rev2), end="")
+        return 0
+    rev = vol.restore(args.skill_id, args.rev)
+    if rev is None:
+        out.print(f"skill {args.skill_id!r} already matches {args.rev}; nothing to restore",
+                  markup=False, highlight=False)
+    else:
+        out.print(f"restored {args.skill_id!r} as of {args.rev}: commit {rev.short} "
+                  f"({', '.join(rev.paths)})", markup=False, highlight=False)
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ Load with ``%load_ext llmos_jupyter``. One class, :class:`LlmosMagics`, holds ev
     stale; its outputs are shown and bound to a variable named after the node
     (``vqe.eigenvalue``).
 ``%skill list [--category C] [--tag T] [--volume V]`` · ``%skill show ID`` ·
-``%skill new ID [--force]`` · ``%skill save NODE_ID [--as SKILL_ID] [--force]``
+``%skill new ID [--force]`` · ``%skill save NODE_ID [--as SKILL_ID] [--force]`` ·
+``%skill evolve [--min-runs N] [--dry-run]`` · ``%skill history ID``
     Browse the library, write a skeleton skill file to the user volume, save an inline
-    skill cell as a skill file.
+    skill cell as a skill file (each write is a commit in the user volume's git history),
+    mine the traces into compound skills, list a skill's commits.
 ``%workflow graph | run [NODE ...] [--all] [--downstream] [--no-trace] | export FILE |
 import FILE | status``
     The skill cells as a workflow: an SVG of the DAG, run all / a node and what it needs
@@ -61,6 +63,7 @@ from llmos_jupyter._skills.library import SkillLibrary
 __all__ = ["LlmosMagics", "load_ipython_extension"]
 
 _SKILL_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""``%skill`` subcommands handled here (``evolve`` and ``history`` on top of cells.py's)."""
 
 
 class MagicError(LlmosError):
@@ -84,7 +87,7 @@ class _ArgParser(argparse.ArgumentParser):
 def _skill_parser() -> _ArgParser:
     p = _ArgParser(prog="%skill", add_help=False, allow_abbrev=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgParser,
-                           metavar="{list,show,new,save}")
+                           metavar="{list,show,new,save,evolve,history}")
     ls = sub.add_parser("list", prog="%skill list", add_help=False, allow_abbrev=False)
     ls.add_argument("--category")
     ls.add_argument("--tag")
@@ -99,6 +102,12 @@ def _skill_parser() -> _ArgParser:
     sv.add_argument("--as", dest="as_id", metavar="SKILL_ID")
     sv.add_argument("--category")
     sv.add_argument("--force", action="store_true")
+    ev = sub.add_parser("evolve", prog="%skill evolve", add_help=False, allow_abbrev=False)
+    ev.add_argument("--min-runs", type=int, default=3)
+    ev.add_argument("--dry-run", action="store_true")
+    hi = sub.add_parser("history", prog="%skill history", add_help=False, allow_abbrev=False)
+    hi.add_argument("skill_id")
+    hi.add_argument("--volume", default="user", choices=("user", "team"))
     return p
 
 
@@ -207,7 +216,7 @@ class LlmosMagics(Magics):
     @no_var_expand
     @line_cell_magic
     def skill(self, line: str, cell: str | None = None) -> Any:
-        """``%%skill NODE_ID ...`` (a node as a cell) or ``%skill list|show|new|save``."""
+        """``%%skill NODE_ID ...`` (a node as a cell) or ``%skill list|show|new|save|evolve|history``."""
         if cell is None:
             return self._skill_line(line)
         return self._skill_cell(line, cell)
@@ -340,8 +349,13 @@ class LlmosMagics(Magics):
 
         return volume_dir("user", self.library.home) / "skills"
 
+    def _write_user_skill(self, path: Path, text: str, message: str) -> None:
+        """Write a skill file into the user volume as one git commit."""
+        from llmos_jupyter._volumes.volume import Volume
+
+        Volume("user", self.library.home).write_text(path, text, message=message)
+
     def _skill_new(self, args: argparse.Namespace, where: str) -> Any:
-        from llmos_jupyter._atomic import atomic_write_text
         from llmos_jupyter._skills.parser import parse_skill
 
         sid = args.skill_id
@@ -353,7 +367,7 @@ class LlmosMagics(Magics):
             return self._report(where, f"{path} already exists (add --force to overwrite it)")
         text = SKELETON.format(skill_id=sid, name=sid.replace("-", " ").capitalize())
         parse_skill(text, path=path)  # the skeleton itself must be a valid skill
-        atomic_write_text(path, text)
+        self._write_user_skill(path, text, f"Add skill {sid} (skeleton from %skill new)")
         self.library.reload()
         node = variable_name(sid)
         cell = f"%%skill {node}\n{text.rstrip()}"
@@ -366,7 +380,6 @@ class LlmosMagics(Magics):
     def _skill_save(self, args: argparse.Namespace, where: str) -> Any:
         import dataclasses
 
-        from llmos_jupyter._atomic import atomic_write_text
         from llmos_jupyter._skills.parser import parse_skill
 
         state = self.session.cells.get(args.node_id)
@@ -395,7 +408,9 @@ class LlmosMagics(Magics):
         if path.exists() and not args.force and path.read_text(encoding="utf-8") != text:
             return self._report(where, f"{path} already exists (add --force to overwrite it)")
         parse_skill(text, path=path)
-        atomic_write_text(path, text)
+        existed = path.exists()
+        self._write_user_skill(path, text, f"{'Update' if existed else 'Add'} skill {sid} "
+                               f"(%skill save {args.node_id})")
         # From now on the library's skill of that id is the file (re-running the inline
         # cell makes the cell's version override it again).
         try:
@@ -403,6 +418,32 @@ class LlmosMagics(Magics):
         except SkillNotFound:
             self.library.reload()
         print(f"saved skill {sid!r} to {path}\nReuse it with: %%skill NODE_ID --uses {sid}")
+        return None
+
+    def _skill_evolve(self, args: argparse.Namespace, where: str) -> Any:
+        from llmos_jupyter._evolution.evolve import evolve
+
+        if args.min_runs < 1:
+            return self._report(where, f"--min-runs must be >= 1, got {args.min_runs}")
+        report = evolve(min_runs=args.min_runs, dry_run=args.dry_run, library=self.library)
+        print(report.explain())
+        return None
+
+    def _skill_history(self, args: argparse.Namespace, where: str) -> Any:
+        from llmos_jupyter._volumes.volume import Volume
+
+        vol = Volume(args.volume, self.library.home)
+        revs = vol.log(skill_id=args.skill_id)
+        if not revs:
+            known = "" if args.skill_id in self.library else (
+                " (and no such skill in the library)")
+            return self._report(where, f"no history of {args.skill_id!r} in the {vol.name} "
+                                f"volume{known}")
+        print(f"{len(revs)} commit{'s' if len(revs) != 1 else ''} of {args.skill_id!r} in the "
+              f"{vol.name} volume ({vol.root}):")
+        for r in revs:
+            print(f"  {r}")
+        print(f"Restore one with: llmos volume restore {args.skill_id} --rev REV")
         return None
 
     # -- %workflow -----------------------------------------------------------------------

@@ -68,7 +68,7 @@ __all__ = [
 
 MAGIC = "%%skill"
 LINE_MAGIC = "%skill"
-SUBCOMMANDS = ("list", "show", "new", "save")
+SUBCOMMANDS = ("list", "show", "new", "save", "evolve", "history")
 """``%skill`` subcommands; any other first word of ``%skill`` is a node id (line form)."""
 INLINE_CATEGORY = "notebook"
 """The category of skills defined inline in a cell (``%skill list --category notebook``)."""

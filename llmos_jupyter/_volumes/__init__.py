@@ -1,0 +1,17 @@
+"""Git-backed volumes: every write through the product is a commit (see ``volume.py``)."""
+
+from llmos_jupyter._volumes.config import author, load_config, team_writable
+from llmos_jupyter._volumes.errors import RevisionNotFound, VolumeError, VolumeReadOnly
+from llmos_jupyter._volumes.volume import GITIGNORE, Revision, Volume
+
+__all__ = [
+    "GITIGNORE",
+    "Revision",
+    "RevisionNotFound",
+    "Volume",
+    "VolumeError",
+    "VolumeReadOnly",
+    "author",
+    "load_config",
+    "team_writable",
+]

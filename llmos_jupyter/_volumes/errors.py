@@ -1,0 +1,43 @@
+"""Errors of the git-backed volumes.
+
+Hierarchy (all under :class:`llmos_jupyter.LlmosError`)::
+
+    LlmosError
+     └── VolumeError           a volume operation failed (not a repository, bad path)
+          ├── VolumeReadOnly   a write to a volume this user may not change
+          └── RevisionNotFound a revision (commit id, HEAD~N) that the volume does not have
+"""
+
+from __future__ import annotations
+
+from llmos_jupyter._exceptions import LlmosError
+
+__all__ = ["RevisionNotFound", "VolumeError", "VolumeReadOnly"]
+
+
+class VolumeError(LlmosError):
+    """A volume operation failed (the message names the volume and what was asked)."""
+
+    def __init__(self, message: str, *, volume: str | None = None) -> None:
+        self.message = message
+        self.volume = volume
+        super().__init__(message)
+
+
+class VolumeReadOnly(VolumeError):
+    """A write was refused: the system volume is read-only, the team volume unless configured."""
+
+    def __init__(self, volume: str, *, path: str | None = None, hint: str = "") -> None:
+        self.path = path
+        what = f" ({path})" if path else ""
+        msg = f"the {volume} volume is read-only; refusing to write{what}"
+        super().__init__(msg + (f". {hint}" if hint else ""), volume=volume)
+
+
+class RevisionNotFound(VolumeError):
+    """The volume's history has no revision of that name."""
+
+    def __init__(self, rev: str, *, volume: str | None = None) -> None:
+        self.rev = rev
+        super().__init__(f"no revision {rev!r} in the {volume or ''} volume's history".replace("  ", " "),
+                         volume=volume)
