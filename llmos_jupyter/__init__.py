@@ -67,10 +67,12 @@ __all__ = [
 
 def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
     """``%load_ext llmos_jupyter``: register the ``%%skill`` / ``%skill`` / ``%workflow``
-    magics (IPython is imported only here)."""
+    and ``%%llm`` / ``%llm`` magics (IPython is imported only here)."""
+    from llmos_jupyter._llm.magics import register as register_llm
     from llmos_jupyter._magics import load_ipython_extension as load
 
     load(ipython)
+    register_llm(ipython)  # %%llm / %llm; works (with a clear message) without anthropic
 
 
 # Users see llmos_jupyter.Workflow, not llmos_jupyter._workflow.model.Workflow.
