@@ -26,3 +26,15 @@ def llmos_home(tmp_path, monkeypatch):
 def toy_library(llmos_home):
     """An in-memory library: add (a+b), fail (always raises), count (records calls)."""
     return SkillLibrary(volumes=[], skills=[parse_skill(ADD), parse_skill(FAIL), parse_skill(COUNT)])
+
+
+@pytest.fixture
+def ip():
+    """IPython's test shell; variables a test defines are removed afterwards."""
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    before = set(shell.user_ns)
+    yield shell
+    for name in set(shell.user_ns) - before:
+        del shell.user_ns[name]

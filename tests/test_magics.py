@@ -18,17 +18,6 @@ TEXT = skill_md("text", "def execute(inputs):\n    return {'s': 'hi'}",
 
 
 @pytest.fixture
-def ip():
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
-    before = set(shell.user_ns)
-    yield shell
-    for name in set(shell.user_ns) - before:
-        del shell.user_ns[name]
-
-
-@pytest.fixture
 def lib(llmos_home):
     return SkillLibrary(home=llmos_home, volumes=[("user", llmos_home / "user" / "skills")], skills=[
         parse_skill(s) for s in (ADD, FAIL, COUNT, TEXT)])

@@ -4,7 +4,6 @@ events and the content-addressed cache."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 

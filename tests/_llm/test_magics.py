@@ -14,17 +14,6 @@ from llmos_jupyter._magics import LlmosMagics
 
 
 @pytest.fixture
-def ip():
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
-    before = set(shell.user_ns)
-    yield shell
-    for name in set(shell.user_ns) - before:
-        del shell.user_ns[name]
-
-
-@pytest.fixture
 def lib(llmos_home):
     return SkillLibrary(home=llmos_home)
 

@@ -9,7 +9,7 @@ import os
 import nbformat
 import pytest
 
-from llmos_jupyter import Engine, SkillLibrary, Workflow, parse_skill
+from llmos_jupyter import Engine, Workflow, parse_skill
 from toy_skills import skill_md
 
 PLOT = skill_md("tiny-plot", """
