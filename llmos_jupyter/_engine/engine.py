@@ -149,7 +149,7 @@ class Engine:
                 ctx.execute(node_id)
         else:
             self._run_parallel(ctx, p, selected)
-        return ctx.finish(selected, self.trace if trace is None else trace)
+        return ctx.finish(self.trace if trace is None else trace)
 
     def start(self, workflow: Workflow | str | Path, overrides: Mapping[str, Any] | None = None,
               **kwargs: Any) -> RunHandle:
@@ -353,7 +353,7 @@ class _RunContext:
         self.results[node_id] = NodeResult(node_id, skill.skill_id, "skipped", error=why)
         self.emit(Event("node_skipped", self.run_id, node_id, skill.skill_id, "skipped", error=why))
 
-    def finish(self, selected: list[str], trace: bool) -> RunResult:
+    def finish(self, trace: bool) -> RunResult:
         statuses = {r.status for r in self.results.values()}
         status = ("cancelled" if self.cancel.is_set() and "skipped" in statuses
                   else "failed" if "failed" in statuses or "skipped" in statuses

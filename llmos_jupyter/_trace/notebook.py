@@ -70,7 +70,7 @@ def build_trace(result: RunResult, library: SkillLibrary) -> Any:
 
     names = _variable_names(result.nodes)
     wf = result.workflow
-    cells = [v4.new_markdown_cell(_summary(result, library), id="summary")]
+    cells = [v4.new_markdown_cell(_summary(result), id="summary")]
     count = 0
     for node_id, nr in result.nodes.items():
         if nr.status == "skipped":
@@ -90,7 +90,7 @@ def build_trace(result: RunResult, library: SkillLibrary) -> Any:
             "status": nr.status,
             "duration_ms": round(nr.duration_ms, 3),
         }
-        cell.outputs = _cell_outputs(nr, count, skill)
+        cell.outputs = _cell_outputs(nr, count)
         if nr.status == "failed":
             cell.metadata["tags"] = ["raises-exception"]
         cells.append(cell)
@@ -216,7 +216,7 @@ def _cell_source(nr: NodeResult, names: dict[str, str], code: str | None, header
     return "\n".join(lines)
 
 
-def _cell_outputs(nr: NodeResult, count: int, skill: Any) -> list[Any]:
+def _cell_outputs(nr: NodeResult, count: int) -> list[Any]:
     import nbformat.v4 as v4
 
     if nr.status == "failed":
@@ -245,7 +245,7 @@ def _cell_outputs(nr: NodeResult, count: int, skill: Any) -> list[Any]:
     return outputs
 
 
-def _summary(result: RunResult, library: SkillLibrary) -> str:
+def _summary(result: RunResult) -> str:
     wf = result.workflow
     title = wf.name or wf.id
     lines = [
