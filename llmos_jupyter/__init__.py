@@ -36,6 +36,7 @@ from llmos_jupyter._version import __version__
 from llmos_jupyter._workflow.model import Edge, Node, Workflow
 
 __all__ = [
+    "Canvas",
     "Edge",
     "Engine",
     "Event",
@@ -75,8 +76,25 @@ def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
     register_llm(ipython)  # %%llm / %llm; works (with a clear message) without anthropic
 
 
+# Exports whose import is heavy load on first use (the canvas needs anywidget).
+_LAZY = {"Canvas": "llmos_jupyter._widget.canvas"}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module hook
+    """Lazy exports: ``Canvas`` imports anywidget only when first used."""
+    if name in _LAZY:
+        import importlib
+
+        obj = getattr(importlib.import_module(_LAZY[name]), name)
+        obj.__module__ = "llmos_jupyter"
+        return obj
+    raise AttributeError(f"module 'llmos_jupyter' has no attribute {name!r}")
+
+
 # Users see llmos_jupyter.Workflow, not llmos_jupyter._workflow.model.Workflow.
 for _name in __all__:
+    if _name in _LAZY:
+        continue
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and not isinstance(_obj, str):
         try:

@@ -1,0 +1,259 @@
+"""The canvas in headless Chromium: pan frame rate at 1,000 / 5,000 nodes, kernel → DOM
+status latency, JS heap. A benchmark, not a test: it prints figures.
+
+Needs what the browser tests need: /usr/bin/chromium (apt-get install -y chromium),
+``pip install playwright jupyterlab anywidget`` (never ``playwright install``) and the
+built front-end (``cd labextension && npm ci && npm run build``). From the repo root::
+
+    PYTHONPATH=. python benchmarks/canvas.py              # 1k and 5k nodes (~1–2 min)
+    PYTHONPATH=. python benchmarks/canvas.py --sizes 1000 --latency-samples 20
+
+Method: a JupyterLab server on a free port (isolated JUPYTER_* dirs and LLMOS_HOME), a
+notebook whose kernel displays ``Canvas`` of a generated layered DAG (N nodes, ~1.5 N
+edges, in-memory no-op skills). Pan: the mouse drags the pane for 2 s while the page
+counts ``requestAnimationFrame`` callbacks (frames/s and the 95th-percentile frame
+time). Latency: the kernel sets one node's status and prints ``time.time()``; a
+MutationObserver in the page records when that node's ``data-status`` changes; the
+median of the differences (same machine, same clock). Heap: ``performance.memory``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "llmos-canvas-bench"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--enable-precise-memory-info", "--js-flags=--expose-gc"]
+
+HEAP = "() => { window.gc?.(); return performance.memory.usedJSHeapSize / 2 ** 20; }"
+
+SETUP = r'''
+import random, time
+from llmos_jupyter import SkillLibrary, Workflow, parse_skill
+from llmos_jupyter._widget.canvas import Canvas
+NODE = """---
+skill_id: bench-node
+name: Bench node
+category: bench
+inputs: [{name: in0, type: any, required: false}, {name: in1, type: any, required: false}]
+outputs: [{name: out, type: any}]
+---
+
+# Bench node
+
+```python
+def execute(inputs):
+    return {"out": None}
+```
+"""
+def make(n, seed=20261121):
+    rnd = random.Random(seed)
+    width = max(1, round(n ** 0.5))
+    wf = Workflow(id=f"bench-{n}")
+    for i in range(n):
+        layer, row = divmod(i, width)
+        wf.add_node("bench-node", id=f"n{i}", position={"x": layer * 320, "y": row * 140})
+    for i in range(width, n):
+        layer = i // width
+        parents = rnd.sample(range((layer - 1) * width, layer * width), 2)
+        wf.connect(f"n{parents[0]}", "out", f"n{i}", "in0")
+        if rnd.random() < 0.5:
+            wf.connect(f"n{parents[1]}", "out", f"n{i}", "in1")
+    return wf
+lib = SkillLibrary(volumes=[], skills=[parse_skill(NODE)])
+'''
+
+RUN_CELL = """async (code) => {
+  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+  nb.activeCellIndex = nb.widgets.length - 1;
+  const cell = nb.activeCell;
+  cell.model.sharedModel.setSource(code);
+  await app.commands.execute('notebook:run-cell-and-insert-below');
+  for (let i = 0; i < 1200 && cell.model.executionCount === null; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cell.model.outputs.toJSON();
+}"""
+
+COUNT_FRAMES = """(ms) => new Promise((resolve) => {
+  const times = []; const t0 = performance.now();
+  const tick = (t) => { times.push(t); if (t - t0 < ms) requestAnimationFrame(tick);
+    else resolve(times); };
+  requestAnimationFrame(tick);
+})"""
+
+
+def _text(outputs):
+    out = []
+    for o in outputs:
+        if o.get("output_type") == "stream":
+            out.append(o["text"] if isinstance(o["text"], str) else "".join(o["text"]))
+        elif o.get("output_type") == "error":
+            raise RuntimeError(f"{o['ename']}: {o['evalue']}")
+    return "".join(out)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
+    root = tmp / "root"
+    root.mkdir()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "jcfg"), JUPYTER_DATA_DIR=str(tmp / "jdata"),
+               JUPYTER_RUNTIME_DIR=str(tmp / "jrt"), LLMOS_HOME=str(tmp / "home"),
+               IPYTHONDIR=str(tmp / "ipython"), PYTHONPATH=str(REPO))
+    port = _free_port()
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1",
+           f"--port={port}", f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
+           "--LabApp.expose_app_in_browser=True"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
+            return proc, base
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("JupyterLab did not start")
+
+
+def frame_stats(times: list[float]) -> tuple[float, float]:
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
+    fps = (len(times) - 1) / ((times[-1] - times[0]) / 1000)
+    p95 = gaps[min(len(gaps) - 1, int(0.95 * len(gaps)))]
+    return fps, p95
+
+
+def pan(page, seconds: float = 2.0) -> tuple[float, float]:
+    pane = page.locator(".llmos-flow .react-flow__pane")
+    box = pane.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    frames = page.evaluate_handle(COUNT_FRAMES, seconds * 1000)
+    t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < seconds + 0.2:
+        dx = 150 * ((i // 40) % 2 * 2 - 1)  # back and forth
+        page.mouse.move(cx + dx * ((i % 40) / 40), cy + 0.3 * dx * ((i % 40) / 40))
+        i += 1
+    page.mouse.up()
+    return frame_stats(frames.json_value())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000,5000")
+    ap.add_argument("--latency-samples", type=int, default=30)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as d:
+        proc, base = start_server(Path(d))
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = browser.new_page(viewport={"width": 1600, "height": 1100})
+                page.goto(f"{base}/lab?reset&token={TOKEN}")
+                page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+                page.evaluate("""async () => {
+                    const nb = await window.jupyterapp.commands.execute('notebook:create-new',
+                        {kernelName: 'python3'});
+                    await nb.sessionContext.ready; }""")
+                run = lambda code: _text(page.evaluate(RUN_CELL, code))
+                run(SETUP)
+                base_heap = page.evaluate(HEAP)
+                rows = []
+                for n in [int(s) for s in args.sizes.split(",")]:
+                    t0 = time.perf_counter()
+                    run(f"wf = make({n}); c = Canvas(wf, library=lib, height=700); "
+                        "print(len(wf.nodes), len(wf.edges)); c")
+                    page.wait_for_selector('.llmos-canvas [data-node-id="n0"]', timeout=120_000)
+                    load_s = time.perf_counter() - t0
+                    page.locator(".llmos-canvas").last.scroll_into_view_if_needed()
+                    page.wait_for_timeout(500)
+                    edges = json.loads(run("import json; print(json.dumps(len(wf.edges)))"))
+                    fps, p95 = pan(page)
+                    rendered = page.locator(".llmos-canvas .react-flow__node").count()
+                    heap = page.evaluate(HEAP)
+                    page.locator('.llmos-canvas [data-action="fit"]').click()
+                    page.wait_for_timeout(800)
+                    fit_fps, fit_p95 = pan(page)
+                    fit_rendered = page.locator(".llmos-canvas .react-flow__node").count()
+                    rows.append((n, edges, load_s, fps, p95, heap, rendered, fit_fps, fit_p95, fit_rendered))
+                    run("c.close()")
+                    page.evaluate("""() => window.jupyterapp.commands.execute(
+                        'notebook:clear-all-cell-outputs')""")
+                    page.wait_for_timeout(500)
+
+                # Kernel → DOM status latency on a small workflow.
+                run("c = Canvas(make(20), library=lib, height=500); c")
+                page.wait_for_selector('.llmos-canvas [data-node-id="n5"]', timeout=30_000)
+                page.evaluate("""() => { window.__seen = []; window.__msgs = [];
+                    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                    kernel.iopubMessage.connect((_, m) => {
+                      if (m.header.msg_type === 'comm_msg' && m.content.data?.state?.statuses)
+                        window.__msgs.push(Date.now() / 1000); });
+                    const el = document.querySelector('.llmos-canvas [data-node-id="n5"]');
+                    new MutationObserver(() => window.__seen.push(Date.now() / 1000))
+                      .observe(el, {attributes: true, attributeFilter: ['data-status']}); }""")
+                # Statuses change in engine threads during a run, not inside a cell: flip
+                # one node's status from a kernel thread every 150 ms.
+                n_lat = args.latency_samples
+                run("import threading, time\n_ts = []\n"
+                    "def _flip():\n"
+                    f"    for i in range({n_lat}):\n"
+                    "        time.sleep(0.15)\n"
+                    "        _ts.append(time.time())\n"
+                    "        c.statuses = {'n5': {'status': 'running' if i % 2 == 0 else 'completed'}}\n"
+                    "_t = threading.Thread(target=_flip); _t.start()")
+                page.wait_for_function(f"() => window.__seen.length >= {n_lat}",
+                                       timeout=60_000)
+                sent = [float(x) for x in run("_t.join(); print(' '.join(map(str, _ts)))").split()]
+                seen = page.evaluate("() => window.__seen")
+                got = page.evaluate("() => window.__msgs")
+                lat = [(b - a) * 1000 for a, b in zip(sent, seen)]
+                wire = [(b - a) * 1000 for a, b in zip(sent, got)] if len(got) == len(sent) else []
+                browser.close()
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+
+    print(f"JS heap of JupyterLab with a notebook, before any canvas: {base_heap:.0f} MB")
+    print("pan at the initial zoom (0.8, viewport culling) and after 'fit' (whole graph):")
+    print(f"{'nodes':>6} {'edges':>6} {'load s':>7} {'pan fps':>8} {'p95 ms':>7} {'rendered':>9}"
+          f" {'fit fps':>8} {'p95 ms':>7} {'rendered':>9} {'heap MB':>8}")
+    for n, e, load_s, fps, p95, heap, rendered, ffps, fp95, frend in rows:
+        print(f"{n:>6} {e:>6} {load_s:>7.1f} {fps:>8.1f} {p95:>7.1f} {rendered:>9}"
+              f" {ffps:>8.1f} {fp95:>7.1f} {frend:>9} {heap:>8.0f}")
+    print(f"status kernel → DOM: median {statistics.median(lat):.1f} ms, "
+          f"p95 {sorted(lat)[int(0.95 * (len(lat) - 1))]:.1f} ms over {len(lat)} changes")
+    if wire:
+        print(f"  of which kernel → browser message (websocket): median "
+              f"{statistics.median(wire):.1f} ms; message → DOM: median "
+              f"{statistics.median(lat) - statistics.median(wire):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

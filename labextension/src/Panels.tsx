@@ -1,0 +1,263 @@
+/** The palette (skills to drag onto the canvas) and the side panel (the selected node). */
+import React, { useMemo, useState } from 'react';
+
+import { formatElapsed, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
+import { PreviewView, StatusBadge } from './SkillNode';
+import type { Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
+
+export const DND_TYPE = 'application/x-llmos-skill';
+
+export function Palette({ skills, onAdd }: {
+  skills: SkillSummary[];
+  onAdd: (skillId: string) => void;
+}) {
+  const [query, setQuery] = useState('');
+  const groups = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    const out = new Map<string, SkillSummary[]>();
+    for (const s of skills) {
+      if (s.executable === false) continue;
+      const hay = `${s.id} ${s.name} ${s.description ?? ''} ${(s.tags ?? []).join(' ')} ${s.category}`;
+      if (q && !hay.toLowerCase().includes(q)) continue;
+      out.set(s.category, [...(out.get(s.category) ?? []), s]);
+    }
+    return [...out.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, [skills, query]);
+  return (
+    <aside className="llmos-palette" aria-label="Skill palette">
+      <input className="llmos-palette__search" type="search" placeholder="Search skills…"
+        aria-label="Search skills" value={query} onChange={(e) => setQuery(e.target.value)} />
+      <div className="llmos-palette__list">
+        {groups.length === 0 && <div className="llmos-muted">No skill matches.</div>}
+        {groups.map(([category, list]) => (
+          <details key={category} open className="llmos-palette__group">
+            <summary>{category} <span className="llmos-muted">{list.length}</span></summary>
+            {list.map((s) => (
+              <div
+                key={s.id}
+                className="llmos-palette__item"
+                data-skill-id={s.id}
+                draggable
+                tabIndex={0}
+                role="button"
+                aria-label={`Add skill ${s.name}`}
+                title={`${s.description ?? ''}\nDrag onto the canvas, or press Enter to add.`}
+                onDragStart={(e) => {
+                  e.dataTransfer.setData(DND_TYPE, s.id);
+                  e.dataTransfer.setData('text/plain', s.id);
+                  e.dataTransfer.effectAllowed = 'move';
+                }}
+                onDoubleClick={() => onAdd(s.id)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') onAdd(s.id);
+                }}
+              >
+                <span className="llmos-palette__name">{s.name}</span>
+                <span className="llmos-palette__ports">
+                  {s.inputs.map((p) => (
+                    <i key={`i${p.name}`} style={{ background: portColor(p.type) }} title={`in ${p.name}: ${p.type}`} />
+                  ))}
+                  <b>→</b>
+                  {s.outputs.map((p) => (
+                    <i key={`o${p.name}`} style={{ background: portColor(p.type) }} title={`out ${p.name}: ${p.type}`} />
+                  ))}
+                </span>
+              </div>
+            ))}
+          </details>
+        ))}
+      </div>
+      <div className="llmos-legend" aria-label="Port types">
+        {Object.entries(PORT_COLORS).map(([t, c]) => (
+          <span key={t}><i style={{ background: c }} />{t}</span>
+        ))}
+      </div>
+    </aside>
+  );
+}
+
+/** Parse what a parameter field holds into the port's type (undefined: clear). */
+export function parseParam(port: Port, text: string): { value?: unknown; error?: string } {
+  if (text.trim() === '') return { value: undefined };
+  if (port.type === 'number' || port.type === 'integer') {
+    const v = Number(text);
+    if (!Number.isFinite(v)) return { error: `${port.name}: not a number` };
+    if (port.type === 'integer' && !Number.isInteger(v)) return { error: `${port.name}: needs an integer` };
+    if (port.minimum !== undefined && v < port.minimum) return { error: `${port.name}: minimum ${port.minimum}` };
+    if (port.maximum !== undefined && v > port.maximum) return { error: `${port.name}: maximum ${port.maximum}` };
+    return { value: v };
+  }
+  if (port.type === 'string') return { value: text };
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return { error: `${port.name}: invalid JSON` };
+  }
+}
+
+function ParamField({ node, port, value, wiredFrom, onSet }: {
+  node: string; port: Port; value: unknown; wiredFrom?: string;
+  onSet: (value: unknown) => void;
+}) {
+  const id = `llmos-param-${node}-${port.name}`;
+  const isJson = !['number', 'integer', 'string', 'boolean'].includes(port.type) && !port.enum;
+  const asText = value === undefined ? '' : isJson ? JSON.stringify(value, null, 1) : String(value);
+  const [text, setText] = useState(asText);
+  const [error, setError] = useState<string | undefined>();
+  const [shown, setShown] = useState(asText);
+  if (shown !== asText) { // the value changed elsewhere (undo, Python)
+    setShown(asText);
+    setText(asText);
+  }
+  const commit = (t: string) => {
+    const r = parseParam(port, t);
+    setError(r.error);
+    if (!r.error) onSet(r.value);
+  };
+  const placeholder = port.default !== undefined ? `default ${JSON.stringify(port.default)}` : port.required === false ? 'optional' : 'required';
+  let field: React.ReactNode;
+  if (wiredFrom) {
+    field = <span className="llmos-wired">← {wiredFrom}</span>;
+  } else if (port.enum) {
+    field = (
+      <select id={id} value={value === undefined ? '' : JSON.stringify(value)}
+        onChange={(e) => onSet(e.target.value === '' ? undefined : JSON.parse(e.target.value))}>
+        <option value="">{port.default !== undefined ? `(default ${String(port.default)})` : '(unset)'}</option>
+        {port.enum.map((v) => (
+          <option key={JSON.stringify(v)} value={JSON.stringify(v)}>{String(v)}</option>
+        ))}
+      </select>
+    );
+  } else if (port.type === 'boolean') {
+    const on = value === undefined ? Boolean(port.default) : Boolean(value);
+    field = (
+      <label className="llmos-switch">
+        <input id={id} type="checkbox" role="switch" checked={on}
+          onChange={(e) => onSet(e.target.checked)} />
+        <span />
+      </label>
+    );
+  } else if (isJson) {
+    field = (
+      <textarea id={id} rows={3} value={text} placeholder={placeholder}
+        onChange={(e) => setText(e.target.value)} onBlur={() => commit(text)} />
+    );
+  } else {
+    const numeric = port.type === 'number' || port.type === 'integer';
+    field = (
+      <span className="llmos-field">
+        <input id={id} type={numeric ? 'number' : 'text'} value={text} placeholder={placeholder}
+          step={port.type === 'integer' ? 1 : 'any'} min={port.minimum} max={port.maximum}
+          onChange={(e) => setText(e.target.value)} onBlur={() => commit(text)}
+          onKeyDown={(e) => { if (e.key === 'Enter') commit(text); }} />
+        {port.unit && <span className="llmos-unit">{port.unit}</span>}
+      </span>
+    );
+  }
+  return (
+    <div className="llmos-param" data-param={port.name}>
+      <label htmlFor={id} title={port.description}>
+        <i style={{ background: portColor(port.type) }} />{port.name}
+        <span className="llmos-muted"> {port.type}{port.unit && !wiredFrom && port.type !== 'number' && port.type !== 'integer' ? ` (${port.unit})` : ''}</span>
+      </label>
+      {field}
+      {error && <div className="llmos-error">{error}</div>}
+    </div>
+  );
+}
+
+function RenameField({ node, onRename }: { node: string; onRename: (to: string) => void }) {
+  const [text, setText] = useState(node);
+  const [shown, setShown] = useState(node);
+  if (shown !== node) {
+    setShown(node);
+    setText(node);
+  }
+  return (
+    <input className="llmos-rename" aria-label="Node id" value={text}
+      onChange={(e) => setText(e.target.value)}
+      onBlur={() => text !== node && onRename(text)}
+      onKeyDown={(e) => { if (e.key === 'Enter') onRename(text); }} />
+  );
+}
+
+export function SidePanel({ doc, skills, selected, statuses, previews, problems, onSetParam,
+  onRename, onDelete, onAction }: {
+  doc: Doc;
+  skills: SkillIndex;
+  selected: string[];
+  statuses: Record<string, StatusInfo>;
+  previews: Record<string, Record<string, Preview>>;
+  problems: Problem[];
+  onSetParam: (node: string, port: string, value: unknown) => void;
+  onRename: (node: string, to: string) => void;
+  onDelete: (nodes: string[]) => void;
+  onAction: (action: string, node?: string) => void;
+}) {
+  const node: WfNode | undefined = selected.length === 1
+    ? doc.nodes.find((n) => n.id === selected[0]) : undefined;
+  if (!node) {
+    return (
+      <aside className="llmos-side" aria-label="Workflow details">
+        <h3>{String(doc.meta.name ?? doc.meta.id ?? 'workflow')}</h3>
+        <div className="llmos-muted">{doc.nodes.length} nodes · {doc.edges.length} edges</div>
+        {selected.length > 1 && (
+          <p>
+            {selected.length} nodes selected.{' '}
+            <button type="button" data-action="delete" onClick={() => onDelete(selected)}>Delete</button>
+          </p>
+        )}
+        {problems.length > 0 ? (
+          <div className="llmos-problems" data-problems={problems.length}>
+            <h4>{problems.length} problem{problems.length > 1 ? 's' : ''}</h4>
+            <ul>{problems.map((p, i) => <li key={i}>{p.node ? <b>{p.node}: </b> : null}{p.message}</li>)}</ul>
+          </div>
+        ) : (
+          <p className="llmos-muted">The workflow is valid. Select a node to edit it.</p>
+        )}
+        <p className="llmos-muted llmos-help">
+          Drag skills from the palette; drag from an output to an input to wire them.
+          Delete removes the selection, Ctrl/⌘+Z undoes, Ctrl/⌘+Shift+Z redoes, F fits the view.
+        </p>
+      </aside>
+    );
+  }
+  const skill = skills.get(node.data.skill);
+  const info = statuses[node.id];
+  const wired = new Map(doc.edges.filter((e) => e.target === node.id)
+    .map((e) => [e.targetHandle, `${e.source}.${e.sourceHandle}`]));
+  const pv = previews[node.id] ?? {};
+  const params = node.data.params ?? {};
+  return (
+    <aside className="llmos-side" aria-label={`Node ${node.id}`} data-side-node={node.id}>
+      <RenameField node={node.id} onRename={(to) => onRename(node.id, to)} />
+      <div className="llmos-side__skill">
+        <b>{skill?.name ?? node.data.skill}</b> <span className="llmos-muted">{node.data.skill}</span>
+      </div>
+      {skill?.description && <p className="llmos-muted">{skill.description}</p>}
+      <div className="llmos-side__status">
+        <StatusBadge info={info} />
+        {info?.elapsed_ms !== undefined && <span className="llmos-muted"> {formatElapsed(info.elapsed_ms)}</span>}
+      </div>
+      {info?.error && <pre className="llmos-error" role="alert">{info.error}</pre>}
+      <div className="llmos-side__actions">
+        <button type="button" data-action="run-node" aria-label={`Run ${node.id}`}
+          onClick={() => onAction('run-node', node.id)}>Run node</button>
+        <button type="button" data-action="run-downstream" aria-label={`Run ${node.id} and downstream`}
+          onClick={() => onAction('run-downstream', node.id)}>Run + downstream</button>
+        <button type="button" data-action="delete" aria-label={`Delete ${node.id}`}
+          onClick={() => onDelete([node.id])}>Delete</button>
+      </div>
+      <h4>Parameters</h4>
+      {(skill?.inputs ?? []).length === 0 && <div className="llmos-muted">No inputs.</div>}
+      {(skill?.inputs ?? []).map((p) => (
+        <ParamField key={`${node.id}/${p.name}`} node={node.id} port={p} value={params[p.name]}
+          wiredFrom={wired.get(p.name)} onSet={(v) => onSetParam(node.id, p.name, v)} />
+      ))}
+      {Object.keys(pv).length > 0 && <h4>Outputs</h4>}
+      {Object.entries(pv).map(([port, preview]) => (
+        <PreviewView key={port} nodeId={node.id} port={port} preview={preview} large />
+      ))}
+    </aside>
+  );
+}

@@ -1,0 +1,390 @@
+/**
+ * The canvas' pure logic: the document reducer with undo/redo, connection checks and
+ * auto-layout. No React, no DOM: unit-tested with vitest (test/logic.test.ts).
+ */
+import dagre from '@dagrejs/dagre';
+
+import type { Port, SkillSummary, WfEdge, WfNode, WorkflowJSON } from './types';
+
+// -- ports ----------------------------------------------------------------------------
+
+/**
+ * Whether an output of `source` type may feed an input of `target` type. Mirrors
+ * `llmos_jupyter._skills.ports.compatible`: equal types, `any` both ways, integer → number.
+ */
+export function compatible(source: string, target: string): boolean {
+  return (
+    source === target ||
+    source === 'any' ||
+    target === 'any' ||
+    (source === 'integer' && target === 'number')
+  );
+}
+
+/** Handle colours by port type (also used by the minimap and the legend). */
+export const PORT_COLORS: Record<string, string> = {
+  string: '#2e9e5b',
+  number: '#2f6fde',
+  integer: '#16a3b8',
+  boolean: '#d9822b',
+  array: '#8e44ad',
+  object: '#c0392b',
+  image: '#d4a017',
+  any: '#7f8c8d',
+};
+
+export function portColor(type: string | undefined): string {
+  return PORT_COLORS[type ?? 'any'] ?? PORT_COLORS.any;
+}
+
+export type SkillIndex = Map<string, SkillSummary>;
+
+export function indexSkills(skills: SkillSummary[]): SkillIndex {
+  return new Map(skills.map((s) => [s.id, s]));
+}
+
+function findPort(
+  doc: Doc, skills: SkillIndex, nodeId: string, port: string, side: 'inputs' | 'outputs',
+): { node?: WfNode; skill?: SkillSummary; port?: Port } {
+  const node = doc.nodes.find((n) => n.id === nodeId);
+  const skill = node ? skills.get(node.data.skill) : undefined;
+  return { node, skill, port: skill?.[side].find((p) => p.name === port) };
+}
+
+export interface ConnectionLike {
+  source: string | null;
+  sourceHandle?: string | null;
+  target: string | null;
+  targetHandle?: string | null;
+}
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Check a new wire before it is added: both ports exist, types fit, the input is free
+ * (one edge per input), no self-loop and no cycle. The reason is shown to the user.
+ */
+export function checkConnection(doc: Doc, skills: SkillIndex, c: ConnectionLike): Verdict {
+  const { source, target } = c;
+  const sh = c.sourceHandle ?? '';
+  const th = c.targetHandle ?? '';
+  if (!source || !target) return { ok: false, reason: 'a wire needs a source and a target' };
+  if (source === target) return { ok: false, reason: 'a node cannot feed itself' };
+  const src = findPort(doc, skills, source, sh, 'outputs');
+  const dst = findPort(doc, skills, target, th, 'inputs');
+  if (!src.node || !dst.node) return { ok: false, reason: 'unknown node' };
+  if (!src.skill) return { ok: false, reason: `unknown skill ${src.node.data.skill}` };
+  if (!dst.skill) return { ok: false, reason: `unknown skill ${dst.node.data.skill}` };
+  if (!src.port) return { ok: false, reason: `${source} has no output '${sh}'` };
+  if (!dst.port) return { ok: false, reason: `${target} has no input '${th}'` };
+  if (!compatible(src.port.type, dst.port.type)) {
+    return {
+      ok: false,
+      reason:
+        `type mismatch: ${source}.${sh} is ${src.port.type}, ` +
+        `${target}.${th} needs ${dst.port.type}`,
+    };
+  }
+  const taken = doc.edges.find((e) => e.target === target && e.targetHandle === th);
+  if (taken) {
+    return {
+      ok: false,
+      reason: `${target}.${th} is already wired from ${taken.source}.${taken.sourceHandle} ` +
+        '(one edge per input: delete that edge first)',
+    };
+  }
+  if (reaches(doc.edges, target, source)) {
+    return { ok: false, reason: `a wire ${source} → ${target} would make a cycle` };
+  }
+  return { ok: true };
+}
+
+/** Whether `to` is reachable from `from` along edges. */
+export function reaches(edges: WfEdge[], from: string, to: string): boolean {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  const seen = new Set([from]);
+  const stack = [from];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n === to) return true;
+    for (const m of next.get(n) ?? []) {
+      if (!seen.has(m)) {
+        seen.add(m);
+        stack.push(m);
+      }
+    }
+  }
+  return false;
+}
+
+/** The nodes downstream of `ids` (included). */
+export function downstream(edges: WfEdge[], ids: string[]): Set<string> {
+  const out = new Set(ids);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const e of edges) {
+      if (out.has(e.source) && !out.has(e.target)) {
+        out.add(e.target);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+// -- the document -----------------------------------------------------------------------
+
+/** The editable workflow: `meta` holds every top-level field but nodes and edges. */
+export interface Doc {
+  meta: Record<string, unknown>;
+  nodes: WfNode[];
+  edges: WfEdge[];
+}
+
+/** React Flow's runtime fields on a node or edge; never written to the workflow. */
+const VIEW_KEYS = new Set([
+  'selected', 'dragging', 'measured', 'resizing', 'internals', 'positionAbsolute',
+  'sourcePosition', 'targetPosition', 'focusable', 'draggable', 'selectable',
+]);
+
+function clean<T extends Record<string, unknown>>(obj: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (!VIEW_KEYS.has(k)) out[k] = v;
+  return out as T;
+}
+
+export function docFromWorkflow(wf: WorkflowJSON | null | undefined): Doc {
+  const { nodes = [], edges = [], ...meta } = wf ?? { nodes: [], edges: [] };
+  return {
+    meta,
+    nodes: nodes.map((n) => ({
+      ...n,
+      position: { x: n.position?.x ?? 0, y: n.position?.y ?? 0 },
+      data: { ...n.data, params: { ...(n.data?.params ?? {}) } },
+    })),
+    edges: edges.map((e) => ({ ...e })),
+  };
+}
+
+export function workflowFromDoc(doc: Doc): WorkflowJSON {
+  const meta = { ...doc.meta };
+  const head = { id: meta.id, name: meta.name };
+  delete meta.id;
+  delete meta.name;
+  return {
+    ...head,
+    nodes: doc.nodes.map((n) => clean(n)),
+    edges: doc.edges.map((e) => clean(e)),
+    ...meta,
+  } as WorkflowJSON;
+}
+
+/** A node id not used yet, from the skill id (`quantum-vqe`, `quantum-vqe-2`, …). */
+export function uniqueNodeId(doc: Doc, skillId: string): string {
+  const base = (skillId.split('/').pop() ?? 'node').replace(/[^A-Za-z0-9_-]+/g, '-') || 'node';
+  const used = new Set(doc.nodes.map((n) => n.id));
+  if (!used.has(base)) return base;
+  for (let i = 2; ; i++) if (!used.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+export function edgeId(source: string, sh: string, target: string, th: string): string {
+  return `${source}.${sh}->${target}.${th}`;
+}
+
+export type Action =
+  | { type: 'load'; workflow: WorkflowJSON; history?: boolean }
+  | { type: 'addNode'; skill: string; position: { x: number; y: number }; id?: string }
+  | { type: 'connect'; source: string; sourceHandle: string; target: string; targetHandle: string }
+  | { type: 'remove'; nodes?: string[]; edges?: string[] }
+  | { type: 'move'; positions: Record<string, { x: number; y: number }> }
+  | { type: 'setParam'; node: string; port: string; value: unknown }
+  | { type: 'rename'; node: string; to: string }
+  | { type: 'layout'; positions: Record<string, { x: number; y: number }> }
+  | { type: 'undo' }
+  | { type: 'redo' };
+
+export interface History {
+  past: Doc[];
+  present: Doc;
+  future: Doc[];
+  /** Why the last edit was refused (rename to a used id, …), for the status line. */
+  refused?: string;
+}
+
+const MAX_HISTORY = 200;
+
+export function initHistory(wf?: WorkflowJSON | null): History {
+  return { past: [], present: docFromWorkflow(wf), future: [] };
+}
+
+/** Apply one edit to the document (null: nothing changed; string: refused, with why). */
+export function applyEdit(doc: Doc, a: Action): Doc | string | null {
+  switch (a.type) {
+    case 'load':
+      return docFromWorkflow(a.workflow);
+    case 'addNode': {
+      const id = a.id && !doc.nodes.some((n) => n.id === a.id) ? a.id : uniqueNodeId(doc, a.skill);
+      const node: WfNode = {
+        id, type: 'skill', position: { ...a.position }, data: { skill: a.skill, params: {} },
+      };
+      return { ...doc, nodes: [...doc.nodes, node] };
+    }
+    case 'connect': {
+      const edge: WfEdge = {
+        id: edgeId(a.source, a.sourceHandle, a.target, a.targetHandle),
+        source: a.source, sourceHandle: a.sourceHandle,
+        target: a.target, targetHandle: a.targetHandle,
+      };
+      if (doc.edges.some((e) => e.id === edge.id)) return null;
+      return { ...doc, edges: [...doc.edges, edge] };
+    }
+    case 'remove': {
+      const nodes = new Set(a.nodes ?? []);
+      const edges = new Set(a.edges ?? []);
+      const keptNodes = doc.nodes.filter((n) => !nodes.has(n.id));
+      const keptEdges = doc.edges.filter(
+        (e) => !edges.has(e.id) && !nodes.has(e.source) && !nodes.has(e.target),
+      );
+      if (keptNodes.length === doc.nodes.length && keptEdges.length === doc.edges.length) {
+        return null;
+      }
+      return { ...doc, nodes: keptNodes, edges: keptEdges };
+    }
+    case 'move':
+    case 'layout': {
+      let changed = false;
+      const nodes = doc.nodes.map((n) => {
+        const p = a.positions[n.id];
+        if (!p || (p.x === n.position.x && p.y === n.position.y)) return n;
+        changed = true;
+        return { ...n, position: { x: Math.round(p.x), y: Math.round(p.y) } };
+      });
+      return changed ? { ...doc, nodes } : null;
+    }
+    case 'setParam': {
+      const nodes = doc.nodes.map((n) => {
+        if (n.id !== a.node) return n;
+        const params = { ...(n.data.params ?? {}) };
+        if (a.value === undefined || a.value === null || a.value === '') delete params[a.port];
+        else params[a.port] = a.value;
+        return { ...n, data: { ...n.data, params } };
+      });
+      return { ...doc, nodes };
+    }
+    case 'rename': {
+      const to = a.to.trim();
+      if (to === a.node) return null;
+      if (!/^[A-Za-z0-9_.-]+$/.test(to)) {
+        return 'a node id may hold letters, digits, "_", "-" and "." only';
+      }
+      if (doc.nodes.some((n) => n.id === to)) return `node id ${to} is already used`;
+      const ren = (id: string) => (id === a.node ? to : id);
+      return {
+        ...doc,
+        nodes: doc.nodes.map((n) => (n.id === a.node ? { ...n, id: to } : n)),
+        edges: doc.edges.map((e) => {
+          if (e.source !== a.node && e.target !== a.node) return e;
+          const source = ren(e.source);
+          const target = ren(e.target);
+          return { ...e, source, target, id: edgeId(source, e.sourceHandle, target, e.targetHandle) };
+        }),
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+/** The canvas' state transitions: every edit is one undo step. */
+export function historyReducer(h: History, a: Action): History {
+  if (a.type === 'undo') {
+    if (!h.past.length) return h;
+    return {
+      past: h.past.slice(0, -1), present: h.past[h.past.length - 1], future: [h.present, ...h.future],
+    };
+  }
+  if (a.type === 'redo') {
+    if (!h.future.length) return h;
+    return { past: [...h.past, h.present], present: h.future[0], future: h.future.slice(1) };
+  }
+  const next = applyEdit(h.present, a);
+  if (typeof next === 'string') return { ...h, refused: next };
+  if (next === null) return h.refused ? { ...h, refused: undefined } : h;
+  if (a.type === 'load' && a.history === false) return { past: [], present: next, future: [] };
+  return { past: [...h.past, h.present].slice(-MAX_HISTORY), present: next, future: [] };
+}
+
+// -- layout -------------------------------------------------------------------------------
+
+export const NODE_WIDTH = 240;
+
+/** A node's drawn height estimate from its port count (before React Flow measures it). */
+export function estimateHeight(skill: SkillSummary | undefined): number {
+  const rows = Math.max(skill?.inputs.length ?? 0, skill?.outputs.length ?? 0, 1);
+  return 56 + rows * 22;
+}
+
+/**
+ * Left-to-right layered layout with dagre. `sizes` overrides the estimated node sizes
+ * (React Flow's measured ones). Returns top-left positions.
+ */
+export function autoLayout(
+  doc: Doc,
+  skills: SkillIndex,
+  sizes: Record<string, { width: number; height: number }> = {},
+): Record<string, { x: number; y: number }> {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: 'LR', nodesep: 40, ranksep: 90, marginx: 20, marginy: 20 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const n of doc.nodes) {
+    const size = sizes[n.id] ?? {
+      width: NODE_WIDTH, height: estimateHeight(skills.get(n.data.skill)),
+    };
+    g.setNode(n.id, { width: size.width, height: size.height });
+  }
+  for (const e of doc.edges) {
+    if (g.hasNode(e.source) && g.hasNode(e.target)) g.setEdge(e.source, e.target);
+  }
+  dagre.layout(g);
+  const out: Record<string, { x: number; y: number }> = {};
+  for (const id of g.nodes()) {
+    const p = g.node(id);
+    out[id] = { x: Math.round(p.x - p.width / 2), y: Math.round(p.y - p.height / 2) };
+  }
+  return out;
+}
+
+// -- previews -------------------------------------------------------------------------------
+
+/** The SVG path of a sparkline through `values` in a `w`×`h` box. */
+export function sparklinePath(values: number[], w: number, h: number): string {
+  const ys = values.filter((v) => Number.isFinite(v));
+  if (ys.length < 2) return '';
+  const lo = Math.min(...ys);
+  const hi = Math.max(...ys);
+  const span = hi - lo || 1;
+  return ys
+    .map((v, i) => {
+      const x = (i / (ys.length - 1)) * w;
+      const y = h - ((v - lo) / span) * h;
+      return `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(' ');
+}
+
+/** A short human form of a number (4 significant digits, or exponent form). */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e9) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
+  return String(Number(v.toPrecision(6)));
+}
+
+export function formatElapsed(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}

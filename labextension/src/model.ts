@@ -1,0 +1,44 @@
+/** The slice of anywidget's model the canvas uses, and hooks over it. */
+import { useCallback, useSyncExternalStore } from 'react';
+
+export interface WidgetModel {
+  get(key: string): any;
+  set(key: string, value: unknown): void;
+  save_changes(): void;
+  on(event: string, cb: (...args: any[]) => void): void;
+  off(event: string, cb: (...args: any[]) => void): void;
+  send(content: unknown, callbacks?: unknown, buffers?: unknown[]): void;
+}
+
+/** A synced trait as React state (re-renders on `change:<key>`). */
+export function useTrait<T>(model: WidgetModel, key: string): T {
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const ev = `change:${key}`;
+      model.on(ev, cb);
+      return () => model.off(ev, cb);
+    },
+    [model, key],
+  );
+  return useSyncExternalStore(subscribe, () => model.get(key) as T);
+}
+
+/**
+ * One node's entry of a `{node: value}` trait (statuses, previews). The snapshot is the
+ * entry's JSON so that a change of one node re-renders that node only.
+ */
+export function useNodeEntry<T>(model: WidgetModel, key: string, nodeId: string): T | undefined {
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const ev = `change:${key}`;
+      model.on(ev, cb);
+      return () => model.off(ev, cb);
+    },
+    [model, key],
+  );
+  const text = useSyncExternalStore(subscribe, () => {
+    const v = (model.get(key) ?? {})[nodeId];
+    return v === undefined ? '' : JSON.stringify(v);
+  });
+  return text ? (JSON.parse(text) as T) : undefined;
+}

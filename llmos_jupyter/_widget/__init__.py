@@ -1,0 +1,1 @@
+"""The canvas widget (anywidget). Imported only on demand: ``llmos_jupyter.Canvas``."""

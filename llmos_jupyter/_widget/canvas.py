@@ -1,0 +1,414 @@
+"""The canvas widget: a React Flow node-graph editor of a workflow (anywidget).
+
+The front-end is TypeScript in ``labextension/``, built into ``llmos_jupyter/static/``
+(``canvas.js`` + ``canvas.css``) by ``npm run build`` (or the package build). Traits:
+
+``workflow``  the workflow as React Flow JSON (``Workflow.to_dict()``): edits in the
+              browser land here and in :attr:`Canvas.workflow_obj`; Python edits go
+              through :meth:`Canvas.set_workflow`, the edit methods or :meth:`Canvas.sync`.
+``skills``    the live library's executable skills with their ports (the palette).
+``statuses``  ``{node: {"status", "elapsed_ms"?, "error"?}}`` driven by engine events.
+``previews``  ``{node: {port: preview}}``: small JSON-safe forms of the outputs.
+``errors``    the workflow's validation problems (``WorkflowProblem`` as dicts).
+``message``   one line about the last run or action.
+
+The browser sends actions as custom messages ``{"action": "run" | "run-node" |
+"run-downstream" | "cancel", "node": id}``; runs go through :meth:`Engine.start`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# This module *is* the widget, so anywidget is imported at its top; the package imports
+# it only on demand (``llmos_jupyter.Canvas``), keeping ``import llmos_jupyter`` light.
+try:
+    import anywidget
+    import traitlets
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "llmos_jupyter.Canvas needs anywidget: pip install 'llmos-jupyter[widget]'"
+    ) from exc
+
+from llmos_jupyter._engine.engine import Engine, RunHandle
+from llmos_jupyter._engine.events import Event
+from llmos_jupyter._engine.result import jsonable
+from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
+from llmos_jupyter._skills.library import SkillLibrary
+from llmos_jupyter._skills.model import Skill
+from llmos_jupyter._skills.ports import is_png
+from llmos_jupyter._workflow.model import Workflow
+from llmos_jupyter._workflow.validate import validate
+
+__all__ = ["Canvas", "FrontendMissing", "preview"]
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ESM = STATIC / "canvas.js"
+CSS = STATIC / "canvas.css"
+
+_MAX_TEXT = 400
+_MAX_POINTS = 200
+_MAX_IMAGE = 4_000_000  # characters of a data URI shown as a preview
+
+
+class FrontendMissing(LlmosError, RuntimeError):
+    """The canvas' built front-end (``llmos_jupyter/static/canvas.js``) is missing."""
+
+
+def _skill_summary(skill: Skill) -> dict[str, Any]:
+    return {
+        "id": skill.skill_id,
+        "name": skill.name,
+        "description": skill.description,
+        "category": skill.category,
+        "tags": list(skill.tags),
+        "runtime": skill.runtime,
+        "executable": skill.executable,
+        "inputs": [jsonable(p.to_dict()) for p in skill.inputs],
+        "outputs": [jsonable(p.to_dict()) for p in skill.outputs],
+    }
+
+
+def preview(value: Any, port_type: str = "any", unit: str | None = None) -> dict[str, Any]:
+    """A small JSON-safe preview of an output value for the canvas.
+
+    Numbers and booleans are kept, text is cut to 400 characters, arrays become their
+    length and up to 200 evenly spaced numbers (for a sparkline), PNG images a data URI.
+    """
+    if port_type == "image" or is_png(value):
+        uri = jsonable(value)
+        if isinstance(uri, str) and uri.startswith("data:image/png") and len(uri) <= _MAX_IMAGE:
+            return {"kind": "image", "src": uri}
+        return {"kind": "other", "text": "image (too large to preview)"}
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, bool):
+        return {"kind": "boolean", "value": value}
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return {"kind": "text", "value": str(value)}
+        out: dict[str, Any] = {"kind": "number", "value": value}
+        if unit:
+            out["unit"] = unit
+        return out
+    if isinstance(value, str):
+        return {"kind": "text", "value": value[:_MAX_TEXT], "truncated": len(value) > _MAX_TEXT}
+    if isinstance(value, (list, tuple)):
+        flat = list(value)
+        numeric = bool(flat) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat
+        )
+        if numeric:
+            step = max(1, math.ceil(len(flat) / _MAX_POINTS))
+            sample = [v for v in flat[::step] if math.isfinite(v)]
+            if flat and sample and flat[-1] != sample[-1] and math.isfinite(flat[-1]):
+                sample.append(flat[-1])
+            return {"kind": "array", "length": len(flat), "values": sample, "numeric": True}
+        text = json.dumps(jsonable(flat[:20]))
+        return {"kind": "array", "length": len(flat), "values": [], "numeric": False,
+                "text": text[:_MAX_TEXT]}
+    if isinstance(value, Mapping):
+        text = json.dumps(jsonable(dict(value)), indent=1)
+        return {"kind": "object", "text": text[:_MAX_TEXT], "keys": [str(k) for k in list(value)[:20]]}
+    return {"kind": "other", "text": repr(value)[:_MAX_TEXT]}
+
+
+class Canvas(anywidget.AnyWidget):
+    """A workflow as an editable, runnable node graph.
+
+    ``Canvas(Workflow.load("h2.workflow.json"))`` shows it; edits in the browser change
+    the same :class:`Workflow` object (:attr:`workflow_obj`); :meth:`run` does what the
+    Run button does; :meth:`save` writes the workflow (with its layout).
+
+    Args:
+        workflow: a :class:`Workflow`, a ``*.workflow.json`` / ``.ipynb`` path, or
+            ``None`` for an empty canvas.
+        library: the skills for the palette and runs (default: the process' library).
+        engine: the engine to run with (default: the process-wide engine of ``library``,
+            so the canvas shares its cache with :func:`llmos_jupyter.run`).
+        height: the widget's height in pixels.
+
+    Raises:
+        FrontendMissing: the front-end was not built (``cd labextension && npm ci &&
+            npm run build``, or install a wheel built with Node available).
+    """
+
+    if ESM.is_file():
+        _esm = ESM
+        _css = CSS if CSS.is_file() else ""
+
+    workflow = traitlets.Dict().tag(sync=True)
+    skills = traitlets.List().tag(sync=True)
+    statuses = traitlets.Dict().tag(sync=True)
+    previews = traitlets.Dict().tag(sync=True)
+    errors = traitlets.List().tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    running = traitlets.Bool(False).tag(sync=True)
+    height = traitlets.Int(600).tag(sync=True)
+
+    def __init__(
+        self,
+        workflow: Workflow | str | Path | None = None,
+        *,
+        library: SkillLibrary | None = None,
+        engine: Engine | None = None,
+        height: int = 600,
+        **kwargs: Any,
+    ) -> None:
+        if not ESM.is_file() or not hasattr(type(self), "_esm"):
+            raise FrontendMissing(
+                f"the canvas front-end is not built ({ESM} is missing): run "
+                "`npm ci && npm run build` in labextension/ (then restart the kernel), or "
+                "install a llmos-jupyter wheel built with Node.js available"
+            )
+        if workflow is None:
+            workflow = Workflow(id="workflow", name="Untitled workflow")
+        elif not isinstance(workflow, Workflow):
+            workflow = Workflow.load(workflow)
+        if engine is None:
+            from llmos_jupyter._api import default_engine, default_library
+
+            library = library or default_library()
+            engine = default_engine(library)
+        self.engine: Engine = engine
+        self.library: SkillLibrary = library or engine.library
+        self._wf = workflow
+        self._lock = threading.RLock()
+        self._handle: RunHandle | None = None
+        self._run_id: str | None = None
+        self._started: dict[str, float] = {}
+        self.last_result = None
+        super().__init__(height=height, **kwargs)
+        self._refresh_skills()
+        self.set_trait("workflow", workflow.to_dict())
+        self._revalidate()
+        self.observe(self._on_workflow, names="workflow")
+        self.on_msg(self._on_msg)
+        self._unsubscribe = self.engine.subscribe(self._on_event)
+
+    # -- the workflow: two views of one state ----------------------------------------------
+    @property
+    def workflow_obj(self) -> Workflow:
+        """The :class:`Workflow` this canvas shows (browser edits change it in place)."""
+        return self._wf
+
+    def set_workflow(self, workflow: Workflow | str | Path) -> None:
+        """Show another workflow (or a path to load); clears statuses and previews."""
+        if not isinstance(workflow, Workflow):
+            workflow = Workflow.load(workflow)
+        self._wf = workflow
+        self.statuses, self.previews = {}, {}
+        self._refresh_skills()
+        self.sync()
+
+    def sync(self) -> None:
+        """Push :attr:`workflow_obj` to the browser after editing it directly in Python."""
+        self.workflow = self._wf.to_dict()
+        self._revalidate()
+
+    def add_node(self, skill: str, **kwargs: Any) -> str:
+        """Add a node (see :meth:`Workflow.add_node`) and show it; returns its id."""
+        node = self._wf.add_node(skill, **kwargs)
+        self.sync()
+        return node.id
+
+    def connect(self, source: str, source_port: str, target: str, target_port: str) -> None:
+        """Wire ``source.source_port`` → ``target.target_port`` and show it."""
+        self._wf.connect(source, source_port, target, target_port)
+        self.sync()
+
+    def remove_node(self, node_id: str) -> None:
+        """Remove a node and its edges."""
+        self._wf.remove_node(node_id)
+        self.sync()
+
+    def set_params(self, node_id: str, **params: Any) -> None:
+        """Set input values of a node (``None`` removes one)."""
+        self._wf.set_params(node_id, **params)
+        self.sync()
+
+    def _on_workflow(self, change: dict[str, Any]) -> None:
+        new = change["new"]
+        try:
+            wf = Workflow.from_dict(new, path=self._wf.path)
+        except WorkflowError as exc:
+            self.message = f"invalid workflow from the canvas: {exc}"
+            return
+        old = self._wf
+        # Update in place, so a user's reference to the Workflow follows the canvas.
+        old.id, old.name, old.nodes, old.edges, old.extra = wf.id, wf.name, wf.nodes, wf.edges, wf.extra
+        old._order = wf._order
+        self._revalidate()
+
+    def _revalidate(self) -> None:
+        try:
+            problems = validate(self._wf, self._plan_library())
+        except (LlmosError, ValueError) as exc:
+            self.errors = [{"code": "invalid", "message": str(exc)}]
+            return
+        self.errors = [
+            {"code": p.code, "message": p.message, "node": p.node, "port": p.port, "edge": p.edge}
+            for p in problems
+        ]
+
+    def _plan_library(self) -> SkillLibrary:
+        inline = self._wf.inline_skills() if self._wf.extra.get("inline_skills") else []
+        return self.library.overlay(inline) if inline else self.library
+
+    def _refresh_skills(self) -> None:
+        try:
+            library = self._plan_library()
+        except WorkflowError:
+            library = self.library
+        self.skills = [_skill_summary(s) for s in library.list() if s.executable]
+
+    def reload_skills(self) -> None:
+        """Re-read the library's volumes and refresh the palette."""
+        self.library.reload()
+        self._refresh_skills()
+        self._revalidate()
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, node: str | None = None, *, downstream: bool = False, wait: bool = False,
+            **kwargs: Any) -> RunHandle | None:
+        """Run the workflow (or ``node`` and what it needs; with ``downstream`` also what
+        depends on it) in the background, as the Run buttons do. Statuses and previews
+        update live. Returns the :class:`RunHandle`, or ``None`` when the workflow is
+        invalid (the problems are in :attr:`errors` and :attr:`message`). With ``wait``
+        it blocks until the run is over.
+        """
+        with self._lock:
+            if self._handle is not None and not self._handle.done():
+                self.message = "a run is in progress: cancel it first"
+                return None
+            wf = self._wf.copy()
+            targets = None
+            if node is not None:
+                if node not in wf:
+                    self.message = f"no node {node!r}"
+                    return None
+                targets = sorted(wf.downstream([node]) if downstream else {node})
+            self._revalidate()
+            if self.errors:
+                n = len(self.errors)
+                self.message = f"not run: {n} problem{'s' * (n > 1)}: {self.errors[0]['message']}"
+                return None
+            self.running = True
+            self.message = "running…"
+            self._run_id = uuid.uuid4().hex[:12]  # known before the first event arrives
+            handle = self.engine.start(wf, targets=targets, run_id=self._run_id, **kwargs)
+            self._handle = handle
+        if wait:
+            self._watch(handle)
+        else:
+            threading.Thread(target=self._watch, args=(handle,), daemon=True,
+                             name=f"llmos-canvas-{handle.run_id}").start()
+        return handle
+
+    def cancel(self) -> None:
+        """Cancel the current run (running nodes finish; the rest are skipped)."""
+        if self._handle is not None and not self._handle.done():
+            self._handle.cancel()
+            self.message = "cancelling…"
+
+    def _watch(self, handle: RunHandle) -> None:
+        try:
+            result = handle.result()
+        except WorkflowInvalid as exc:
+            self.errors = [{"code": p.code, "message": p.message, "node": p.node,
+                            "port": p.port, "edge": p.edge} for p in exc.problems]
+            self.message = f"not run: {exc}"
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never raised in a thread
+            self.message = f"run failed: {type(exc).__name__}: {exc}"
+        else:
+            self.last_result = result
+            trace = f" · trace {result.trace}" if getattr(result, "trace", None) else ""
+            self.message = (f"{result.status}: {len(result.ran)} ran, {len(result.cached)} cached, "
+                            f"{len(result.failed)} failed, {len(result.skipped)} skipped{trace}")
+        finally:
+            with self._lock:
+                if self._handle is handle:
+                    self.running = False
+
+    def _on_event(self, event: Event) -> None:
+        if event.run_id != self._run_id:
+            return  # another run of the shared engine
+        with self._lock:
+            statuses = dict(self.statuses)
+            if event.kind == "run_started":
+                for n in event.nodes:
+                    statuses[n] = {"status": "queued"}
+                self.previews = {k: v for k, v in self.previews.items() if k not in event.nodes}
+            elif event.node_id is None:
+                return
+            elif event.kind == "node_started":
+                statuses[event.node_id] = {"status": "running"}
+            elif event.kind == "node_finished":
+                entry = {"status": event.status or "completed"}
+                if event.duration_ms is not None:
+                    entry["elapsed_ms"] = round(event.duration_ms, 1)
+                statuses[event.node_id] = entry
+                self._set_previews(event)
+            elif event.kind in ("node_failed", "node_skipped"):
+                entry = {"status": "failed" if event.kind == "node_failed" else "skipped"}
+                if event.error:
+                    entry["error"] = event.error
+                if event.duration_ms is not None:
+                    entry["elapsed_ms"] = round(event.duration_ms, 1)
+                statuses[event.node_id] = entry
+            else:
+                return
+            self.statuses = statuses
+
+    def _set_previews(self, event: Event) -> None:
+        if not event.outputs:
+            return
+        try:
+            skill = self._plan_library().get(event.skill_id or "")
+            ports = skill.output_ports
+        except (LlmosError, KeyError):
+            ports = {}
+        out = {}
+        for name, value in event.outputs.items():
+            port = ports.get(name)
+            try:
+                out[name] = preview(value, port.type if port else "any", port.unit if port else None)
+            except Exception as exc:  # noqa: BLE001 - a preview must never break a run
+                out[name] = {"kind": "other", "text": f"(no preview: {exc})"}
+        self.previews = {**self.previews, event.node_id: out}
+
+    # -- actions from the browser ----------------------------------------------------------
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, Mapping):
+            return
+        action, node = content.get("action"), content.get("node")
+        if action == "run":
+            self.run()
+        elif action == "run-node" and node:
+            self.run(node)
+        elif action == "run-downstream" and node:
+            self.run(node, downstream=True)
+        elif action == "cancel":
+            self.cancel()
+
+    # -- files -------------------------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the workflow (nodes, wiring, params and layout) as ``*.workflow.json``."""
+        return self._wf.save(path)
+
+    def close(self) -> None:
+        """Stop listening to the engine and close the widget."""
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
+            self._unsubscribe = None
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<Canvas {self._wf!r}>"
