@@ -1,25 +1,54 @@
-// Bundle the canvas into ONE ES module (+ its CSS) for anywidget:
-// ../llmos_jupyter/static/canvas.js and canvas.css. `node build.mjs --watch` rebuilds.
+// Two bundles from one source tree (`node build.mjs --watch` rebuilds both on save):
+//  * the canvas anywidget: ONE ES module (+ CSS), ../llmos_jupyter/static/canvas.js/.css;
+//  * the JupyterLab extension's entry, lib/index.js (+ lib/index.css): JupyterLab, Lumino
+//    and React stay imports (shared singletons of the running JupyterLab); the rest is
+//    bundled. `jupyter labextension build .` (npm run build:labextension) then turns
+//    lib/ into the prebuilt extension in ../llmos_jupyter/labextension.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
-const options = {
-  entryPoints: { canvas: 'src/widget.tsx' },
-  outdir: '../llmos_jupyter/static',
+const common = {
   bundle: true,
   format: 'esm',
   target: 'es2020',
   minify: !watch,
   sourcemap: watch ? 'inline' : false,
-  jsx: 'automatic',
   define: { 'process.env.NODE_ENV': watch ? '"development"' : '"production"' },
   legalComments: 'none',
   logLevel: 'info',
 };
+const canvas = {
+  ...common,
+  entryPoints: { canvas: 'src/widget.tsx' },
+  outdir: '../llmos_jupyter/static',
+  jsx: 'automatic',
+};
+// Bundled CommonJS (use-sync-external-store's shim) does `require('react')`: give it the
+// shared ES module instead of esbuild's runtime `require`, which webpack cannot resolve.
+const requireShared = {
+  name: 'require-shared',
+  setup(build) {
+    build.onResolve({ filter: /^(react|react-dom)$/ }, (args) =>
+      args.kind === 'require-call' ? { path: args.path, namespace: 'require-shared' } : undefined);
+    build.onLoad({ filter: /.*/, namespace: 'require-shared' }, (args) => ({
+      contents: `export * from '${args.path}'; export { default } from '${args.path}';`,
+      loader: 'js',
+    }));
+  },
+};
+const lab = {
+  ...common,
+  entryPoints: { index: 'src/lab/index.ts' },
+  outdir: 'lib',
+  minify: false,  // webpack minifies the federated build
+  // React.createElement (React is imported wherever JSX is used): no react/jsx-runtime import.
+  jsx: 'transform',
+  external: ['@jupyterlab/*', '@lumino/*', 'react', 'react-dom', 'react-dom/*'],
+  plugins: [requireShared],
+};
 
 if (watch) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  for (const options of [canvas, lab]) await (await esbuild.context(options)).watch();
 } else {
-  await esbuild.build(options);
+  await Promise.all([esbuild.build(canvas), esbuild.build(lab)]);
 }

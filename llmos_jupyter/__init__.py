@@ -102,3 +102,9 @@ for _name in __all__:
         except (AttributeError, TypeError):
             pass
 del _name, _obj
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension in a development install
+    (a wheel installs it into ``share/jupyter/labextensions/llmos-jupyter``)."""
+    return [{"src": "labextension", "dest": "llmos-jupyter"}]
