@@ -217,6 +217,17 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 200 }));
   }, [rfNodes, doc, skillIndex, dispatch, rf]);
   const fit = useCallback(() => rf.fitView({ padding: 0.15, duration: 200 }), [rf]);
+  // Commands from the host (JupyterLab's palette, or Python): {command: 'fit' | 'layout'}.
+  const commands = useRef({ fit, layout });
+  commands.current = { fit, layout };
+  useEffect(() => {
+    const onMsg = (msg: { command?: string }) => {
+      if (msg?.command === 'fit') commands.current.fit();
+      else if (msg?.command === 'layout') commands.current.layout();
+    };
+    model.on('msg:custom', onMsg);
+    return () => model.off('msg:custom', onMsg);
+  }, [model]);
 
   const send = useCallback((action: string, node?: string) => {
     setNotice(null);

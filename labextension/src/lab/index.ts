@@ -1,0 +1,331 @@
+/**
+ * The llmos-jupyter JupyterLab extension: the skill library sidebar (drag skills into
+ * notebooks), `*.workflow.json` documents in the canvas, the run history, and commands.
+ * Everything goes through the Contents API and a kernel (no server extension), so the
+ * same plugins work in JupyterLite.
+ */
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin,
+} from '@jupyterlab/application';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
+import { IMainMenu } from '@jupyterlab/mainmenu';
+import { INotebookTracker, NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { LabIcon } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import '@xyflow/react/dist/style.css';
+import '../style.css';
+
+import { LibraryKernel } from './kernel';
+import {
+  emptyWorkflow,
+  loadsExtension,
+  nodeIdFor,
+  skillCellSource,
+  skillNodeIds,
+  type LibrarySkill,
+  type RunInfo,
+} from './logic';
+import { ReactHost, RunHistory, SkillLibrary, Store, type Loadable } from './panels';
+import {
+  CommandIDs,
+  FACTORY,
+  FILE_TYPE,
+  ILlmosLibrary,
+  PLUGIN_PREFIX,
+  RUNS_ID,
+  SKILLS_ID,
+} from './tokens';
+import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
+
+export { CommandIDs, ILlmosLibrary } from './tokens';
+
+const skillsIcon = new LabIcon({
+  name: 'llmos:skills',
+  svgstr: '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161"><rect x="3" y="3" width="7" height="7" rx="1.5"/><rect x="14" y="3" width="7" height="7" rx="1.5"/><rect x="8.5" y="14" width="7" height="7" rx="1.5"/><path d="M6.5 10v2h11v-2h1.6v3.6H12.8V14h-1.6v-.4H4.9V10z"/></g></svg>',
+});
+const runsIcon = new LabIcon({
+  name: 'llmos:runs',
+  svgstr: '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161"><path d="M13 3a9 9 0 1 0 8.95 10h-2.02A7 7 0 1 1 13 5V3zm-1 4v6l5 3 .9-1.5-4.1-2.4V7z"/></g></svg>',
+});
+const workflowIcon = new LabIcon({
+  name: 'llmos:workflow',
+  svgstr: '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g class="jp-icon-brand0" fill="#2f6fde"><circle cx="5" cy="6" r="3"/><circle cx="5" cy="18" r="3"/><circle cx="19" cy="12" r="3"/><path d="M7.6 7.3l9 3.9-.8 1.8-9-3.9zM7.6 16.7l9-3.9.8 1.8-9 3.9z"/></g></svg>',
+});
+
+/** The library kernel and the skill list (settings: the kernel, LLMOS_HOME). */
+const libraryPlugin: JupyterFrontEndPlugin<ILlmosLibrary> = {
+  id: `${PLUGIN_PREFIX}:plugin`,
+  description: 'The llmos library kernel and the skill list.',
+  autoStart: true,
+  provides: ILlmosLibrary,
+  optional: [ISettingRegistry],
+  activate: (app: JupyterFrontEnd, settings: ISettingRegistry | null): ILlmosLibrary => {
+    const kernel = new LibraryKernel(app.serviceManager);
+    let llmosHome = '';
+    let loaded: Promise<LibrarySkill[]> | null = null;
+    const load = async () => {
+      if (llmosHome) {
+        await kernel.execute(`import os; os.environ['LLMOS_HOME'] = ${JSON.stringify(llmosHome)}`);
+      }
+      const r = await kernel.call<{ skills: LibrarySkill[]; errors: string[] }>('skills_json');
+      for (const e of r.errors) console.warn('llmos skill library:', e);
+      return r.skills;
+    };
+    const library: ILlmosLibrary = {
+      kernel,
+      skills: () => (loaded ??= load()),
+      refresh: () => (loaded = load()),
+    };
+    if (settings) {
+      void settings.load(`${PLUGIN_PREFIX}:plugin`).then((s) => {
+        const apply = () => {
+          kernel.setKernelName((s.get('kernel').composite as string) || 'python3');
+          llmosHome = (s.get('llmosHome').composite as string) || '';
+        };
+        apply();
+        s.changed.connect(() => { apply(); loaded = null; });
+      }).catch((e) => console.warn('llmos: settings not loaded', e));
+    }
+    window.addEventListener('beforeunload', () => void kernel.dispose());
+    return library;
+  },
+};
+
+function notebookSources(panel: NotebookPanel | null | undefined): string[] {
+  const cells = panel?.content.model?.sharedModel.cells ?? [];
+  return cells.map((c) => c.getSource());
+}
+
+function ensureLoadExt(panel: NotebookPanel) {
+  const shared = panel.content.model?.sharedModel;
+  if (shared && !loadsExtension(notebookSources(panel))) {
+    shared.insertCell(0, { cell_type: 'code', source: '%load_ext llmos_jupyter', metadata: {} });
+  }
+}
+
+/** The skill library in the left sidebar (widget id `llmos-skills`). */
+const skillsPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_PREFIX}:skills`,
+  description: 'The skill library sidebar: search, ports, volumes; drag a skill into a notebook.',
+  autoStart: true,
+  requires: [ILlmosLibrary],
+  optional: [ILayoutRestorer, INotebookTracker, ICommandPalette],
+  activate: (app: JupyterFrontEnd, library: ILlmosLibrary, restorer: ILayoutRestorer | null,
+    tracker: INotebookTracker | null, palette: ICommandPalette | null) => {
+    const store = new Store<Loadable<LibrarySkill[]>>({ loading: true, data: [] });
+    const show = (p: Promise<LibrarySkill[]>) => {
+      store.set({ ...store.get(), loading: true, error: undefined });
+      p.then((data) => store.set({ loading: false, data }))
+        .catch((e) => store.set({ loading: false, data: [], error: `The library kernel failed: ${e.message ?? e}` }));
+    };
+    const cellFor = (skill: LibrarySkill) => skill.executable
+      ? { source: skillCellSource(skill, nodeIdFor(skill.id, skillNodeIds(notebookSources(tracker?.currentWidget)))) }
+      : null;
+    const onDropped = (_skill: LibrarySkill, source: string) => {
+      tracker?.forEach((panel) => {
+        if (notebookSources(panel).includes(source)) ensureLoadExt(panel);
+      });
+    };
+    const onInsert = (skill: LibrarySkill) => {
+      const panel = tracker?.currentWidget;
+      const cell = cellFor(skill);
+      if (!panel || !cell) {
+        void showErrorMessage('No notebook', 'Open a notebook to insert a %%skill cell into.');
+        return;
+      }
+      NotebookActions.insertBelow(panel.content);
+      panel.content.activeCell?.model.sharedModel.setSource(cell.source);
+      ensureLoadExt(panel);
+    };
+    let shown = false;
+    const widget = new ReactHost(React.createElement(SkillLibrary, {
+      store, onRefresh: () => show(library.refresh()), cellFor, onDropped, onInsert,
+    }), () => {
+      if (!shown) show(library.skills());  // the library kernel starts when first needed
+      shown = true;
+    });
+    widget.id = SKILLS_ID;
+    widget.title.icon = skillsIcon;
+    widget.title.caption = 'Skill library';
+    widget.addClass('llmos-SkillsPanel');
+    app.shell.add(widget, 'left', { rank: 200 });
+    restorer?.add(widget, SKILLS_ID);
+
+    app.commands.addCommand(CommandIDs.openSkillLibrary, {
+      label: 'Open Skill Library',
+      caption: 'Show the llmos skill library in the left sidebar',
+      execute: () => app.shell.activateById(SKILLS_ID),
+    });
+    app.commands.addCommand(CommandIDs.refreshSkills, {
+      label: 'Reload Skill Library',
+      execute: () => show(library.refresh()),
+    });
+    palette?.addItem({ command: CommandIDs.openSkillLibrary, category: 'llmos' });
+    palette?.addItem({ command: CommandIDs.refreshSkills, category: 'llmos' });
+  },
+};
+
+/** `*.workflow.json` in the canvas editor; New workflow; run, fit, layout, export. */
+const workflowPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_PREFIX}:workflow`,
+  description: 'Workflow documents (*.workflow.json) in the canvas editor.',
+  autoStart: true,
+  requires: [ILlmosLibrary],
+  optional: [ILauncher, IMainMenu, ICommandPalette, IDefaultFileBrowser],
+  activate: (app: JupyterFrontEnd, library: ILlmosLibrary, launcher: ILauncher | null,
+    mainMenu: IMainMenu | null, palette: ICommandPalette | null, browser: IDefaultFileBrowser | null) => {
+    app.docRegistry.addFileType({
+      name: FILE_TYPE,
+      displayName: 'Workflow',
+      extensions: ['.workflow.json'],
+      mimeTypes: ['application/json'],
+      contentType: 'file',
+      fileFormat: 'text',
+      icon: workflowIcon,
+    });
+    const factory = new WorkflowFactory({
+      name: FACTORY,
+      label: 'Workflow Canvas',
+      fileTypes: [FILE_TYPE],
+      defaultFor: [FILE_TYPE],
+      modelName: 'text',
+    }, { kernel: library.kernel, skills: () => library.skills() });
+    factory.widgetCreated.connect((_, w) => { w.title.icon = workflowIcon; });
+    app.docRegistry.addWidgetFactory(factory);
+
+    const current = (): WorkflowDocument | null => {
+      const w = app.shell.currentWidget;
+      return w instanceof WorkflowDocument ? w : null;
+    };
+    const isWorkflow = () => current() !== null;
+
+    app.commands.addCommand(CommandIDs.newWorkflow, {
+      label: (args) => (args.isLauncher ? 'Workflow' : 'New Workflow'),
+      caption: 'Create a new *.workflow.json and open it in the canvas',
+      icon: (args) => (args.isPalette ? undefined : workflowIcon),
+      execute: async (args) => {
+        const cwd = (args.cwd as string) ?? browser?.model.path ?? '';
+        const contents = app.serviceManager.contents;
+        const model = await contents.newUntitled({ path: cwd, type: 'file', ext: '.workflow.json' });
+        const name = model.name.replace(/\.workflow\.json$/, '');
+        await contents.save(model.path, { type: 'file', format: 'text', content: emptyWorkflow(name) });
+        return app.commands.execute('docmanager:open', { path: model.path, factory: FACTORY });
+      },
+    });
+    app.commands.addCommand(CommandIDs.runWorkflow, {
+      label: 'Run Workflow',
+      caption: 'Run the workflow in the llmos library kernel',
+      isEnabled: isWorkflow,
+      execute: () => current()?.content.run(),
+    });
+    app.commands.addCommand(CommandIDs.fitView, {
+      label: 'Fit Workflow View',
+      isEnabled: isWorkflow,
+      execute: () => current()?.content.command('fit'),
+    });
+    app.commands.addCommand(CommandIDs.autoLayout, {
+      label: 'Auto-Layout Workflow',
+      isEnabled: isWorkflow,
+      execute: () => current()?.content.command('layout'),
+    });
+    app.commands.addCommand(CommandIDs.exportNotebook, {
+      label: 'Export Workflow as Notebook',
+      caption: 'Write the workflow as a notebook of %%skill cells next to it and open it',
+      isEnabled: isWorkflow,
+      execute: async () => {
+        const doc = current();
+        if (!doc) return;
+        try {
+          const nb = await library.kernel.call<Record<string, unknown>>('export_notebook_json', doc.content.workflowText());
+          const dir = doc.context.path.includes('/') ? doc.context.path.replace(/\/[^/]*$/, '') : '';
+          const contents = app.serviceManager.contents;
+          const model = await contents.newUntitled({ path: dir, type: 'notebook' });
+          const base = doc.context.path.split('/').pop()!.replace(/\.workflow\.json$/, '');
+          let target = `${dir ? `${dir}/` : ''}${base}.ipynb`;
+          try {
+            await contents.get(target, { content: false });
+            target = model.path;  // exists: keep the untitled name
+          } catch {
+            await contents.rename(model.path, target);
+          }
+          await contents.save(target, { type: 'notebook', format: 'json', content: nb });
+          return app.commands.execute('docmanager:open', { path: target });
+        } catch (e) {
+          void showErrorMessage('Export failed', String(e));
+        }
+      },
+    });
+    for (const command of [CommandIDs.newWorkflow, CommandIDs.runWorkflow, CommandIDs.fitView,
+      CommandIDs.autoLayout, CommandIDs.exportNotebook]) {
+      palette?.addItem({ command, category: 'llmos', args: { isPalette: true } });
+    }
+    launcher?.add({ command: CommandIDs.newWorkflow, category: 'Other', rank: 3 });
+    mainMenu?.fileMenu.newMenu.addGroup([{ command: CommandIDs.newWorkflow }], 30);
+    mainMenu?.runMenu.addGroup([{ command: CommandIDs.runWorkflow }], 40);
+  },
+};
+
+/** The run history: trace notebooks of the user volume, newest first. */
+const runsPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_PREFIX}:runs`,
+  description: 'The run history: trace notebooks with status, duration and parameters.',
+  autoStart: true,
+  requires: [ILlmosLibrary],
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (app: JupyterFrontEnd, library: ILlmosLibrary, restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null) => {
+    const store = new Store<Loadable<RunInfo[]>>({ loading: false, data: [] });
+    const refresh = () => {
+      store.set({ ...store.get(), loading: true, error: undefined });
+      library.kernel.call<{ runs: RunInfo[] }>('runs_json')
+        .then((r) => store.set({ loading: false, data: r.runs }))
+        .catch((e) => store.set({ loading: false, data: [], error: `The library kernel failed: ${e.message ?? e}` }));
+    };
+    const open = async (run: RunInfo) => {
+      try {
+        const t = await library.kernel.call<{ relative: string | null; name: string; content: unknown }>(
+          'read_trace_json', run.path);
+        let path = t.relative;
+        if (path === null) {
+          // Outside the server's root: open a copy under llmos-traces/.
+          const contents = app.serviceManager.contents;
+          try {
+            await contents.get('llmos-traces', { content: false });
+          } catch {
+            const dir = await contents.newUntitled({ path: '', type: 'directory' });
+            await contents.rename(dir.path, 'llmos-traces');
+          }
+          path = `llmos-traces/${t.name}`;
+          await contents.save(path, { type: 'notebook', format: 'json', content: t.content });
+        }
+        await app.commands.execute('docmanager:open', { path });
+      } catch (e) {
+        void showErrorMessage('Cannot open the trace', String(e));
+      }
+    };
+    const widget = new ReactHost(React.createElement(RunHistory, { store, onRefresh: refresh, onOpen: open }),
+      refresh);
+    widget.id = RUNS_ID;
+    widget.title.icon = runsIcon;
+    widget.title.caption = 'Run history';
+    widget.addClass('llmos-RunsPanel');
+    app.shell.add(widget, 'left', { rank: 210 });
+    restorer?.add(widget, RUNS_ID);
+    app.commands.addCommand(CommandIDs.openRunHistory, {
+      label: 'Open Run History',
+      execute: () => {
+        if (widget.isVisible) refresh();  // else showing it refreshes
+        app.shell.activateById(RUNS_ID);
+      },
+    });
+    palette?.addItem({ command: CommandIDs.openRunHistory, category: 'llmos' });
+  },
+};
+
+export default [libraryPlugin, skillsPlugin, workflowPlugin, runsPlugin];

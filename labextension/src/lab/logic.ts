@@ -1,0 +1,142 @@
+/** Pure logic of the JupyterLab plugins (unit-tested in test/lab.test.ts). */
+import type { Port, SkillSummary } from '../types';
+
+/** A skill as the library kernel lists it (`llmos_jupyter._lab.skills_json`). */
+export interface LibrarySkill extends SkillSummary {
+  volume?: string | null;
+  /** The volumes whose skill of the same id this one shadows (empty when none). */
+  overrides?: string[];
+}
+
+/** One trace notebook (`llmos_jupyter._lab.runs_json`). */
+export interface RunInfo {
+  path: string;
+  name: string;
+  run_id?: string;
+  workflow?: string;
+  status?: string;
+  started_at?: string;
+  duration_ms?: number;
+  nodes?: Record<string, string>;
+  params?: Record<string, Record<string, unknown>>;
+  overrides?: Record<string, unknown>;
+}
+
+/** Skills whose id, name, description, category or tags contain every word of `query`. */
+export function filterSkills<T extends LibrarySkill>(skills: T[], query: string): T[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return skills;
+  return skills.filter((s) => {
+    const hay = [s.id, s.name, s.description ?? '', s.category, ...(s.tags ?? []),
+      ...s.inputs.map((p) => p.name), ...s.outputs.map((p) => p.name)].join(' ').toLowerCase();
+    return words.every((w) => hay.includes(w));
+  });
+}
+
+/** `[category, skills]` pairs, categories and skills sorted by name. */
+export function groupByCategory<T extends LibrarySkill>(skills: T[]): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const s of skills) {
+    const key = s.category || 'general';
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(s);
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => [k, [...v].sort((a, b) => a.id.localeCompare(b.id))]);
+}
+
+/** A port's type with its unit: `number [Hartree]`. */
+export function portLabel(p: Port): string {
+  return `${p.name}: ${p.type}${p.unit ? ` [${p.unit}]` : ''}`;
+}
+
+/** A Python identifier for a node of `skillId` not in `used`: `vqe`, `vqe_2`, … */
+export function nodeIdFor(skillId: string, used: Iterable<string> = []): string {
+  const last = skillId.split('/').pop() ?? skillId;
+  let base = last.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').toLowerCase() || 'node';
+  if (/^[0-9]/.test(base)) base = `n_${base}`;
+  const taken = new Set(used);
+  if (!taken.has(base)) return base;
+  let i = 2;
+  while (taken.has(`${base}_${i}`)) i++;
+  return `${base}_${i}`;
+}
+
+/** The node ids of the `%%skill` cells among `sources`. */
+export function skillNodeIds(sources: string[]): string[] {
+  const ids: string[] = [];
+  for (const src of sources) {
+    const m = /^\s*%%?skill\s+([A-Za-z_][A-Za-z0-9_]*)/.exec(src);
+    if (m && m[1] !== 'list' && m[1] !== 'show') ids.push(m[1]);
+  }
+  return ids;
+}
+
+function pyLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : `float('${v}')`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(pyLiteral).join(', ')}]`;
+  if (typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${pyLiteral(x)}`).join(', ')}}`;
+  }
+  return JSON.stringify(String(v));
+}
+
+/**
+ * The source of a `%%skill` cell that uses `skill`: inputs with a default become
+ * assignments (`iterations = 100  # count`), the others `# TODO` comments to fill in or
+ * wire with `--in PORT=NODE.PORT`.
+ */
+export function skillCellSource(skill: SkillSummary, nodeId: string): string {
+  const lines = [`%%skill ${nodeId} --uses ${skill.id}`];
+  for (const p of skill.inputs) {
+    const note = [p.type, p.unit ? `[${p.unit}]` : '', p.description ?? '']
+      .filter(Boolean).join(' ').replace(/\s+/g, ' ').slice(0, 90);
+    if (p.default !== undefined) {
+      lines.push(`${p.name} = ${pyLiteral(p.default)}  # ${note}`);
+    } else {
+      const req = p.required === false ? 'optional' : 'required';
+      lines.push(`# TODO ${p.name} (${req}): ${note} — set \`${p.name} = ...\` or add --in ${p.name}=NODE.PORT`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Whether a notebook with these cell sources already loads the magics. */
+export function loadsExtension(sources: string[]): boolean {
+  return sources.some((s) => /%load_ext\s+llmos_jupyter\b/.test(s));
+}
+
+/** `1.2 s`, `340 ms`, `2 min 5 s`. */
+export function formatDuration(ms?: number | null): string {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
+}
+
+/** `rc.resistance=1000, vqe.iterations=50` (the non-wired parameters of a run). */
+export function paramsSummary(run: RunInfo, max = 6): string {
+  const parts: string[] = [];
+  for (const [node, kv] of Object.entries(run.params ?? {})) {
+    for (const [k, v] of Object.entries(kv ?? {})) parts.push(`${node}.${k}=${JSON.stringify(v)}`);
+  }
+  return parts.length > max ? `${parts.slice(0, max).join(', ')}, …` : parts.join(', ');
+}
+
+/** Python source that prints one JSON line from `llmos_jupyter._lab.<fn>(*args)`. */
+export function pythonCall(fn: string, ...args: unknown[]): string {
+  const argv = args.map((a) => `__import__('json').loads(${JSON.stringify(JSON.stringify(a))})`);
+  return `import llmos_jupyter._lab as _llmos_lab\nprint(_llmos_lab.${fn}(${argv.join(', ')}))`;
+}
+
+/** A new, empty workflow document's text. */
+export function emptyWorkflow(name = 'untitled'): string {
+  return JSON.stringify({ id: name, name, nodes: [], edges: [] }, null, 2) + '\n';
+}

@@ -1,0 +1,210 @@
+/** The skill library sidebar and the run history panel (React inside Lumino widgets). */
+import { Drag } from '@lumino/dragdrop';
+import { MimeData } from '@lumino/coreutils';
+import { Widget } from '@lumino/widgets';
+import React, { useMemo, useState, useSyncExternalStore } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+
+import type { Port } from '../types';
+import {
+  filterSkills,
+  formatDuration,
+  groupByCategory,
+  paramsSummary,
+  portLabel,
+  type LibrarySkill,
+  type RunInfo,
+} from './logic';
+import { JUPYTER_CELL_MIME } from './tokens';
+
+/** A value with subscribers, for React's useSyncExternalStore. */
+export class Store<T> {
+  constructor(private value: T) {}
+  private subs = new Set<() => void>();
+  get = () => this.value;
+  set(v: T) {
+    this.value = v;
+    for (const s of [...this.subs]) s();
+  }
+  subscribe = (cb: () => void) => {
+    this.subs.add(cb);
+    return () => { this.subs.delete(cb); };
+  };
+}
+
+export interface Loadable<T> { loading: boolean; error?: string; data: T }
+
+/** A Lumino widget that renders one React element into its node. */
+export class ReactHost extends Widget {
+  /** `onShow` runs each time the widget becomes visible (load lazily, refresh). */
+  constructor(private element: React.ReactElement, private onShow: () => void = () => {}) {
+    super();
+  }
+  private root: Root | null = null;
+  protected onAfterAttach(): void {
+    if (!this.root) {
+      this.root = createRoot(this.node);
+      this.root.render(this.element);
+    }
+    if (this.isVisible) this.onShow();
+  }
+  protected onAfterShow(): void {
+    this.onShow();
+  }
+  dispose(): void {
+    this.root?.unmount();
+    this.root = null;
+    super.dispose();
+  }
+}
+
+// -- The skill library --------------------------------------------------------------
+
+export interface SkillLibraryProps {
+  store: Store<Loadable<LibrarySkill[]>>;
+  onRefresh: () => void;
+  /** The cell a drop into a notebook inserts (null: not draggable, e.g. a standard skill). */
+  cellFor: (skill: LibrarySkill) => { source: string } | null;
+  /** After a drop into a notebook (e.g. add `%load_ext llmos_jupyter` when missing). */
+  onDropped: (skill: LibrarySkill, source: string) => void;
+  onInsert: (skill: LibrarySkill) => void;
+}
+
+function Ports({ title, ports }: { title: string; ports: Port[] }) {
+  if (!ports.length) return null;
+  return (
+    <div className="llmos-Skill-ports">
+      <span className="llmos-Skill-portsTitle">{title}</span>
+      {ports.map((p) => (
+        <span key={p.name} className="llmos-Skill-port" data-port={p.name}
+          title={p.description ?? ''}>{portLabel(p)}{p.required === false || p.default !== undefined ? '' : ' *'}</span>
+      ))}
+    </div>
+  );
+}
+
+function startDrag(e: React.MouseEvent, skill: LibrarySkill, props: SkillLibraryProps) {
+  const cell = props.cellFor(skill);
+  if (!cell || e.button !== 0) return;
+  const x0 = e.clientX;
+  const y0 = e.clientY;
+  const target = e.currentTarget as HTMLElement;
+  const move = (ev: MouseEvent) => {
+    if (Math.abs(ev.clientX - x0) + Math.abs(ev.clientY - y0) < 5) return;
+    cleanup();
+    const mime = new MimeData();
+    mime.setData(JUPYTER_CELL_MIME, [{ cell_type: 'code', source: cell.source, metadata: {} }]);
+    mime.setData('text/plain', cell.source);
+    mime.setData('application/x-llmos-skill', skill.id);
+    const image = target.cloneNode(true) as HTMLElement;
+    image.classList.add('llmos-Skill-dragImage');
+    const drag = new Drag({ mimeData: mime, dragImage: image, proposedAction: 'copy',
+      supportedActions: 'copy', source: props });
+    void drag.start(ev.clientX, ev.clientY).then((action) => {
+      if (action === 'copy') props.onDropped(skill, cell.source);
+    });
+  };
+  const cleanup = () => {
+    document.removeEventListener('mousemove', move, true);
+    document.removeEventListener('mouseup', cleanup, true);
+  };
+  document.addEventListener('mousemove', move, true);
+  document.addEventListener('mouseup', cleanup, true);
+}
+
+export function SkillLibrary(props: SkillLibraryProps) {
+  const state = useSyncExternalStore(props.store.subscribe, props.store.get);
+  const [query, setQuery] = useState('');
+  const [open, setOpen] = useState<string | null>(null);
+  const shown = useMemo(() => filterSkills(state.data, query), [state.data, query]);
+  const groups = useMemo(() => groupByCategory(shown), [shown]);
+  return (
+    <div className="llmos-SkillLibrary">
+      <div className="llmos-SkillLibrary-header">
+        <span className="llmos-SkillLibrary-title">Skills</span>
+        <button className="llmos-SkillLibrary-refresh" title="Reload the library" aria-label="Reload the library"
+          onClick={props.onRefresh}>⟳</button>
+      </div>
+      <input className="llmos-SkillLibrary-search jp-mod-styled" type="search" placeholder="Search skills…"
+        aria-label="Search skills" value={query} onChange={(e) => setQuery(e.target.value)} />
+      {state.loading && <div className="llmos-SkillLibrary-note" data-state="loading">Loading the library…</div>}
+      {state.error && <div className="llmos-SkillLibrary-note" data-state="error">{state.error}</div>}
+      {!state.loading && !state.error && !shown.length && (
+        <div className="llmos-SkillLibrary-note" data-state="empty">No skill matches.</div>)}
+      <div className="llmos-SkillLibrary-list" data-count={shown.length}>
+        {groups.map(([cat, skills]) => (
+          <div key={cat} className="llmos-SkillLibrary-category" data-category={cat}>
+            <div className="llmos-SkillLibrary-categoryTitle">{cat} <span>{skills.length}</span></div>
+            {skills.map((s) => {
+              const draggable = !!props.cellFor(s);
+              const expanded = open === s.id;
+              return (
+                <div key={s.id} className="llmos-Skill" data-skill-id={s.id} data-volume={s.volume ?? ''}
+                  data-overrides={(s.overrides ?? []).join(' ')} data-executable={String(!!s.executable)}
+                  title={draggable ? 'Drag into a notebook to add a %%skill cell' : 'A standard (non-executable) skill'}
+                  onMouseDown={(e) => startDrag(e, s, props)}>
+                  <div className="llmos-Skill-head" onClick={() => setOpen(expanded ? null : s.id)}>
+                    <span className="llmos-Skill-name">{s.name || s.id}</span>
+                    <span className={`llmos-Skill-volume llmos-mod-${s.volume ?? 'none'}`}>{s.volume}</span>
+                    {!!s.overrides?.length && (
+                      <span className="llmos-Skill-overrides" title={`overrides the ${s.overrides.join(', ')} skill`}>
+                        overrides {s.overrides.join(', ')}</span>)}
+                  </div>
+                  <div className="llmos-Skill-id">{s.id}{s.executable ? '' : ' · standard'}</div>
+                  <div className={`llmos-Skill-description${expanded ? ' llmos-mod-expanded' : ''}`}>{s.description}</div>
+                  <Ports title="in" ports={s.inputs} />
+                  <Ports title="out" ports={s.outputs} />
+                  {draggable && (
+                    <button className="llmos-Skill-insert" data-action="insert"
+                      title="Insert a %%skill cell below the active cell"
+                      onMouseDown={(e) => e.stopPropagation()}
+                      onClick={() => props.onInsert(s)}>+ cell</button>)}
+                </div>
+              );
+            })}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+// -- The run history ----------------------------------------------------------------
+
+export interface RunHistoryProps {
+  store: Store<Loadable<RunInfo[]>>;
+  onRefresh: () => void;
+  onOpen: (run: RunInfo) => void;
+}
+
+export function RunHistory({ store, onRefresh, onOpen }: RunHistoryProps) {
+  const state = useSyncExternalStore(store.subscribe, store.get);
+  return (
+    <div className="llmos-RunHistory">
+      <div className="llmos-SkillLibrary-header">
+        <span className="llmos-SkillLibrary-title">Runs</span>
+        <button className="llmos-RunHistory-refresh" data-action="refresh-runs" title="Reload the runs"
+          aria-label="Reload the runs" onClick={onRefresh}>⟳</button>
+      </div>
+      {state.loading && <div className="llmos-SkillLibrary-note" data-state="loading">Loading…</div>}
+      {state.error && <div className="llmos-SkillLibrary-note" data-state="error">{state.error}</div>}
+      {!state.loading && !state.error && !state.data.length && (
+        <div className="llmos-SkillLibrary-note" data-state="empty">No runs yet.</div>)}
+      <div className="llmos-RunHistory-list" data-count={state.data.length}>
+        {state.data.map((r) => (
+          <div key={r.path} className="llmos-Run" data-run-id={r.run_id ?? ''} data-status={r.status ?? ''}
+            role="button" tabIndex={0} title={`Open ${r.path}`}
+            onClick={() => onOpen(r)} onKeyDown={(e) => { if (e.key === 'Enter') onOpen(r); }}>
+            <div className="llmos-Run-head">
+              <span className={`llmos-Run-status llmos-mod-${r.status ?? 'unknown'}`}>{r.status}</span>
+              <span className="llmos-Run-name">{r.workflow ?? r.name}</span>
+              <span className="llmos-Run-duration">{formatDuration(r.duration_ms)}</span>
+            </div>
+            <div className="llmos-Run-when">{(r.started_at ?? '').replace('T', ' ').slice(0, 19)} · {r.run_id}</div>
+            {paramsSummary(r) && <div className="llmos-Run-params">{paramsSummary(r)}</div>}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

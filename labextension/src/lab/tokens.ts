@@ -1,0 +1,38 @@
+/** Ids shared by the JupyterLab plugins: commands, widgets, file type, MIME types. */
+
+/** Every command the extension adds (palette + menus). */
+export enum CommandIDs {
+  runWorkflow = 'llmos:run-workflow',
+  fitView = 'llmos:fit-view',
+  autoLayout = 'llmos:auto-layout',
+  openSkillLibrary = 'llmos:open-skill-library',
+  exportNotebook = 'llmos:export-workflow-notebook',
+  newWorkflow = 'llmos:new-workflow',
+  openRunHistory = 'llmos:open-run-history',
+  refreshSkills = 'llmos:refresh-skills',
+}
+
+export const PLUGIN_PREFIX = 'llmos-jupyter';
+/** The skill library's widget id (a test hook; also the layout restorer's key). */
+export const SKILLS_ID = 'llmos-skills';
+export const RUNS_ID = 'llmos-runs';
+export const FILE_TYPE = 'llmos-workflow';
+export const FACTORY = 'Workflow Canvas';
+/** What the notebook accepts on drop (a list of nbformat cells). */
+export const JUPYTER_CELL_MIME = 'application/vnd.jupyter.cells';
+
+import { Token } from '@lumino/coreutils';
+
+import type { LibraryKernel } from './kernel';
+import type { LibrarySkill } from './logic';
+
+/** The library kernel and the skill list, shared by the plugins. */
+export interface ILlmosLibrary {
+  readonly kernel: LibraryKernel;
+  /** The skills (loaded once; `refresh()` reloads). */
+  skills(): Promise<LibrarySkill[]>;
+  refresh(): Promise<LibrarySkill[]>;
+}
+
+export const ILlmosLibrary = new Token<ILlmosLibrary>('llmos-jupyter:ILlmosLibrary',
+  'The llmos library kernel and the skill list.');

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  emptyWorkflow,
+  filterSkills,
+  formatDuration,
+  groupByCategory,
+  loadsExtension,
+  nodeIdFor,
+  paramsSummary,
+  portLabel,
+  pythonCall,
+  skillCellSource,
+  skillNodeIds,
+  type LibrarySkill,
+} from '../src/lab/logic';
+import { HostModel } from '../src/lab/hostModel';
+import { CommandIDs } from '../src/lab/tokens';
+
+const vqe: LibrarySkill = {
+  id: 'quantum-vqe', name: 'Variational Quantum Eigensolver', category: 'quantum',
+  description: 'Ground-state energy by VQE', tags: ['chemistry'], executable: true, volume: 'system',
+  inputs: [
+    { name: 'hamiltonian', type: 'object', required: true, description: 'Pauli terms' },
+    { name: 'iterations', type: 'integer', default: 100 },
+    { name: 'ansatz', type: 'string', default: 'ry', enum: ['ry', 'uccsd'] },
+    { name: 'energy_offset', type: 'number', default: 0.7, unit: 'Hartree' },
+    { name: 'verbose', type: 'boolean', default: false },
+    { name: 'x', type: 'array', required: false },
+  ],
+  outputs: [{ name: 'eigenvalue', type: 'number', unit: 'Hartree' }],
+};
+const rc: LibrarySkill = {
+  id: 'circuit-rc', name: 'RC Circuit', category: 'electronics', executable: true, volume: 'user',
+  overrides: ['system'], inputs: [], outputs: [], description: 'RC step',
+};
+const std: LibrarySkill = {
+  id: 'skill-authoring', name: 'skill-authoring', category: 'general', executable: false,
+  inputs: [], outputs: [],
+};
+
+describe('the skill library', () => {
+  it('filters by every word over id, name, description, category, tags and ports', () => {
+    const all = [vqe, rc, std];
+    expect(filterSkills(all, '')).toEqual(all);
+    expect(filterSkills(all, 'quantum').map((s) => s.id)).toEqual(['quantum-vqe']);
+    expect(filterSkills(all, 'Hartree')).toEqual([]);
+    expect(filterSkills(all, 'eigenvalue chemistry').map((s) => s.id)).toEqual(['quantum-vqe']);
+    expect(filterSkills(all, 'rc step').map((s) => s.id)).toEqual(['circuit-rc']);
+    expect(filterSkills(all, 'zzz')).toEqual([]);
+  });
+
+  it('groups by category, sorted', () => {
+    expect(groupByCategory([vqe, std, rc]).map(([c, s]) => [c, s.map((x) => x.id)])).toEqual([
+      ['electronics', ['circuit-rc']], ['general', ['skill-authoring']], ['quantum', ['quantum-vqe']],
+    ]);
+  });
+
+  it('labels ports with type and unit', () => {
+    expect(portLabel(vqe.outputs[0])).toBe('eigenvalue: number [Hartree]');
+    expect(portLabel(vqe.inputs[1])).toBe('iterations: integer');
+  });
+});
+
+describe('a %%skill cell from a dropped skill', () => {
+  it('names the node after the skill, unique in the notebook', () => {
+    expect(nodeIdFor('quantum-vqe')).toBe('quantum_vqe');
+    expect(nodeIdFor('team/plot convergence')).toBe('plot_convergence');
+    expect(nodeIdFor('3d-cube')).toBe('n_3d_cube');
+    expect(nodeIdFor('quantum-vqe', ['quantum_vqe', 'quantum_vqe_2'])).toBe('quantum_vqe_3');
+  });
+
+  it('finds the node ids of skill cells', () => {
+    expect(skillNodeIds(['%%skill vqe --uses quantum-vqe\nx = 1', 'print(1)', '%skill list',
+      '%skill h --uses quantum-hamiltonian'])).toEqual(['vqe', 'h']);
+  });
+
+  it('writes defaults as assignments and required inputs as TODOs', () => {
+    const src = skillCellSource(vqe, 'vqe');
+    const lines = src.split('\n');
+    expect(lines[0]).toBe('%%skill vqe --uses quantum-vqe');
+    expect(lines[1]).toMatch(/^# TODO hamiltonian \(required\): object Pauli terms/);
+    expect(lines).toContain('iterations = 100  # integer');
+    expect(lines).toContain('ansatz = "ry"  # string');
+    expect(lines).toContain('energy_offset = 0.7  # number [Hartree]');
+    expect(lines).toContain('verbose = False  # boolean');
+    expect(lines[6]).toMatch(/^# TODO x \(optional\)/);
+    expect(skillCellSource(rc, 'rc')).toBe('%%skill rc --uses circuit-rc');
+  });
+
+  it('knows whether a notebook loads the magics', () => {
+    expect(loadsExtension(['import x', '%load_ext llmos_jupyter'])).toBe(true);
+    expect(loadsExtension(['%load_ext llmos_jupyter_other'])).toBe(false);
+    expect(loadsExtension([])).toBe(false);
+  });
+});
+
+describe('runs, kernel calls, documents', () => {
+  it('formats durations', () => {
+    expect(formatDuration(undefined)).toBe('');
+    expect(formatDuration(340.4)).toBe('340 ms');
+    expect(formatDuration(1234)).toBe('1.2 s');
+    expect(formatDuration(125_000)).toBe('2 min 5 s');
+  });
+
+  it('summarises parameters', () => {
+    const run = { path: 'p', name: 'n', params: { rc: { resistance: 1000, label: 'a' }, s: {} } };
+    expect(paramsSummary(run)).toBe('rc.resistance=1000, rc.label="a"');
+    expect(paramsSummary({ ...run, params: { a: { x: 1, y: 2, z: 3 } } }, 2)).toBe('a.x=1, a.y=2, …');
+  });
+
+  it('calls llmos_jupyter._lab with JSON arguments Python can read', () => {
+    const code = pythonCall('run_workflow_json', '{"a": "b\\n"}');
+    expect(code).toContain('import llmos_jupyter._lab as _llmos_lab');
+    expect(code).toContain(`print(_llmos_lab.run_workflow_json(__import__('json').loads("\\"{\\\\\\"a\\\\\\": \\\\\\"b\\\\\\\\n\\\\\\"}\\"")))`);
+    expect(pythonCall('skills_json')).toContain('print(_llmos_lab.skills_json())');
+  });
+
+  it('creates an empty workflow document', () => {
+    expect(JSON.parse(emptyWorkflow('w1'))).toEqual({ id: 'w1', name: 'w1', nodes: [], edges: [] });
+  });
+
+  it('has one command id per palette command', () => {
+    expect(CommandIDs.runWorkflow).toBe('llmos:run-workflow');
+    expect(new Set(Object.values(CommandIDs)).size).toBe(Object.values(CommandIDs).length);
+  });
+});
+
+describe('HostModel (the canvas outside a widget)', () => {
+  it('reports the canvas\' own changes on save_changes and host updates as change events', () => {
+    const sent: unknown[] = [];
+    const m = new HostModel({ workflow: { nodes: [], edges: [] } }, (c) => sent.push(c));
+    const local: [string, unknown][] = [];
+    m.onLocalChange = (k, v) => local.push([k, v]);
+    const seen: unknown[] = [];
+    const cb = (v: unknown) => seen.push(v);
+    m.on('change:workflow', cb);
+    m.set('workflow', { nodes: [1], edges: [] });
+    expect(local).toEqual([]);
+    m.save_changes();
+    expect(local).toEqual([['workflow', { nodes: [1], edges: [] }]]);
+    expect(seen).toEqual([]);  // the canvas' own change is not echoed back
+    m.update('workflow', { nodes: [2], edges: [] });
+    expect(seen).toEqual([{ nodes: [2], edges: [] }]);
+    expect(m.get('workflow')).toEqual({ nodes: [2], edges: [] });
+    m.off('change:workflow', cb);
+    m.update('workflow', { nodes: [], edges: [] });
+    expect(seen.length).toBe(1);
+    const msgs: unknown[] = [];
+    m.on('msg:custom', (x: unknown) => msgs.push(x));
+    m.custom({ command: 'fit' });
+    m.send({ action: 'run' });
+    expect(msgs).toEqual([{ command: 'fit' }]);
+    expect(sent).toEqual([{ action: 'run' }]);
+  });
+});
