@@ -23,6 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("LLMOS_CHROMIUM", "/usr/bin/chromium"))
 CANVAS_JS = REPO / "llmos_jupyter" / "static" / "canvas.js"
+LABEXTENSION = REPO / "llmos_jupyter" / "labextension"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN = "llmos-canvas-test"
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -58,6 +59,10 @@ def jupyter_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("jupyter")
     root = tmp / "root"
     root.mkdir()
+    # The prebuilt JupyterLab extension of this checkout, as `pip install` would place it.
+    if LABEXTENSION.joinpath("package.json").is_file():
+        (tmp / "jdata" / "labextensions").mkdir(parents=True)
+        (tmp / "jdata" / "labextensions" / "llmos-jupyter").symlink_to(LABEXTENSION)
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(tmp / "jcfg"), JUPYTER_DATA_DIR=str(tmp / "jdata"),
                JUPYTER_RUNTIME_DIR=str(tmp / "jrt"), LLMOS_HOME=str(tmp / "llmos-home"),
@@ -84,6 +89,7 @@ def jupyter_server(tmp_path_factory):
                     raise RuntimeError("JupyterLab did not start:\n"
                                        + (tmp / "server.log").read_text(errors="replace")[-3000:])
                 time.sleep(0.3)
+        _PATHS.update(root=root, llmos_home=tmp / "llmos-home", log=tmp / "server.log")
         yield base, TOKEN
     finally:
         try:
@@ -95,6 +101,15 @@ def jupyter_server(tmp_path_factory):
             except ProcessLookupError:
                 pass
         log.close()
+
+
+_PATHS: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def jupyter_paths(jupyter_server) -> dict[str, Path]:
+    """The server's ``root`` (its root_dir), ``llmos_home`` (its LLMOS_HOME) and ``log``."""
+    return dict(_PATHS)
 
 
 @pytest.fixture(scope="session")
