@@ -66,7 +66,9 @@ def jupyter_server(tmp_path_factory):
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(tmp / "jcfg"), JUPYTER_DATA_DIR=str(tmp / "jdata"),
                JUPYTER_RUNTIME_DIR=str(tmp / "jrt"), LLMOS_HOME=str(tmp / "llmos-home"),
-               IPYTHONDIR=str(tmp / "ipython"), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+               IPYTHONDIR=str(tmp / "ipython"), MPLBACKEND="Agg", PYTHONUNBUFFERED="1",
+               # The server's kernels import this checkout's llmos_jupyter.
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     port = _free_port()
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed in teardown
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
