@@ -63,7 +63,7 @@ def jupyter_server(tmp_path_factory):
                JUPYTER_RUNTIME_DIR=str(tmp / "jrt"), LLMOS_HOME=str(tmp / "llmos-home"),
                IPYTHONDIR=str(tmp / "ipython"), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     port = _free_port()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed in teardown
+    log = open(tmp / "server.log", "wb")
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={TOKEN}",
            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
