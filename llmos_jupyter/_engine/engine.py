@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -48,6 +49,8 @@ class NodeTimeout(LlmosError):
 
 
 def _default_workers() -> int:
+    if sys.platform == "emscripten":
+        return 1  # Pyodide has no threads: run in the caller's thread
     return max(2, min(8, (os.cpu_count() or 2)))
 
 
