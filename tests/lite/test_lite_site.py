@@ -1,0 +1,154 @@
+"""The offline JupyterLite site in headless Chromium: the quickstart runs in Pyodide.
+
+The site is built once per session with ``llmos lite build --offline`` (or taken from
+``$LLMOS_LITE_SITE`` when CI built it already), served on 127.0.0.1, and driven with
+Playwright through ``window.jupyterapp``. Every request the page makes is recorded; none
+may leave 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - reported as a skip
+    sync_playwright = None
+
+needs_browser = pytest.mark.skipif(
+    sync_playwright is None or not Path(CHROMIUM).exists() or shutil.which("npm") is None,
+    reason="needs Python playwright, Debian chromium at /usr/bin/chromium and npm")
+
+
+@pytest.fixture(scope="session")
+def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    prebuilt = os.environ.get("LLMOS_LITE_SITE")
+    if prebuilt and (Path(prebuilt) / "index.html").is_file():
+        return Path(prebuilt)
+    pytest.importorskip("jupyterlite_core", reason="jupyterlite-core not installed (extra: lite)")
+    from llmos_jupyter._lite.build import build_site
+
+    out = tmp_path_factory.mktemp("lite") / "site"
+    build_site(out, offline=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_url(lite_site: Path):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(lite_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_offline_site_config(lite_site: Path) -> None:
+    cfg = json.loads((lite_site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = cfg["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["disablePyPIFallback"] is True
+    assert "pyodide/pyodide.mjs" in kernel["pyodideUrl"]
+    lock = json.loads((lite_site / "static/pyodide/pyodide-lock.json").read_text())
+    for entry in lock["packages"].values():  # every kept lock entry has its file
+        assert (lite_site / "static/pyodide" / entry["file_name"]).is_file()
+    wheels = {p.name.split("-")[0].lower() for p in (lite_site / "pypi").glob("*.whl")}
+    assert {"llmos_jupyter", "pyyaml", "jsonschema", "nbformat", "anywidget"} <= wheels
+    assert (lite_site / "files/skills/data-analysis.md").is_file()
+    nb = json.loads((lite_site / "files/notebooks/01-quickstart.ipynb").read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python"
+
+
+WAIT_IDLE = """async () => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  const k = panel.sessionContext.session.kernel;
+  for (let i = 0; i < 1200 && k.status !== 'idle'; i++) await new Promise(r => setTimeout(r, 100));
+  return k.status;
+}"""
+
+RUN_CELL = """async (index) => {
+  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+  nb.activeCellIndex = index;
+  const cell = nb.activeCell;
+  await app.commands.execute('notebook:run-cell');
+  return {type: cell.model.type, outputs: cell.model.type === 'code' ? cell.model.outputs.toJSON() : []};
+}"""
+
+
+def _text(outputs: list[dict]) -> str:
+    parts = []
+    for o in outputs:
+        if o["output_type"] == "stream":
+            parts.append("".join(o["text"]) if isinstance(o["text"], list) else o["text"])
+        elif o["output_type"] == "error":
+            parts.append(f"{o['ename']}: {o['evalue']}")
+        elif "data" in o:
+            parts.append(str(o["data"].get("text/plain", "")))
+    return "".join(parts)
+
+
+@needs_browser
+def test_quickstart_runs_offline_in_pyodide(site_url: str) -> None:
+    requests: list[str] = []
+    console: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            t0 = time.perf_counter()
+            page.goto(f"{site_url}/notebooks/index.html?path=lite-quickstart.ipynb")
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext",
+                                   timeout=60_000)
+            assert page.evaluate(WAIT_IDLE) == "idle", console[-20:]
+            idle_s = time.perf_counter() - t0
+            n = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+            texts = []
+            for i in range(n):
+                res = page.evaluate(RUN_CELL, i)
+                if res["type"] == "code":
+                    texts.append(_text(res["outputs"]))
+                    assert "Error" not in texts[-1] or "requires numpy" in texts[-1], texts[-1]
+            run_s = time.perf_counter() - t0 - idle_s
+            trace = page.evaluate("""async () => {
+              const c = window.jupyterapp.serviceManager.contents;
+              const d = await c.get('llmos/user/traces', {content: true});
+              return d.content.map(x => x.path);
+            }""")
+        finally:
+            browser.close()
+    out = "\n".join(texts)
+    print(f"\nkernel idle after {idle_s:.1f} s; notebook ran in {run_s:.1f} s\n{out}")
+    assert "on emscripten" in out
+    assert "rc: completed" in out and "stats: completed" in out
+    assert "mean capacitor voltage: 4.003689 V over 501 samples" in out
+    assert "llmos/user/traces/" in out and " True" in out
+    assert len(trace) == 1 and trace[0].endswith(".ipynb"), trace
+    assert "numpy is not available in this offline site" in out
+    outside = [u for u in requests
+               if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname != "127.0.0.1"]
+    assert not outside, outside
