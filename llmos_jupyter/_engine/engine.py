@@ -230,8 +230,11 @@ class RunHandle:
             except BaseException as exc:
                 self._future.set_exception(exc)
 
-        self._thread = threading.Thread(target=target, name=f"llmos-run-{self.run_id}", daemon=True)
-        self._thread.start()
+        if sys.platform == "emscripten":  # Pyodide has no threads: the run is over on return
+            target()
+            return
+        thread = threading.Thread(target=target, name=f"llmos-run-{self.run_id}", daemon=True)
+        thread.start()
 
     def cancel(self) -> None:
         """Skip every node that has not started yet; running nodes finish."""
