@@ -230,8 +230,6 @@ def _offline_pyodide(cache: Path, version: str, work: Path) -> Path:
 def _our_wheel(root: Path, dest: Path) -> Path:
     """``pip wheel --no-deps`` of this checkout (runs the canvas npm build if needed)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for old in dest.glob("llmos_jupyter-*.whl"):
-        old.unlink()
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), str(root)])
     return next(dest.glob("llmos_jupyter-*.whl"))
 
@@ -283,7 +281,7 @@ def build_site(output: Path, *, offline: bool = False, sourcemaps: bool = False,
         say("building the llmos-jupyter wheel")
         pypi = stage / "pypi"
         pypi.mkdir()
-        ours = _our_wheel(root, cache / "ours")
+        ours = _our_wheel(root, Path(tmp) / "ours")
         reqs = _requirements(lite / "requirements-lite.txt")
         reqs += [f"{n}=={importlib.metadata.version(n)}" for n in PINNED_TO_INSTALLED]
         if offline:
