@@ -78,6 +78,24 @@ def test_offline_site_config(lite_site: Path) -> None:
     assert nb["metadata"]["kernelspec"]["name"] == "python"
 
 
+def test_online_build_loads_pyodide_from_its_cdn(tmp_path: Path) -> None:
+    """The default build: no local Pyodide, the kernel's CDN default, PyPI fallback on."""
+    pytest.importorskip("jupyterlite_core", reason="jupyterlite-core not installed (extra: lite)")
+    from llmos_jupyter._lite.build import build_site
+
+    site = build_site(tmp_path / "site", offline=False).output
+    assert not (site / "static/pyodide").exists()
+    cfg = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    kernel = cfg.get("litePluginSettings", {}).get(
+        "@jupyterlite/pyodide-kernel-extension:kernel", {})
+    assert "pyodideUrl" not in kernel and not kernel.get("disablePyPIFallback")
+    ext = site / "extensions/@jupyterlite/pyodide-kernel-extension"
+    assert any("cdn.jsdelivr.net/pyodide/" in f.read_text(errors="ignore")
+               for f in ext.rglob("*.js")), "the kernel's default pyodideUrl is its CDN"
+    assert list((site / "pypi").glob("llmos_jupyter-*.whl"))
+    assert (site / "files/lite-quickstart.ipynb").is_file()
+
+
 WAIT_IDLE = """async () => {
   const app = window.jupyterapp;
   const panel = app.shell.currentWidget;
