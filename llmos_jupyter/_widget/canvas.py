@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -304,7 +305,7 @@ class Canvas(anywidget.AnyWidget):
             self._run_id = uuid.uuid4().hex[:12]  # known before the first event arrives
             handle = self.engine.start(wf, targets=targets, run_id=self._run_id, **kwargs)
             self._handle = handle
-        if wait:
+        if wait or sys.platform == "emscripten":  # Pyodide: no threads, the run is over
             self._watch(handle)
         else:
             threading.Thread(target=self._watch, args=(handle,), daemon=True,
