@@ -133,7 +133,7 @@ def main() -> None:
     import qiskit
 
     try:
-        import qiskit_algorithms  # noqa: F401
+        import qiskit_algorithms
 
         algorithms = (
             "installed (not used: the explicit loop keeps start point and gradient identical)"

@@ -66,7 +66,7 @@ __all__ = [
 
 
 
-def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
+def load_ipython_extension(ipython):
     """``%load_ext llmos_jupyter``: register the ``%%skill`` / ``%skill`` / ``%workflow``
     and ``%%llm`` / ``%llm`` magics (IPython is imported only here)."""
     from llmos_jupyter._llm.magics import register as register_llm
@@ -80,7 +80,7 @@ def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
 _LAZY = {"Canvas": "llmos_jupyter._widget.canvas"}
 
 
-def __getattr__(name: str):  # noqa: ANN202 - PEP 562 module hook
+def __getattr__(name: str):
     """Lazy exports: ``Canvas`` imports anywidget only when first used."""
     if name in _LAZY:
         import importlib

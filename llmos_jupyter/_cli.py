@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     vr.add_argument("skill_id")
     vr.add_argument("--rev", required=True, metavar="REV")
     vr.add_argument("--volume", default="user", choices=("user", "team"))
+    lt = sub.add_parser("lite", help="build the static JupyterLite site")
+    lts = lt.add_subparsers(dest="lite_command", required=True)
+    lb = lts.add_parser("build", help="jupyter lite build with our wheel, notebooks and skills")
+    lb.add_argument("--offline", action="store_true",
+                    help="everything local: Pyodide from npm, pure wheels from PyPI (cached)")
+    lb.add_argument("--output", type=Path, default=Path("_site"), help="default ./_site")
+    lb.add_argument("--sourcemaps", action="store_true", help="keep source maps (twice the size)")
     return p
 
 
@@ -105,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_evolve(args, out, err)
         if args.command == "volume":
             return _cmd_volume(args, out, err)
+        if args.command == "lite":
+            from llmos_jupyter._lite.build import main as lite_main
+
+            return lite_main(args, out, err)
         return {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}[args.skills_command](
             args, out, err)
     except WorkflowInvalid as exc:

@@ -506,6 +506,7 @@ class LlmosMagics(Magics):
         import nbformat
 
         from llmos_jupyter._notebook.mapping import notebook_from_workflow
+        from llmos_jupyter._volumes import write_product_file
 
         if not self.session.cells:
             return self._report(where, "no skill cells have run in this kernel yet")
@@ -513,12 +514,9 @@ class LlmosMagics(Magics):
         if path.exists() and not args.force:
             return self._report(where, f"{path} already exists (add --force to overwrite it)")
         wf = self.session.workflow()
-        if path.suffix == ".ipynb":
-            from llmos_jupyter._atomic import atomic_write_text
-
-            atomic_write_text(path, nbformat.writes(notebook_from_workflow(wf)))
-        else:
-            wf.save(path)
+        text = nbformat.writes(notebook_from_workflow(wf)) if path.suffix == ".ipynb" else wf.to_json()
+        write_product_file(path, text, message=f"Export workflow {wf.id} to {path.name}",
+                           home=self.library.home)
         print(f"exported {len(wf.nodes)} nodes and {len(wf.edges)} edges to {path}")
         return None
 

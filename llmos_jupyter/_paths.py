@@ -15,18 +15,30 @@ top-level ``skills/`` when running from a source checkout or an editable install
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-__all__ = ["VOLUMES", "llmos_home", "system_skills_dir", "traces_dir", "volume_dir"]
+__all__ = ["LITE_DRIVE", "VOLUMES", "llmos_home", "system_skills_dir", "traces_dir", "volume_dir"]
+
+LITE_DRIVE = "/drive"
+"""Where JupyterLite's Pyodide kernel mounts the site's contents (the browser's storage)."""
 
 VOLUMES = ("system", "team", "user")
 """Volume names in load order: a later volume overrides an earlier one by skill_id."""
 
 
 def llmos_home() -> Path:
-    """``$LLMOS_HOME`` if set, else ``~/.llmos`` (not created here)."""
+    """``$LLMOS_HOME`` if set, else ``~/.llmos`` (not created here).
+
+    In JupyterLite (Pyodide) the default is ``/drive/llmos``: a folder of the site's
+    contents, so trace notebooks show in the file browser and persist in the browser.
+    """
     env = os.environ.get("LLMOS_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".llmos"
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "emscripten" and Path(LITE_DRIVE).is_dir():
+        return Path(LITE_DRIVE) / "llmos"  # JupyterLite: the site's contents (file browser)
+    return Path.home() / ".llmos"
 
 
 def system_skills_dir() -> Path:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from toy_skills import ADD, COUNT, FAIL
 
 import llmos_jupyter._api as api
 from llmos_jupyter import SkillLibrary, parse_skill
-from toy_skills import ADD, COUNT, FAIL
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from toy_skills import ADD, FAIL
 
 from llmos_jupyter import Workflow
 from llmos_jupyter._cli import main
-from toy_skills import ADD, FAIL
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import sys
 
 import nbformat
 import pytest
-
 from conftest import REPO
+
 from llmos_jupyter import Workflow, run
 
 H2 = REPO / "notebooks" / "h2-vqe.workflow.json"

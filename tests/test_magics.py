@@ -266,3 +266,14 @@ def test_three_js_scenes_render_as_svg_without_pythreejs(ip, magics):
     assert "<polygon" in out._repr_mimebundle_()["text/html"]
     svg = scene_svg(out.scene)
     assert 3 <= svg.count("<polygon") <= 6  # two triangles per visible face
+
+
+def test_workflow_export_into_the_user_volume_is_a_commit(ip, magics, llmos_home):
+    from llmos_jupyter._volumes import Volume
+
+    cell(ip, "%%skill a --uses add\na = 4")
+    target = llmos_home / "user" / "workflows" / "mine.workflow.json"
+    ip.run_line_magic("workflow", f"export {target}")
+    assert json.loads(target.read_text())["nodes"][0]["id"] == "a"
+    latest = Volume("user", llmos_home).log()[0]
+    assert latest.message.startswith("Export workflow") and "workflows/mine.workflow.json" in latest.paths

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -48,6 +49,8 @@ class NodeTimeout(LlmosError):
 
 
 def _default_workers() -> int:
+    if sys.platform == "emscripten":
+        return 1  # Pyodide has no threads: run in the caller's thread
     return max(2, min(8, (os.cpu_count() or 2)))
 
 
@@ -227,8 +230,11 @@ class RunHandle:
             except BaseException as exc:
                 self._future.set_exception(exc)
 
-        self._thread = threading.Thread(target=target, name=f"llmos-run-{self.run_id}", daemon=True)
-        self._thread.start()
+        if sys.platform == "emscripten":  # Pyodide has no threads: the run is over on return
+            target()
+            return
+        thread = threading.Thread(target=target, name=f"llmos-run-{self.run_id}", daemon=True)
+        thread.start()
 
     def cancel(self) -> None:
         """Skip every node that has not started yet; running nodes finish."""

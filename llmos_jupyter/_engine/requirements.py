@@ -45,7 +45,25 @@ def check_requires(skill_id: str, requires: tuple[str, ...]) -> None:
     for req in requires:
         name = requirement_name(req)
         if not _available(name):
-            hint = None
-            if sys.platform == "emscripten":
-                hint = f"{name} is not available in this browser kernel; try %pip install {name}"
+            hint = _browser_hint(name) if sys.platform == "emscripten" else None
             raise RequirementMissing(skill_id, name, hint=hint)
+
+
+def _pyodide_lock_names() -> set[str] | None:
+    """Normalised package names of the page's Pyodide lock (``None`` if unknown)."""
+    try:
+        import pyodide_js  # type: ignore[import-not-found]
+
+        packages = pyodide_js._api.lockfile_packages.to_py()
+        return {re.sub(r"[-_.]+", "-", str(k)).lower() for k in packages}
+    except Exception:  # noqa: BLE001 - any Pyodide version without this API
+        return None
+
+
+def _browser_hint(name: str) -> str:
+    """In Pyodide: an offline site that does not carry ``name`` says so plainly."""
+    lock = _pyodide_lock_names()
+    if lock is not None and re.sub(r"[-_.]+", "-", name).lower() not in lock:
+        return (f"{name} is not available in this offline site; use the online site, "
+                f"or run this skill in a local kernel")
+    return f"{name} is not available in this browser kernel yet; try %pip install {name}"

@@ -295,7 +295,7 @@ class LlmClient:
                     message = self._stream(sdk, params, on_text, printed)
                 else:
                     message = sdk.messages.create(**params)
-            except Exception as exc:  # noqa: BLE001 - mapped; unknown ones re-raised by _classify
+            except Exception as exc:
                 retryable, error, headers = _classify(exc)
                 if retryable:
                     self.breaker.failure(str(error))
@@ -333,6 +333,6 @@ class LlmClient:
         self.breaker.before_call()
         try:
             return [m.id for m in sdk.models.list(limit=100)]
-        except Exception as exc:  # noqa: BLE001 - mapped; unknown ones re-raised by _classify
+        except Exception as exc:
             _, error, _ = _classify(exc)
             raise error from None

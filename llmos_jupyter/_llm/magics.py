@@ -159,7 +159,7 @@ class LlmMagics(Magics):
     def _ask(self, prompt: str, args: argparse.Namespace) -> Any:
         from IPython.display import Markdown, display
 
-        self.client.sdk  # noqa: B018 - no key / no SDK fails here, before any output
+        self.client.sdk
         handle = display(Markdown("*…*"), display_id=True)
         shown = {"text": "", "t": 0.0}
 

@@ -76,7 +76,7 @@ def _scrub(record: logging.LogRecord) -> logging.LogRecord:
     if record.name.split(".")[0] in _ROOTS:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format string is the handler's problem, not ours
+        except Exception:
             return record
         clean = redact(message)
         if clean != message:

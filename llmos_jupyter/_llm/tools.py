@@ -335,8 +335,12 @@ class Toolbox:
             raise ToolError("the workflow is invalid; fix these first: "
                             + "; ".join(str(p) for p in problems))
         assert self.engine is not None and self.save_dir is not None
-        self.save_dir.mkdir(parents=True, exist_ok=True)
-        path = wf.save(self.save_dir / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', wf.id)}.workflow.json")
+        from llmos_jupyter._volumes import write_product_file
+
+        path = write_product_file(
+            self.save_dir / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', wf.id)}.workflow.json",
+            wf.to_json(), message=f"Save workflow {wf.id} (built by %%llm)", home=self.library.home)
+        wf.path = path
         self.saved[wf.id] = path
         result = self.engine.run(wf, trace=self.trace)
         self.results[wf.id] = result
@@ -370,3 +374,4 @@ class Toolbox:
                                 f"{', '.join(r.outputs)}")
             return {port: summarize(r.outputs[port], limit=200)}
         return {k: summarize(v, limit=50) for k, v in r.outputs.items()}
+

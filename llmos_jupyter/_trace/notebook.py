@@ -59,14 +59,14 @@ def write_trace(result: RunResult, library: SkillLibrary, directory: str | Path)
 
 
 def trace_filename(result: RunResult) -> str:
-    stamp = dt.datetime.fromtimestamp(result.started_at, dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.fromtimestamp(result.started_at, dt.UTC).strftime("%Y%m%d-%H%M%S")
     wid = re.sub(r"[^A-Za-z0-9_.-]+", "-", result.workflow.id).strip("-") or "workflow"
     return f"{stamp}-{wid}-{result.run_id}.ipynb"
 
 
 def build_trace(result: RunResult, library: SkillLibrary) -> Any:
     """The trace notebook of ``result`` as an ``nbformat.NotebookNode``."""
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     names = _variable_names(result.nodes)
     wf = result.workflow
@@ -132,7 +132,7 @@ def build_trace(result: RunResult, library: SkillLibrary) -> Any:
 
 # -- pieces --------------------------------------------------------------------------------
 def _iso(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _variable_names(nodes: dict[str, NodeResult]) -> dict[str, str]:
@@ -217,7 +217,7 @@ def _cell_source(nr: NodeResult, names: dict[str, str], code: str | None, header
 
 
 def _cell_outputs(nr: NodeResult, count: int) -> list[Any]:
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     if nr.status == "failed":
         tb = (nr.traceback or nr.error or "").rstrip("\n").split("\n")

@@ -2,7 +2,7 @@
 
 from llmos_jupyter._volumes.config import author, load_config, team_writable
 from llmos_jupyter._volumes.errors import RevisionNotFound, VolumeError, VolumeReadOnly
-from llmos_jupyter._volumes.volume import GITIGNORE, Revision, Volume
+from llmos_jupyter._volumes.volume import GITIGNORE, Revision, Volume, write_product_file
 
 __all__ = [
     "GITIGNORE",
@@ -14,4 +14,5 @@ __all__ = [
     "author",
     "load_config",
     "team_writable",
+    "write_product_file",
 ]

@@ -34,7 +34,7 @@ from llmos_jupyter._volumes.errors import RevisionNotFound, VolumeError, VolumeR
 
 __all__ = ["GITIGNORE", "Revision", "Volume"]
 
-GITIGNORE = "# llmos: run artefacts are not versioned (see docs/evolution.md)\ntraces/\n"
+GITIGNORE = "# llmos: run artefacts are not versioned (see docs/evolution.md)\ntraces/\nchats/\n"
 
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -437,3 +437,22 @@ def _tree_files(repo: Any, tree_id: bytes, prefix: str) -> Iterable[tuple[str, A
         path = entry.path.decode("utf-8", errors="replace")
         if path.startswith(prefix):
             yield path, (lambda sha=entry.sha: repo[sha].data)
+
+
+def write_product_file(path: str | Path, text: str, *, message: str,
+                       home: str | Path | None = None) -> Path:
+    """Write ``text`` to ``path`` atomically; when ``path`` lies inside the user volume the
+    write is also a commit with ``message`` (every product write to a volume is one).
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    path = Path(path)
+    user = Volume("user", home)
+    try:
+        path.resolve().relative_to(user.root.resolve())
+    except ValueError:
+        atomic_write_text(path, text)
+        return path
+    user.write_text(path, text, message=message)
+    return path

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -304,7 +305,7 @@ class Canvas(anywidget.AnyWidget):
             self._run_id = uuid.uuid4().hex[:12]  # known before the first event arrives
             handle = self.engine.start(wf, targets=targets, run_id=self._run_id, **kwargs)
             self._handle = handle
-        if wait:
+        if wait or sys.platform == "emscripten":  # Pyodide: no threads, the run is over
             self._watch(handle)
         else:
             threading.Thread(target=self._watch, args=(handle,), daemon=True,
@@ -324,7 +325,7 @@ class Canvas(anywidget.AnyWidget):
             self.errors = [{"code": p.code, "message": p.message, "node": p.node,
                             "port": p.port, "edge": p.edge} for p in exc.problems]
             self.message = f"not run: {exc}"
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never raised in a thread
+        except Exception as exc:
             self.message = f"run failed: {type(exc).__name__}: {exc}"
         else:
             self.last_result = result
@@ -379,7 +380,7 @@ class Canvas(anywidget.AnyWidget):
             port = ports.get(name)
             try:
                 out[name] = preview(value, port.type if port else "any", port.unit if port else None)
-            except Exception as exc:  # noqa: BLE001 - a preview must never break a run
+            except Exception as exc:
                 out[name] = {"kind": "other", "text": f"(no preview: {exc})"}
         self.previews = {**self.previews, event.node_id: out}
 

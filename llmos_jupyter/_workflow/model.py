@@ -317,7 +317,7 @@ class Workflow:
         self,
         skill: str,
         *,
-        id: str | None = None,  # noqa: A002 - React Flow's field name
+        id: str | None = None,
         params: Mapping[str, Any] | None = None,
         position: Mapping[str, float] | None = None,
     ) -> Node:
@@ -346,7 +346,7 @@ class Workflow:
         self.edges = [e for e in self.edges if node_id not in (e.source, e.target)]
 
     def connect(
-        self, source: str, source_port: str, target: str, target_port: str, *, id: str | None = None  # noqa: A002
+        self, source: str, source_port: str, target: str, target_port: str, *, id: str | None = None
     ) -> Edge:
         """Wire ``source.source_port`` → ``target.target_port`` (validated at run time)."""
         edge = Edge(id=id or _edge_id(source, source_port, target, target_port), source=source,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from toy_skills import skill_md
 
 from llmos_jupyter import Engine, SkillLibrary, Workflow, parse_skill, run
-from toy_skills import skill_md
 
 
 def chain(*ids, skill="add"):

@@ -89,3 +89,16 @@ def test_list_skills_ranks_by_the_query(box):
     assert found[0]["skill_id"] == "plot-convergence"
     full = json.loads(box.call("get_skill", {"skill_id": "quantum-vqe"}).text())
     assert full["inputs"][0]["name"] == "hamiltonian" and "documentation" in full
+
+
+def test_a_workflow_the_model_runs_is_saved_as_a_commit_in_the_user_volume(box, llmos_home):
+    from llmos_jupyter._volumes import Volume
+
+    box.call("connect", {"source": "ham", "source_port": "hamiltonian", "target": "vqe",
+                         "target_port": "hamiltonian"})
+    result = box.call("run_workflow", {})
+    assert not result.is_error, result.content
+    saved = llmos_home / "user" / "workflows" / "w.workflow.json"
+    assert json.loads(saved.read_text())["id"] == "w"
+    (latest, *_) = Volume("user", llmos_home).log()
+    assert latest.message.startswith("Save workflow w") and "workflows/w.workflow.json" in latest.paths

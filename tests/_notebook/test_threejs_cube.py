@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from conftest import REPO
+
 from llmos_jupyter import load_skill
 from llmos_jupyter._notebook.display import is_scene, scene_svg
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from toy_skills import ADD, skill_md
 
 from llmos_jupyter import SkillLibrary, SkillNotFound
-from toy_skills import ADD, skill_md
 
 BUNDLED = {"quantum-hamiltonian", "quantum-vqe", "plot-convergence", "circuit-rc",
            "data-analysis", "export-results"}

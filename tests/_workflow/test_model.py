@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import REPO
 
 from llmos_jupyter import Workflow, WorkflowError
-from conftest import REPO
 
 EXAMPLES = sorted((REPO / "notebooks").glob("*.workflow.json"))
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from toy_skills import skill_md
 
 from llmos_jupyter import Node, Workflow, WorkflowInvalid, parse_skill, run, validate
-from toy_skills import skill_md
 
 TEXT = parse_skill(skill_md("text", "def execute(inputs):\n    return {'s': 'x'}",
                             outputs="[{name: s, type: string}]"))

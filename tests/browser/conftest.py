@@ -70,7 +70,7 @@ def jupyter_server(tmp_path_factory):
                # The server's kernels import this checkout's llmos_jupyter.
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     port = _free_port()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed in teardown
+    log = open(tmp / "server.log", "wb")
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={TOKEN}",
            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",

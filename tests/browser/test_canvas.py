@@ -98,7 +98,7 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         _drag_wire(page, _handle(page, "hamiltonian", "source", "hamiltonian"),
                    _handle(page, "data-analysis", "target", "data"))
         notice = page.locator('.llmos-notice[data-notice="refused"]')
-        notice.wait_for(timeout=5_000)
+        notice.wait_for(timeout=20_000)
         assert "type mismatch" in notice.inner_text()
         assert "3" in _text(run("print(len(c.workflow_obj.edges))"))
 
@@ -106,7 +106,7 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         _drag_wire(page, _handle(page, "vqe", "source", "convergence_trace"),
                    _handle(page, "data-analysis", "target", "data"))
         page.wait_for_function("""() => document.querySelectorAll(
-            '.llmos-flow .react-flow__edge').length === 4""", timeout=5_000)
+            '.llmos-flow .react-flow__edge').length === 4""", timeout=20_000)
         edges = _text(run("print(sorted(e.id for e in c.workflow_obj.edges))"))
         assert "vqe.convergence_trace->data-analysis.data" in edges, edges
 
@@ -206,7 +206,7 @@ def test_canvas_side_panel_keys_and_python_edits(jupyter_server, browser):
         page.locator('[data-node-id="stats"]').wait_for()
         page.locator('[data-node-id="rc"]').wait_for(state="detached")
         page.wait_for_function("""() => document.querySelectorAll(
-            '.llmos-flow .react-flow__edge').length === 4""", timeout=5_000)
+            '.llmos-flow .react-flow__edge').length === 4""", timeout=20_000)
         # Status from Python reaches the node's data-status.
         run("c.statuses = {'stats': {'status': 'failed', 'error': 'ValueError: boom'}}")
         node = page.locator('[data-node-id="stats"][data-status="failed"]')

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from pauli import pauli_matrix
 
-
 # qiskit-nature, ParityMapper + two-qubit reduction, H2 STO-3G at 0.735 Å (electronic part).
 REFERENCE_0735 = {
     "II": -1.052373245772859,
