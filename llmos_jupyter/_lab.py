@@ -16,32 +16,15 @@ from typing import Any
 from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._paths import traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
-from llmos_jupyter._skills.model import Skill
 
 __all__ = ["export_notebook_json", "read_trace_json", "run_workflow_json", "runs_json",
            "skills_json"]
 
 
-def _skill(skill: Skill, library: SkillLibrary) -> dict[str, Any]:
-    return {
-        "id": skill.skill_id,
-        "name": skill.name,
-        "description": skill.description,
-        "category": skill.category,
-        "tags": list(skill.tags),
-        "runtime": skill.runtime,
-        "executable": skill.executable,
-        "volume": skill.volume,
-        "overrides": [o.volume for o in library.overridden(skill.skill_id)],
-        "inputs": [jsonable(p.to_dict()) for p in skill.inputs],
-        "outputs": [jsonable(p.to_dict()) for p in skill.outputs],
-    }
-
-
 def skills_json() -> str:
     """Every skill of the default volumes (system < team < user), the winner of each id."""
     library = SkillLibrary()
-    return json.dumps({"skills": [_skill(s, library) for s in library.list()],
+    return json.dumps({"skills": [library.summary(s) for s in library.list()],
                        "errors": [str(e) for e in library.errors]})
 
 

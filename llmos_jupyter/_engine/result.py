@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmos_jupyter._skills.ports import is_png, png_bytes
+from llmos_jupyter._skills.ports import jsonable
 from llmos_jupyter._workflow.model import Workflow
 
 __all__ = ["NodeResult", "RunResult", "NodeStatus", "jsonable"]
@@ -129,23 +127,3 @@ class RunResult:
     def __repr__(self) -> str:
         return (f"<RunResult {self.run_id} {self.status}: {len(self.ran)} ran, "
                 f"{len(self.cached)} cached, {len(self.failed)} failed, {len(self.skipped)} skipped>")
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON data: PNG bytes → data URI, other bytes → base64 object, non-finite
-    floats → their string form (JSON has no NaN/Infinity), tuples → lists."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        if is_png(value):
-            return "data:image/png;base64," + base64.b64encode(png_bytes(value)).decode()
-        return {"$bytes": base64.b64encode(bytes(value)).decode()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "tolist"):
-        return jsonable(value.tolist())
-    return repr(value)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from llmos_jupyter._exceptions import SkillError, SkillNotFound
 from llmos_jupyter._paths import VOLUMES, llmos_home, volume_dir
 from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.parser import load_skill
+from llmos_jupyter._skills.ports import jsonable
 
 __all__ = ["SkillLibrary"]
 
@@ -159,6 +161,23 @@ class SkillLibrary:
     def overridden(self, skill_id: str) -> list[Skill]:
         """The skills this id shadows in earlier volumes (empty when none)."""
         return list(self._shadowed.get(skill_id, ()))
+
+    def summary(self, skill: Skill) -> dict[str, Any]:
+        """What a front-end shows of a skill (palette, sidebar): JSON-ready metadata, the
+        ports as frontmatter dicts, its volume and the volumes it overrides."""
+        return {
+            "id": skill.skill_id,
+            "name": skill.name,
+            "description": skill.description,
+            "category": skill.category,
+            "tags": list(skill.tags),
+            "runtime": skill.runtime,
+            "executable": skill.executable,
+            "volume": skill.volume,
+            "overrides": [o.volume for o in self.overridden(skill.skill_id)],
+            "inputs": [jsonable(p.to_dict()) for p in skill.inputs],
+            "outputs": [jsonable(p.to_dict()) for p in skill.outputs],
+        }
 
     def __contains__(self, skill_id: object) -> bool:
         return skill_id in self._skills

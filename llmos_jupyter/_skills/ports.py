@@ -9,12 +9,13 @@ through ``.item()`` / ``.tolist()`` so numpy is never imported here).
 from __future__ import annotations
 
 import base64
+import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["PORT_TYPES", "Port", "PortType", "check_value", "compatible", "is_png"]
+__all__ = ["PORT_TYPES", "Port", "PortType", "check_value", "compatible", "is_png", "jsonable"]
 
 PortType = Literal["string", "number", "integer", "boolean", "array", "object", "image", "any"]
 PORT_TYPES: tuple[str, ...] = (
@@ -162,3 +163,23 @@ def compatible(source_type: str, target_type: str) -> bool:
         or "any" in (source_type, target_type)
         or (source_type == "integer" and target_type == "number")
     )
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data: PNG bytes → data URI, other bytes → base64 object, non-finite
+    floats → their string form (JSON has no NaN/Infinity), tuples → lists."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        if is_png(value):
+            return "data:image/png;base64," + base64.b64encode(png_bytes(value)).decode()
+        return {"$bytes": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    return repr(value)

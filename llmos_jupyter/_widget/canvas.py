@@ -42,7 +42,6 @@ from llmos_jupyter._engine.events import Event
 from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary
-from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.ports import is_png
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
@@ -60,20 +59,6 @@ _MAX_IMAGE = 4_000_000  # characters of a data URI shown as a preview
 
 class FrontendMissing(LlmosError, RuntimeError):
     """The canvas' built front-end (``llmos_jupyter/static/canvas.js``) is missing."""
-
-
-def _skill_summary(skill: Skill) -> dict[str, Any]:
-    return {
-        "id": skill.skill_id,
-        "name": skill.name,
-        "description": skill.description,
-        "category": skill.category,
-        "tags": list(skill.tags),
-        "runtime": skill.runtime,
-        "executable": skill.executable,
-        "inputs": [jsonable(p.to_dict()) for p in skill.inputs],
-        "outputs": [jsonable(p.to_dict()) for p in skill.outputs],
-    }
 
 
 def preview(value: Any, port_type: str = "any", unit: str | None = None) -> dict[str, Any]:
@@ -267,7 +252,7 @@ class Canvas(anywidget.AnyWidget):
             library = self._plan_library()
         except WorkflowError:
             library = self.library
-        self.skills = [_skill_summary(s) for s in library.list() if s.executable]
+        self.skills = [library.summary(s) for s in library.list() if s.executable]
 
     def reload_skills(self) -> None:
         """Re-read the library's volumes and refresh the palette."""
