@@ -10,9 +10,9 @@ export interface WidgetModel {
   send(content: unknown, callbacks?: unknown, buffers?: unknown[]): void;
 }
 
-/** A synced trait as React state (re-renders on `change:<key>`). */
-export function useTrait<T>(model: WidgetModel, key: string): T {
-  const subscribe = useCallback(
+/** A `useSyncExternalStore` subscription to one trait's `change:<key>` event. */
+function useTraitSubscription(model: WidgetModel, key: string): (cb: () => void) => () => void {
+  return useCallback(
     (cb: () => void) => {
       const ev = `change:${key}`;
       model.on(ev, cb);
@@ -20,6 +20,11 @@ export function useTrait<T>(model: WidgetModel, key: string): T {
     },
     [model, key],
   );
+}
+
+/** A synced trait as React state (re-renders on `change:<key>`). */
+export function useTrait<T>(model: WidgetModel, key: string): T {
+  const subscribe = useTraitSubscription(model, key);
   return useSyncExternalStore(subscribe, () => model.get(key) as T);
 }
 
@@ -28,14 +33,7 @@ export function useTrait<T>(model: WidgetModel, key: string): T {
  * entry's JSON so that a change of one node re-renders that node only.
  */
 export function useNodeEntry<T>(model: WidgetModel, key: string, nodeId: string): T | undefined {
-  const subscribe = useCallback(
-    (cb: () => void) => {
-      const ev = `change:${key}`;
-      model.on(ev, cb);
-      return () => model.off(ev, cb);
-    },
-    [model, key],
-  );
+  const subscribe = useTraitSubscription(model, key);
   const text = useSyncExternalStore(subscribe, () => {
     const v = (model.get(key) ?? {})[nodeId];
     return v === undefined ? '' : JSON.stringify(v);
