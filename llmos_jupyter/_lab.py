@@ -17,8 +17,8 @@ from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._paths import traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
 
-__all__ = ["export_notebook_json", "read_trace_json", "run_workflow_json", "runs_json",
-           "skills_json"]
+__all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "read_trace_json",
+           "rerun_trace_json", "run_workflow_json", "runs_json", "skills_json"]
 
 
 def skills_json() -> str:
@@ -74,24 +74,187 @@ def read_trace_json(path: str) -> str:
                        "content": json.loads(p.read_text(encoding="utf-8"))})
 
 
-def run_workflow_json(text: str) -> str:
-    """Run a workflow given as JSON text; the per-node statuses, a message and the trace."""
-    from llmos_jupyter._api import run
-    from llmos_jupyter._exceptions import LlmosError
-    from llmos_jupyter._workflow.model import Workflow
+EVENT_PREFIX = "@llmos-event "
+"""Start of a stdout line carrying one engine event as JSON (live statuses while a
+workflow runs); the call's result is still its last line."""
 
-    try:
-        result = run(Workflow.from_json(text))
-    except LlmosError as e:
-        return json.dumps({"status": "invalid", "message": str(e), "statuses": {}})
+
+def _statuses_and_previews(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     statuses = {n: {"status": r.status, "elapsed_ms": round(r.duration_ms, 3),
                     **({"error": r.error} if r.error else {})}
                 for n, r in result.nodes.items()}
+    previews: dict[str, Any] = {}
+    make = _previewer()
+    if make is not None:
+        for n, r in result.nodes.items():
+            if r.outputs:
+                previews[n] = {port: make(value) for port, value in r.outputs.items()}
+    return statuses, previews
+
+
+def _previewer() -> Any:
+    # The canvas' preview forms (numbers with units, sparklines, PNGs); they live with the
+    # widget, which needs anywidget. Without it runs still report statuses.
+    try:
+        from llmos_jupyter._widget.canvas import preview
+    except ImportError:
+        return None
+    return preview
+
+
+def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | None = None,
+                    events: bool = False) -> str:
+    """Run in a background thread, print events as they come (``EVENT_PREFIX`` lines),
+    turn a kernel interrupt into a cancel, and return the result as JSON text."""
+    import queue
+
+    from llmos_jupyter._api import default_engine
+    from llmos_jupyter._exceptions import LlmosError
+
+    q: queue.Queue[Any] = queue.Queue()
+    engine = default_engine()
+    on_event = (lambda e: q.put(e.to_dict())) if events else None
+    try:
+        handle = engine.start(workflow, overrides, targets=targets, on_event=on_event)
+        result = None
+        cancelled = False
+        while result is None:
+            try:
+                while True:
+                    item = q.get_nowait()
+                    print(EVENT_PREFIX + json.dumps(item), flush=True)
+            except queue.Empty:
+                pass
+            try:
+                # The kernel's interrupt (the Cancel button) raises KeyboardInterrupt here,
+                # in the waiting main thread: cancel at the next node boundary, keep waiting.
+                result = handle.result(timeout=0.05)
+            except TimeoutError:
+                continue
+            except KeyboardInterrupt:
+                if not cancelled:
+                    cancelled = True
+                    handle.cancel()
+                    print(EVENT_PREFIX + json.dumps({"kind": "cancelling"}), flush=True)
+    except LlmosError as e:
+        return json.dumps({"status": "invalid", "message": str(e), "statuses": {}})
+    while not q.empty():
+        print(EVENT_PREFIX + json.dumps(q.get_nowait()), flush=True)
+    statuses, previews = _statuses_and_previews(result)
     message = f"{result.status} in {result.duration_ms:.0f} ms"
     if result.trace:
         message += f" · trace {result.trace}"
     return json.dumps({"status": result.status, "message": message, "statuses": statuses,
-                       "trace": result.trace})
+                       "previews": jsonable(previews), "trace": result.trace,
+                       "run_id": result.run_id})
+
+
+def run_workflow_json(text: str, node: str | None = None, downstream: bool = False,
+                      events: bool = False) -> str:
+    """Run a workflow given as JSON text: the per-node statuses, previews, a message and
+    the trace path (JSON with ``status``, ``message``, ``statuses``, ``previews``,
+    ``trace``; ``status`` is ``"invalid"`` with the problems in ``message`` when nothing
+    ran).
+
+    Args:
+        text: the workflow JSON (React Flow field names, as saved by the canvas).
+        node: run only this node and what it needs; with ``downstream`` also every node
+            that depends on it.
+        events: print each engine event as an ``EVENT_PREFIX`` line while running.
+    """
+    from llmos_jupyter._workflow.model import Workflow
+
+    wf = Workflow.from_json(text)
+    targets = None
+    if node is not None:
+        if node not in wf:
+            return json.dumps({"status": "invalid", "message": f"no node {node!r}",
+                               "statuses": {}})
+        targets = sorted(wf.downstream([node]) if downstream else {node})
+    return _run_and_report(wf, targets=targets, events=events)
+
+
+def _trace_meta(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    trace = (nb.get("metadata") or {}).get("llmos", {}).get("trace")
+    if not isinstance(trace, dict) or not isinstance(trace.get("workflow"), dict):
+        raise ValueError(f"{path}: not an llmos trace notebook (no metadata.llmos.trace)")
+    return nb, trace
+
+
+def rerun_trace_json(path: str, events: bool = False) -> str:
+    """Run a traced run's workflow again with the same parameters and run-time overrides
+    (as recorded in the trace's ``metadata.llmos.trace``); the result as
+    :func:`run_workflow_json` gives it, with a new trace.
+
+    Raises:
+        ValueError: ``path`` is not a trace notebook.
+    """
+    from llmos_jupyter._workflow.model import Workflow
+
+    _, trace = _trace_meta(path)
+    source = trace.get("workflow_path")
+    wf = Workflow.from_dict(trace["workflow"], path=Path(source) if source else None)
+    return _run_and_report(wf, overrides=trace.get("overrides") or None, events=events)
+
+
+def _trace_outputs(nb: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{node: {port: value}}`` from a trace's cells: the JSON outputs, PNGs as a marker."""
+    out: dict[str, dict[str, Any]] = {}
+    for cell in nb.get("cells", []):
+        node = (cell.get("metadata") or {}).get("llmos", {}).get("node")
+        if not node:
+            continue
+        ports = out.setdefault(node, {})
+        for o in cell.get("outputs", []):
+            data = o.get("data") or {}
+            if isinstance(data.get("application/json"), dict):
+                ports.update(data["application/json"])
+            elif "image/png" in data:
+                port = (o.get("metadata") or {}).get("llmos", {}).get("port", "image")
+                ports[port] = "<PNG image>"
+    return out
+
+
+def compare_runs_json(path_a: str, path_b: str) -> str:
+    """Two runs side by side: for every node, its status, duration, parameters (inputs
+    not wired from another node, run-time overrides applied) and outputs, as rows
+    ``{"node", "kind": "status"|"param"|"output", "name", "a", "b", "same"}`` (values as
+    JSON; ``None`` where a run has no such entry), plus each run's summary.
+
+    Raises:
+        ValueError: a path is not a trace notebook.
+    """
+    runs = []
+    for path in (path_a, path_b):
+        nb, trace = _trace_meta(path)
+        runs.append((trace, _trace_outputs(nb)))
+    (ta, oa), (tb, ob) = runs
+    na, nb_ = ta.get("nodes") or {}, tb.get("nodes") or {}
+    rows: list[dict[str, Any]] = []
+
+    def add(node: str, kind: str, name: str, a: Any, b: Any) -> None:
+        rows.append({"node": node, "kind": kind, "name": name, "a": a, "b": b,
+                     "same": json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)})
+
+    for node in list(dict.fromkeys([*na, *nb_])):
+        ra, rb = na.get(node) or {}, nb_.get(node) or {}
+        add(node, "status", "status", ra.get("status"), rb.get("status"))
+        pa, pb = ra.get("params") or {}, rb.get("params") or {}
+        for k in dict.fromkeys([*pa, *pb]):
+            add(node, "param", k, pa.get(k), pb.get(k))
+        xa, xb = oa.get(node) or {}, ob.get(node) or {}
+        for k in dict.fromkeys([*xa, *xb]):
+            add(node, "output", k, xa.get(k), xb.get(k))
+
+    def summary(t: dict[str, Any], path: str) -> dict[str, Any]:
+        wf = t.get("workflow") or {}
+        return {"path": path, "run_id": t.get("run_id"), "status": t.get("status"),
+                "workflow": wf.get("name") or wf.get("id"), "started_at": t.get("started_at"),
+                "duration_ms": t.get("duration_ms")}
+
+    return json.dumps({"a": summary(ta, path_a), "b": summary(tb, path_b),
+                       "rows": jsonable(rows)})
 
 
 def export_notebook_json(text: str) -> str:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from llmos_jupyter._lab import (
     export_notebook_json,
@@ -74,3 +75,86 @@ def test_export_notebook():
     sources = [c.source for c in nb.cells]
     assert any(s.startswith("%load_ext llmos_jupyter") for s in sources)
     assert any(s.startswith("%%skill rc --uses circuit-rc") for s in sources)
+
+
+def test_run_prints_live_events_and_runs_one_node_with_downstream(capsys):
+    from llmos_jupyter._lab import EVENT_PREFIX
+
+    text = RC.read_text(encoding="utf-8")
+    r = json.loads(run_workflow_json(text, events=True))
+    lines = capsys.readouterr().out.splitlines()
+    events = [json.loads(ln[len(EVENT_PREFIX):]) for ln in lines if ln.startswith(EVENT_PREFIX)]
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert {e["node_id"] for e in events if e["kind"] == "node_finished"} == {"rc", "stats", "plot"}
+    # Previews travel with the result (the canvas' forms: a number with its unit).
+    assert r["previews"]["stats"], r["previews"]
+
+    # "stats" + downstream ("plot"? no: plot hangs off rc) — only what depends on stats.
+    wf = json.loads(text)
+    down = {e["target"] for e in wf["edges"] if e["source"] == "stats"}
+    r = json.loads(run_workflow_json(text, node="stats", downstream=True))
+    assert set(r["statuses"]) == {"rc", "stats"} | down
+    r = json.loads(run_workflow_json(text, node="nope"))
+    assert r["status"] == "invalid" and "nope" in r["message"]
+
+
+def _slow_skills():
+    user = llmos_home() / "user" / "skills"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "slow.md").write_text(
+        "---\nskill_id: slow\ninputs: [{name: x, type: number, default: 1}]\n"
+        "outputs: [{name: y, type: number}]\n---\n\n```python\nimport time\n\n"
+        "def execute(inputs):\n    time.sleep(0.4)\n    return {'y': inputs['x'] * 2}\n```\n",
+        encoding="utf-8")
+    return {"id": "slow2", "name": "two slow", "nodes": [
+        {"id": "a", "position": {"x": 0, "y": 0}, "data": {"skill": "slow", "params": {"x": 3}}},
+        {"id": "b", "position": {"x": 300, "y": 0}, "data": {"skill": "slow"}}],
+        "edges": [{"id": "e", "source": "a", "sourceHandle": "y", "target": "b",
+                   "targetHandle": "x"}]}
+
+
+def test_kernel_interrupt_cancels_at_the_next_node_boundary():
+    import _thread
+    import threading
+
+    wf = _slow_skills()
+    timer = threading.Timer(0.15, _thread.interrupt_main)  # what a kernel interrupt does
+    timer.start()
+    r = json.loads(run_workflow_json(json.dumps(wf)))
+    timer.join()
+    assert r["statuses"]["a"]["status"] == "completed"  # the running node finished
+    assert r["statuses"]["b"]["status"] == "skipped"
+    assert r["status"] != "completed"
+
+
+def test_rerun_with_the_same_parameters_and_compare_two_runs():
+    from llmos_jupyter._api import run
+    from llmos_jupyter._lab import compare_runs_json, rerun_trace_json
+    from llmos_jupyter._workflow.model import Workflow
+
+    first = run(Workflow.load(RC), overrides={"rc.resistance": 2200})
+    again = json.loads(rerun_trace_json(first.trace))
+    assert again["status"] == "completed" and again["trace"] != first.trace
+    trace = nbformat.read(again["trace"], as_version=4).metadata["llmos"]["trace"]
+    assert trace["overrides"] == {"rc": {"resistance": 2200}}
+    assert trace["nodes"]["rc"]["params"]["resistance"] == 2200
+
+    other = run(Workflow.load(RC))  # resistance 1000 (the workflow's param)
+    cmp = json.loads(compare_runs_json(first.trace, other.trace))
+    assert cmp["a"]["run_id"] == first.run_id and cmp["b"]["run_id"] == other.run_id
+    rows = {(r["node"], r["kind"], r["name"]): r for r in cmp["rows"]}
+    res = rows[("rc", "param", "resistance")]
+    assert (res["a"], res["b"], res["same"]) == (2200, 1000, False)
+    assert rows[("rc", "status", "status")]["same"]
+    # The time constant is an output computed from R: it differs, by the ratio of R.
+    outs = [r for r in cmp["rows"] if r["node"] == "rc" and r["kind"] == "output"
+            and isinstance(r["a"], (int, float)) and not isinstance(r["a"], bool)]
+    assert any(not r["same"] for r in outs), outs
+    same = json.loads(compare_runs_json(first.trace, again["trace"]))
+    assert all(r["same"] for r in same["rows"] if r["kind"] == "param")
+
+    bad = llmos_home() / "not-a-trace.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), bad)
+    with pytest.raises(ValueError, match="not an llmos trace"):
+        compare_runs_json(str(bad), first.trace)
