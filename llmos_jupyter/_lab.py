@@ -102,6 +102,11 @@ def _previewer() -> Any:
     return preview
 
 
+def _print_events(q: Any) -> None:
+    while not q.empty():
+        print(EVENT_PREFIX + json.dumps(q.get_nowait()), flush=True)
+
+
 def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | None = None,
                     events: bool = False) -> str:
     """Run in a background thread, print events as they come (``EVENT_PREFIX`` lines),
@@ -120,12 +125,7 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
         cancelled = False
         while result is None:
             try:
-                while True:
-                    item = q.get_nowait()
-                    print(EVENT_PREFIX + json.dumps(item), flush=True)
-            except queue.Empty:
-                pass
-            try:
+                _print_events(q)
                 # The kernel's interrupt (the Cancel button) raises KeyboardInterrupt here,
                 # in the waiting main thread: cancel at the next node boundary, keep waiting.
                 result = handle.result(timeout=0.05)
@@ -138,8 +138,7 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
                     print(EVENT_PREFIX + json.dumps({"kind": "cancelling"}), flush=True)
     except LlmosError as e:
         return json.dumps({"status": "invalid", "message": str(e), "statuses": {}})
-    while not q.empty():
-        print(EVENT_PREFIX + json.dumps(q.get_nowait()), flush=True)
+    _print_events(q)
     statuses, previews = _statuses_and_previews(result)
     message = f"{result.status} in {result.duration_ms:.0f} ms"
     if result.trace:
