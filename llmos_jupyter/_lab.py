@@ -85,10 +85,23 @@ def _statuses_and_previews(result: Any) -> tuple[dict[str, Any], dict[str, Any]]
                 for n, r in result.nodes.items()}
     previews: dict[str, Any] = {}
     make = _previewer()
-    if make is not None:
-        for n, r in result.nodes.items():
-            if r.outputs:
-                previews[n] = {port: make(value) for port, value in r.outputs.items()}
+    if make is None:
+        return statuses, previews
+    from llmos_jupyter._api import default_library
+
+    library = default_library()
+    for n, r in result.nodes.items():
+        if not r.outputs:
+            continue
+        ports = library.get(r.skill_id).output_ports if r.skill_id in library else {}
+        out = {}
+        for name, value in r.outputs.items():
+            port = ports.get(name)
+            try:
+                out[name] = make(value, port.type if port else "any", port.unit if port else None)
+            except Exception as exc:  # a preview must never cost the run's result
+                out[name] = {"kind": "other", "text": f"(no preview: {exc})"}
+        previews[n] = out
     return statuses, previews
 
 
