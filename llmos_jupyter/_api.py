@@ -19,7 +19,7 @@ from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._workflow import validate as _validate
 from llmos_jupyter._workflow.model import Workflow
 
-__all__ = ["default_engine", "default_library", "run", "validate"]
+__all__ = ["default_engine", "default_library", "forget_defaults", "run", "validate"]
 
 _lock = threading.Lock()
 _library: SkillLibrary | None = None
@@ -33,6 +33,15 @@ def default_library() -> SkillLibrary:
         if _library is None:
             _library = SkillLibrary()
         return _library
+
+
+def forget_defaults() -> None:
+    """Drop the process' default library and engines (the next call loads ``$LLMOS_HOME``
+    again), e.g. after ``LLMOS_HOME`` changed."""
+    global _library
+    with _lock:
+        _library = None
+        _engines.clear()
 
 
 def default_engine(library: SkillLibrary | None = None) -> Engine:

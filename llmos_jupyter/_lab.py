@@ -18,7 +18,19 @@ from llmos_jupyter._paths import traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
 
 __all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "read_trace_json",
-           "rerun_trace_json", "run_workflow_json", "runs_json", "skills_json"]
+           "rerun_trace_json", "run_workflow_json", "runs_json", "set_llmos_home",
+           "skills_json"]
+
+
+def set_llmos_home(path: str) -> str:
+    """Point this kernel's volumes (and traces) at ``path`` (``LLMOS_HOME``, the extension's
+    "volumes' location" setting); the default library and engine reload when it changes."""
+    if os.environ.get("LLMOS_HOME") != path:
+        from llmos_jupyter._api import forget_defaults
+
+        os.environ["LLMOS_HOME"] = path
+        forget_defaults()
+    return json.dumps({"llmos_home": path})
 
 
 def skills_json() -> str:

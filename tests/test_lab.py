@@ -153,3 +153,15 @@ def test_rerun_with_the_same_parameters_and_compare_two_runs():
     nbformat.write(nbformat.v4.new_notebook(), bad)
     with pytest.raises(ValueError, match="not an llmos trace"):
         compare_runs_json(str(bad), first.trace)
+
+
+def test_set_llmos_home_moves_the_volumes_and_traces(tmp_path):
+    from llmos_jupyter._lab import set_llmos_home
+
+    r = json.loads(run_workflow_json(RC.read_text(encoding="utf-8")))
+    assert Path(r["trace"]).is_relative_to(llmos_home())
+    assert json.loads(set_llmos_home(str(tmp_path / "elsewhere")))["llmos_home"].endswith("elsewhere")
+    assert json.loads(runs_json())["runs"] == []  # the new home has no traces yet
+    r = json.loads(run_workflow_json(RC.read_text(encoding="utf-8")))
+    assert Path(r["trace"]).is_relative_to(tmp_path / "elsewhere")
+    assert len(json.loads(runs_json())["runs"]) == 1

@@ -49,6 +49,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const problems = useTrait<Problem[]>(model, 'errors') ?? [];
   const message = useTrait<string>(model, 'message') ?? '';
   const running = useTrait<boolean>(model, 'running') ?? false;
+  const layoutDirection = useTrait<'LR' | 'TB'>(model, 'layout_direction') === 'TB' ? 'TB' : 'LR';
   const skillIndex = useMemo(() => indexSkills(skills), [skills]);
 
   const [hist, dispatchRaw] = useReducer(historyReducer, model.get('workflow') as WorkflowJSON, initHistory);
@@ -213,9 +214,9 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     for (const n of rfNodes) {
       if (n.measured?.width && n.measured?.height) sizes[n.id] = { width: n.measured.width, height: n.measured.height };
     }
-    dispatch({ type: 'layout', positions: autoLayout(doc, skillIndex, sizes) });
+    dispatch({ type: 'layout', positions: autoLayout(doc, skillIndex, sizes, layoutDirection) });
     requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 200 }));
-  }, [rfNodes, doc, skillIndex, dispatch, rf]);
+  }, [rfNodes, doc, skillIndex, dispatch, rf, layoutDirection]);
   const fit = useCallback(() => rf.fitView({ padding: 0.15, duration: 200 }), [rf]);
   // Commands from the host (JupyterLab's palette, or Python): {command: 'fit' | 'layout'}.
   const commands = useRef({ fit, layout });

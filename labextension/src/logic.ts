@@ -327,16 +327,18 @@ export function estimateHeight(skill: SkillSummary | undefined): number {
 }
 
 /**
- * Left-to-right layered layout with dagre. `sizes` overrides the estimated node sizes
- * (React Flow's measured ones). Returns top-left positions.
+ * Layered layout with dagre, left to right (`LR`, the default) or top to bottom (`TB`).
+ * `sizes` overrides the estimated node sizes (React Flow's measured ones). Returns
+ * top-left positions.
  */
 export function autoLayout(
   doc: Doc,
   skills: SkillIndex,
   sizes: Record<string, { width: number; height: number }> = {},
+  direction: 'LR' | 'TB' = 'LR',
 ): Record<string, { x: number; y: number }> {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 40, ranksep: 90, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: direction, nodesep: 40, ranksep: direction === 'TB' ? 60 : 90, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of doc.nodes) {
     const size = sizes[n.id] ?? {

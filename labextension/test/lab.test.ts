@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  LineSplitter,
+  applyEvent,
   emptyWorkflow,
   filterSkills,
+  formatCompared,
   formatDuration,
   groupByCategory,
   loadsExtension,
@@ -10,8 +13,11 @@ import {
   paramsSummary,
   portLabel,
   pythonCall,
+  readConfig,
   skillCellSource,
   skillNodeIds,
+  visibleRows,
+  type CompareRow,
   type LibrarySkill,
 } from '../src/lab/logic';
 import { HostModel } from '../src/lab/hostModel';
@@ -152,5 +158,63 @@ describe('HostModel (the canvas outside a widget)', () => {
     m.send({ action: 'run' });
     expect(msgs).toEqual([{ command: 'fit' }]);
     expect(sent).toEqual([{ action: 'run' }]);
+  });
+});
+
+describe('live runs', () => {
+  it('splits stdout chunks into whole lines', () => {
+    const s = new LineSplitter();
+    expect(s.push('@llmos-event {"kind":')).toEqual([]);
+    expect(s.push('"run_started"}\nhalf')).toEqual(['@llmos-event {"kind":"run_started"}']);
+    expect(s.push(' line\n')).toEqual(['half line']);
+    expect(s.push('tail')).toEqual([]);
+    expect(s.flush()).toEqual(['tail']);
+    expect(s.flush()).toEqual([]);
+  });
+
+  it('maps engine events to node statuses like the widget does', () => {
+    let st = applyEvent({}, { kind: 'run_started', nodes: ['a', 'b'] });
+    expect(st).toEqual({ a: { status: 'queued' }, b: { status: 'queued' } });
+    st = applyEvent(st, { kind: 'node_started', node_id: 'a' });
+    expect(st.a.status).toBe('running');
+    st = applyEvent(st, { kind: 'node_finished', node_id: 'a', status: 'cached', duration_ms: 1.234 });
+    expect(st.a).toEqual({ status: 'cached', elapsed_ms: 1.2 });
+    st = applyEvent(st, { kind: 'node_failed', node_id: 'b', error: 'ValueError: x', duration_ms: 3 });
+    expect(st.b).toEqual({ status: 'failed', error: 'ValueError: x', elapsed_ms: 3 });
+    const same = applyEvent(st, { kind: 'run_finished' });
+    expect(same).toBe(st);
+    expect(applyEvent(st, { kind: 'node_skipped', node_id: 'c', error: 'upstream a failed' }).c)
+      .toEqual({ status: 'skipped', error: 'upstream a failed' });
+  });
+});
+
+describe('comparing runs', () => {
+  const rows: CompareRow[] = [
+    { node: 'rc', kind: 'status', name: 'status', a: 'completed', b: 'completed', same: true },
+    { node: 'rc', kind: 'param', name: 'resistance', a: 2200, b: 1000, same: false },
+    { node: 'rc', kind: 'param', name: 'capacitance', a: 1e-6, b: 1e-6, same: true },
+    { node: 'plot', kind: 'status', name: 'status', a: 'completed', b: 'completed', same: true },
+    { node: 'plot', kind: 'output', name: 'image', a: '<PNG image>', b: '<PNG image>', same: true },
+  ];
+  it('keeps only differing rows, with their node status as a header', () => {
+    expect(visibleRows(rows, false)).toBe(rows);
+    expect(visibleRows(rows, true).map((r) => `${r.node}.${r.name}`)).toEqual(['rc.status', 'rc.resistance']);
+  });
+  it('formats compared values shortly', () => {
+    expect(formatCompared(undefined)).toBe('—');
+    expect(formatCompared(null)).toBe('—');
+    expect(formatCompared(1.1373060357123)).toBe('1.13731');
+    expect(formatCompared(2200)).toBe('2200');
+    expect(formatCompared('x'.repeat(200), 10)).toBe(`${'x'.repeat(9)}…`);
+    expect(formatCompared([1, 2])).toBe('[1,2]');
+  });
+});
+
+describe('settings', () => {
+  it('reads the settings with defaults for unset or invalid values', () => {
+    const vals: Record<string, unknown> = { kernel: ' ', llmosHome: '/data/llmos', layoutDirection: 'TB' };
+    expect(readConfig((k) => vals[k])).toEqual({ kernel: 'python3', llmosHome: '/data/llmos', layoutDirection: 'TB' });
+    expect(readConfig(() => undefined)).toEqual({ kernel: 'python3', llmosHome: '', layoutDirection: 'LR' });
+    expect(readConfig((k) => (k === 'layoutDirection' ? 'diagonal' : 'py311')).layoutDirection).toBe('LR');
   });
 });

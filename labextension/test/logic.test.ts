@@ -148,6 +148,9 @@ describe('layout and helpers', () => {
     expect(pos.h.x).toBeLessThan(pos.v.x);
     expect(pos.v.x).toBeLessThan(pos.s.x);
     expect(pos.v.x - pos.h.x).toBeGreaterThanOrEqual(240);
+    const tb = autoLayout(docFromWorkflow(w2), index, {}, 'TB');  // the layout-direction setting
+    expect(tb.h.y).toBeLessThan(tb.v.y);
+    expect(tb.v.y).toBeLessThan(tb.s.y);
   });
   it('finds downstream nodes', () => {
     expect([...downstream(wf.edges, ['h'])].sort()).toEqual(['h', 'v']);

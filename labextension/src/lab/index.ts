@@ -9,7 +9,7 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin,
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IMainMenu } from '@jupyterlab/mainmenu';
@@ -24,22 +24,26 @@ import '../style.css';
 import { LibraryKernel } from './kernel';
 import {
   emptyWorkflow,
+  readConfig,
   loadsExtension,
   nodeIdFor,
   skillCellSource,
   skillNodeIds,
+  type Comparison,
   type LibrarySkill,
   type RunInfo,
 } from './logic';
-import { ReactHost, RunHistory, SkillLibrary, Store, type Loadable } from './panels';
+import { ReactHost, RunComparison, RunHistory, SkillLibrary, Store, type Loadable } from './panels';
 import {
   CommandIDs,
+  DEFAULT_CONFIG,
   FACTORY,
   FILE_TYPE,
   ILlmosLibrary,
   PLUGIN_PREFIX,
   RUNS_ID,
   SKILLS_ID,
+  type LlmosConfig,
 } from './tokens';
 import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
 
@@ -67,29 +71,32 @@ const libraryPlugin: JupyterFrontEndPlugin<ILlmosLibrary> = {
   optional: [ISettingRegistry],
   activate: (app: JupyterFrontEnd, settings: ISettingRegistry | null): ILlmosLibrary => {
     const kernel = new LibraryKernel(app.serviceManager);
-    let llmosHome = '';
+    let config: LlmosConfig = { ...DEFAULT_CONFIG };
+    const listeners: ((c: LlmosConfig) => void)[] = [];
     let loaded: Promise<LibrarySkill[]> | null = null;
     const load = async () => {
-      if (llmosHome) {
-        await kernel.execute(`import os; os.environ['LLMOS_HOME'] = ${JSON.stringify(llmosHome)}`);
-      }
+      if (config.llmosHome) await kernel.call('set_llmos_home', config.llmosHome);
       const r = await kernel.call<{ skills: LibrarySkill[]; errors: string[] }>('skills_json');
       for (const e of r.errors) console.warn('llmos skill library:', e);
       return r.skills;
     };
     const library: ILlmosLibrary = {
       kernel,
+      config: () => config,
+      onConfigChanged: (cb) => { listeners.push(cb); },
       skills: () => (loaded ??= load()),
       refresh: () => (loaded = load()),
     };
     if (settings) {
       void settings.load(`${PLUGIN_PREFIX}:plugin`).then((s) => {
         const apply = () => {
-          kernel.setKernelName((s.get('kernel').composite as string) || 'python3');
-          llmosHome = (s.get('llmosHome').composite as string) || '';
+          config = readConfig((key) => s.get(key).composite);
+          kernel.setKernelName(config.kernel);
+          loaded = null;
+          for (const cb of listeners) cb(config);
         };
         apply();
-        s.changed.connect(() => { apply(); loaded = null; });
+        s.changed.connect(apply);
       }).catch((e) => console.warn('llmos: settings not loaded', e));
     }
     window.addEventListener('beforeunload', () => void kernel.dispose());
@@ -195,7 +202,7 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
       fileTypes: [FILE_TYPE],
       defaultFor: [FILE_TYPE],
       modelName: 'text',
-    }, { kernel: library.kernel, skills: () => library.skills() });
+    }, library);
     factory.widgetCreated.connect((_, w) => { w.title.icon = workflowIcon; });
     app.docRegistry.addWidgetFactory(factory);
 
@@ -220,9 +227,25 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.runWorkflow, {
       label: 'Run Workflow',
-      caption: 'Run the workflow in the llmos library kernel',
+      caption: "Run the workflow in the document's kernel",
       isEnabled: isWorkflow,
       execute: () => current()?.content.run(),
+    });
+    app.commands.addCommand(CommandIDs.runNodeDownstream, {
+      label: 'Run Selected Node + Downstream',
+      caption: 'Run the selected node, what it needs and everything that depends on it',
+      isEnabled: () => !!current()?.content.selectedNode(),
+      execute: () => {
+        const doc = current();
+        const node = doc?.content.selectedNode();
+        if (doc && node) return doc.content.run(node, true);
+      },
+    });
+    app.commands.addCommand(CommandIDs.cancelRun, {
+      label: 'Cancel Workflow Run',
+      caption: 'Interrupt the run: running nodes finish, the others are skipped',
+      isEnabled: () => !!current()?.content.model.get('running'),
+      execute: () => current()?.content.cancel(),
     });
     app.commands.addCommand(CommandIDs.fitView, {
       label: 'Fit Workflow View',
@@ -261,13 +284,15 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
         }
       },
     });
-    for (const command of [CommandIDs.newWorkflow, CommandIDs.runWorkflow, CommandIDs.fitView,
+    for (const command of [CommandIDs.newWorkflow, CommandIDs.runWorkflow,
+      CommandIDs.runNodeDownstream, CommandIDs.cancelRun, CommandIDs.fitView,
       CommandIDs.autoLayout, CommandIDs.exportNotebook]) {
       palette?.addItem({ command, category: 'llmos', args: { isPalette: true } });
     }
     launcher?.add({ command: CommandIDs.newWorkflow, category: 'Other', rank: 3 });
     mainMenu?.fileMenu.newMenu.addGroup([{ command: CommandIDs.newWorkflow }], 30);
-    mainMenu?.runMenu.addGroup([{ command: CommandIDs.runWorkflow }], 40);
+    mainMenu?.runMenu.addGroup([{ command: CommandIDs.runWorkflow },
+      { command: CommandIDs.runNodeDownstream }, { command: CommandIDs.cancelRun }], 40);
   },
 };
 
@@ -309,8 +334,34 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
         void showErrorMessage('Cannot open the trace', String(e));
       }
     };
-    const widget = new ReactHost(React.createElement(RunHistory, { store, onRefresh: refresh, onOpen: open }),
-      refresh);
+    const rerun = async (run: RunInfo) => {
+      try {
+        const r = await library.kernel.call<{ status: string; message: string }>('rerun_trace_json', run.path);
+        if (r.status === 'invalid') void showErrorMessage('Cannot re-run', r.message);
+      } catch (e) {
+        void showErrorMessage('Cannot re-run', String(e));
+      }
+      refresh();
+    };
+    const compare = async (a: RunInfo, b: RunInfo) => {
+      try {
+        const comparison = await library.kernel.call<Comparison>('compare_runs_json', a.path, b.path);
+        const content = new ReactHost(React.createElement(RunComparison, { comparison }));
+        const w = new MainAreaWidget({ content });
+        w.id = `llmos-compare-${a.run_id}-${b.run_id}`;
+        w.title.label = `Runs ${a.run_id} ↔ ${b.run_id}`;
+        w.title.icon = runsIcon;
+        w.title.closable = true;
+        w.addClass('llmos-CompareWidget');
+        app.shell.add(w, 'main');
+        app.shell.activateById(w.id);
+      } catch (e) {
+        void showErrorMessage('Cannot compare the runs', String(e));
+      }
+    };
+    const widget = new ReactHost(React.createElement(RunHistory, {
+      store, onRefresh: refresh, onOpen: open, onRerun: rerun, onCompare: (a, b) => void compare(a, b),
+    }), refresh);
     widget.id = RUNS_ID;
     widget.title.icon = runsIcon;
     widget.title.caption = 'Run history';

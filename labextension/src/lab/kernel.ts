@@ -1,13 +1,68 @@
 /**
- * The library kernel: a kernel of its own that the extension starts on first use and
- * asks for the skill library, the run history and workflow runs (through
- * `llmos_jupyter._lab`). No server extension is needed, so this works unchanged in
- * JupyterLite (where the kernel is Pyodide's) and never touches the user's notebooks'
- * kernels.
+ * Kernels the extension talks to. The *library kernel* is a kernel of its own that the
+ * extension starts on first use and asks for the skill library, the run history and
+ * re-runs (through `llmos_jupyter._lab`). Workflow documents run in their own kernel
+ * (the document's session, which the user can change with the toolbar's kernel picker).
+ * No server extension is needed, so this works unchanged in JupyterLite (where kernels
+ * are Pyodide's) and never touches the user's notebooks' kernels.
  */
 import type { Kernel, KernelMessage, ServiceManager } from '@jupyterlab/services';
 
-import { pythonCall } from './logic';
+import { EVENT_PREFIX, LineSplitter, pythonCall, type EngineEvent } from './logic';
+
+/**
+ * Run `code` in `kernel`; resolves with its stdout. `onLine` sees each complete stdout
+ * line as it arrives (live progress). An `error` reply rejects with `ename: evalue`.
+ */
+export async function executeIn(kernel: Kernel.IKernelConnection, code: string,
+  onLine?: (line: string) => void): Promise<string> {
+  let out = '';
+  let error = '';
+  const lines = new LineSplitter();
+  const future = kernel.requestExecute({ code, silent: false, store_history: false });
+  future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
+    const t = msg.header.msg_type;
+    if (t === 'stream') {
+      const c = msg.content as KernelMessage.IStreamMsg['content'];
+      if (c.name !== 'stdout') return;
+      out += c.text;
+      if (onLine) for (const line of lines.push(c.text)) onLine(line);
+    } else if (t === 'error') {
+      const c = msg.content as KernelMessage.IErrorMsg['content'];
+      error = `${c.ename}: ${c.evalue}`;
+    }
+  };
+  await future.done;
+  if (onLine) for (const line of lines.flush()) onLine(line);
+  if (error) {
+    if (/ModuleNotFoundError: No module named 'llmos_jupyter/.test(error)) {
+      throw new Error(`llmos-jupyter is not installed in the kernel "${kernel.name}" ` +
+        '(pip install llmos-jupyter in that environment, or pick another kernel)');
+    }
+    throw new Error(error);
+  }
+  return out;
+}
+
+/**
+ * `llmos_jupyter._lab.<fn>(*args)` in `kernel`, parsed (its last printed line is JSON);
+ * engine events printed before it (`EVENT_PREFIX` lines) go to `onEvent`.
+ */
+export async function callIn<T>(kernel: Kernel.IKernelConnection, fn: string, args: unknown[],
+  onEvent?: (e: EngineEvent) => void): Promise<T> {
+  const onLine = onEvent ? (line: string) => {
+    if (!line.startsWith(EVENT_PREFIX)) return;
+    try {
+      onEvent(JSON.parse(line.slice(EVENT_PREFIX.length)) as EngineEvent);
+    } catch {
+      /* a malformed progress line never fails the run */
+    }
+  } : undefined;
+  const text = (await executeIn(kernel, pythonCall(fn, ...args), onLine)).trim();
+  if (fn === 'export_notebook_json') return JSON.parse(text) as T;
+  const last = text.split('\n').pop() ?? '';
+  return JSON.parse(last) as T;
+}
 
 export class LibraryKernel {
   constructor(private manager: ServiceManager.IManager, private kernelName = 'python3') {}
@@ -41,38 +96,28 @@ export class LibraryKernel {
 
   /** Run `code`; its stdout (stderr and errors make it reject). One call at a time. */
   execute(code: string): Promise<string> {
-    const next = this._queue.then(() => this._execute(code));
+    return this.queued(async () => executeIn(await this.kernel(), code));
+  }
+
+  /** `llmos_jupyter._lab.<fn>(*args)`, parsed; events to `onEvent`. One call at a time. */
+  call<T>(fn: string, ...args: unknown[]): Promise<T> {
+    return this.queued(async () => callIn<T>(await this.kernel(), fn, args));
+  }
+
+  /** As `call`, with the engine's events of a run delivered live. */
+  callWithEvents<T>(fn: string, args: unknown[], onEvent: (e: EngineEvent) => void): Promise<T> {
+    return this.queued(async () => callIn<T>(await this.kernel(), fn, args, onEvent));
+  }
+
+  /** Interrupt the running call (a run cancels at its next node boundary). */
+  async interrupt(): Promise<void> {
+    if (this._kernel) await (await this._kernel).interrupt();
+  }
+
+  private queued<T>(job: () => Promise<T>): Promise<T> {
+    const next = this._queue.then(job);
     this._queue = next.catch(() => undefined);
     return next;
-  }
-
-  private async _execute(code: string): Promise<string> {
-    const kernel = await this.kernel();
-    let out = '';
-    let error = '';
-    const future = kernel.requestExecute({ code, silent: false, store_history: false });
-    future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-      const t = msg.header.msg_type;
-      if (t === 'stream') {
-        const c = msg.content as KernelMessage.IStreamMsg['content'];
-        if (c.name === 'stdout') out += c.text;
-      } else if (t === 'error') {
-        const c = msg.content as KernelMessage.IErrorMsg['content'];
-        error = `${c.ename}: ${c.evalue}`;
-      }
-    };
-    await future.done;
-    if (error) throw new Error(error);
-    return out;
-  }
-
-  /** `llmos_jupyter._lab.<fn>(*args)`, parsed (its last printed line is JSON). */
-  async call<T>(fn: string, ...args: unknown[]): Promise<T> {
-    const out = await this.execute(pythonCall(fn, ...args));
-    const text = out.trim();
-    if (fn === 'export_notebook_json') return JSON.parse(text) as T;
-    const last = text.split('\n').pop() ?? '';
-    return JSON.parse(last) as T;
   }
 
   async dispose() {

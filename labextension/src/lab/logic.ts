@@ -1,5 +1,5 @@
 /** Pure logic of the JupyterLab plugins (unit-tested in test/lab.test.ts). */
-import type { Port, SkillSummary } from '../types';
+import type { NodeStatus, Port, SkillSummary, StatusInfo } from '../types';
 
 /** A skill as the library kernel lists it (`llmos_jupyter._lab.skills_json`). */
 export interface LibrarySkill extends SkillSummary {
@@ -139,4 +139,113 @@ export function pythonCall(fn: string, ...args: unknown[]): string {
 /** A new, empty workflow document's text. */
 export function emptyWorkflow(name = 'untitled'): string {
   return JSON.stringify({ id: name, name, nodes: [], edges: [] }, null, 2) + '\n';
+}
+
+// -- live runs ------------------------------------------------------------------------
+
+/** Start of a stdout line with one engine event as JSON (`llmos_jupyter._lab.EVENT_PREFIX`). */
+export const EVENT_PREFIX = '@llmos-event ';
+
+/** An engine event as the kernel prints it (`Event.to_dict()` in Python). */
+export interface EngineEvent {
+  kind: string;
+  node_id?: string;
+  status?: string;
+  duration_ms?: number;
+  error?: string;
+  nodes?: string[];
+}
+
+/** Splits a stream of stdout chunks into whole lines (a line may span chunks). */
+export class LineSplitter {
+  private rest = '';
+  push(chunk: string): string[] {
+    const parts = (this.rest + chunk).split('\n');
+    this.rest = parts.pop() ?? '';
+    return parts;
+  }
+  flush(): string[] {
+    const r = this.rest;
+    this.rest = '';
+    return r ? [r] : [];
+  }
+}
+
+/**
+ * The canvas' `statuses` after one engine event: the same mapping as the Canvas widget's
+ * Python side (`run_started` queues its nodes, `node_started` → running, `node_finished`
+ * → completed/cached with the time, failed/skipped keep the error).
+ */
+export function applyEvent(statuses: Record<string, StatusInfo>, e: EngineEvent): Record<string, StatusInfo> {
+  if (e.kind === 'run_started') {
+    const next = { ...statuses };
+    for (const n of e.nodes ?? []) next[n] = { status: 'queued' };
+    return next;
+  }
+  if (!e.node_id) return statuses;
+  let entry: StatusInfo;
+  if (e.kind === 'node_started') entry = { status: 'running' };
+  else if (e.kind === 'node_finished') entry = { status: (e.status as NodeStatus) || 'completed' };
+  else if (e.kind === 'node_failed') entry = { status: 'failed' };
+  else if (e.kind === 'node_skipped') entry = { status: 'skipped' };
+  else return statuses;
+  if (e.error) entry.error = e.error;
+  if (typeof e.duration_ms === 'number') entry.elapsed_ms = Math.round(e.duration_ms * 10) / 10;
+  return { ...statuses, [e.node_id]: entry };
+}
+
+// -- comparing runs -------------------------------------------------------------------
+
+/** One row of two runs side by side (`llmos_jupyter._lab.compare_runs_json`). */
+export interface CompareRow {
+  node: string;
+  kind: 'status' | 'param' | 'output';
+  name: string;
+  a: unknown;
+  b: unknown;
+  same: boolean;
+}
+
+export interface RunSummary {
+  path: string;
+  run_id?: string;
+  status?: string;
+  workflow?: string;
+  started_at?: string;
+  duration_ms?: number;
+}
+
+export interface Comparison { a: RunSummary; b: RunSummary; rows: CompareRow[] }
+
+/** A compared value as short text: numbers to 6 significant digits, long JSON cut. */
+export function formatCompared(v: unknown, max = 120): string {
+  if (v === undefined || v === null) return '—';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * The rows to show: all, or only the differing ones (`onlyDifferences`), grouped by node
+ * in the order given. A node's status row is always kept so each group has a header.
+ */
+export function visibleRows(rows: CompareRow[], onlyDifferences: boolean): CompareRow[] {
+  if (!onlyDifferences) return rows;
+  const differing = new Set(rows.filter((r) => !r.same).map((r) => r.node));
+  return rows.filter((r) => differing.has(r.node) && (r.kind === 'status' || !r.same));
+}
+
+// -- settings -------------------------------------------------------------------------
+
+/** The settings as the extension uses them; unset or invalid values get the defaults. */
+export function readConfig(get: (key: string) => unknown): {
+  kernel: string; llmosHome: string; layoutDirection: 'LR' | 'TB';
+} {
+  const str = (v: unknown, d: string) => (typeof v === 'string' && v.trim() ? v.trim() : d);
+  const dir = get('layoutDirection');
+  return {
+    kernel: str(get('kernel'), 'python3'),
+    llmosHome: str(get('llmosHome'), ''),
+    layoutDirection: dir === 'TB' ? 'TB' : 'LR',
+  };
 }

@@ -8,12 +8,16 @@ import { createRoot, type Root } from 'react-dom/client';
 import type { Port } from '../types';
 import {
   filterSkills,
+  formatCompared,
   formatDuration,
   groupByCategory,
   paramsSummary,
   portLabel,
+  visibleRows,
+  type Comparison,
   type LibrarySkill,
   type RunInfo,
+  type RunSummary,
 } from './logic';
 import { JUPYTER_CELL_MIME } from './tokens';
 
@@ -175,14 +179,34 @@ export interface RunHistoryProps {
   store: Store<Loadable<RunInfo[]>>;
   onRefresh: () => void;
   onOpen: (run: RunInfo) => void;
+  /** Run the traced workflow again with the same parameters and overrides. */
+  onRerun: (run: RunInfo) => Promise<void>;
+  /** Show two runs side by side (`a` the older one). */
+  onCompare: (a: RunInfo, b: RunInfo) => void;
 }
 
-export function RunHistory({ store, onRefresh, onOpen }: RunHistoryProps) {
+export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare }: RunHistoryProps) {
   const state = useSyncExternalStore(store.subscribe, store.get);
+  const [picked, setPicked] = useState<string[]>([]);
+  const [busy, setBusy] = useState<string | null>(null);
+  const byPath = useMemo(() => new Map(state.data.map((r) => [r.path, r])), [state.data]);
+  const chosen = picked.filter((p) => byPath.has(p));
+  const toggle = (path: string) => setPicked((cur) => cur.includes(path)
+    ? cur.filter((p) => p !== path) : [...cur, path].slice(-2));  // keep the last two picked
+  const compare = () => {
+    if (chosen.length !== 2) return;
+    // Older run on the left: the list is newest first.
+    const [x, y] = chosen.map((p) => byPath.get(p)!);
+    const older = state.data.indexOf(x) > state.data.indexOf(y) ? [x, y] : [y, x];
+    onCompare(older[0], older[1]);
+  };
   return (
     <div className="llmos-RunHistory">
       <div className="llmos-SkillLibrary-header">
         <span className="llmos-SkillLibrary-title">Runs</span>
+        <button className="llmos-RunHistory-compare" data-action="compare" disabled={chosen.length !== 2}
+          title={chosen.length === 2 ? 'Compare the two picked runs side by side' : 'Pick two runs to compare'}
+          aria-label="Compare the two picked runs" onClick={compare}>Compare {chosen.length}/2</button>
         <button className="llmos-RunHistory-refresh" data-action="refresh-runs" title="Reload the runs"
           aria-label="Reload the runs" onClick={onRefresh}>⟳</button>
       </div>
@@ -193,18 +217,70 @@ export function RunHistory({ store, onRefresh, onOpen }: RunHistoryProps) {
       <div className="llmos-RunHistory-list" data-count={state.data.length}>
         {state.data.map((r) => (
           <div key={r.path} className="llmos-Run" data-run-id={r.run_id ?? ''} data-status={r.status ?? ''}
+            data-picked={String(chosen.includes(r.path))}
             role="button" tabIndex={0} title={`Open ${r.path}`}
             onClick={() => onOpen(r)} onKeyDown={(e) => { if (e.key === 'Enter') onOpen(r); }}>
             <div className="llmos-Run-head">
+              <input type="checkbox" className="llmos-Run-pick" data-action="pick" checked={chosen.includes(r.path)}
+                aria-label={`Pick run ${r.run_id} to compare`} title="Pick to compare"
+                onClick={(e) => e.stopPropagation()} onChange={() => toggle(r.path)} />
               <span className={`llmos-Run-status llmos-mod-${r.status ?? 'unknown'}`}>{r.status}</span>
               <span className="llmos-Run-name">{r.workflow ?? r.name}</span>
               <span className="llmos-Run-duration">{formatDuration(r.duration_ms)}</span>
+              <button className="llmos-Run-rerun" data-action="rerun" disabled={busy !== null}
+                title="Run again with the same parameters" aria-label={`Re-run ${r.run_id}`}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  setBusy(r.path);
+                  void onRerun(r).finally(() => setBusy(null));
+                }}>{busy === r.path ? '…' : '↻'}</button>
             </div>
             <div className="llmos-Run-when">{(r.started_at ?? '').replace('T', ' ').slice(0, 19)} · {r.run_id}</div>
             {paramsSummary(r) && <div className="llmos-Run-params">{paramsSummary(r)}</div>}
           </div>
         ))}
       </div>
+    </div>
+  );
+}
+
+// -- Two runs side by side -------------------------------------------------------------
+
+function RunHead({ label, run }: { label: string; run: RunSummary }) {
+  return (
+    <div className="llmos-Compare-run" data-run-id={run.run_id ?? ''}>
+      <strong>{label}</strong> {run.workflow} · <span className={`llmos-Run-status llmos-mod-${run.status}`}>{run.status}</span>
+      {' '}· {(run.started_at ?? '').replace('T', ' ').slice(0, 19)} · {formatDuration(run.duration_ms)} · {run.run_id}
+    </div>
+  );
+}
+
+/** Parameters and outputs of two runs, node by node, differences marked. */
+export function RunComparison({ comparison }: { comparison: Comparison }) {
+  const [onlyDiff, setOnlyDiff] = useState(false);
+  const rows = visibleRows(comparison.rows, onlyDiff);
+  const differing = comparison.rows.filter((r) => !r.same).length;
+  return (
+    <div className="llmos-Compare" data-differences={differing}>
+      <RunHead label="A" run={comparison.a} />
+      <RunHead label="B" run={comparison.b} />
+      <label className="llmos-Compare-filter">
+        <input type="checkbox" checked={onlyDiff} onChange={(e) => setOnlyDiff(e.target.checked)}
+          data-action="only-differences" /> only differences ({differing})
+      </label>
+      <table className="llmos-Compare-table">
+        <thead><tr><th>node</th><th>kind</th><th>name</th><th>A</th><th>B</th></tr></thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={`${r.node}/${r.kind}/${r.name}`} data-node={r.node} data-kind={r.kind} data-name={r.name}
+              data-same={String(r.same)} className={r.same ? '' : 'llmos-mod-differs'}>
+              <td>{r.kind === 'status' ? r.node : ''}</td><td>{r.kind}</td><td>{r.name}</td>
+              <td title={JSON.stringify(r.a)}>{formatCompared(r.a)}</td>
+              <td title={JSON.stringify(r.b)}>{formatCompared(r.b)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

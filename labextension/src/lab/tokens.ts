@@ -3,6 +3,8 @@
 /** Every command the extension adds (palette + menus). */
 export enum CommandIDs {
   runWorkflow = 'llmos:run-workflow',
+  runNodeDownstream = 'llmos:run-node-downstream',
+  cancelRun = 'llmos:cancel-run',
   fitView = 'llmos:fit-view',
   autoLayout = 'llmos:auto-layout',
   openSkillLibrary = 'llmos:open-skill-library',
@@ -26,9 +28,25 @@ import { Token } from '@lumino/coreutils';
 import type { LibraryKernel } from './kernel';
 import type { LibrarySkill } from './logic';
 
+/** The extension's settings (Settings Editor → llmos). */
+export interface LlmosConfig {
+  /** Kernelspec of the library kernel and the default kernel of workflow documents. */
+  kernel: string;
+  /** LLMOS_HOME for every kernel the extension runs workflows in ('' : the kernel's own). */
+  llmosHome: string;
+  /** Auto-layout direction: left to right or top to bottom. */
+  layoutDirection: 'LR' | 'TB';
+}
+
+export const DEFAULT_CONFIG: LlmosConfig = { kernel: 'python3', llmosHome: '', layoutDirection: 'LR' };
+
 /** The library kernel and the skill list, shared by the plugins. */
 export interface ILlmosLibrary {
   readonly kernel: LibraryKernel;
+  /** The current settings. */
+  config(): LlmosConfig;
+  /** Called after the settings changed. */
+  onConfigChanged(cb: (c: LlmosConfig) => void): void;
   /** The skills (loaded once; `refresh()` reloads). */
   skills(): Promise<LibrarySkill[]>;
   refresh(): Promise<LibrarySkill[]>;

@@ -1,9 +1,13 @@
 /**
  * `*.workflow.json` as a document: the canvas in a DocumentWidget over JupyterLab's text
  * model, so dirty state, save, revert and the file browser work as for any file.
- * Runs go to the library kernel (`llmos_jupyter._lab.run_workflow_json`).
+ * Runs go to the document's own kernel (started with it, changed with the toolbar's
+ * kernel picker; "No Kernel" falls back to the library kernel) through
+ * `llmos_jupyter._lab.run_workflow_json`, whose engine events update the nodes live.
  */
+import { Toolbar } from '@jupyterlab/apputils';
 import { ABCWidgetFactory, DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
+import type { Kernel } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 import React from 'react';
 import { createRoot, type Root } from 'react-dom/client';
@@ -11,8 +15,18 @@ import { createRoot, type Root } from 'react-dom/client';
 import { App } from '../App';
 import type { StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
-import type { LibraryKernel } from './kernel';
-import type { LibrarySkill } from './logic';
+import { callIn } from './kernel';
+import { applyEvent, type EngineEvent } from './logic';
+import type { ILlmosLibrary } from './tokens';
+
+/** What `run_workflow_json` returns. */
+interface RunReply {
+  status: string;
+  message: string;
+  statuses: Record<string, StatusInfo>;
+  previews?: Record<string, Record<string, unknown>>;
+  trace?: string | null;
+}
 
 /** Parse a document's text; an empty file is an empty workflow. */
 export function parseWorkflow(text: string, fallbackName = 'workflow'): WorkflowJSON {
@@ -25,15 +39,17 @@ export function parseWorkflow(text: string, fallbackName = 'workflow'): Workflow
 export class WorkflowCanvas extends Widget {
   constructor(
     private context: DocumentRegistry.IContext<DocumentRegistry.ICodeModel>,
-    private library: { kernel: LibraryKernel; skills: () => Promise<LibrarySkill[]> },
+    private library: ILlmosLibrary,
   ) {
     super();
     this.addClass('llmos-WorkflowCanvas');
     this.model = new HostModel(
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
-        message: '', running: false, height: '100%' },
+        message: '', running: false, height: '100%',
+        layout_direction: library.config().layoutDirection },
       (content) => void this.onAction(content),
     );
+    library.onConfigChanged((c) => this.model.update('layout_direction', c.layoutDirection));
     this.model.onLocalChange = (key, value) => {
       if (key !== 'workflow') return;
       const text = JSON.stringify(value, null, 2) + '\n';
@@ -96,35 +112,73 @@ export class WorkflowCanvas extends Widget {
     return JSON.stringify(this.model.get('workflow'));
   }
 
-  async run(): Promise<void> {
+  /** The kernel runs go to: the document's, else (No Kernel) the library kernel. */
+  private async runKernel(): Promise<{ kernel: Kernel.IKernelConnection | null; label: string }> {
+    const session = this.context.sessionContext;
+    await session.ready;
+    const kernel = session.session?.kernel ?? null;
+    return kernel ? { kernel, label: `kernel ${session.kernelDisplayName}` } : { kernel: null, label: 'the library kernel' };
+  }
+
+  /** The node selected in the canvas (React Flow marks it), or null. */
+  selectedNode(): string | null {
+    return this.node.querySelector('.react-flow__node.selected')?.getAttribute('data-id') ?? null;
+  }
+
+  /**
+   * Run the workflow, or `node` and what it needs (with `downstream`, also what depends
+   * on it). Statuses follow the engine's events as they happen; previews arrive at the end.
+   */
+  async run(node: string | null = null, downstream = false): Promise<void> {
     if (this.model.get('running')) return;
     const wf = this.model.get('workflow') as WorkflowJSON;
-    const queued: Record<string, StatusInfo> = {};
-    for (const n of wf.nodes) queued[n.id] = { status: 'queued' };
-    this.model.update('statuses', queued);
     this.model.update('running', true);
-    this.model.update('message', 'running in the library kernel…');
+    this.node.dataset.runStatus = 'running';
+    const onEvent = (e: EngineEvent) => {
+      this.model.update('statuses', applyEvent(this.model.get('statuses'), e));
+      if (e.kind === 'cancelling') this.model.update('message', 'cancelling: running nodes finish, the rest is skipped…');
+    };
     try {
-      const r = await this.library.kernel.call<{ status: string; message: string;
-        statuses: Record<string, StatusInfo> }>('run_workflow_json', JSON.stringify(wf));
-      this.model.update('statuses', r.statuses);
+      const { kernel, label } = await this.runKernel();
+      this.runningIn = kernel;
+      this.model.update('message', `running in ${label}…`);
+      const home = this.library.config().llmosHome;
+      const args = [JSON.stringify(wf), node, downstream, true];
+      let r: RunReply;
+      if (kernel) {
+        // Traces go where the run history looks (the LLMOS_HOME setting, when set).
+        if (home) await callIn(kernel, 'set_llmos_home', [home]);
+        r = await callIn<RunReply>(kernel, 'run_workflow_json', args, onEvent);
+      } else {
+        r = await this.library.kernel.callWithEvents<RunReply>('run_workflow_json', args, onEvent);
+      }
+      this.model.update('statuses', { ...this.model.get('statuses'), ...r.statuses });
+      if (r.previews) this.model.update('previews', { ...this.model.get('previews'), ...r.previews });
       this.model.update('message', r.message);
       this.node.dataset.runStatus = r.status;
     } catch (e) {
-      this.model.update('statuses', {});
-      this.model.update('message', `run failed: ${e}`);
+      this.model.update('message', `run failed: ${e instanceof Error ? e.message : e}`);
       this.node.dataset.runStatus = 'error';
     } finally {
+      this.runningIn = null;
       this.model.update('running', false);
     }
   }
+  private runningIn: Kernel.IKernelConnection | null = null;
 
-  private async onAction(content: { action?: string }) {
-    if (content?.action === 'run' || content?.action === 'run-node' || content?.action === 'run-downstream') {
-      await this.run();  // the whole workflow: the library kernel runs copies, cached nodes are fast
-    } else if (content?.action === 'cancel') {
-      this.model.update('message', 'cancel: not supported in the document view yet');
-    }
+  /** Cancel the run: interrupt its kernel; the engine skips the nodes not started yet. */
+  async cancel(): Promise<void> {
+    if (!this.model.get('running')) return;
+    this.model.update('message', 'cancelling…');
+    if (this.runningIn) await this.runningIn.interrupt();
+    else await this.library.kernel.interrupt();
+  }
+
+  private async onAction(content: { action?: string; node?: string }) {
+    if (content?.action === 'run') await this.run();
+    else if (content?.action === 'run-node') await this.run(content.node ?? null, false);
+    else if (content?.action === 'run-downstream') await this.run(content.node ?? null, true);
+    else if (content?.action === 'cancel') await this.cancel();
   }
 
   protected onBeforeDetach(): void {
@@ -143,15 +197,24 @@ export class WorkflowDocument extends DocumentWidget<WorkflowCanvas, DocumentReg
 export class WorkflowFactory extends ABCWidgetFactory<WorkflowDocument, DocumentRegistry.ICodeModel> {
   constructor(
     options: DocumentRegistry.IWidgetFactoryOptions<WorkflowDocument>,
-    private library: { kernel: LibraryKernel; skills: () => Promise<LibrarySkill[]> },
+    private library: ILlmosLibrary,
   ) {
-    super(options);
+    // Like a notebook, a workflow document has a kernel of its own (started with it,
+    // shut down with it, in the document's directory so relative paths resolve).
+    super({ preferKernel: true, canStartKernel: true, shutdownOnClose: true, ...options });
   }
 
   protected createNewWidget(context: DocumentRegistry.IContext<DocumentRegistry.ICodeModel>): WorkflowDocument {
+    // A JSON file has no kernel language; the settings name the kernel to start.
+    context.sessionContext.kernelPreference = {
+      ...context.sessionContext.kernelPreference, name: this.library.config().kernel,
+    };
     const content = new WorkflowCanvas(context, this.library);
     const w = new WorkflowDocument({ content, context });
     w.addClass('llmos-WorkflowDocument');
+    w.toolbar.addItem('spacer', Toolbar.createSpacerItem());
+    w.toolbar.addItem('kernelName', Toolbar.createKernelNameItem(context.sessionContext));
+    w.toolbar.addItem('kernelStatus', Toolbar.createKernelStatusItem(context.sessionContext));
     return w;
   }
 }
