@@ -9,6 +9,19 @@ import type { Kernel, KernelMessage, ServiceManager } from '@jupyterlab/services
 
 import { pythonCall } from './logic';
 
+/**
+ * Run once in a new Pyodide library kernel (JupyterLite): `llmos_jupyter` is not part of
+ * Pyodide, so install it from the site's piplite index (`pypi/`, which also serves its
+ * dependencies), as `%pip install llmos-jupyter` in a notebook would. Other kernels must
+ * have it installed already; they never run this.
+ */
+export const PYODIDE_BOOTSTRAP = [
+  'import importlib.util',
+  'if importlib.util.find_spec("llmos_jupyter") is None:',
+  '    import piplite',
+  '    await piplite.install("llmos-jupyter")',
+].join('\n');
+
 export class LibraryKernel {
   constructor(private manager: ServiceManager.IManager, private kernelName = 'python3') {}
 
@@ -31,6 +44,7 @@ export class LibraryKernel {
         k.statusChanged.connect((_, s) => {
           if (s === 'dead') this._dead = true;
         });
+        if ((await k.info).implementation === 'pyodide') await this._execute(PYODIDE_BOOTSTRAP, k);
         return k;
       })();
       this._kernel.catch(() => { this._kernel = null; });
@@ -46,8 +60,8 @@ export class LibraryKernel {
     return next;
   }
 
-  private async _execute(code: string): Promise<string> {
-    const kernel = await this.kernel();
+  private async _execute(code: string, started?: Kernel.IKernelConnection): Promise<string> {
+    const kernel = started ?? (await this.kernel());
     let out = '';
     let error = '';
     const future = kernel.requestExecute({ code, silent: false, store_history: false });
