@@ -64,6 +64,9 @@ def test_online_build_loads_pyodide_from_its_cdn(tmp_path: Path) -> None:
                for f in ext.rglob("*.js")), "the kernel's default pyodideUrl is its CDN"
     assert list((site / "pypi").glob("llmos_jupyter-*.whl"))
     assert (site / "files/lite-quickstart.ipynb").is_file()
+    # The same JupyterLab extension and library-kernel setting as the offline site.
+    assert {e["name"] for e in cfg["federated_extensions"]} >= {"llmos-jupyter", "anywidget"}
+    assert cfg["settingsOverrides"]["llmos-jupyter:plugin"]["kernel"] == "python"
 
 
 WAIT_IDLE = """async () => {
