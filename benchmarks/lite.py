@@ -7,11 +7,15 @@ and the Python playwright driver (never ``playwright install``). From the repo r
     PYTHONPATH=. python benchmarks/lite.py --site _site   # reuse a built offline site
 
 Method: ``build_site(offline=True)`` with and without source maps (warm download cache;
-the figure includes building our wheel); the site served on 127.0.0.1; a fresh Chromium
-profile opens ``lite-quickstart.ipynb``; page load → kernel idle; then each cell through
+the figure includes building our wheel); the site's size, and the share of it that is
+our JupyterLab extension (``extensions/llmos-jupyter``, i.e. the site without it would be
+that much smaller); the site served on 127.0.0.1; a fresh Chromium profile opens
+``lite-quickstart.ipynb``; page load → kernel idle; then each cell through
 ``notebook:run-cell`` (the first ``%pip install`` and the first ``run()`` of rc-stats timed
-on their own). For comparison the same first ``run()`` (with its trace) in a fresh local
-Python process, after ``import llmos_jupyter`` as in the notebook.
+on their own). A second fresh profile opens ``/lab/`` and shows the skill library: page
+load → skills listed (the library kernel starts and installs llmos-jupyter from piplite).
+For comparison the same first ``run()`` (with its trace) in a fresh local Python process,
+after ``import llmos_jupyter`` as in the notebook.
 """
 
 from __future__ import annotations
@@ -34,12 +38,12 @@ def _size(path: Path) -> float:
 def _browser(site: Path) -> dict[str, float]:
     import functools
     import http.server
-    import threading
-
     import importlib.util
+    import threading
 
     from playwright.sync_api import sync_playwright
 
+    sys.path.insert(0, str(REPO / "tests"))  # the tests' Chromium settings (lite_chromium)
     spec = importlib.util.spec_from_file_location("lite_test", REPO / "tests/lite/test_lite_site.py")
     t = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(t)  # type: ignore[union-attr]
@@ -71,6 +75,15 @@ def _browser(site: Path) -> dict[str, float]:
             t = time.perf_counter()
             page.evaluate(RUN_CELL, 3)
             out["first run() rc-stats in Pyodide, with trace (s)"] = time.perf_counter() - t
+            page = browser.new_context().new_page()
+            t0 = time.perf_counter()
+            page.goto(f"{url}/lab/index.html")
+            page.wait_for_function("() => window.jupyterapp?.commands.hasCommand("
+                                   "'llmos:open-skill-library')", timeout=90_000)
+            page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-skill-library')")
+            page.wait_for_selector("#llmos-skills [data-skill-id]", timeout=180_000)
+            out["/lab/ page load -> skill library listed, fresh profile (s)"] = (
+                time.perf_counter() - t0)
             browser.close()
     finally:
         server.shutdown()
@@ -105,6 +118,9 @@ def main() -> None:
             rows["offline build --no-sourcemaps (s)"] = f"{b.seconds:.1f}"
             site = b.output
         rows["site size without source maps (MB)"] = f"{_size(site):.1f}"
+        rows["  of which our JupyterLab extension (MB)"] = (
+            f"{_size(site / 'extensions/llmos-jupyter'):.2f}")
+        rows["  of which all federated extensions (MB)"] = f"{_size(site / 'extensions'):.2f}"
         with ThreadPoolExecutor(1) as pool:
             for k, v in pool.submit(_browser, site).result().items():
                 rows[k] = f"{v:.2f}"

@@ -39,31 +39,45 @@ def _available(name: str) -> bool:
 def check_requires(skill_id: str, requires: tuple[str, ...]) -> None:
     """Raise if a required package is missing.
 
+    In a Pyodide kernel (JupyterLite) a missing package of the page's Pyodide
+    distribution is loaded first (``_lite.pyodide_packages``), so numpy/scipy/matplotlib
+    skills run in the online site without a ``%pip install``.
+
     Raises:
-        RequirementMissing: names the skill and the package, with the install command.
+        RequirementMissing: names the skill and the package, with the install command
+            (in the browser: "… is not available in this offline site" when the site's
+            distribution lacks it).
     """
     for req in requires:
         name = requirement_name(req)
-        if not _available(name):
-            hint = _browser_hint(name) if sys.platform == "emscripten" else None
-            raise RequirementMissing(skill_id, name, hint=hint)
+        if _available(name):
+            continue
+        if sys.platform != "emscripten":
+            raise RequirementMissing(skill_id, name)
+        from llmos_jupyter._lite.pyodide_packages import load_from_distribution
+
+        loaded = load_from_distribution(name)
+        _available.cache_clear()
+        if loaded == "loaded":
+            if _available(name):
+                continue
+            loaded = "failed: still not importable after loadPackage"
+        raise RequirementMissing(skill_id, name, hint=_browser_hint(name, loaded))
 
 
-def _pyodide_lock_names() -> set[str] | None:
-    """Normalised package names of the page's Pyodide lock (``None`` if unknown)."""
-    try:
-        import pyodide_js  # type: ignore[import-not-found]
+def _browser_hint(name: str, loaded: str) -> str:
+    """In Pyodide: what to do, given what loading ``name`` from the distribution gave."""
+    if loaded == "not-in-distribution":
+        from llmos_jupyter._lite.pyodide_packages import lock_packages, pypi_disabled
 
-        packages = pyodide_js._api.lockfile_packages.to_py()
-        return {re.sub(r"[-_.]+", "-", str(k)).lower() for k in packages}
-    except Exception:  # noqa: BLE001 - any Pyodide version without this API
-        return None
-
-
-def _browser_hint(name: str) -> str:
-    """In Pyodide: an offline site that does not carry ``name`` says so plainly."""
-    lock = _pyodide_lock_names()
-    if lock is not None and re.sub(r"[-_.]+", "-", name).lower() not in lock:
-        return (f"{name} is not available in this offline site; use the online site, "
-                f"or run this skill in a local kernel")
-    return f"{name} is not available in this browser kernel yet; try %pip install {name}"
+        # Offline: the site's distribution lacks it and piplite may not ask PyPI.
+        if lock_packages() is not None and pypi_disabled() is not False:
+            return (f"{name} is not available in this offline site; use the online site, "
+                    f"or run this skill in a local kernel")
+        return f"{name} is not available in this browser kernel yet; try %pip install {name}"
+    if loaded == "cannot-wait":
+        return (f"{name} is in this site's Pyodide distribution but this browser cannot "
+                f"load it from inside a run (no WebAssembly stack switching); run "
+                f"`import {_IMPORT_NAMES.get(name.lower(), name.replace('-', '_'))}` or "
+                f"%pip install {name} in a cell first")
+    return f"loading {name} from this site's Pyodide distribution failed ({loaded}); try %pip install {name}"

@@ -5,10 +5,17 @@ What goes into the site (see ``jupyterlite/README.md``):
 * ``jupyterlite/jupyter-lite.json`` and ``jupyterlite/files/`` (the site notebooks);
 * the repo's ``notebooks/`` and the system ``skills/`` under ``files/``, notebooks with
   the Pyodide kernel's kernelspec (``python``);
+* ``jupyterlite/overrides.json``: settings defaults of the site (the library kernel of our
+  JupyterLab extension is the Pyodide kernel, ``python``);
 * ``pypi/``: our ``llmos-jupyter`` wheel (built from this checkout) and the pure-Python
   wheels listed in ``jupyterlite/requirements-lite.txt``; anywidget and ipywidgets are
-  pinned to the versions installed here, whose labextensions the build copies into the
-  site, so widget Python and JS versions always match.
+  pinned to the versions installed here;
+* ``extensions/``: the federated JupyterLab extensions, taken **from the very wheels served
+  through piplite** (ours: sidebar + workflow documents; anywidget; jupyterlab-widgets'
+  widget manager) plus the Pyodide kernel's own; the environment's other labextensions
+  (``sys.prefix/share/jupyter/labextensions``) are ignored, so a stale or unrelated
+  extension installed on the building machine never lands in the site, and each widget's
+  JS and Python halves come from one wheel.
 
 Online (default) the Pyodide kernel loads Pyodide and its packages from its CDN.
 ``offline=True`` makes everything local: the Pyodide core from ``npm pack pyodide@VER``,
@@ -49,8 +56,13 @@ LOCK_WHEELS = (
     "traitlets", "wcwidth", "jedi", "parso", "attrs", "rich", "platformdirs", "urllib3",
     "typing-extensions",
 )
-# Widget packages pinned to the installed version (their labextensions go into the site).
+# Widget packages pinned to the installed version.
 PINNED_TO_INSTALLED = ("anywidget", "ipywidgets", "jupyterlab-widgets", "widgetsnbextension")
+# Wheels of pypi/ whose federated labextension (share/jupyter/labextensions/...) goes into
+# the site, so the JS of each widget is the one shipped with its Python side.
+EXTENSION_WHEELS = ("llmos-jupyter", "anywidget", "jupyterlab-widgets")
+# The Pyodide kernel's labextension is not a piplite wheel: it comes from the environment.
+KERNEL_EXTENSION = "@jupyterlite/pyodide-kernel-extension"
 
 
 @dataclass(frozen=True)
@@ -228,10 +240,42 @@ def _offline_pyodide(cache: Path, version: str, work: Path) -> Path:
 
 # -- the site ------------------------------------------------------------------------------
 def _our_wheel(root: Path, dest: Path) -> Path:
-    """``pip wheel --no-deps`` of this checkout (runs the canvas npm build if needed)."""
+    """``pip wheel --no-deps`` of this checkout (runs the canvas npm build if needed).
+
+    Raises:
+        RuntimeError: the wheel lacks the JupyterLab extension (``labextension/`` not built:
+            run ``npm ci && npm run build`` there).
+    """
     dest.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), str(root)])
-    return next(dest.glob("llmos_jupyter-*.whl"))
+    wheel = next(dest.glob("llmos_jupyter-*.whl"))
+    if _wheel_extensions(wheel) == []:
+        raise RuntimeError(f"{wheel.name} carries no JupyterLab extension: build it with "
+                           f"`npm ci && npm run build` in {root / 'labextension'}")
+    return wheel
+
+
+def _wheel_extensions(wheel: Path) -> list[str]:
+    """Names of the prebuilt federated extensions inside ``wheel`` (its ``package.json``s)."""
+    names = []
+    with zipfile.ZipFile(wheel) as zf:
+        for n in zf.namelist():
+            rest = n.partition("/share/jupyter/labextensions/")[2]
+            parts = rest.split("/")
+            if rest and parts[-1] == "package.json" and len(parts) in (2, 3):
+                pkg = json.loads(zf.read(n))
+                if pkg.get("jupyterlab", {}).get("_build", {}).get("load"):
+                    names.append(pkg["name"])
+    return names
+
+
+def _kernel_extension() -> Path:
+    """The installed Pyodide kernel's federated extension (a folder)."""
+    base = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / KERNEL_EXTENSION
+    if not (base / "package.json").is_file():
+        raise RuntimeError(f"no {KERNEL_EXTENSION} under {base.parent.parent}: "
+                           "pip install jupyterlite-pyodide-kernel")
+    return base
 
 
 def _copy_notebooks(src: Path, dest: Path) -> None:
@@ -259,6 +303,16 @@ def site_config(offline: bool) -> dict:
     return cfg
 
 
+def lite_build_config(extensions: list[Path]) -> dict:
+    """``jupyter_lite_config.json``: only ``extensions`` (wheels or folders) as labextensions.
+
+    ``ignore_sys_prefix`` is limited to the federated-extensions addon: the Pyodide and
+    piplite addons still find the kernel's own files in the environment.
+    """
+    return {"LiteBuildConfig": {"ignore_sys_prefix": ["federated_extensions"],
+                                "federated_extensions": [str(p) for p in extensions]}}
+
+
 def build_site(output: Path, *, offline: bool = False, sourcemaps: bool = False,
                log: object = None) -> LiteBuild:
     """Build the static site into ``output`` (replaced); see the module docstring."""
@@ -273,6 +327,7 @@ def build_site(output: Path, *, offline: bool = False, sourcemaps: bool = False,
         stage.mkdir()
         (stage / "jupyter-lite.json").write_text(json.dumps(site_config(offline), indent=2),
                                                  "utf-8")
+        shutil.copy2(lite / "overrides.json", stage / "overrides.json")
         files = stage / "files"
         _copy_notebooks(lite / "files", files)
         _copy_notebooks(root / "notebooks", files / "notebooks")
@@ -291,6 +346,9 @@ def build_site(output: Path, *, offline: bool = False, sourcemaps: bool = False,
         extra = [_pure_pyyaml("6.0.3", cache)] if offline else []
         for w in [ours, *pure, *extra]:
             shutil.copy2(w, pypi / w.name)
+        with_ext = [w for w in [ours, *pure] if _norm(w.name.split("-")[0]) in EXTENSION_WHEELS]
+        (stage / "jupyter_lite_config.json").write_text(json.dumps(lite_build_config(
+            [pypi / w.name for w in with_ext] + [_kernel_extension()]), indent=2), "utf-8")
 
         cmd = [sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(stage),
                "--output-dir", str(output)]

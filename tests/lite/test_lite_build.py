@@ -81,3 +81,28 @@ def test_site_notebooks_use_the_pyodide_kernelspec() -> None:
     files = Path(__file__).parents[2] / "jupyterlite" / "files"
     for nb in files.glob("*.ipynb"):
         assert json.loads(nb.read_text())["metadata"]["kernelspec"]["name"] == "python", nb
+
+
+def test_only_the_wheels_extensions_go_into_the_site(tmp_path: Path) -> None:
+    """The environment's labextensions are ignored; the listed wheels/folders are used."""
+    from llmos_jupyter._lite.build import lite_build_config
+
+    cfg = lite_build_config([tmp_path / "a.whl", tmp_path / "ext"])["LiteBuildConfig"]
+    assert cfg["ignore_sys_prefix"] == ["federated_extensions"]  # not the Pyodide addons
+    assert cfg["federated_extensions"] == [str(tmp_path / "a.whl"), str(tmp_path / "ext")]
+
+
+def test_wheel_extensions_finds_prebuilt_labextensions(tmp_path: Path) -> None:
+    import zipfile
+
+    from llmos_jupyter._lite.build import _wheel_extensions
+
+    base = "x-1.data/data/share/jupyter/labextensions"
+    built = {"name": "@o/x", "jupyterlab": {"_build": {"load": "static/remoteEntry.1.js"}}}
+    with zipfile.ZipFile(tmp_path / "x-1-py3-none-any.whl", "w") as zf:
+        zf.writestr(f"{base}/@o/x/package.json", json.dumps(built))
+        zf.writestr(f"{base}/src-only/package.json", json.dumps({"name": "src-only"}))
+    assert _wheel_extensions(tmp_path / "x-1-py3-none-any.whl") == ["@o/x"]
+    with zipfile.ZipFile(tmp_path / "y-1-py3-none-any.whl", "w") as zf:
+        zf.writestr("y/__init__.py", "")
+    assert _wheel_extensions(tmp_path / "y-1-py3-none-any.whl") == []

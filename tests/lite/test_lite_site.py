@@ -8,59 +8,14 @@ may leave 127.0.0.1.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import os
-import shutil
-import threading
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - reported as a skip
-    sync_playwright = None
-
-needs_browser = pytest.mark.skipif(
-    sync_playwright is None or not Path(CHROMIUM).exists() or shutil.which("npm") is None,
-    reason="needs Python playwright, Debian chromium at /usr/bin/chromium and npm")
-
-
-@pytest.fixture(scope="session")
-def lite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    prebuilt = os.environ.get("LLMOS_LITE_SITE")
-    if prebuilt and (Path(prebuilt) / "index.html").is_file():
-        return Path(prebuilt)
-    pytest.importorskip("jupyterlite_core", reason="jupyterlite-core not installed (extra: lite)")
-    from llmos_jupyter._lite.build import build_site
-
-    out = tmp_path_factory.mktemp("lite") / "site"
-    build_site(out, offline=True)
-    return out
-
-
-@pytest.fixture(scope="session")
-def site_url(lite_site: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(lite_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+from lite_chromium import ARGS, CHROMIUM, needs_browser, outside, sync_playwright
 
 
 def test_offline_site_config(lite_site: Path) -> None:
@@ -74,6 +29,21 @@ def test_offline_site_config(lite_site: Path) -> None:
     wheels = {p.name.split("-")[0].lower() for p in (lite_site / "pypi").glob("*.whl")}
     assert {"llmos_jupyter", "pyyaml", "jsonschema", "nbformat", "anywidget"} <= wheels
     assert (lite_site / "files/skills/data-analysis.md").is_file()
+    # The federated extensions: exactly ours, the widgets' and the kernel's (nothing else
+    # that happens to be installed on the building machine), each widget's JS at the
+    # version of the wheel piplite serves.
+    exts = {e["name"]: e for e in cfg["federated_extensions"]}
+    assert set(exts) == {"llmos-jupyter", "anywidget", "@jupyter-widgets/jupyterlab-manager",
+                         "@jupyterlite/pyodide-kernel-extension"}, set(exts)
+    for name, wheel in (("anywidget", "anywidget"),
+                        ("@jupyter-widgets/jupyterlab-manager", "jupyterlab_widgets"),
+                        ("llmos-jupyter", "llmos_jupyter")):
+        load = f"share/jupyter/labextensions/{name}/{exts[name]['load'].removeprefix('./')}"
+        with zipfile.ZipFile(next((lite_site / "pypi").glob(f"{wheel}-*.whl"))) as zf:
+            assert any(n.endswith(load) for n in zf.namelist()), (name, load)
+        assert (lite_site / "extensions" / name / exts[name]["load"]).is_file()
+    # The extension's library kernel is the site's Pyodide kernel.
+    assert cfg["settingsOverrides"]["llmos-jupyter:plugin"]["kernel"] == "python"
     nb = json.loads((lite_site / "files/notebooks/01-quickstart.ipynb").read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python"
 
@@ -94,6 +64,9 @@ def test_online_build_loads_pyodide_from_its_cdn(tmp_path: Path) -> None:
                for f in ext.rglob("*.js")), "the kernel's default pyodideUrl is its CDN"
     assert list((site / "pypi").glob("llmos_jupyter-*.whl"))
     assert (site / "files/lite-quickstart.ipynb").is_file()
+    # The same JupyterLab extension and library-kernel setting as the offline site.
+    assert {e["name"] for e in cfg["federated_extensions"]} >= {"llmos-jupyter", "anywidget"}
+    assert cfg["settingsOverrides"]["llmos-jupyter:plugin"]["kernel"] == "python"
 
 
 WAIT_IDLE = """async () => {
@@ -181,7 +154,4 @@ def test_quickstart_runs_offline_in_pyodide(site_url: str) -> None:
     assert len(trace) == 2 and all(t.endswith(".ipynb") for t in trace), trace
     assert "numpy is not available in this offline site" in out
     assert "completed: 2 ran, 0 cached, 0 failed" in out  # the canvas' run
-    outside = [u for u in requests
-               if urlparse(u).scheme in ("http", "https", "ws", "wss")
-               and urlparse(u).hostname != "127.0.0.1"]
-    assert not outside, outside
+    assert not outside(requests), outside(requests)

@@ -64,6 +64,37 @@ export async function callIn<T>(kernel: Kernel.IKernelConnection, fn: string, ar
   return JSON.parse(last) as T;
 }
 
+/**
+ * Run once in a new Pyodide library kernel (JupyterLite): `llmos_jupyter` is not part of
+ * Pyodide, so install it from the site's piplite index (`pypi/`, which also serves its
+ * dependencies), as `%pip install llmos-jupyter` in a notebook would. Other kernels must
+ * have it installed already; they never run this.
+ */
+export const PYODIDE_BOOTSTRAP = [
+  'import importlib.util',
+  'if importlib.util.find_spec("llmos_jupyter") is None:',
+  '    import piplite',
+  '    await piplite.install("llmos-jupyter")',
+].join('\n');
+
+const bootstrapped = new WeakMap<Kernel.IKernelConnection, Promise<void>>();
+
+/**
+ * Make `llmos_jupyter` importable in `kernel`: a Pyodide kernel (its `kernel_info` says
+ * `implementation: pyodide`) runs `PYODIDE_BOOTSTRAP` once; other kernels are left alone.
+ */
+export function ensureLlmos(kernel: Kernel.IKernelConnection): Promise<void> {
+  let done = bootstrapped.get(kernel);
+  if (!done) {
+    done = (async () => {
+      if ((await kernel.info).implementation === 'pyodide') await executeIn(kernel, PYODIDE_BOOTSTRAP);
+    })();
+    done.catch(() => bootstrapped.delete(kernel));
+    bootstrapped.set(kernel, done);
+  }
+  return done;
+}
+
 export class LibraryKernel {
   constructor(private manager: ServiceManager.IManager, private kernelName = 'python3') {}
 
@@ -86,6 +117,7 @@ export class LibraryKernel {
         k.statusChanged.connect((_, s) => {
           if (s === 'dead') this._dead = true;
         });
+        await ensureLlmos(k);
         return k;
       })();
       this._kernel.catch(() => { this._kernel = null; });

@@ -15,7 +15,7 @@ import { createRoot, type Root } from 'react-dom/client';
 import { App } from '../App';
 import type { StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
-import { callIn } from './kernel';
+import { callIn, ensureLlmos } from './kernel';
 import { applyEvent, type EngineEvent } from './logic';
 import type { ILlmosLibrary } from './tokens';
 
@@ -117,6 +117,7 @@ export class WorkflowCanvas extends Widget {
     const session = this.context.sessionContext;
     await session.ready;
     const kernel = session.session?.kernel ?? null;
+    if (kernel) await ensureLlmos(kernel);  // JupyterLite: install it in the Pyodide kernel
     return kernel ? { kernel, label: `kernel ${session.kernelDisplayName}` } : { kernel: null, label: 'the library kernel' };
   }
 
