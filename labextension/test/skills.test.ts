@@ -63,6 +63,21 @@ describe('threejs-surface (runtime: threejs)', () => {
     expect(scene.getObjectByName('surface')).toBeInstanceOf(THREE.Mesh);
   });
 
+  it('the scene JSON keeps the computed heights and vertex colours', async () => {
+    const { outputs } = await run('threejs-surface', { amplitude: 0.3, frequency_x: 1, frequency_y: 0.5,
+      resolution: 6, color_low: '#000000', color_high: '#ffffff' });
+    const mesh = new THREE.ObjectLoader().parse(outputs.scene).getObjectByName('surface') as THREE.Mesh;
+    const pos = mesh.geometry.getAttribute('position');
+    const zs = Array.from({ length: pos.count }, (_, i) => pos.getZ(i));
+    zs.forEach((z, i) => expect(z).toBeCloseTo(outputs.heights[i], 6));
+    const color = mesh.geometry.getAttribute('color');
+    const top = zs.indexOf(Math.max(...zs));
+    expect(color.getX(top)).toBeCloseTo(1, 6); // the highest vertex gets color_high
+    expect((mesh.material as THREE.MeshStandardMaterial).vertexColors).toBe(true);
+    // The mesh lies in the x–z plane with heights along y (the saved matrix has the rotation).
+    expect(mesh.rotation.x).toBeCloseTo(-Math.PI / 2, 9);
+  });
+
   it('the mesh area converges to the integral for a wave (from below)', async () => {
     const params = { amplitude: 0.2, frequency_x: 0.5, frequency_y: 0, color_low: '#000', color_high: '#fff' };
     // z = A sin(πx): area = 2 ∫_{-1}^{1} √(1 + (Aπ cos πx)²) dx, by Simpson's rule on 20,000 panels.
