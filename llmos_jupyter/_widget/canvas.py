@@ -47,9 +47,9 @@ from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
 from llmos_jupyter._skills.ports import is_png
+from llmos_jupyter._widget.browser_runtime import BrowserRunBlocked, BrowserRunner
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
-from llmos_jupyter._widget.browser_runtime import BrowserRunBlocked, BrowserRunner
 
 __all__ = ["Canvas", "FrontendMissing", "preview"]
 

@@ -146,7 +146,8 @@ def test_javascript_and_threejs_nodes_run_in_the_browser(jupyter_server, browser
         surf_canvas.scroll_into_view_if_needed()
         before = surf_canvas.screenshot(path=str(artifacts / "scene-before-orbit.png"))
         assert _colourful_fraction(before) > 0.05, "the surface is not drawn in its colours"
-        (x, y) = (lambda b: (b["x"] + b["width"] / 2, b["y"] + b["height"] / 2))(surf_canvas.bounding_box())
+        box = surf_canvas.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + 60, y + 20, steps=6)
