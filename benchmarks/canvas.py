@@ -1,5 +1,5 @@
-"""The canvas in headless Chromium: pan frame rate at 1,000 / 5,000 nodes, kernel → DOM
-status latency, JS heap. A benchmark, not a test: it prints figures.
+"""The canvas in headless Chromium: pan, node-drag, zoom and select frame times at 1,000 /
+5,000 nodes, kernel → DOM status latency, JS heap. A benchmark, not a test: it prints figures.
 
 Needs what the browser tests need: /usr/bin/chromium (apt-get install -y chromium),
 ``pip install playwright jupyterlab anywidget`` (never ``playwright install``) and the
@@ -15,6 +15,14 @@ counts ``requestAnimationFrame`` callbacks (frames/s and the 95th-percentile fra
 time). Latency: the kernel sets one node's status and prints ``time.time()``; a
 MutationObserver in the page records when that node's ``data-status`` changes; the
 median of the differences (same machine, same clock). Heap: ``performance.memory``.
+
+Interactions at the initial zoom, each for 2 s while frames are counted (frames/s, p50
+and p95 of the gaps between ``requestAnimationFrame`` callbacks): *drag* moves one node
+back and forth by its header; *zoom* sends mouse-wheel steps over the pane, in and out;
+*select* clicks a different node every ~100 ms (React Flow's selection and the side panel
+with that node's parameter editor), and *select ms* is the median time from the click to
+the side panel showing the node (measured from Python, so it includes Playwright's
+round trip of ≈ 1–3 ms).
 """
 
 from __future__ import annotations
@@ -90,12 +98,16 @@ RUN_CELL = """async (code) => {
   return cell.model.outputs.toJSON();
 }"""
 
-COUNT_FRAMES = """(ms) => new Promise((resolve) => {
+# Starts counting and returns at once (a returned promise would make Playwright wait for
+# it, so the input would only start after the counting window); the frame times land in
+# window.__frames when the window is over.
+COUNT_FRAMES = """(ms) => {
+  window.__frames = null;
   const times = []; const t0 = performance.now();
   const tick = (t) => { times.push(t); if (t - t0 < ms) requestAnimationFrame(tick);
-    else resolve(times); };
+    else window.__frames = times; };
   requestAnimationFrame(tick);
-})"""
+}"""
 
 
 def _text(outputs):
@@ -138,28 +150,103 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("JupyterLab did not start")
 
 
-def frame_stats(times: list[float]) -> tuple[float, float]:
+def frame_stats(times: list[float]) -> tuple[float, float, float]:
+    """(frames/s, p50 ms, p95 ms) of rAF callback times (ms)."""
     gaps = sorted(b - a for a, b in itertools.pairwise(times))
     fps = (len(times) - 1) / ((times[-1] - times[0]) / 1000)
     p95 = gaps[min(len(gaps) - 1, int(0.95 * len(gaps)))]
-    return fps, p95
+    return fps, statistics.median(gaps), p95
 
 
-def pan(page, seconds: float = 2.0) -> tuple[float, float]:
-    pane = page.locator(".llmos-flow .react-flow__pane")
-    box = pane.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx, cy)
-    page.mouse.down()
-    frames = page.evaluate_handle(COUNT_FRAMES, seconds * 1000)
+def frames_during(page, action, seconds: float = 2.0) -> tuple[float, float, float]:
+    """Call ``action(i)`` repeatedly for ``seconds`` while the page counts frames."""
+    page.evaluate(COUNT_FRAMES, seconds * 1000)
     t0 = time.monotonic()
     i = 0
-    while time.monotonic() - t0 < seconds + 0.2:
-        dx = 150 * ((i // 40) % 2 * 2 - 1)  # back and forth
-        page.mouse.move(cx + dx * ((i % 40) / 40), cy + 0.3 * dx * ((i % 40) / 40))
+    while time.monotonic() - t0 < seconds:
+        action(i)
         i += 1
-    page.mouse.up()
-    return frame_stats(frames.json_value())
+    page.wait_for_function("() => window.__frames !== null", timeout=30_000)
+    return frame_stats(page.evaluate("() => window.__frames"))
+
+
+def _pane_center(page) -> tuple[float, float]:
+    box = page.locator(".llmos-canvas .llmos-flow .react-flow__pane").last.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def _back_and_forth(i: int, amplitude: float) -> float:
+    return amplitude * ((i // 40) % 2 * 2 - 1) * ((i % 40) / 40)
+
+
+def pan(page, seconds: float = 2.0) -> tuple[float, float, float]:
+    cx, cy = _pane_center(page)
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    try:
+        return frames_during(page, lambda i: page.mouse.move(
+            cx + _back_and_forth(i, 150), cy + 0.3 * _back_and_forth(i, 150)), seconds)
+    finally:
+        page.mouse.up()
+
+
+def _visible_nodes(page, count: int) -> list[str]:
+    """Ids of up to ``count`` nodes whose header lies inside the pane, nearest the centre."""
+    return page.evaluate("""(count) => {
+        const pane = document.querySelector('.llmos-canvas .react-flow__pane').getBoundingClientRect();
+        const cx = pane.x + pane.width / 2, cy = pane.y + pane.height / 2;
+        return [...document.querySelectorAll('.llmos-canvas .react-flow__node')]
+          .map((n) => [n.dataset.id, n.querySelector('.llmos-node__head').getBoundingClientRect()])
+          .filter(([, r]) => r.left > pane.left + 10 && r.right < pane.right - 10
+                             && r.top > pane.top + 10 && r.bottom < pane.bottom - 10)
+          // ... and not hidden by the notebook's scrolling or JupyterLab's chrome.
+          .filter(([id, r]) => document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)
+                                 ?.closest('.react-flow__node')?.getAttribute('data-id') === id)
+          .sort((a, b) => Math.hypot(a[1].x - cx, a[1].y - cy) - Math.hypot(b[1].x - cx, b[1].y - cy))
+          .slice(0, count).map(([id]) => id); }""", count)
+
+
+def _head_center(page, node_id: str) -> tuple[float, float]:
+    box = page.locator(f'.llmos-canvas .react-flow__node[data-id="{node_id}"] .llmos-node__title').bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drag_node(page, seconds: float = 2.0) -> tuple[float, float, float]:
+    [node] = _visible_nodes(page, 1)
+    x, y = _head_center(page, node)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    try:
+        return frames_during(page, lambda i: page.mouse.move(
+            x + _back_and_forth(i, 120), y + 0.5 * _back_and_forth(i, 120)), seconds)
+    finally:
+        page.mouse.up()
+
+
+def zoom(page, seconds: float = 2.0) -> tuple[float, float, float]:
+    cx, cy = _pane_center(page)
+    page.mouse.move(cx, cy)
+    # 20 steps in, 20 out: the zoom stays within React Flow's limits and returns.
+    return frames_during(page, lambda i: page.mouse.wheel(0, -60 if (i // 20) % 2 == 0 else 60),
+                         seconds)
+
+
+def select(page, seconds: float = 2.0) -> tuple[float, float, float, float]:
+    """Frame stats while clicking nodes in turn, and the median click → side panel ms."""
+    nodes = _visible_nodes(page, 8)
+    centers = [_head_center(page, n) for n in nodes]
+    waits: list[float] = []
+
+    def click(i: int) -> None:
+        node = nodes[i % len(nodes)]
+        t0 = time.perf_counter()
+        page.mouse.click(*centers[i % len(nodes)])
+        page.wait_for_selector(f'[data-side-node="{node}"]', timeout=10_000)
+        waits.append((time.perf_counter() - t0) * 1000)
+        page.wait_for_timeout(60)
+
+    fps, p50, p95 = frames_during(page, click, seconds)
+    return fps, p50, p95, statistics.median(waits)
 
 
 def main() -> None:
@@ -185,6 +272,7 @@ def main() -> None:
                 run(SETUP)
                 base_heap = page.evaluate(HEAP)
                 rows = []
+                actions = []
                 for n in [int(s) for s in args.sizes.split(",")]:
                     t0 = time.perf_counter()
                     run(f"wf = make({n}); c = Canvas(wf, library=lib, height=700); "
@@ -194,14 +282,21 @@ def main() -> None:
                     page.locator(".llmos-canvas").last.scroll_into_view_if_needed()
                     page.wait_for_timeout(500)
                     edges = json.loads(run("import json; print(json.dumps(len(wf.edges)))"))
-                    fps, p95 = pan(page)
+                    fps, _, p95 = pan(page)
                     rendered = page.locator(".llmos-canvas .react-flow__node").count()
                     heap = page.evaluate(HEAP)
+                    # The whole canvas in view (the notebook scrolls), so clicks land on it.
+                    page.locator(".llmos-canvas").last.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+                    page.wait_for_timeout(300)
+                    interactions = {"drag": drag_node(page)}
+                    interactions["zoom"] = zoom(page)
+                    *interactions["select"], select_ms = select(page)
                     page.locator('.llmos-canvas [data-action="fit"]').click()
                     page.wait_for_timeout(800)
-                    fit_fps, fit_p95 = pan(page)
+                    fit_fps, _, fit_p95 = pan(page)
                     fit_rendered = page.locator(".llmos-canvas .react-flow__node").count()
                     rows.append((n, edges, load_s, fps, p95, heap, rendered, fit_fps, fit_p95, fit_rendered))
+                    actions.append((n, interactions, select_ms))
                     run("c.close()")
                     page.evaluate("""() => window.jupyterapp.commands.execute(
                         'notebook:clear-all-cell-outputs')""")
@@ -247,6 +342,13 @@ def main() -> None:
     for n, e, load_s, fps, p95, heap, rendered, ffps, fp95, frend in rows:
         print(f"{n:>6} {e:>6} {load_s:>7.1f} {fps:>8.1f} {p95:>7.1f} {rendered:>9}"
               f" {ffps:>8.1f} {fp95:>7.1f} {frend:>9} {heap:>8.0f}")
+    print("interactions at the initial zoom (frames/s, frame time p50 / p95 ms):")
+    print(f"{'nodes':>6} {'drag fps':>9} {'p50':>6} {'p95':>6} {'zoom fps':>9} {'p50':>6} {'p95':>6}"
+          f" {'select fps':>11} {'p50':>6} {'p95':>6} {'select ms':>10}")
+    for n, it, select_ms in actions:
+        cells = "".join(f" {fps:>{w}.1f} {p50:>6.1f} {p95:>6.1f}"
+                        for (fps, p50, p95), w in zip((it["drag"], it["zoom"], it["select"]), (9, 9, 11)))
+        print(f"{n:>6}{cells} {select_ms:>10.1f}")
     print(f"status kernel → DOM: median {statistics.median(lat):.1f} ms, "
           f"p95 {sorted(lat)[int(0.95 * (len(lat) - 1))]:.1f} ms over {len(lat)} changes")
     if wire:

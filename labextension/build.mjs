@@ -17,11 +17,44 @@ const common = {
   legalComments: 'none',
   logLevel: 'info',
 };
+// The skill workers (src/runtime/worker-*.ts) are bundled first, as classic scripts, and
+// reach the canvas module as strings (`virtual:llmos-worker-sources`): a worker made from a
+// Blob URL keeps the widget one file, with no URL to serve the worker from.
+async function workerSources() {
+  const out = {};
+  for (const [name, entry] of [['JAVASCRIPT_WORKER', 'src/runtime/worker-javascript.ts'],
+                               ['THREEJS_WORKER', 'src/runtime/worker-threejs.ts']]) {
+    const r = await esbuild.build({ ...common, entryPoints: [entry], format: 'iife', write: false,
+                                    sourcemap: false, logLevel: 'warning' });
+    out[name] = r.outputFiles[0].text;
+  }
+  return out;
+}
+const workerSourcesPlugin = {
+  name: 'llmos-worker-sources',
+  setup(build) {
+    build.onResolve({ filter: /^virtual:llmos-worker-sources$/ }, (args) => ({
+      path: args.path, namespace: 'llmos-worker-sources',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'llmos-worker-sources' }, async () => {
+      const sources = await workerSources();
+      return {
+        contents: Object.entries(sources)
+          .map(([k, v]) => `export const ${k} = ${JSON.stringify(v)};`).join('\n'),
+        loader: 'js',
+        // Rebuild in watch mode when a worker's source changes.
+        watchFiles: ['src/runtime/workerMain.ts', 'src/runtime/protocol.ts',
+                     'src/runtime/worker-javascript.ts', 'src/runtime/worker-threejs.ts'],
+      };
+    });
+  },
+};
 const canvas = {
   ...common,
   entryPoints: { canvas: 'src/widget.tsx' },
   outdir: '../llmos_jupyter/static',
   jsx: 'automatic',
+  plugins: [workerSourcesPlugin],
 };
 // Bundled CommonJS (use-sync-external-store's shim) does `require('react')`: give it the
 // shared ES module instead of esbuild's runtime `require`, which webpack cannot resolve.

@@ -4,6 +4,8 @@ import React, { createContext, memo, useContext, useEffect, useState } from 'rea
 
 import { formatElapsed, formatNumber, portColor, sparklinePath, type SkillIndex } from './logic';
 import { useNodeEntry, type WidgetModel } from './model';
+import { NetlistView } from './NetlistView';
+import { ScenePreview } from './ScenePreview';
 import type { Preview, StatusInfo, WfNode } from './types';
 
 export interface CanvasContextValue {
@@ -116,6 +118,15 @@ export function PreviewView({ nodeId, port, preview, large = false }: {
             style={{ width: large ? '100%' : 200 }} />
         </div>
       );
+    case 'scene':
+      return (
+        <div className="llmos-preview llmos-preview--scene" data-preview={key}>
+          <span className="llmos-preview__port">{port}</span>
+          <ScenePreview data={preview} id={key} width={large ? 260 : 200} height={large ? 220 : 140} />
+        </div>
+      );
+    case 'netlist':
+      return <NetlistView nodeId={nodeId} port={port} preview={preview} large={large} />;
     default:
       return null;
   }

@@ -74,6 +74,8 @@ export type Preview =
   | { kind: 'array'; length: number; values: number[]; numeric: boolean; text?: string }
   | { kind: 'image'; src: string }
   | { kind: 'object'; text: string; keys?: string[] }
+  | { kind: 'scene'; format: 'threejs-json' | 'threejs-scene'; scene: any }
+  | { kind: 'netlist'; text: string; lines: number; truncated?: boolean }
   | { kind: 'other'; text: string };
 
 export interface Problem {

@@ -10,6 +10,12 @@ One engine serves every surface (CLI, magics, canvas, browser). A run:
    executes it on a miss; checks the outputs against the declared ports;
 4. emits events, records a :class:`NodeResult` per node, and writes the trace notebook.
 
+Skills of other runtimes run through *runners*: ``Engine(runners={"javascript": fn})`` (or
+``run(..., runners=...)`` for one run) makes ``plan()`` accept that runtime and calls
+``fn(skill, inputs, *, cancel, timeout) -> dict`` instead of the Python code; the outputs
+are checked, cached and reported exactly like a Python node's. The canvas registers one for
+``javascript``/``threejs`` (executed in the browser); nowhere else are they accepted.
+
 A failed node keeps its traceback, its dependents are ``skipped`` and every other branch
 still runs. Cancellation takes effect at node boundaries: a running node finishes, nodes
 not yet started are skipped.
@@ -36,12 +42,21 @@ from llmos_jupyter._engine.requirements import check_requires
 from llmos_jupyter._engine.result import NodeResult, RunResult
 from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._skills.library import SkillLibrary
-from llmos_jupyter._skills.model import Skill
+from llmos_jupyter._skills.model import LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import check_value
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import Plan, plan
 
-__all__ = ["Engine", "RunHandle"]
+__all__ = ["Engine", "RunHandle", "Runner"]
+
+Runner = Callable[..., Any]
+"""``runner(skill, inputs, *, cancel: threading.Event, timeout: float | None) -> dict``.
+
+Runs one node of a non-Python runtime and returns its outputs (``dict`` of port → value),
+or raises (the node fails with the exception's message). ``inputs`` are the resolved
+inputs (defaults < params < overrides < wires; do not mutate them); ``cancel`` is the
+run's cancel flag and ``timeout`` the engine's ``node_timeout`` in seconds (``None``: the
+runner's own limit); the engine does not add its own timeout thread around a runner."""
 
 
 class NodeTimeout(LlmosError):
@@ -67,6 +82,8 @@ class Engine:
             result ignored.
         trace: write a trace notebook for every run unless a run says otherwise.
         trace_dir: where traces go (default ``<user volume>/traces``).
+        runners: ``{runtime: Runner}`` for runtimes other than Python (see :data:`Runner`);
+            ``plan()`` accepts exactly ``python`` plus these.
     """
 
     def __init__(
@@ -78,6 +95,7 @@ class Engine:
         node_timeout: float | None = None,
         trace: bool = True,
         trace_dir: str | Path | None = None,
+        runners: Mapping[str, Runner] | None = None,
     ) -> None:
         self.library = library if library is not None else SkillLibrary()
         self.max_workers = max_workers or _default_workers()
@@ -87,6 +105,7 @@ class Engine:
         self.trace = trace
         self.trace_dir = Path(trace_dir) if trace_dir is not None else None
         self.events = EventBus()
+        self.runners: dict[str, Runner] = dict(runners or {})
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -118,6 +137,7 @@ class Engine:
         cancel: threading.Event | None = None,
         on_event: Subscriber | None = None,
         run_id: str | None = None,
+        runners: Mapping[str, Runner] | None = None,
     ) -> RunResult:
         """Run ``workflow`` and return its result (blocking).
 
@@ -129,6 +149,7 @@ class Engine:
             targets: run only these nodes and what they depend on.
             cancel: set this event to cancel the run at the next node boundary.
             on_event: an extra subscriber for this run only.
+            runners: extra ``{runtime: Runner}`` for this run only (beat the engine's).
 
         Raises:
             WorkflowInvalid: the workflow failed validation (nothing ran).
@@ -136,7 +157,9 @@ class Engine:
         """
         if not isinstance(workflow, Workflow):
             workflow = Workflow.load(workflow)
-        p = plan(workflow, self.library, overrides)
+        all_runners = {**self.runners, **runners} if runners else self.runners
+        p = plan(workflow, self.library, overrides,
+                 runtimes=LOCAL_RUNTIMES + tuple(r for r in all_runners if r not in LOCAL_RUNTIMES))
         selected = p.order
         if targets is not None:
             targets = list(targets)
@@ -145,7 +168,7 @@ class Engine:
             keep = workflow.upstream(targets)
             selected = [n for n in p.order if n in keep]
         ctx = _RunContext(self, p, run_id or uuid.uuid4().hex[:12], cancel or threading.Event(),
-                          on_event)
+                          on_event, all_runners)
         ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected)))
         if self.max_workers == 1 or len(selected) <= 1:
             for node_id in selected:
@@ -255,8 +278,9 @@ class _RunContext:
     """State of one run: results so far, the cancel flag, event emission."""
 
     def __init__(self, engine: Engine, p: Plan, run_id: str, cancel: threading.Event,
-                 on_event: Subscriber | None) -> None:
+                 on_event: Subscriber | None, runners: Mapping[str, Runner]) -> None:
         self.engine = engine
+        self.runners = runners
         self.plan = p
         self.run_id = run_id
         self.cancel = cancel
@@ -345,6 +369,11 @@ class _RunContext:
                         outputs=outputs))
 
     def _call(self, skill: Skill, inputs: dict[str, Any]) -> dict[str, Any]:
+        if skill.runtime != "python":
+            # A runner owns its timeout: it can stop its worker, which a thread cannot.
+            raw = self.runners[skill.runtime](skill, inputs, cancel=self.cancel,
+                                              timeout=self.engine.node_timeout)
+            return check_outputs(skill, raw)
         if skill.requires:
             check_requires(skill.skill_id, skill.requires)
         fn = skill.load_function()

@@ -14,13 +14,17 @@ from typing import Any
 from llmos_jupyter._exceptions import SkillError
 from llmos_jupyter._skills.ports import Port
 
-__all__ = ["LOCAL_RUNTIMES", "RUNTIMES", "Skill"]
+__all__ = ["BROWSER_RUNTIMES", "LOCAL_RUNTIMES", "RUNTIMES", "Skill"]
 
 RUNTIMES = ("python", "javascript", "threejs", "spice")
 """Every runtime a skill may declare; see ``LOCAL_RUNTIMES`` for those the engine runs."""
 
 LOCAL_RUNTIMES = ("python",)
 """Runtimes the Python engine executes; the others belong to the browser / circuit runtimes."""
+
+BROWSER_RUNTIMES = ("javascript", "threejs")
+"""Runtimes whose code runs in a browser Web Worker: only the canvas widget's front-end runs
+them (``Engine(runners=...)`` with the canvas' runner); everywhere else they fail validation."""
 
 _compile_lock = threading.Lock()
 

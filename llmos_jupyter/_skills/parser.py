@@ -284,6 +284,7 @@ def _ports(raw: list[dict[str, Any]], kind: str, path: Path | None, line: Any) -
             enum=enum,
             minimum=p.get("minimum"),
             maximum=p.get("maximum"),
+            extra={"format": p["format"]} if "format" in p else {},
         ))
     return tuple(ports)
 

@@ -78,7 +78,8 @@ def build_trace(result: RunResult, library: SkillLibrary) -> Any:
         skill = library.get(nr.skill_id) if nr.skill_id in library else None
         count += 1
         cell = v4.new_code_cell(
-            _cell_source(nr, names, skill.code if skill else None, _header(nr, skill)),
+            _cell_source(nr, names, skill.code if skill else None, _header(nr, skill),
+                         skill.runtime if skill else "python"),
             id=f"node-{_SAFE.sub('-', node_id)[:58]}",
             execution_count=count,
         )
@@ -189,9 +190,19 @@ def _header(nr: NodeResult, skill: Any) -> str:
     return f"# node `{nr.node_id}` · skill `{nr.skill_id}`{version} · {status}"
 
 
-def _cell_source(nr: NodeResult, names: dict[str, str], code: str | None, header: str) -> str:
+def _cell_source(nr: NodeResult, names: dict[str, str], code: str | None, header: str,
+                 runtime: str = "python") -> str:
     var = names[nr.node_id]
     lines = [header]
+    if runtime != "python":
+        # JavaScript ran in the canvas' browser worker: a Python kernel cannot re-run it,
+        # so the cell keeps the code as comments and binds the recorded outputs.
+        lines.append(f"# runtime {runtime}: ran in the canvas front-end (a browser Web Worker); "
+                     "its code, not re-run here:")
+        lines += [f"#   {line}".rstrip() for line in (code or "").rstrip().split("\n")]
+        lines.append(f"{var} = {_literal(jsonable(nr.outputs))}")
+        lines.append(var)
+        return "\n".join(lines)
     if code is not None:
         lines += [code.rstrip(), ""]
     else:

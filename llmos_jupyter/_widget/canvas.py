@@ -14,6 +14,9 @@ The front-end is TypeScript in ``labextension/``, built into ``llmos_jupyter/sta
 
 The browser sends actions as custom messages ``{"action": "run" | "run-node" |
 "run-downstream" | "cancel", "node": id}``; runs go through :meth:`Engine.start`.
+``javascript`` and ``threejs`` nodes run in the front-end, in a Web Worker: the engine's
+runner for them (:class:`BrowserRunner`) sends ``{"kind": "execute", ...}`` and waits for
+``{"action": "result", ...}`` (protocol in ``browser_runtime.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from llmos_jupyter._engine.events import Event
 from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary
+from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
 from llmos_jupyter._skills.ports import is_png
+from llmos_jupyter._widget.browser_runtime import BrowserRunBlocked, BrowserRunner
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
 
@@ -55,18 +60,53 @@ CSS = STATIC / "canvas.css"
 _MAX_TEXT = 400
 _MAX_POINTS = 200
 _MAX_IMAGE = 4_000_000  # characters of a data URI shown as a preview
+_MAX_SCENE = 4_000_000  # characters of three.js JSON sent as a live preview
+_MAX_NETLIST = 200_000  # characters of a SPICE netlist shown in the netlist view
+_RUNTIMES = LOCAL_RUNTIMES + BROWSER_RUNTIMES  # what a canvas runs (browser ones in its front-end)
 
 
 class FrontendMissing(LlmosError, RuntimeError):
     """The canvas' built front-end (``llmos_jupyter/static/canvas.js``) is missing."""
 
 
-def preview(value: Any, port_type: str = "any", unit: str | None = None) -> dict[str, Any]:
+def scene_format(value: Any) -> str | None:
+    """``"threejs-json"`` for three.js ``Object3D.toJSON()`` output (``metadata.type ==
+    "Object"`` and an ``object``), ``"threejs-scene"`` for the ``threejs-cube`` skill's
+    ``{"format": "threejs-scene", "objects": [...]}``, else ``None``."""
+    if not isinstance(value, Mapping):
+        return None
+    if value.get("format") == "threejs-scene" and isinstance(value.get("objects"), list):
+        return "threejs-scene"
+    meta = value.get("metadata")
+    if isinstance(meta, Mapping) and meta.get("type") == "Object" and isinstance(
+            value.get("object"), Mapping):
+        return "threejs-json"
+    return None
+
+
+def preview(value: Any, port_type: str = "any", unit: str | None = None, *,
+            value_format: str | None = None, name: str | None = None) -> dict[str, Any]:
     """A small JSON-safe preview of an output value for the canvas.
 
     Numbers and booleans are kept, text is cut to 400 characters, arrays become their
     length and up to 200 evenly spaced numbers (for a sparkline), PNG images a data URI.
+    A three.js scene (see :func:`scene_format`) becomes ``{"kind": "scene", "format",
+    "scene"}`` (the whole JSON, up to 4 M characters) for a live view; a string whose port
+    has ``format: spice-netlist`` (or is named ``netlist``) becomes ``{"kind": "netlist",
+    "text", "lines", "truncated"}`` (up to 200,000 characters).
     """
+    fmt = scene_format(value)
+    if fmt is not None:
+        scene = jsonable(value)
+        size = len(json.dumps(scene))
+        if size > _MAX_SCENE:
+            return {"kind": "other", "text": f"three.js scene ({size / 1e6:.1f} M characters: "
+                                             "too large to preview)"}
+        return {"kind": "scene", "format": fmt, "scene": scene}
+    if isinstance(value, str) and (value_format == "spice-netlist"
+                                   or (value_format is None and name == "netlist")):
+        return {"kind": "netlist", "text": value[:_MAX_NETLIST], "lines": len(value.splitlines()),
+                "truncated": len(value) > _MAX_NETLIST}
     if port_type == "image" or is_png(value):
         uri = jsonable(value)
         if isinstance(uri, str) and uri.startswith("data:image/png") and len(uri) <= _MAX_IMAGE:
@@ -171,6 +211,8 @@ class Canvas(anywidget.AnyWidget):
         self._started: dict[str, float] = {}
         self.last_result = None
         super().__init__(height=height, **kwargs)
+        # javascript/threejs nodes of this canvas' runs execute in its front-end.
+        self.browser_runner = BrowserRunner(lambda content: self.send(content))
         self._refresh_skills()
         self.set_trait("workflow", workflow.to_dict())
         self._revalidate()
@@ -234,7 +276,7 @@ class Canvas(anywidget.AnyWidget):
 
     def _revalidate(self) -> None:
         try:
-            problems = validate(self._wf, self._plan_library())
+            problems = validate(self._wf, self._plan_library(), runtimes=_RUNTIMES)
         except (LlmosError, ValueError) as exc:
             self.errors = [{"code": "invalid", "message": str(exc)}]
             return
@@ -268,6 +310,12 @@ class Canvas(anywidget.AnyWidget):
         update live. Returns the :class:`RunHandle`, or ``None`` when the workflow is
         invalid (the problems are in :attr:`errors` and :attr:`message`). With ``wait``
         it blocks until the run is over.
+
+        ``javascript``/``threejs`` nodes run in the canvas' front-end (a Web Worker), so
+        the widget must be displayed in a live page. Raises :class:`BrowserRunBlocked` for
+        ``wait=True`` from a kernel cell when such nodes would run: the kernel receives
+        their results on the thread that cell blocks. Run without ``wait`` and read
+        :attr:`last_result` in a later cell instead.
         """
         with self._lock:
             if self._handle is not None and not self._handle.done():
@@ -281,6 +329,14 @@ class Canvas(anywidget.AnyWidget):
                     return None
                 targets = sorted(wf.downstream([node]) if downstream else {node})
             self._revalidate()
+            if wait and not self.errors and _on_kernel_main_thread():
+                browser = self._browser_nodes(wf, targets)
+                if browser:
+                    raise BrowserRunBlocked(
+                        f"node{'s' * (len(browser) > 1)} {', '.join(map(repr, browser))} run in "
+                        "the canvas front-end, whose results reach the kernel on the thread "
+                        "this cell would block: call run() without wait=True and read "
+                        ".last_result in a later cell")
             if self.errors:
                 n = len(self.errors)
                 self.message = f"not run: {n} problem{'s' * (n > 1)}: {self.errors[0]['message']}"
@@ -288,7 +344,8 @@ class Canvas(anywidget.AnyWidget):
             self.running = True
             self.message = "running…"
             self._run_id = uuid.uuid4().hex[:12]  # known before the first event arrives
-            handle = self.engine.start(wf, targets=targets, run_id=self._run_id, **kwargs)
+            handle = self.engine.start(wf, targets=targets, run_id=self._run_id,
+                                       runners=self.browser_runner.runners(), **kwargs)
             self._handle = handle
         if wait or sys.platform == "emscripten":  # Pyodide: no threads, the run is over
             self._watch(handle)
@@ -296,6 +353,12 @@ class Canvas(anywidget.AnyWidget):
             threading.Thread(target=self._watch, args=(handle,), daemon=True,
                              name=f"llmos-canvas-{handle.run_id}").start()
         return handle
+
+    def _browser_nodes(self, wf: Workflow, targets: list[str] | None) -> list[str]:
+        library = self._plan_library()
+        chosen = wf.upstream(targets) if targets is not None else {n.id for n in wf.nodes}
+        return sorted(n.id for n in wf.nodes if n.id in chosen and n.skill in library
+                      and library.get(n.skill).runtime in BROWSER_RUNTIMES)
 
     def cancel(self) -> None:
         """Cancel the current run (running nodes finish; the rest are skipped)."""
@@ -364,7 +427,9 @@ class Canvas(anywidget.AnyWidget):
         for name, value in event.outputs.items():
             port = ports.get(name)
             try:
-                out[name] = preview(value, port.type if port else "any", port.unit if port else None)
+                out[name] = preview(value, port.type if port else "any", port.unit if port else None,
+                                    value_format=port.extra.get("format") if port else None,
+                                    name=name)
             except Exception as exc:
                 out[name] = {"kind": "other", "text": f"(no preview: {exc})"}
         self.previews = {**self.previews, event.node_id: out}
@@ -374,7 +439,9 @@ class Canvas(anywidget.AnyWidget):
         if not isinstance(content, Mapping):
             return
         action, node = content.get("action"), content.get("node")
-        if action == "run":
+        if action == "result":  # a browser node's answer (javascript/threejs runtimes)
+            self.browser_runner.answer(content)
+        elif action == "run":
             self.run()
         elif action == "run-node" and node:
             self.run(node)
@@ -398,3 +465,13 @@ class Canvas(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"<Canvas {self._wf!r}>"
+
+
+def _on_kernel_main_thread() -> bool:
+    """True in a Jupyter kernel's main thread, where comm messages are handled."""
+    if threading.current_thread() is not threading.main_thread() or "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None

@@ -18,7 +18,7 @@ from typing import Any
 
 from llmos_jupyter._exceptions import SkillNotFound, WorkflowInvalid, WorkflowProblem
 from llmos_jupyter._skills.library import SkillLibrary
-from llmos_jupyter._skills.model import LOCAL_RUNTIMES, Skill
+from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import Port, check_value, compatible
 from llmos_jupyter._workflow.model import INLINE_KEY, Node, Workflow
 
@@ -141,9 +141,12 @@ def _analyse(
                                 "(instruction-only) skill and cannot run as a node", node=node.id))
             continue
         if skill.runtime not in runtimes:
+            where = (" it runs in the browser, in the canvas widget's front-end: add the node "
+                     "to a llmos_jupyter.Canvas and run it there"
+                     if skill.runtime in BROWSER_RUNTIMES else "")
             add(WorkflowProblem("unsupported-runtime", f"skill {skill.skill_id!r} has runtime "
                                 f"{skill.runtime!r}, which this engine does not run (it runs: "
-                                f"{', '.join(runtimes)})", node=node.id))
+                                f"{', '.join(runtimes)});{where}".rstrip(";"), node=node.id))
         skills[node.id] = skill
         _check_params(node.id, skill, node.params, "param", add)
 

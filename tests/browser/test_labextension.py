@@ -39,6 +39,7 @@ def _center(locator) -> tuple[float, float]:
 
 
 def _drag(page, source, x2: float, y2: float) -> None:
+    source.scroll_into_view_if_needed()  # the skill list may be taller than the sidebar
     x1, y1 = _center(source)
     page.mouse.move(x1, y1)
     page.mouse.down()
