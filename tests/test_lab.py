@@ -74,3 +74,44 @@ def test_export_notebook():
     sources = [c.source for c in nb.cells]
     assert any(s.startswith("%load_ext llmos_jupyter") for s in sources)
     assert any(s.startswith("%%skill rc --uses circuit-rc") for s in sources)
+
+
+# -- the sidebar canvas of the active notebook ----------------------------------------------
+def test_notebook_graph_json_and_rewrite_cells_json():
+    from llmos_jupyter._lab import notebook_graph_json, rewrite_cells_json
+
+    nb = {"metadata": {}, "cells": [
+        {"cell_type": "code", "id": "h", "source": "%skill ham --uses quantum-hamiltonian",
+         "metadata": {}},
+        {"cell_type": "code", "id": "v", "metadata": {"llmos": {"position": {"x": 400, "y": 0}}},
+         "source": "%%skill vqe --uses quantum-vqe --in hamiltonian=ham.hamiltonian\nseed = 1"},
+    ]}
+    g = json.loads(notebook_graph_json(nb))
+    assert g["cells"] == {"ham": "h", "vqe": "v"} and len(g["workflow"]["edges"]) == 1
+    assert json.loads(notebook_graph_json({"cells": 5}))["problems"][0]["message"].startswith(
+        "cannot read the notebook")
+
+    out = json.loads(rewrite_cells_json([
+        {"source": nb["cells"][1]["source"], "params": {"seed": 2}, "wires": []},
+        {"source": nb["cells"][0]["source"], "params": {"bond_length": 0.9}},
+        {"source": "x = 1", "params": {"a": 1}},
+    ]))
+    assert out["sources"][:2] == ["%%skill vqe --uses quantum-vqe\nseed = 2",
+                                  "%%skill ham --uses quantum-hamiltonian\nbond_length = 0.9"]
+    assert out["sources"][2] is None and "not a %%skill cell" in out["errors"][2]
+    assert out["errors"][:2] == [None, None]
+
+
+def test_a_skill_cells_display_carries_the_node_bundle():
+    from IPython.testing.globalipapp import get_ipython
+
+    from llmos_jupyter._notebook.display import NODE_MIME
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "llmos_jupyter")
+    out = ip.run_cell("%%skill rc --uses circuit-rc\nsamples = 11").result
+    node = out._repr_mimebundle_()[NODE_MIME]
+    assert node["node"] == "rc" and node["status"] == "completed" and node["skill"] == "circuit-rc"
+    assert node["previews"]["time_constant"] == {"kind": "number", "value": 0.001, "unit": "s"}
+    assert node["previews"]["voltage_data"]["kind"] == "array"
+    json.dumps(node)  # JSON-safe, as a display bundle must be

@@ -18,8 +18,6 @@ The browser sends actions as custom messages ``{"action": "run" | "run-node" |
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import threading
 import uuid
@@ -39,10 +37,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from llmos_jupyter._engine.engine import Engine, RunHandle
 from llmos_jupyter._engine.events import Event
-from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary
-from llmos_jupyter._skills.ports import is_png
+from llmos_jupyter._skills.preview import preview
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
 
@@ -52,57 +49,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 ESM = STATIC / "canvas.js"
 CSS = STATIC / "canvas.css"
 
-_MAX_TEXT = 400
-_MAX_POINTS = 200
-_MAX_IMAGE = 4_000_000  # characters of a data URI shown as a preview
-
-
 class FrontendMissing(LlmosError, RuntimeError):
     """The canvas' built front-end (``llmos_jupyter/static/canvas.js``) is missing."""
-
-
-def preview(value: Any, port_type: str = "any", unit: str | None = None) -> dict[str, Any]:
-    """A small JSON-safe preview of an output value for the canvas.
-
-    Numbers and booleans are kept, text is cut to 400 characters, arrays become their
-    length and up to 200 evenly spaced numbers (for a sparkline), PNG images a data URI.
-    """
-    if port_type == "image" or is_png(value):
-        uri = jsonable(value)
-        if isinstance(uri, str) and uri.startswith("data:image/png") and len(uri) <= _MAX_IMAGE:
-            return {"kind": "image", "src": uri}
-        return {"kind": "other", "text": "image (too large to preview)"}
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, bool):
-        return {"kind": "boolean", "value": value}
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return {"kind": "text", "value": str(value)}
-        out: dict[str, Any] = {"kind": "number", "value": value}
-        if unit:
-            out["unit"] = unit
-        return out
-    if isinstance(value, str):
-        return {"kind": "text", "value": value[:_MAX_TEXT], "truncated": len(value) > _MAX_TEXT}
-    if isinstance(value, (list, tuple)):
-        flat = list(value)
-        numeric = bool(flat) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat
-        )
-        if numeric:
-            step = max(1, math.ceil(len(flat) / _MAX_POINTS))
-            sample = [v for v in flat[::step] if math.isfinite(v)]
-            if flat and sample and flat[-1] != sample[-1] and math.isfinite(flat[-1]):
-                sample.append(flat[-1])
-            return {"kind": "array", "length": len(flat), "values": sample, "numeric": True}
-        text = json.dumps(jsonable(flat[:20]))
-        return {"kind": "array", "length": len(flat), "values": [], "numeric": False,
-                "text": text[:_MAX_TEXT]}
-    if isinstance(value, Mapping):
-        text = json.dumps(jsonable(dict(value)), indent=1)
-        return {"kind": "object", "text": text[:_MAX_TEXT], "keys": [str(k) for k in list(value)[:20]]}
-    return {"kind": "other", "text": repr(value)[:_MAX_TEXT]}
 
 
 class Canvas(anywidget.AnyWidget):
