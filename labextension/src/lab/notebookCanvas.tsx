@@ -44,19 +44,23 @@ const DERIVE_DELAY_MS = 250;
 const EMPTY: WorkflowJSON = { nodes: [], edges: [] };
 
 /**
- * Make `widget` accept skills dragged from the skill library (a Lumino drag):
- * `onDrop(skillId, clientX, clientY)`.
+ * Make `node` (and what is inside it) accept skills dragged from the skill library (a
+ * Lumino drag): `onDrop(skillId, clientX, clientY, target)` says whether it took the
+ * drop; a drop it refuses goes on to whatever else is under the pointer.
  */
-export function acceptSkillDrops(widget: Widget, onDrop: (skill: string, x: number, y: number) => void): void {
+export function acceptSkillDrops(node: HTMLElement,
+  onDrop: (skill: string, x: number, y: number, target: HTMLElement) => boolean): void {
   const accept = (e: Event) => {
     const ev = e as IDragEvent;
     if (!ev.mimeData?.hasData(SKILL_DRAG_MIME)) return;
+    const skill = String(ev.mimeData.getData(SKILL_DRAG_MIME));
+    if (ev.type === 'lm-drop' ? !onDrop(skill, ev.clientX, ev.clientY, ev.target as HTMLElement)
+      : !onDrop('', ev.clientX, ev.clientY, ev.target as HTMLElement)) return;
     ev.preventDefault();
     ev.stopPropagation();
-    ev.dropAction = ev.type === 'lm-dragleave' ? 'none' : 'copy';
-    if (ev.type === 'lm-drop') onDrop(String(ev.mimeData.getData(SKILL_DRAG_MIME)), ev.clientX, ev.clientY);
+    ev.dropAction = 'copy';
   };
-  for (const t of ['lm-dragenter', 'lm-dragover', 'lm-drop']) widget.node.addEventListener(t, accept, true);
+  for (const t of ['lm-dragenter', 'lm-dragover', 'lm-drop']) node.addEventListener(t, accept, true);
 }
 
 export interface NotebookCanvasOptions {
@@ -80,7 +84,10 @@ export class NotebookCanvas extends Widget {
     };
     options.tracker.currentChanged.connect(() => this.follow(options.tracker.currentWidget));
     options.tracker.activeCellChanged.connect(() => this.selectActiveCell());
-    acceptSkillDrops(this, (skill, x, y) => void this.dropSkill(skill, x, y));
+    acceptSkillDrops(this.node, (skill, x, y) => {
+      if (skill) void this.dropSkill(skill, x, y);  // '' while dragging over: accept
+      return true;
+    });
     void options.skills().then((s) => { this.skillList = s; this.model.update('skills', s); })
       .catch((e) => this.model.update('message', `skill library unavailable: ${e}`));
   }
@@ -193,6 +200,12 @@ export class NotebookCanvas extends Widget {
       return;
     }
     this.lastKey = key;
+    const ids = (w: WorkflowJSON) => w.nodes.map((n) => n.id).sort().join(' ');
+    // A new notebook or other nodes: fit them in view (after React Flow measured them);
+    // a parameter or a position change keeps the user's zoom.
+    if (ids(graph.workflow) !== ids(this.graph.workflow)) {
+      window.setTimeout(() => this.model.custom({ command: 'fit' }), 80);
+    }
     this.graph = graph;
     this.shown = graph.workflow;
     this.model.update('workflow', graph.workflow);
