@@ -88,9 +88,16 @@ export class NotebookCanvas extends Widget {
       if (skill) void this.dropSkill(skill, x, y);  // '' while dragging over: accept
       return true;
     });
-    void options.skills().then((s) => { this.skillList = s; this.model.update('skills', s); })
+  }
+
+  /** The library kernel starts when the graph is first shown, not with JupyterLab. */
+  private loadSkills() {
+    if (this.skillsLoaded) return;
+    this.skillsLoaded = true;
+    void this.options.skills().then((s) => { this.skillList = s; this.model.update('skills', s); })
       .catch((e) => this.model.update('message', `skill library unavailable: ${e}`));
   }
+  private skillsLoaded = false;
 
   readonly model: HostModel;
   private root: Root | null = null;
@@ -113,11 +120,19 @@ export class NotebookCanvas extends Widget {
   }
 
   protected onAfterAttach(): void {
+    this.follow(this.options.tracker.currentWidget);
+    if (this.isVisible) this.onAfterShow();
+  }
+
+  protected onAfterShow(): void {
+    // The canvas is rendered when first shown: a closed sidebar costs nothing (and puts
+    // no second `.llmos-canvas` in the page).
     if (!this.root) {
       this.root = createRoot(this.node);
       this.root.render(<App model={this.model} />);
     }
-    this.follow(this.options.tracker.currentWidget);
+    this.loadSkills();
+    this.scheduleDerive(0);  // what changed while hidden
   }
 
   dispose(): void {
@@ -169,6 +184,7 @@ export class NotebookCanvas extends Widget {
   }
 
   private scheduleDerive(delay: number) {
+    if (!this.isVisible) return;  // hidden: no library kernel calls; showing derives
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => void this.derive(), delay);
   }
