@@ -16,10 +16,11 @@ from typing import Any
 from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._paths import traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
+from llmos_jupyter._skills.preview import output_previews
 
-__all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "read_trace_json",
-           "rerun_trace_json", "run_workflow_json", "runs_json", "set_llmos_home",
-           "skills_json"]
+__all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "notebook_graph_json",
+           "read_trace_json", "rerun_trace_json", "rewrite_cells_json", "run_workflow_json",
+           "runs_json", "set_llmos_home", "skills_json"]
 
 
 def set_llmos_home(path: str) -> str:
@@ -92,39 +93,18 @@ workflow runs); the call's result is still its last line."""
 
 
 def _statuses_and_previews(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from llmos_jupyter._api import default_library
+
     statuses = {n: {"status": r.status, "elapsed_ms": round(r.duration_ms, 3),
                     **({"error": r.error} if r.error else {})}
                 for n, r in result.nodes.items()}
-    previews: dict[str, Any] = {}
-    make = _previewer()
-    if make is None:
-        return statuses, previews
-    from llmos_jupyter._api import default_library
-
     library = default_library()
+    previews = {}
     for n, r in result.nodes.items():
-        if not r.outputs:
-            continue
-        ports = library.get(r.skill_id).output_ports if r.skill_id in library else {}
-        out = {}
-        for name, value in r.outputs.items():
-            port = ports.get(name)
-            try:
-                out[name] = make(value, port.type if port else "any", port.unit if port else None)
-            except Exception as exc:  # a preview must never cost the run's result
-                out[name] = {"kind": "other", "text": f"(no preview: {exc})"}
-        previews[n] = out
+        if r.outputs:
+            ports = library.get(r.skill_id).output_ports if r.skill_id in library else {}
+            previews[n] = output_previews(r.outputs, ports)
     return statuses, previews
-
-
-def _previewer() -> Any:
-    # The canvas' preview forms (numbers with units, sparklines, PNGs); they live with the
-    # widget, which needs anywidget. Without it runs still report statuses.
-    try:
-        from llmos_jupyter._widget.canvas import preview
-    except ImportError:
-        return None
-    return preview
 
 
 def _print_events(q: Any) -> None:
@@ -289,3 +269,58 @@ def export_notebook_json(text: str) -> str:
     from llmos_jupyter._workflow.model import Workflow
 
     return nbformat.writes(notebook_from_workflow(Workflow.from_json(text)))
+
+
+# -- the sidebar canvas of the active notebook (issue 5) --------------------------------------
+# The notebook's graph and the cell edits of its canvas are computed here, by the same
+# parser the kernel's %%skill magic uses, so the sidebar never disagrees with a run.
+def notebook_graph_json(nb: dict[str, Any]) -> str:
+    """The graph of a notebook's skill cells (``nb``: nbformat v4 JSON, outputs not needed).
+
+    Returns ``{"workflow", "cells": {node: cell id}, "problems", "expressions"}`` (see
+    :func:`llmos_jupyter._notebook.mapping.notebook_graph`); a notebook that cannot be
+    read at all gives an empty workflow and one problem.
+    """
+    from llmos_jupyter._exceptions import LlmosError
+    from llmos_jupyter._notebook.mapping import notebook_graph
+
+    try:
+        return json.dumps(jsonable(notebook_graph(nb).to_dict()))
+    except (LlmosError, AttributeError, TypeError, ValueError) as exc:
+        return json.dumps({"workflow": {"nodes": [], "edges": []}, "cells": {},
+                           "problems": [{"cell": None, "node": None,
+                                         "message": f"cannot read the notebook: {exc}"}],
+                           "expressions": {}})
+
+
+def rewrite_cells_json(edits: list[dict[str, Any]]) -> str:
+    """New sources of skill cells for canvas edits, one per edit, in order.
+
+    Each edit is ``{"source", "node_id"?, "wires"?: ["PORT=NODE.PORT", ...], "params"?:
+    {name: value}, "remove"?: [name, ...]}`` (see
+    :func:`llmos_jupyter._notebook.cells.rewrite_skill_cell`). Returns ``{"sources":
+    [text | null], "errors": [message | null]}``: an edit that cannot be applied keeps
+    its cell (``null``) and says why, naming the node.
+    """
+    from llmos_jupyter._exceptions import WorkflowError
+    from llmos_jupyter._notebook.cells import Wire, rewrite_skill_cell
+
+    sources: list[str | None] = []
+    errors: list[str | None] = []
+    for edit in edits:
+        try:
+            wires = None
+            if edit.get("wires") is not None:
+                wires = []
+                for w in edit["wires"]:
+                    port, _, src = str(w).partition("=")
+                    node, _, src_port = src.rpartition(".")
+                    wires.append(Wire(port, node, src_port))
+            sources.append(rewrite_skill_cell(
+                str(edit["source"]), node_id=edit.get("node_id"), wires=wires,
+                params=edit.get("params"), remove=tuple(edit.get("remove") or ())))
+            errors.append(None)
+        except (WorkflowError, KeyError, TypeError, ValueError) as exc:
+            sources.append(None)
+            errors.append(getattr(exc, "message", None) or str(exc))
+    return json.dumps({"sources": sources, "errors": errors})

@@ -105,7 +105,8 @@ def _slow_skills():
     (user / "slow.md").write_text(
         "---\nskill_id: slow\ninputs: [{name: x, type: number, default: 1}]\n"
         "outputs: [{name: y, type: number}]\n---\n\n```python\nimport _thread\nimport time\n\n"
-        "def execute(inputs):\n    if inputs['x'] == 3:\n        _thread.interrupt_main()\n"
+        "def execute(inputs):\n    if inputs['x'] == 3:\n        time.sleep(0.3)\n"
+        "        _thread.interrupt_main()\n"
         "    time.sleep(0.2)\n    return {'y': inputs['x'] * 2}\n```\n",
         encoding="utf-8")
     return {"id": "slow2", "name": "two slow", "nodes": [
@@ -116,7 +117,8 @@ def _slow_skills():
 
 
 def test_kernel_interrupt_cancels_at_the_next_node_boundary():
-    # Node "a" interrupts the main thread while it runs, as a kernel interrupt would.
+    # Node "a" interrupts the main thread while it runs (once the main thread waits for
+    # the run), as a kernel interrupt would.
     r = json.loads(run_workflow_json(json.dumps(_slow_skills())))
     assert r["statuses"]["a"]["status"] == "completed"  # the running node finished
     assert r["statuses"]["b"]["status"] == "skipped"
@@ -165,3 +167,44 @@ def test_set_llmos_home_moves_the_volumes_and_traces(tmp_path):
     r = json.loads(run_workflow_json(RC.read_text(encoding="utf-8")))
     assert Path(r["trace"]).is_relative_to(tmp_path / "elsewhere")
     assert len(json.loads(runs_json())["runs"]) == 1
+
+
+# -- the sidebar canvas of the active notebook ----------------------------------------------
+def test_notebook_graph_json_and_rewrite_cells_json():
+    from llmos_jupyter._lab import notebook_graph_json, rewrite_cells_json
+
+    nb = {"metadata": {}, "cells": [
+        {"cell_type": "code", "id": "h", "source": "%skill ham --uses quantum-hamiltonian",
+         "metadata": {}},
+        {"cell_type": "code", "id": "v", "metadata": {"llmos": {"position": {"x": 400, "y": 0}}},
+         "source": "%%skill vqe --uses quantum-vqe --in hamiltonian=ham.hamiltonian\nseed = 1"},
+    ]}
+    g = json.loads(notebook_graph_json(nb))
+    assert g["cells"] == {"ham": "h", "vqe": "v"} and len(g["workflow"]["edges"]) == 1
+    assert json.loads(notebook_graph_json({"cells": 5}))["problems"][0]["message"].startswith(
+        "cannot read the notebook")
+
+    out = json.loads(rewrite_cells_json([
+        {"source": nb["cells"][1]["source"], "params": {"seed": 2}, "wires": []},
+        {"source": nb["cells"][0]["source"], "params": {"bond_length": 0.9}},
+        {"source": "x = 1", "params": {"a": 1}},
+    ]))
+    assert out["sources"][:2] == ["%%skill vqe --uses quantum-vqe\nseed = 2",
+                                  "%%skill ham --uses quantum-hamiltonian\nbond_length = 0.9"]
+    assert out["sources"][2] is None and "not a %%skill cell" in out["errors"][2]
+    assert out["errors"][:2] == [None, None]
+
+
+def test_a_skill_cells_display_carries_the_node_bundle():
+    from IPython.testing.globalipapp import get_ipython
+
+    from llmos_jupyter._notebook.display import NODE_MIME
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "llmos_jupyter")
+    out = ip.run_cell("%%skill rc --uses circuit-rc\nsamples = 11").result
+    node = out._repr_mimebundle_()[NODE_MIME]
+    assert node["node"] == "rc" and node["status"] == "completed" and node["skill"] == "circuit-rc"
+    assert node["previews"]["time_constant"] == {"kind": "number", "value": 0.001, "unit": "s"}
+    assert node["previews"]["voltage_data"]["kind"] == "array"
+    json.dumps(node)  # JSON-safe, as a display bundle must be

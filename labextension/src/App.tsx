@@ -137,6 +137,21 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     });
   }, [doc.edges, doc.nodes, skillIndex, selectedEdges, statuses]);
   const selected = useMemo(() => rfNodes.filter((n) => n.selected).map((n) => n.id), [rfNodes]);
+  // The optional `selected` trait (node ids) follows the selection both ways; a host that
+  // does not set it (the anywidget) is never sent one.
+  const hostSelected = useTrait<string[] | undefined>(model, 'selected');
+  useEffect(() => {
+    if (!hostSelected) return;
+    const want = new Set(hostSelected);
+    setRfNodes((ns) => (ns.some((n) => !!n.selected !== want.has(n.id))
+      ? ns.map((n) => ({ ...n, selected: want.has(n.id) })) : ns));
+  }, [hostSelected, doc.nodes]);
+  useEffect(() => {
+    const current = model.get('selected') as string[] | undefined;
+    if (!current || JSON.stringify(current) === JSON.stringify(selected)) return;
+    model.set('selected', selected);
+    model.save_changes();
+  }, [model, selected]);
 
   const problemsByNode = useMemo(() => {
     const m = new Map<string, string[]>();
@@ -218,13 +233,22 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 200 }));
   }, [rfNodes, doc, skillIndex, dispatch, rf, layoutDirection]);
   const fit = useCallback(() => rf.fitView({ padding: 0.15, duration: 200 }), [rf]);
-  // Commands from the host (JupyterLab's palette, or Python): {command: 'fit' | 'layout'}.
-  const commands = useRef({ fit, layout });
-  commands.current = { fit, layout };
+  // A skill dropped on the host widget (a Lumino drag from JupyterLab's skill library):
+  // screen coordinates, so the node lands under the pointer.
+  const addAt = useCallback((skill: string, x: number, y: number, id?: string) => {
+    dispatch({ type: 'addNode', skill, position: rf.screenToFlowPosition({ x, y }), id });
+  }, [rf, dispatch]);
+  // Commands from the host (JupyterLab's palette, or Python): {command: 'fit' | 'layout'}
+  // or {command: 'add-node', skill, x, y, id?}.
+  const commands = useRef({ fit, layout, addAt });
+  commands.current = { fit, layout, addAt };
   useEffect(() => {
-    const onMsg = (msg: { command?: string }) => {
+    const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string }) => {
       if (msg?.command === 'fit') commands.current.fit();
       else if (msg?.command === 'layout') commands.current.layout();
+      else if (msg?.command === 'add-node' && msg.skill) {
+        commands.current.addAt(msg.skill, msg.x ?? 0, msg.y ?? 0, msg.id);
+      }
     };
     model.on('msg:custom', onMsg);
     return () => model.off('msg:custom', onMsg);

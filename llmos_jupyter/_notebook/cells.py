@@ -62,6 +62,7 @@ __all__ = [
     "is_skill_cell",
     "parse_magic_line",
     "parse_skill_cell",
+    "rewrite_skill_cell",
     "skill_id_for",
     "variable_name",
 ]
@@ -789,3 +790,225 @@ def format_skill_cell(
         return head + ("\n" + "\n".join(body_lines) if body_lines else "")
     body = markdown if markdown is not None else (code or "")
     return head + "\n" + body.rstrip("\n")
+
+
+# -- editing cells -------------------------------------------------------------------------
+# The canvas of a notebook edits its skill cells in place: only what changed is rewritten,
+# so the user's comments, order and formatting of everything else stay as they wrote them.
+_NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+_SINGLE_VALUE_OPTIONS = ("--uses", "--name", "--description")
+
+
+def _option_groups(tokens: list[str]) -> list[tuple[str | None, list[str]]]:
+    """``[(option or None for the node id, values)]`` in line order (``--in a=b.c d=e.f``
+    is one group; ``--uses X`` takes one value; ``--opt=value`` is one group)."""
+    groups: list[tuple[str | None, list[str]]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.startswith("--"):
+            opt, eq, val = tok.partition("=")
+            if eq:
+                groups.append((opt, [val]))
+                i += 1
+            elif opt in _SINGLE_VALUE_OPTIONS:
+                groups.append((opt, tokens[i + 1:i + 2]))
+                i += 2
+            else:
+                j = i + 1
+                while j < len(tokens) and not tokens[j].startswith("-"):
+                    j += 1
+                groups.append((opt, tokens[i + 1:j]))
+                i = j
+        else:
+            groups.append((None, [tok]))
+            i += 1
+    return groups
+
+
+def _replace_group(groups: list[tuple[str | None, list[str]]], opt: str, values: list[str],
+                   after: tuple[str | None, ...]) -> list[tuple[str | None, list[str]]]:
+    """``groups`` with every ``opt`` group merged into the first one's place and holding
+    ``values`` (dropped when empty); a new group goes after the last ``after`` group."""
+    out: list[tuple[str | None, list[str]]] = []
+    placed = False
+    for g in groups:
+        if g[0] == opt:
+            if not placed and values:
+                out.append((opt, values))
+            placed = True
+        else:
+            out.append(g)
+    if not placed and values:
+        at = max((i + 1 for i, g in enumerate(out) if g[0] in after), default=len(out))
+        out.insert(at, (opt, values))
+    return out
+
+
+def _byte_col(line: str, col: int) -> int:
+    """A character index from ``ast``'s UTF-8 byte column."""
+    return len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+
+
+def _assignment_text(name: str, value: Any, indent: int = 0) -> str | None:
+    text = format_value(value)
+    if text is None:
+        return None
+    pad = " " * (indent + len(name) + 3)
+    return f"{name} = " + ("\n" + pad).join(text.split("\n"))
+
+
+def rewrite_skill_cell(
+    source: str,
+    *,
+    node_id: str | None = None,
+    wires: list[Wire] | tuple[Wire, ...] | None = None,
+    params: Mapping[str, Any] | None = None,
+    remove: tuple[str, ...] | list[str] = (),
+) -> str:
+    """``source`` (a skill cell) with the node renamed, its ``--in`` wires replaced, the
+    given parameters set and ``remove`` ones deleted; everything else is kept as written.
+
+    A parameter already assigned in the body keeps its line (and trailing comment) with a
+    new value; a parameter given with ``--set`` is changed there; a new one replaces its
+    ``# TODO NAME`` line (see the JupyterLab skill cell template) or is appended. Values
+    without a Python literal form (NaN) and parameters of inline cells go to ``--set``. A
+    ``%%skill`` cell whose body ends up empty becomes the line form ``%skill`` (IPython
+    refuses an empty cell magic body), and the line form gains a body when a parameter
+    is added. Expression parameters (``n = steps * 2``) are only touched when named.
+
+    Raises:
+        WorkflowError: ``source`` is not a valid skill cell, or the result would not be
+            (e.g. an invalid node id); the message names the cell's node.
+    """
+    parsed = parse_skill_cell(source)
+    params = dict(params or {})
+    remove = [r for r in remove if r not in params]
+    stripped = source.lstrip("\n\r\t ")
+    lead = source[: len(source) - len(stripped)]
+    first, _, rest = stripped.partition("\n")
+    cell_form = first.startswith(MAGIC)
+    head_args = first[len(MAGIC if cell_form else LINE_MAGIC):]
+    try:
+        tokens = shlex.split(head_args, posix=True)
+    except ValueError as exc:  # pragma: no cover - parse_skill_cell accepted it
+        raise WorkflowError(f"%%skill {parsed.node_id}: cannot split the line: {exc}") from None
+    groups = _option_groups(tokens)
+    line_changed = False
+
+    if node_id is not None and (not _NODE_ID.match(node_id) or node_id in SUBCOMMANDS):
+        raise WorkflowError(f"%%skill {parsed.node_id}: cannot rename the node to {node_id!r} "
+                            "(use letters, digits, '_' or '-', not a %skill subcommand)")
+    if node_id is not None and node_id != parsed.node_id:
+        groups = [(None, [node_id]) if g[0] is None else g for g in groups]
+        line_changed = True
+    if wires is not None and tuple(wires) != parsed.wires:
+        groups = _replace_group(groups, "--in", [str(w) for w in wires], (None, "--uses"))
+        line_changed = True
+
+    # Parameters: the --set tokens, then the body of a --uses cell.
+    set_tokens = [v for g in groups if g[0] == "--set" for v in g[1]]
+    set_names = [t.partition("=")[0].strip() for t in set_tokens]
+    new_sets = dict(zip(set_names, set_tokens))
+    body_lines = rest.split("\n") if cell_form else []
+    body_stmts: dict[str, ast.Assign] = {}
+    if cell_form and parsed.uses is not None:
+        body_text = _dedent_body(rest) if rest.strip() else ""
+        if body_text.rstrip("\n") != rest.rstrip("\n"):
+            body_lines = body_text.rstrip("\n").split("\n")  # an indented body: dedented
+        for stmt in ast.parse(body_text).body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                body_stmts[stmt.targets[0].id] = stmt
+    line_rest_is_code = not cell_form and bool(rest.strip())
+    appended: list[str] = []
+    edits: list[tuple[int, int, list[str]]] = []  # (first line, last line, new lines), 0-based
+
+    def to_set(name: str, value: Any) -> None:
+        new_sets[name] = f"{name}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
+
+    for name, value in params.items():
+        if name in parsed.sets and parsed.sets[name] == value and type(
+                parsed.sets[name]) is type(value):
+            continue
+        if name in new_sets or parsed.uses is None or line_rest_is_code or not (
+                name.isidentifier() and not keyword.iskeyword(name)):
+            if name in body_stmts:
+                stmt = body_stmts[name]
+                edits.append((stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1, []))
+            to_set(name, value)
+            continue
+        stmt = body_stmts.get(name)
+        if stmt is not None:
+            same = next((a for a in parsed.assignments if a.name == name), None)
+            if same is not None and same.literal and same.value == value and type(
+                    same.value) is type(value):
+                continue
+            start, end = stmt.value.lineno - 1, (stmt.value.end_lineno or stmt.value.lineno) - 1
+            head = body_lines[start][: _byte_col(body_lines[start], stmt.value.col_offset)]
+            tail = body_lines[end][_byte_col(body_lines[end], stmt.value.end_col_offset or 0):]
+            text = format_value(value)
+            if text is None:
+                edits.append((stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1, []))
+                to_set(name, value)
+                continue
+            text = ("\n" + " " * len(head)).join(text.split("\n"))
+            edits.append((start, end, (head + text + tail).split("\n")))
+            continue
+        text = _assignment_text(name, value)
+        if text is None:
+            to_set(name, value)
+            continue
+        todo = re.compile(rf"^\s*#\s*TODO\s+{re.escape(name)}\b")
+        at = next((i for i, ln in enumerate(body_lines) if todo.match(ln)), None)
+        if at is not None:
+            edits.append((at, at, text.split("\n")))
+        else:
+            appended += text.split("\n")
+    for name in remove:
+        if name in new_sets:
+            del new_sets[name]
+        elif name in body_stmts:
+            stmt = body_stmts[name]
+            edits.append((stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1, []))
+    if list(new_sets.values()) != set_tokens:
+        groups = _replace_group(groups, "--set", list(new_sets.values()), (None, "--uses", "--in"))
+        line_changed = True
+
+    for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
+        body_lines[start:end + 1] = new
+    if appended:
+        while body_lines and not body_lines[-1].strip():
+            body_lines.pop()
+        body_lines += appended
+    body = "\n".join(body_lines)
+
+    want_cell_form = cell_form or bool(appended) or any(e[2] for e in edits)
+    if want_cell_form and not body.strip():
+        name_now = next((g[1][0] for g in groups if g[0] is None and g[1]), parsed.node_id)
+        want_cell_form = name_now in SUBCOMMANDS  # the line form cannot name these
+    if want_cell_form != cell_form:
+        line_changed = True
+    if not line_changed and not edits and not appended:
+        return source
+
+    if line_changed:
+        words = [MAGIC if want_cell_form else LINE_MAGIC]
+        for opt, values in groups:
+            words += ([] if opt is None else [opt]) + [shlex.quote(v) for v in values]
+        first = " ".join(words)
+    if want_cell_form:
+        out = lead + first + "\n" + body.strip("\n")
+        if cell_form and rest.endswith("\n") and not out.endswith("\n"):
+            out += "\n"
+    else:
+        out = lead + first + ("\n" + rest if not cell_form and rest else "")
+    try:
+        parse_skill_cell(out)  # the rewrite must read back as a skill cell
+    except WorkflowError as exc:
+        raise WorkflowError(f"%%skill {parsed.node_id}: the edit gives an invalid cell: "
+                            f"{_strip_magic(exc.message)}") from None
+    return out
+
+
+def _strip_magic(message: str) -> str:
+    return message.removeprefix("%%skill: ")

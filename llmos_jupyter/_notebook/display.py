@@ -28,6 +28,7 @@ from llmos_jupyter._skills.ports import is_png, png_bytes
 
 __all__ = [
     "CELLS_MIME",
+    "NODE_MIME",
     "CellsView",
     "GraphView",
     "NodeOutputs",
@@ -39,6 +40,12 @@ __all__ = [
     "scene_svg",
     "threejs_widget",
 ]
+
+NODE_MIME = "application/vnd.llmos.node+json"
+"""Mime type of a ``%%skill`` cell's result for front-ends (the JupyterLab sidebar canvas):
+``{"node", "skill", "status", "elapsed_ms", "error"?, "previews": {port: preview}}`` with
+previews as :func:`llmos_jupyter._skills.preview.preview` makes them for the canvas."""
+_MAX_NODE_IMAGE = 300_000  # characters of a data URI kept in a notebook's node bundle
 
 CELLS_MIME = "application/vnd.llmos.cells+json"
 """Mime type of ``{"cells": [{"source", "metadata"}]}``: skill cells a front-end may insert."""
@@ -245,7 +252,24 @@ class NodeOutputs:
         images = [v for v in r.outputs.values() if isinstance(v, (bytes, bytearray)) or is_png(v)]
         if len(images) == 1:
             bundle["image/png"] = base64.b64encode(png_bytes(images[0])).decode("ascii")
+        bundle[NODE_MIME] = self._node_bundle()
         return bundle
+
+    def _node_bundle(self) -> dict[str, Any]:
+        """The machine-readable result (:data:`NODE_MIME`): status, time, error, previews."""
+        from llmos_jupyter._skills.preview import output_previews
+
+        r = self._result
+        ports = {p.name: p for p in getattr(self._skill, "outputs", ())}
+        previews = output_previews(r.outputs, ports)
+        for k, p in previews.items():
+            if p.get("kind") == "image" and len(p.get("src", "")) > _MAX_NODE_IMAGE:
+                previews[k] = {"kind": "other", "text": "image (shown in the cell output)"}
+        out: dict[str, Any] = {"node": self._node_id, "skill": r.skill_id, "status": r.status,
+                               "elapsed_ms": round(r.duration_ms, 3), "previews": previews}
+        if r.error:
+            out["error"] = r.error
+        return out
 
 
 # -- skills ----------------------------------------------------------------------------------

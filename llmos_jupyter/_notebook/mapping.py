@@ -51,9 +51,11 @@ from llmos_jupyter._workflow.validate import topological_order
 __all__ = [
     "INLINE_KEY",
     "CellEntry",
+    "NotebookGraph",
     "build_workflow",
     "default_positions",
     "notebook_from_workflow",
+    "notebook_graph",
     "read_notebook_workflow",
     "skill_cells",
     "workflow_from_notebook",
@@ -443,3 +445,82 @@ def _node_meta(node: Node, into: list[Edge]) -> dict[str, Any]:
     if edges:
         meta["edges"] = edges
     return meta
+
+
+# -- the live graph of an open notebook --------------------------------------------------------
+@dataclass
+class NotebookGraph:
+    """The workflow of a notebook being edited, read leniently (see :func:`notebook_graph`).
+
+    ``cells`` maps each node id to its cell's id (nbformat ≥ 4.5) or, without one, its
+    0-based index as text; ``problems`` are ``{"cell", "node", "message"}`` dicts for the
+    skill cells left out or partly read; ``expressions`` holds ``{node: {param: source}}``
+    for parameter values only a kernel can evaluate (left out of ``params``).
+    """
+
+    workflow: Workflow
+    cells: dict[str, str] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    expressions: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: ``{"workflow", "cells", "problems", "expressions"}``."""
+        return {"workflow": self.workflow.to_dict(), "cells": self.cells,
+                "problems": self.problems, "expressions": self.expressions}
+
+
+def notebook_graph(nb: Any) -> NotebookGraph:
+    """The graph of a notebook's skill cells while it is being edited.
+
+    Unlike :func:`workflow_from_notebook`, a half-typed notebook still has a graph: a
+    cell that does not parse (or whose inline skill is invalid) is left out and reported,
+    a parameter set to an expression is left out of the node's params (and listed in
+    ``expressions``), and when two cells name the same node the later one wins, as in a
+    kernel that ran both top to bottom.
+
+    Args:
+        nb: an nbformat v4 notebook (``NotebookNode`` or plain dict); only code cells'
+            ``id``, ``source`` and ``metadata`` and the notebook's ``metadata.llmos`` are read.
+
+    Returns:
+        NotebookGraph: the workflow (positions from ``cell.metadata.llmos``, else the
+        default left-to-right layout), node → cell, problems and expressions.
+    """
+    entries: dict[str, CellEntry] = {}
+    where: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
+    expressions: dict[str, dict[str, str]] = {}
+    inline: dict[str, tuple[str, str]] = {}  # skill id -> (markdown, node)
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code" or not is_skill_cell(_source(cell)):
+            continue
+        key = str(cell.get("id") or i)
+        label = f"cell {i + 1}"
+        try:
+            parsed = parse_skill_cell(_source(cell))
+            if parsed.inline:
+                sid = parsed.skill.skill_id
+                known = inline.get(sid)
+                if known is not None and known[1] != parsed.node_id and known[0] != parsed.skill_markdown:
+                    raise WorkflowError(f"%%skill {parsed.node_id}: node {known[1]!r} already "
+                                        f"defines the inline skill {sid!r} differently")
+                inline[sid] = (parsed.skill_markdown, parsed.node_id)
+        except WorkflowError as exc:
+            problems.append({"cell": key, "node": None, "message": f"{label}: {exc.message}"})
+            continue
+        params = {a.name: a.value for a in parsed.assignments if a.literal}
+        params.update(parsed.sets)
+        exprs = {a.name: a.source for a in parsed.assignments if not a.literal}
+        if exprs:
+            expressions[parsed.node_id] = exprs
+        if parsed.node_id in entries:
+            problems.append({"cell": where[parsed.node_id], "node": parsed.node_id,
+                             "message": f"node {parsed.node_id!r} is defined again in "
+                                        f"{label}; the later cell wins"})
+            del entries[parsed.node_id]  # re-inserted below: the node takes the later place
+        entries[parsed.node_id] = CellEntry(parsed, params, _llmos_meta(cell), label)
+        where[parsed.node_id] = key
+    meta = _llmos_meta(nb)
+    fields = meta.get("workflow") if isinstance(meta.get("workflow"), Mapping) else {}
+    wf = build_workflow(list(entries.values()), fields=fields)
+    return NotebookGraph(wf, where, problems, expressions)

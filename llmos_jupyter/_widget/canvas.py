@@ -21,8 +21,6 @@ runner for them (:class:`BrowserRunner`) sends ``{"kind": "execute", ...}`` and 
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import threading
 import uuid
@@ -42,11 +40,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from llmos_jupyter._engine.engine import Engine, RunHandle
 from llmos_jupyter._engine.events import Event
-from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
-from llmos_jupyter._skills.ports import is_png
+from llmos_jupyter._skills.preview import output_previews, preview
 from llmos_jupyter._widget.browser_runtime import BrowserRunBlocked, BrowserRunner
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
@@ -57,92 +54,11 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 ESM = STATIC / "canvas.js"
 CSS = STATIC / "canvas.css"
 
-_MAX_TEXT = 400
-_MAX_POINTS = 200
-_MAX_IMAGE = 4_000_000  # characters of a data URI shown as a preview
-_MAX_SCENE = 4_000_000  # characters of three.js JSON sent as a live preview
-_MAX_NETLIST = 200_000  # characters of a SPICE netlist shown in the netlist view
 _RUNTIMES = LOCAL_RUNTIMES + BROWSER_RUNTIMES  # what a canvas runs (browser ones in its front-end)
 
 
 class FrontendMissing(LlmosError, RuntimeError):
     """The canvas' built front-end (``llmos_jupyter/static/canvas.js``) is missing."""
-
-
-def scene_format(value: Any) -> str | None:
-    """``"threejs-json"`` for three.js ``Object3D.toJSON()`` output (``metadata.type ==
-    "Object"`` and an ``object``), ``"threejs-scene"`` for the ``threejs-cube`` skill's
-    ``{"format": "threejs-scene", "objects": [...]}``, else ``None``."""
-    if not isinstance(value, Mapping):
-        return None
-    if value.get("format") == "threejs-scene" and isinstance(value.get("objects"), list):
-        return "threejs-scene"
-    meta = value.get("metadata")
-    if isinstance(meta, Mapping) and meta.get("type") == "Object" and isinstance(
-            value.get("object"), Mapping):
-        return "threejs-json"
-    return None
-
-
-def preview(value: Any, port_type: str = "any", unit: str | None = None, *,
-            value_format: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """A small JSON-safe preview of an output value for the canvas.
-
-    Numbers and booleans are kept, text is cut to 400 characters, arrays become their
-    length and up to 200 evenly spaced numbers (for a sparkline), PNG images a data URI.
-    A three.js scene (see :func:`scene_format`) becomes ``{"kind": "scene", "format",
-    "scene"}`` (the whole JSON, up to 4 M characters) for a live view; a string whose port
-    has ``format: spice-netlist`` (or is named ``netlist``) becomes ``{"kind": "netlist",
-    "text", "lines", "truncated"}`` (up to 200,000 characters).
-    """
-    fmt = scene_format(value)
-    if fmt is not None:
-        scene = jsonable(value)
-        size = len(json.dumps(scene))
-        if size > _MAX_SCENE:
-            return {"kind": "other", "text": f"three.js scene ({size / 1e6:.1f} M characters: "
-                                             "too large to preview)"}
-        return {"kind": "scene", "format": fmt, "scene": scene}
-    if isinstance(value, str) and (value_format == "spice-netlist"
-                                   or (value_format is None and name == "netlist")):
-        return {"kind": "netlist", "text": value[:_MAX_NETLIST], "lines": len(value.splitlines()),
-                "truncated": len(value) > _MAX_NETLIST}
-    if port_type == "image" or is_png(value):
-        uri = jsonable(value)
-        if isinstance(uri, str) and uri.startswith("data:image/png") and len(uri) <= _MAX_IMAGE:
-            return {"kind": "image", "src": uri}
-        return {"kind": "other", "text": "image (too large to preview)"}
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, bool):
-        return {"kind": "boolean", "value": value}
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return {"kind": "text", "value": str(value)}
-        out: dict[str, Any] = {"kind": "number", "value": value}
-        if unit:
-            out["unit"] = unit
-        return out
-    if isinstance(value, str):
-        return {"kind": "text", "value": value[:_MAX_TEXT], "truncated": len(value) > _MAX_TEXT}
-    if isinstance(value, (list, tuple)):
-        flat = list(value)
-        numeric = bool(flat) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat
-        )
-        if numeric:
-            step = max(1, math.ceil(len(flat) / _MAX_POINTS))
-            sample = [v for v in flat[::step] if math.isfinite(v)]
-            if flat and sample and flat[-1] != sample[-1] and math.isfinite(flat[-1]):
-                sample.append(flat[-1])
-            return {"kind": "array", "length": len(flat), "values": sample, "numeric": True}
-        text = json.dumps(jsonable(flat[:20]))
-        return {"kind": "array", "length": len(flat), "values": [], "numeric": False,
-                "text": text[:_MAX_TEXT]}
-    if isinstance(value, Mapping):
-        text = json.dumps(jsonable(dict(value)), indent=1)
-        return {"kind": "object", "text": text[:_MAX_TEXT], "keys": [str(k) for k in list(value)[:20]]}
-    return {"kind": "other", "text": repr(value)[:_MAX_TEXT]}
 
 
 class Canvas(anywidget.AnyWidget):
@@ -423,15 +339,7 @@ class Canvas(anywidget.AnyWidget):
             ports = skill.output_ports
         except (LlmosError, KeyError):
             ports = {}
-        out = {}
-        for name, value in event.outputs.items():
-            port = ports.get(name)
-            try:
-                out[name] = preview(value, port.type if port else "any", port.unit if port else None,
-                                    value_format=port.extra.get("format") if port else None,
-                                    name=name)
-            except Exception as exc:
-                out[name] = {"kind": "other", "text": f"(no preview: {exc})"}
+        out = output_previews(event.outputs, ports)
         self.previews = {**self.previews, event.node_id: out}
 
     # -- actions from the browser ----------------------------------------------------------

@@ -40,12 +40,16 @@ import {
   FACTORY,
   FILE_TYPE,
   ILlmosLibrary,
+  NOTEBOOK_CANVAS_ID,
   PLUGIN_PREFIX,
   RUNS_ID,
   SKILLS_ID,
   type LlmosConfig,
 } from './tokens';
 import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { cellsRendererFactory } from './cellsRenderer';
+import { NotebookCanvas, acceptSkillDrops } from './notebookCanvas';
 
 export { CommandIDs, ILlmosLibrary } from './tokens';
 
@@ -379,4 +383,70 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [libraryPlugin, skillsPlugin, workflowPlugin, runsPlugin];
+// -- The sidebar canvas of the active notebook, and %workflow import's cells -------------
+
+const notebookGraphIcon = new LabIcon({
+  name: 'llmos:notebook-graph',
+  svgstr: '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161"><rect x="2" y="4" width="7" height="5" rx="1"/><rect x="15" y="4" width="7" height="5" rx="1"/><rect x="8.5" y="15" width="7" height="5" rx="1"/><path d="M9 6h6v1.4H9zM5 9h1.4v4.5H11V15H5zM17.6 9H19v6h-6v-1.5h4.6z"/></g></svg>',
+});
+
+/** The live graph of the active notebook's %%skill cells (right sidebar). */
+const notebookCanvasPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_PREFIX}:notebook-canvas`,
+  description: 'The graph of the active notebook\'s %%skill cells, live, in the right sidebar.',
+  autoStart: true,
+  requires: [ILlmosLibrary, INotebookTracker],
+  optional: [ILayoutRestorer, ICommandPalette, IRenderMimeRegistry],
+  activate: (app: JupyterFrontEnd, library: ILlmosLibrary, tracker: INotebookTracker,
+    restorer: ILayoutRestorer | null, palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null) => {
+    const widget = new NotebookCanvas({ tracker, kernel: library.kernel, skills: () => library.skills() });
+    widget.id = NOTEBOOK_CANVAS_ID;
+    widget.title.icon = notebookGraphIcon;
+    widget.title.caption = 'Notebook graph';
+    app.shell.add(widget, 'right', { rank: 700 });
+    restorer?.add(widget, NOTEBOOK_CANVAS_ID);
+    app.commands.addCommand(CommandIDs.showNotebookGraph, {
+      label: 'Show Notebook Graph',
+      caption: 'The graph of the active notebook\'s %%skill cells, in the right sidebar',
+      execute: () => app.shell.activateById(NOTEBOOK_CANVAS_ID),
+    });
+    app.commands.addCommand(CommandIDs.runNotebookGraph, {
+      label: 'Run Notebook Graph',
+      caption: 'Run the notebook\'s %%skill cells in its kernel',
+      isEnabled: () => widget.notebook !== null,
+      execute: () => widget.run('run'),
+    });
+    palette?.addItem({ command: CommandIDs.showNotebookGraph, category: 'llmos' });
+    palette?.addItem({ command: CommandIDs.runNotebookGraph, category: 'llmos' });
+    rendermime?.addFactory(cellsRendererFactory(tracker), 0);
+  },
+};
+
+/**
+ * Dropping a sidebar skill onto an open workflow document adds a node there. One capturing
+ * listener on the shell finds the document under the pointer, so documents opened before
+ * this plugin (layout restore) accept drops too.
+ */
+const documentDropPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_PREFIX}:document-drop`,
+  description: 'Drop a skill from the skill library onto a workflow document.',
+  autoStart: true,
+  requires: [ILlmosLibrary],
+  activate: (app: JupyterFrontEnd) => {
+    acceptSkillDrops(app.shell.node, (skill, x, y, target) => {
+      const canvas = target.closest('.llmos-WorkflowCanvas');
+      if (!canvas) return false;
+      for (const w of app.shell.widgets('main')) {
+        if (w instanceof WorkflowDocument && w.content.node === canvas) {
+          if (skill) w.content.model.custom({ command: 'add-node', skill, x, y });
+          return true;
+        }
+      }
+      return false;
+    });
+  },
+};
+
+export default [libraryPlugin, skillsPlugin, workflowPlugin, runsPlugin, notebookCanvasPlugin,
+  documentDropPlugin];

@@ -12,12 +12,16 @@ export enum CommandIDs {
   newWorkflow = 'llmos:new-workflow',
   openRunHistory = 'llmos:open-run-history',
   refreshSkills = 'llmos:refresh-skills',
+  showNotebookGraph = 'llmos:show-notebook-graph',
+  runNotebookGraph = 'llmos:run-notebook-graph',
 }
 
 export const PLUGIN_PREFIX = 'llmos-jupyter';
 /** The skill library's widget id (a test hook; also the layout restorer's key). */
 export const SKILLS_ID = 'llmos-skills';
 export const RUNS_ID = 'llmos-runs';
+/** The sidebar canvas of the active notebook (right sidebar; a test hook too). */
+export const NOTEBOOK_CANVAS_ID = 'llmos-notebook-canvas';
 export const FILE_TYPE = 'llmos-workflow';
 export const FACTORY = 'Workflow Canvas';
 /** What the notebook accepts on drop (a list of nbformat cells). */
