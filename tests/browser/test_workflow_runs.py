@@ -141,11 +141,14 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         # -- 4. the run history: re-run the first completed run, compare two runs ----------
         page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-run-history')")
         runs = page.locator("#llmos-runs .llmos-Run")
-        page.wait_for_function("() => document.querySelectorAll('#llmos-runs .llmos-Run').length >= 3",
+        page.wait_for_function("() => [...document.querySelectorAll('#llmos-runs .llmos-Run')]"
+                               ".filter((e) => e.textContent.includes('slow pair')).length >= 3",
                                timeout=30_000)
         count = runs.count()
-        cancelled = page.locator("#llmos-runs .llmos-Run:not([data-status=completed])").first
-        completed = page.locator("#llmos-runs .llmos-Run[data-status=completed]").last
+        # (other tests of the session may have left runs of other workflows)
+        ours = page.locator("#llmos-runs .llmos-Run").filter(has_text="slow pair")
+        cancelled = ours.and_(page.locator(".llmos-Run:not([data-status=completed])")).first
+        completed = ours.and_(page.locator(".llmos-Run[data-status=completed]")).last
         cancelled.locator("[data-action=pick]").check()
         completed.locator("[data-action=pick]").check()
         page.locator("#llmos-runs [data-action=compare]").click()
