@@ -77,7 +77,7 @@ const lab = {
   // React.createElement (React is imported wherever JSX is used): no react/jsx-runtime import.
   jsx: 'transform',
   external: ['@jupyterlab/*', '@lumino/*', 'react', 'react-dom', 'react-dom/*'],
-  plugins: [requireShared],
+  plugins: [requireShared, workerSourcesPlugin],
 };
 
 if (watch) {

@@ -113,9 +113,11 @@ def _print_events(q: Any) -> None:
 
 
 def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | None = None,
-                    events: bool = False) -> str:
+                    events: bool = False, browser: bool = False) -> str:
     """Run in a background thread, print events as they come (``EVENT_PREFIX`` lines),
-    turn a kernel interrupt into a cancel, and return the result as JSON text."""
+    turn a kernel interrupt into a cancel, and return the result as JSON text. With
+    ``browser``, ``javascript``/``threejs`` nodes are asked of the front-end over stdin
+    (:class:`~llmos_jupyter._widget.browser_runtime.StdinBridge`)."""
     import queue
 
     from llmos_jupyter._api import default_engine
@@ -124,13 +126,21 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
     q: queue.Queue[Any] = queue.Queue()
     engine = default_engine()
     on_event = (lambda e: q.put(e.to_dict())) if events else None
+    bridge = None
+    if browser:
+        from llmos_jupyter._widget.browser_runtime import StdinBridge
+
+        bridge = StdinBridge()
     try:
-        handle = engine.start(workflow, overrides, targets=targets, on_event=on_event)
+        handle = engine.start(workflow, overrides, targets=targets, on_event=on_event,
+                              runners=bridge.runners() if bridge else None)
         result = None
         cancelled = False
         while result is None:
             try:
                 _print_events(q)
+                if bridge is not None:
+                    bridge.pump()
                 # The kernel's interrupt (the Cancel button) raises KeyboardInterrupt here,
                 # in the waiting main thread: cancel at the next node boundary, keep waiting.
                 result = handle.result(timeout=0.05)
@@ -154,7 +164,7 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
 
 
 def run_workflow_json(text: str, node: str | None = None, downstream: bool = False,
-                      events: bool = False) -> str:
+                      events: bool = False, browser: bool = False) -> str:
     """Run a workflow given as JSON text: the per-node statuses, previews, a message and
     the trace path (JSON with ``status``, ``message``, ``statuses``, ``previews``,
     ``trace``; ``status`` is ``"invalid"`` with the problems in ``message`` when nothing
@@ -165,6 +175,10 @@ def run_workflow_json(text: str, node: str | None = None, downstream: bool = Fal
         node: run only this node and what it needs; with ``downstream`` also every node
             that depends on it.
         events: print each engine event as an ``EVENT_PREFIX`` line while running.
+        browser: the caller's front-end runs ``javascript``/``threejs`` nodes: their
+            requests come as ``input()`` prompts starting with ``STDIN_PREFIX``, answered
+            with the ``{"outputs"}`` or ``{"error", "line"}`` JSON (without it such nodes
+            are refused as an unsupported runtime).
     """
     from llmos_jupyter._workflow.model import Workflow
 
@@ -175,7 +189,7 @@ def run_workflow_json(text: str, node: str | None = None, downstream: bool = Fal
             return json.dumps({"status": "invalid", "message": f"no node {node!r}",
                                "statuses": {}})
         targets = sorted(wf.downstream([node]) if downstream else {node})
-    return _run_and_report(wf, targets=targets, events=events)
+    return _run_and_report(wf, targets=targets, events=events, browser=browser)
 
 
 def _trace_meta(path: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -208,3 +208,81 @@ def test_a_skill_cells_display_carries_the_node_bundle():
     assert node["previews"]["time_constant"] == {"kind": "number", "value": 0.001, "unit": "s"}
     assert node["previews"]["voltage_data"]["kind"] == "array"
     json.dumps(node)  # JSON-safe, as a display bundle must be
+
+
+def _browser_workflow() -> dict:
+    # A JavaScript node between two Python ones (data-analysis reads the smoothed series).
+    return {"id": "js-doc", "name": "js in a document", "nodes": [
+        {"id": "ma", "position": {"x": 0, "y": 0},
+         "data": {"skill": "moving-average", "params": {"values": [1, 2, 3, 4, 5, 6], "window": 3}}},
+        {"id": "stats", "position": {"x": 300, "y": 0}, "data": {"skill": "data-analysis"}}],
+        "edges": [{"id": "e", "source": "ma", "sourceHandle": "smoothed", "target": "stats",
+                   "targetHandle": "data"}]}
+
+
+class _FakeFrontEnd:
+    """Answers the kernel's stdin prompts as the document's front-end would (the Web
+    Worker's result, computed here in Python for the test)."""
+
+    def __init__(self, fail: bool = False):
+        self.prompts: list[dict] = []
+        self.fail = fail
+
+    def __call__(self, prompt: str) -> str:
+        from llmos_jupyter._widget.browser_runtime import STDIN_PREFIX
+
+        assert prompt.startswith(STDIN_PREFIX)
+        req = json.loads(prompt[len(STDIN_PREFIX):])
+        self.prompts.append(req)
+        if self.fail:
+            return json.dumps({"error": "RangeError: window 9 > 6 values", "line": 12})
+        v, w = req["inputs"]["values"], req["inputs"]["window"]
+        sm = [sum(v[i:i + w]) / w for i in range(len(v) - w + 1)]
+        mean = sum(v) / len(v)
+        std = (sum((x - mean) ** 2 for x in v) / (len(v) - 1)) ** 0.5
+        return json.dumps({"outputs": {"smoothed": sm, "mean": mean, "std": std, "min": min(v),
+                                       "max": max(v), "rms": (sum(x * x for x in v) / len(v)) ** 0.5,
+                                       "count": len(v)}})
+
+
+def test_browser_nodes_of_a_document_run_through_stdin(monkeypatch):
+    import builtins
+
+    text = json.dumps(_browser_workflow())
+    # Without a front-end that answers, a JavaScript node is refused before anything runs.
+    r = json.loads(run_workflow_json(text))
+    assert r["status"] == "invalid" and "javascript" in r["message"]
+
+    front = _FakeFrontEnd()
+    monkeypatch.setattr(builtins, "input", front)
+    r = json.loads(run_workflow_json(text, None, False, False, True))
+    assert r["status"] == "completed", r
+    assert len(front.prompts) == 1
+    req = front.prompts[0]
+    assert req["kind"] == "execute" and req["runtime"] == "javascript"
+    assert req["source"] == "moving-average.md" and "function execute" in req["code"]
+    assert r["previews"]["ma"]["smoothed"]["values"] == [2, 3, 4, 5]
+    assert r["previews"]["stats"]["mean"]["value"] == 3.5  # the Python node got the JS output
+
+    monkeypatch.setattr(builtins, "input", _FakeFrontEnd(fail=True))
+    wf = _browser_workflow()
+    wf["nodes"][0]["data"]["params"]["window"] = 4  # not the cached run
+    r = json.loads(run_workflow_json(json.dumps(wf), None, False, False, True))
+    assert r["statuses"]["ma"]["status"] == "failed"
+    assert "RangeError" in r["statuses"]["ma"]["error"] and "line 12" in r["statuses"]["ma"]["error"]
+    assert r["statuses"]["stats"]["status"] == "skipped"
+
+
+def test_stdin_bridge_without_threads_asks_at_once():
+    # Pyodide has no threads: the engine runs in the cell's thread and the runner asks then.
+    from llmos_jupyter._api import default_library
+    from llmos_jupyter._engine.engine import Engine
+    from llmos_jupyter._widget.browser_runtime import StdinBridge
+    from llmos_jupyter._workflow.model import Workflow
+
+    front = _FakeFrontEnd()
+    bridge = StdinBridge(front, threaded=False)
+    result = Engine(default_library(), max_workers=1, trace=False).run(
+        Workflow.from_dict(_browser_workflow()), runners=bridge.runners())
+    assert result.status == "completed" and len(front.prompts) == 1
+    assert result.nodes["ma"].outputs["smoothed"] == [2, 3, 4, 5]

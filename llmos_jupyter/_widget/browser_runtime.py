@@ -33,7 +33,8 @@ from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, Skill
 
-__all__ = ["BrowserRunBlocked", "BrowserRunner", "BrowserSkillError", "BrowserTimeout"]
+__all__ = ["STDIN_PREFIX", "BrowserRunBlocked", "BrowserRunner", "BrowserSkillError", "BrowserTimeout",
+           "StdinBridge"]
 
 DEFAULT_TIMEOUT_S = 60.0
 """How long a browser node may run when the engine sets no ``node_timeout`` (seconds)."""
@@ -156,3 +157,64 @@ class BrowserRunner:
     def runners(self) -> dict[str, BrowserRunner]:
         """``{runtime: self}`` for every browser runtime, for ``Engine.run(runners=...)``."""
         return dict.fromkeys(BROWSER_RUNTIMES, self)
+
+
+STDIN_PREFIX = "@llmos-browser-node "
+"""Start of the ``input()`` prompt that carries one ``execute`` request to a front-end."""
+
+
+class StdinBridge:
+    """Browser nodes of a run whose front-end is not a widget (a JupyterLab workflow
+    document): the requests travel as the kernel's ``input()`` prompts and the answers as
+    the input replies (Jupyter's stdin channel), because a cell that is still executing
+    cannot receive comm messages.
+
+    :meth:`runners` gives the engine a :class:`BrowserRunner` whose requests are queued;
+    the thread that executes the cell calls :meth:`pump` while it waits for the run, which
+    asks the front-end with ``input(STDIN_PREFIX + request JSON)`` and delivers the JSON
+    answer. Without threads (Pyodide) the engine runs in that very thread, so the runner
+    asks at once instead. Cancel and timeout messages are not forwarded: the front-end
+    stops its workers when the user cancels (a kernel interrupt, which also ends the
+    ``input()``).
+
+    Args:
+        ask: the prompt function (default: the ``input`` of the moment — ipykernel installs
+            its own for each execution); a test passes a fake front-end.
+        threaded: queue requests for :meth:`pump` (default: unless on emscripten).
+    """
+
+    def __init__(self, ask: Callable[[str], str] | None = None, *,
+                 threaded: bool | None = None) -> None:
+        import queue
+        import sys
+
+        self._ask_fn = ask
+        self.threaded = sys.platform != "emscripten" if threaded is None else threaded
+        self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.runner = BrowserRunner(self._outbox.put if self.threaded else self._forward)
+
+    def runners(self) -> dict[str, BrowserRunner]:
+        """``{runtime: runner}`` for ``Engine.start(..., runners=...)``."""
+        return self.runner.runners()
+
+    def pump(self) -> None:
+        """Forward every queued request and deliver its answer (in the cell's thread)."""
+        while not self._outbox.empty():
+            self._forward(self._outbox.get_nowait())
+
+    def _forward(self, message: dict[str, Any]) -> None:
+        if message.get("kind") != "execute":
+            return
+        import json
+
+        import builtins
+
+        ask = self._ask_fn or builtins.input
+        text = ask(STDIN_PREFIX + json.dumps(message))
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = {"error": f"the front-end's answer is not JSON: {text[:200]!r}"}
+        if not isinstance(answer, dict):
+            answer = {"error": "the front-end's answer is not an object"}
+        self.runner.answer({**answer, "request": message["request"]})

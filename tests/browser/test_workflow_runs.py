@@ -171,3 +171,53 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         assert not errors, errors
     finally:
         page.close()
+
+
+JS_WORKFLOW = {
+    "id": "js-doc", "name": "js in a document",
+    "nodes": [
+        {"id": "ma", "position": {"x": 0, "y": 0},
+         "data": {"skill": "moving-average", "params": {"values": [1, 2, 3, 4, 5, 6], "window": 3}}},
+        {"id": "stats", "position": {"x": 320, "y": 0}, "data": {"skill": "data-analysis"}},
+    ],
+    "edges": [{"id": "e", "source": "ma", "sourceHandle": "smoothed", "target": "stats",
+               "targetHandle": "data"}],
+}
+
+
+@pytest.mark.slow
+def test_document_runs_a_javascript_node_in_the_page(jupyter_server, jupyter_paths, browser,
+                                                      artifacts):
+    """The kernel asks the page for the JavaScript node (stdin); a Web Worker computes it;
+    the Python node downstream gets its output."""
+    base, token = jupyter_server
+    root: Path = jupyter_paths["root"]
+    (root / "js.workflow.json").write_text(json.dumps(JS_WORKFLOW, indent=2), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{base}/lab?reset&token={token}")
+        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'js.workflow.json'})")
+        doc = page.locator(".llmos-WorkflowDocument:visible")
+        doc.locator('.react-flow__node[data-id="ma"]').wait_for()
+        page.wait_for_function(f"() => {CURRENT}.context.sessionContext.session?.kernel?.name "
+                               "=== 'python3'", timeout=60_000)
+        _start(page, "llmos:run-workflow")
+        _wait_run_over(page)
+        state = page.evaluate(f"() => [{CURRENT}.content.model.get('message'), "
+                              f"{CURRENT}.content.model.get('previews')]")
+        assert doc.locator(".llmos-WorkflowCanvas").get_attribute("data-run-status") == \
+            "completed", state
+        assert _status(doc, "ma") == "completed" and _status(doc, "stats") == "completed"
+        previews = state[1]
+        # Trailing mean of 3 over 1..6 → [2, 3, 4, 5], computed in the page's Web Worker;
+        # the Python node's mean of those is 3.5.
+        assert previews["ma"]["smoothed"]["values"] == [2, 3, 4, 5]
+        assert previews["stats"]["mean"]["value"] == 3.5
+        page.screenshot(path=str(artifacts / "workflow-runs-javascript.png"))
+        assert not errors, errors
+    finally:
+        page.close()

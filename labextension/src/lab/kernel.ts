@@ -10,16 +10,30 @@ import type { Kernel, KernelMessage, ServiceManager } from '@jupyterlab/services
 
 import { EVENT_PREFIX, LineSplitter, pythonCall, type EngineEvent } from './logic';
 
+/** Answers a kernel's `input()` prompt (null: not ours, an empty reply is sent). */
+export type StdinHandler = (prompt: string) => Promise<string> | null;
+
 /**
  * Run `code` in `kernel`; resolves with its stdout. `onLine` sees each complete stdout
- * line as it arrives (live progress). An `error` reply rejects with `ename: evalue`.
+ * line as it arrives (live progress); `onStdin` answers its `input()` prompts (without it
+ * the kernel is told stdin is not available). An `error` reply rejects with `ename: evalue`.
  */
 export async function executeIn(kernel: Kernel.IKernelConnection, code: string,
-  onLine?: (line: string) => void): Promise<string> {
+  onLine?: (line: string) => void, onStdin?: StdinHandler): Promise<string> {
   let out = '';
   let error = '';
   const lines = new LineSplitter();
-  const future = kernel.requestExecute({ code, silent: false, store_history: false });
+  const future = kernel.requestExecute({ code, silent: false, store_history: false,
+    allow_stdin: !!onStdin });
+  if (onStdin) {
+    future.onStdin = (msg: KernelMessage.IStdinMessage) => {
+      if (msg.header.msg_type !== 'input_request') return;
+      const prompt = String((msg.content as KernelMessage.IInputRequestMsg['content']).prompt ?? '');
+      const reply = onStdin(prompt) ?? Promise.resolve('');
+      void reply.then((value) => future.sendInputReply({ status: 'ok', value },
+        msg.header as KernelMessage.IInputReplyMsg['parent_header']));
+    };
+  }
   future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
     const t = msg.header.msg_type;
     if (t === 'stream') {
@@ -49,7 +63,7 @@ export async function executeIn(kernel: Kernel.IKernelConnection, code: string,
  * engine events printed before it (`EVENT_PREFIX` lines) go to `onEvent`.
  */
 export async function callIn<T>(kernel: Kernel.IKernelConnection, fn: string, args: unknown[],
-  onEvent?: (e: EngineEvent) => void): Promise<T> {
+  onEvent?: (e: EngineEvent) => void, onStdin?: StdinHandler): Promise<T> {
   const onLine = onEvent ? (line: string) => {
     if (!line.startsWith(EVENT_PREFIX)) return;
     try {
@@ -58,7 +72,7 @@ export async function callIn<T>(kernel: Kernel.IKernelConnection, fn: string, ar
       /* a malformed progress line never fails the run */
     }
   } : undefined;
-  const text = (await executeIn(kernel, pythonCall(fn, ...args), onLine)).trim();
+  const text = (await executeIn(kernel, pythonCall(fn, ...args), onLine, onStdin)).trim();
   if (fn === 'export_notebook_json') return JSON.parse(text) as T;
   const last = text.split('\n').pop() ?? '';
   return JSON.parse(last) as T;
@@ -136,9 +150,10 @@ export class LibraryKernel {
     return this.queued(async () => callIn<T>(await this.kernel(), fn, args));
   }
 
-  /** As `call`, with the engine's events of a run delivered live. */
-  callWithEvents<T>(fn: string, args: unknown[], onEvent: (e: EngineEvent) => void): Promise<T> {
-    return this.queued(async () => callIn<T>(await this.kernel(), fn, args, onEvent));
+  /** As `call`, with the engine's events of a run delivered live (and `input()` answered). */
+  callWithEvents<T>(fn: string, args: unknown[], onEvent: (e: EngineEvent) => void,
+    onStdin?: StdinHandler): Promise<T> {
+    return this.queued(async () => callIn<T>(await this.kernel(), fn, args, onEvent, onStdin));
   }
 
   /** Interrupt the running call (a run cancels at its next node boundary). */

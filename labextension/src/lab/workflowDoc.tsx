@@ -15,6 +15,10 @@ import { createRoot, type Root } from 'react-dom/client';
 import { App } from '../App';
 import type { StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
+import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
+
+import { blobWorkerFactory } from '../runtime/host';
+import { DocumentRuntime } from './documentRuntime';
 import { callIn, ensureLlmos } from './kernel';
 import { applyEvent, type EngineEvent } from './logic';
 import type { ILlmosLibrary } from './tokens';
@@ -144,14 +148,16 @@ export class WorkflowCanvas extends Widget {
       this.runningIn = kernel;
       this.model.update('message', `running in ${label}…`);
       const home = this.library.config().llmosHome;
-      const args = [JSON.stringify(wf), node, downstream, true];
+      // events: live statuses; browser: this page runs the javascript/threejs nodes.
+      const args = [JSON.stringify(wf), node, downstream, true, true];
+      const onStdin = (prompt: string) => this.runtime.ask(prompt);
       let r: RunReply;
       if (kernel) {
         // Traces go where the run history looks (the LLMOS_HOME setting, when set).
         if (home) await callIn(kernel, 'set_llmos_home', [home]);
-        r = await callIn<RunReply>(kernel, 'run_workflow_json', args, onEvent);
+        r = await callIn<RunReply>(kernel, 'run_workflow_json', args, onEvent, onStdin);
       } else {
-        r = await this.library.kernel.callWithEvents<RunReply>('run_workflow_json', args, onEvent);
+        r = await this.library.kernel.callWithEvents<RunReply>('run_workflow_json', args, onEvent, onStdin);
       }
       this.model.update('statuses', { ...this.model.get('statuses'), ...r.statuses });
       if (r.previews) this.model.update('previews', { ...this.model.get('previews'), ...r.previews });
@@ -166,11 +172,15 @@ export class WorkflowCanvas extends Widget {
     }
   }
   private runningIn: Kernel.IKernelConnection | null = null;
+  /** Runs the document's javascript/threejs nodes in Web Workers (asked over stdin). */
+  private runtime = new DocumentRuntime(blobWorkerFactory({
+    javascript: JAVASCRIPT_WORKER, threejs: THREEJS_WORKER }));
 
   /** Cancel the run: interrupt its kernel; the engine skips the nodes not started yet. */
   async cancel(): Promise<void> {
     if (!this.model.get('running')) return;
     this.model.update('message', 'cancelling…');
+    this.runtime.stopAll();  // browser nodes stop now; the kernel skips what has not started
     if (this.runningIn) await this.runningIn.interrupt();
     else await this.library.kernel.interrupt();
   }
@@ -187,6 +197,7 @@ export class WorkflowCanvas extends Widget {
   }
 
   dispose(): void {
+    this.runtime.dispose();
     this.root?.unmount();
     this.root = null;
     super.dispose();
