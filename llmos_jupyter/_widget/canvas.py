@@ -75,6 +75,8 @@ class Canvas(anywidget.AnyWidget):
         engine: the engine to run with (default: the process-wide engine of ``library``,
             so the canvas shares its cache with :func:`llmos_jupyter.run`).
         height: the widget's height in pixels.
+        layout_direction: auto-layout from left to right (``"LR"``) or top to bottom
+            (``"TB"``); the ``layout_direction`` trait.
 
     Raises:
         FrontendMissing: the front-end was not built (``cd labextension && npm ci &&
@@ -93,6 +95,7 @@ class Canvas(anywidget.AnyWidget):
     message = traitlets.Unicode("").tag(sync=True)
     running = traitlets.Bool(False).tag(sync=True)
     height = traitlets.Int(600).tag(sync=True)
+    layout_direction = traitlets.Enum(("LR", "TB"), "LR").tag(sync=True)
 
     def __init__(
         self,
@@ -101,6 +104,7 @@ class Canvas(anywidget.AnyWidget):
         library: SkillLibrary | None = None,
         engine: Engine | None = None,
         height: int = 600,
+        layout_direction: str = "LR",
         **kwargs: Any,
     ) -> None:
         if not ESM.is_file() or not hasattr(type(self), "_esm"):
@@ -126,7 +130,7 @@ class Canvas(anywidget.AnyWidget):
         self._run_id: str | None = None
         self._started: dict[str, float] = {}
         self.last_result = None
-        super().__init__(height=height, **kwargs)
+        super().__init__(height=height, layout_direction=layout_direction, **kwargs)
         # javascript/threejs nodes of this canvas' runs execute in its front-end.
         self.browser_runner = BrowserRunner(lambda content: self.send(content))
         self._refresh_skills()

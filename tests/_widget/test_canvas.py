@@ -158,3 +158,13 @@ def test_missing_frontend_says_how_to_build(monkeypatch, tmp_path):
     monkeypatch.setattr(canvas_mod, "ESM", tmp_path / "canvas.js")
     with pytest.raises(canvas_mod.FrontendMissing, match="npm run build"):
         Canvas()
+
+
+def test_layout_direction_is_a_synced_choice(toy_library):
+    import traitlets
+
+    c = Canvas(library=toy_library, layout_direction="TB")
+    assert c.layout_direction == "TB" and c.trait_metadata("layout_direction", "sync")
+    assert Canvas(library=toy_library).layout_direction == "LR"
+    with pytest.raises(traitlets.TraitError):
+        c.layout_direction = "diagonal"
