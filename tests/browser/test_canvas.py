@@ -12,40 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, center, open_lab
+
 REPO = Path(__file__).resolve().parents[2]
 H2 = REPO / "notebooks" / "h2-vqe.workflow.json"
 
-RUN_CELL = """async (code) => {
-  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
-  nb.activeCellIndex = nb.widgets.length - 1;
-  const cell = nb.activeCell;
-  cell.model.sharedModel.setSource(code);
-  await app.commands.execute('notebook:run-cell-and-insert-below');
-  for (let i = 0; i < 600 && (cell.model.executionCount === null || cell.promptNode?.textContent?.includes('*')); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cell.model.outputs.toJSON();
-}"""
-
-
-def _text(outputs: list[dict]) -> str:
-    parts = []
-    for o in outputs:
-        if o.get("output_type") == "stream":
-            parts.append(o["text"] if isinstance(o["text"], str) else "".join(o["text"]))
-        elif o.get("output_type") == "error":
-            parts.append(f"{o['ename']}: {o['evalue']}")
-    return "".join(parts)
-
-
-def _center(locator) -> tuple[float, float]:
-    box = locator.bounding_box()
-    assert box is not None, locator
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 def _drag_wire(page, source, target) -> None:
-    (x1, y1), (x2, y2) = _center(source), _center(target)
+    (x1, y1), (x2, y2) = center(source), center(target)
     page.mouse.move(x1, y1)
     page.mouse.down()
     page.mouse.move((x1 + x2) / 2, (y1 + y2) / 2 + 30, steps=8)
@@ -66,19 +41,15 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(f"{base}/lab?reset&token={token}")
-        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
-        page.evaluate("""async () => {
-            const nb = await window.jupyterapp.commands.execute('notebook:create-new',
-                                                                 {kernelName: 'python3'});
-            await nb.sessionContext.ready; }""")
+        open_lab(page, base, token)
+        page.evaluate(NEW_NOTEBOOK)
 
         run = lambda code: page.evaluate(RUN_CELL, code)
         out = run("from llmos_jupyter import Workflow\n"
                   "from llmos_jupyter._widget.canvas import Canvas\n"
                   f"c = Canvas(Workflow.load({str(H2)!r}), height=620)\n"
                   "c")
-        assert "Error" not in _text(out), _text(out)
+        assert "Error" not in cell_text(out), cell_text(out)
 
         canvas = page.locator(".llmos-canvas")
         canvas.wait_for(timeout=30_000)
@@ -92,7 +63,7 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         page.locator('[data-skill-id="data-analysis"]').drag_to(
             flow, target_position={"x": box["width"] * 0.45, "y": box["height"] * 0.78})
         page.locator('[data-node-id="data-analysis"]').wait_for(timeout=10_000)
-        assert "4" in _text(run("print(len(c.workflow_obj.nodes))"))
+        assert "4" in cell_text(run("print(len(c.workflow_obj.nodes))"))
 
         # 2. A type-mismatched wire (object → array) is refused, with the reason shown.
         _drag_wire(page, _handle(page, "hamiltonian", "source", "hamiltonian"),
@@ -100,21 +71,21 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         notice = page.locator('.llmos-notice[data-notice="refused"]')
         notice.wait_for(timeout=20_000)
         assert "type mismatch" in notice.inner_text()
-        assert "3" in _text(run("print(len(c.workflow_obj.edges))"))
+        assert "3" in cell_text(run("print(len(c.workflow_obj.edges))"))
 
         # 3. A matching wire (array → array) by dragging between handles.
         _drag_wire(page, _handle(page, "vqe", "source", "convergence_trace"),
                    _handle(page, "data-analysis", "target", "data"))
         page.wait_for_function("""() => document.querySelectorAll(
             '.llmos-flow .react-flow__edge').length === 4""", timeout=20_000)
-        edges = _text(run("print(sorted(e.id for e in c.workflow_obj.edges))"))
+        edges = cell_text(run("print(sorted(e.id for e in c.workflow_obj.edges))"))
         assert "vqe.convergence_trace->data-analysis.data" in edges, edges
 
         # 4. Undo removes the wire, redo restores it (and Python follows).
         page.locator('[data-action="undo"]').click()
-        assert "3" in _text(run("print(len(c.workflow_obj.edges))"))
+        assert "3" in cell_text(run("print(len(c.workflow_obj.edges))"))
         page.locator('[data-action="redo"]').click()
-        assert "4" in _text(run("print(len(c.workflow_obj.edges))"))
+        assert "4" in cell_text(run("print(len(c.workflow_obj.edges))"))
 
         # 5. Auto-layout and fit, then run and wait for every node to complete.
         page.locator('[data-action="layout"]').click()
@@ -134,7 +105,7 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         assert float(value) < -1.0  # H2 total energy ≈ -1.137 Hartree (with the offset wired)
         page.locator('[data-preview="data-analysis.mean"]').wait_for()
 
-        status = json.loads(_text(run(
+        status = json.loads(cell_text(run(
             "import json; print(json.dumps({k: v['status'] for k, v in c.statuses.items()}))")))
         assert set(status.values()) == {"completed"}, status
         # Lay out again now that the previews have grown the nodes, then the artifact.
@@ -148,16 +119,12 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
 
 
 def _open_canvas(page, base, token, code):
-    page.goto(f"{base}/lab?reset&token={token}")
-    page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
-    page.evaluate("""async () => {
-        const nb = await window.jupyterapp.commands.execute('notebook:create-new',
-                                                             {kernelName: 'python3'});
-        await nb.sessionContext.ready; }""")
+    open_lab(page, base, token)
+    page.evaluate(NEW_NOTEBOOK)
     out = page.evaluate(RUN_CELL, code)
-    assert "Error" not in _text(out), _text(out)
+    assert "Error" not in cell_text(out), cell_text(out)
     page.locator(".llmos-canvas").wait_for(timeout=30_000)
-    return lambda c: _text(page.evaluate(RUN_CELL, c))
+    return lambda c: cell_text(page.evaluate(RUN_CELL, c))
 
 
 @pytest.mark.slow

@@ -10,42 +10,17 @@ import json
 
 import pytest
 
-RUN_CELL = """async (code) => {
-  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
-  nb.activeCellIndex = nb.widgets.length - 1;
-  const cell = nb.activeCell;
-  cell.model.sharedModel.setSource(code);
-  await app.commands.execute('notebook:run-cell-and-insert-below');
-  for (let i = 0; i < 600 && (cell.model.executionCount === null || cell.promptNode?.textContent?.includes('*')); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cell.model.outputs.toJSON();
-}"""
-
-
-def _text(outputs: list[dict]) -> str:
-    parts = []
-    for o in outputs:
-        if o.get("output_type") == "stream":
-            parts.append(o["text"] if isinstance(o["text"], str) else "".join(o["text"]))
-        elif o.get("output_type") == "error":
-            parts.append(f"{o['ename']}: {o['evalue']}")
-    return "".join(parts)
-
+from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, open_lab
 
 def _open_canvas(page, base, token, code):
     """A new notebook in JupyterLab running ``code`` (which displays a canvas); returns a
     function that runs a cell and returns its printed text."""
-    page.goto(f"{base}/lab?reset&token={token}")
-    page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
-    page.evaluate("""async () => {
-        const nb = await window.jupyterapp.commands.execute('notebook:create-new',
-                                                             {kernelName: 'python3'});
-        await nb.sessionContext.ready; }""")
+    open_lab(page, base, token)
+    page.evaluate(NEW_NOTEBOOK)
     out = page.evaluate(RUN_CELL, code)
-    assert "Error" not in _text(out), _text(out)
+    assert "Error" not in cell_text(out), cell_text(out)
     page.locator(".llmos-canvas").wait_for(timeout=30_000)
-    return lambda c: _text(page.evaluate(RUN_CELL, c))
+    return lambda c: cell_text(page.evaluate(RUN_CELL, c))
 
 SETUP = """
 from llmos_jupyter import Workflow

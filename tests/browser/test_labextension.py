@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from browser.jlab import CELLS, NEW_NOTEBOOK, WAIT_IDLE, center, drag, open_lab
+
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
 RC = REPO / "notebooks" / "rc-circuit.workflow.json"
@@ -32,38 +34,6 @@ def _shipped_skill_ids() -> list[str]:
     return sorted(s.skill_id for s in SkillLibrary(volumes=[("system", system_skills_dir())]))
 
 
-def _center(locator) -> tuple[float, float]:
-    box = locator.bounding_box()
-    assert box is not None, locator
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
-def _drag(page, source, x2: float, y2: float) -> None:
-    source.scroll_into_view_if_needed()  # the skill list may be taller than the sidebar
-    x1, y1 = _center(source)
-    page.mouse.move(x1, y1)
-    page.mouse.down()
-    page.mouse.move(x1 + 12, y1 + 6, steps=3)
-    page.mouse.move(x2, y2, steps=12)
-    page.mouse.up()
-
-
-WAIT_IDLE = """async () => {
-  const nb = window.jupyterapp.shell.currentWidget;
-  await nb.sessionContext.ready;
-  for (let i = 0; i < 600; i++) {
-    const busy = nb.content.widgets.some((c) => c.model.type === 'code' &&
-      (c.promptNode?.textContent ?? '').includes('*'));
-    if (!busy && nb.sessionContext.session?.kernel?.status === 'idle') return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}"""
-
-CELLS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map((c) => ({
-  type: c.model.type, source: c.model.sharedModel.getSource(),
-  outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : [] }))"""
-
-
 @pytest.mark.slow
 def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
     base, token = jupyter_server
@@ -74,8 +44,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
     page.on("console", lambda m: errors.append(m.text)
             if m.type == "error" and "llmos" in m.text.lower() else None)
     try:
-        page.goto(f"{base}/lab?reset&token={token}")
-        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+        open_lab(page, base, token)
         # "New workflow" is in the launcher.
         assert page.locator('.jp-LauncherCard[title*="workflow" i], '
                             '.jp-LauncherCard:has-text("Workflow")').count() >= 1
@@ -107,14 +76,11 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
                                f"'#llmos-skills [data-skill-id]').length === {len(shipped)}")
 
         # -- 3. drag a skill into a notebook: a %%skill cell that runs ----------------------
-        page.evaluate("""async () => {
-            const nb = await window.jupyterapp.commands.execute('notebook:create-new',
-                                                                 {kernelName: 'python3'});
-            await nb.sessionContext.ready; }""")
+        page.evaluate(NEW_NOTEBOOK)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
         target = page.locator(".jp-NotebookPanel:visible .jp-Notebook").first
         box = target.bounding_box()
-        _drag(page, panel.locator('[data-skill-id="quantum-hamiltonian"] .llmos-Skill-id'),
+        drag(page, panel.locator('[data-skill-id="quantum-hamiltonian"] .llmos-Skill-id'),
               box["x"] + box["width"] / 2, box["y"] + 40)
         cells = page.evaluate(CELLS)
         skill_cells = [c for c in cells if c["source"].startswith("%%skill")]
@@ -146,7 +112,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         # Edit: drag a node 160 px down.
         node = doc.locator(f'.react-flow__node[data-id="{node_ids[0]}"] .llmos-node__title, '
                            f'.react-flow__node[data-id="{node_ids[0]}"]').first
-        x, y = _center(node)
+        x, y = center(node)
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + 10, y + 80, steps=5)

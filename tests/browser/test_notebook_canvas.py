@@ -18,7 +18,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser.test_labextension import CELLS, LABEXTENSION, WAIT_IDLE, _center, _drag
+from browser.jlab import CELLS, WAIT_IDLE, center, drag, open_lab
+from browser.test_labextension import LABEXTENSION
 
 REPO = Path(__file__).resolve().parents[2]
 RC = REPO / "notebooks" / "rc-circuit.workflow.json"
@@ -72,8 +73,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
     page.on("console", lambda m: errors.append(m.text)
             if m.type == "error" and "llmos" in m.text.lower() else None)
     try:
-        page.goto(f"{base}/lab?reset&token={token}")
-        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+        open_lab(page, base, token)
         page.evaluate("""async () => {
             const nb = await window.jupyterapp.commands.execute('docmanager:open',
                                                                  {path: 'graph.ipynb'});
@@ -129,7 +129,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
             "iterations = 30  # SLSQP iterations\nseed = 3")
 
         # -- 5. moving a node writes its position into the cell's metadata ------------------
-        x, y = _center(side.locator('.react-flow__node[data-id="ham"]'))
+        x, y = center(side.locator('.react-flow__node[data-id="ham"]'))
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x + 10, y + 40, steps=5)
@@ -143,7 +143,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
         skill = page.locator('#llmos-skills [data-skill-id="circuit-rc"] .llmos-Skill-id')
         skill.wait_for(timeout=60_000)
         flow = side.locator(".llmos-flow").bounding_box()
-        _drag(page, skill, flow["x"] + flow["width"] / 2, flow["y"] + flow["height"] - 40)
+        drag(page, skill, flow["x"] + flow["width"] / 2, flow["y"] + flow["height"] - 40)
         page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets"
                                ".some((c) => c.model.sharedModel.getSource()"
                                ".startsWith('%%skill circuit_rc --uses circuit-rc'))")
@@ -182,7 +182,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
         doc.locator(".react-flow__node").first.wait_for()
         n_nodes = doc.locator(".react-flow__node").count()
         flow = doc.locator(".llmos-flow").bounding_box()
-        _drag(page, page.locator('#llmos-skills [data-skill-id="data-analysis"] .llmos-Skill-id'),
+        drag(page, page.locator('#llmos-skills [data-skill-id="data-analysis"] .llmos-Skill-id'),
               flow["x"] + 60, flow["y"] + 60)
         doc.locator('.react-flow__node[data-id="data-analysis"]').wait_for(timeout=10_000)
         assert doc.locator(".react-flow__node").count() == n_nodes + 1

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from browser.jlab import open_lab
+
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
 
@@ -97,8 +99,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(f"{base}/lab?reset&token={token}")
-        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+        open_lab(page, base, token)
         page.evaluate("() => window.jupyterapp.commands.execute('llmos:refresh-skills')")
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'slow.workflow.json'})")
@@ -197,8 +198,7 @@ def test_document_runs_a_javascript_node_in_the_page(jupyter_server, jupyter_pat
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(f"{base}/lab?reset&token={token}")
-        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+        open_lab(page, base, token)
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'js.workflow.json'})")
         doc = page.locator(".llmos-WorkflowDocument:visible")

@@ -1,0 +1,74 @@
+"""Driving JupyterLab from Playwright: run a notebook cell, read its text, drag things.
+
+Shared by the browser tests (the `jupyter_server` / `browser` fixtures are in conftest.py).
+"""
+
+from __future__ import annotations
+
+# Runs `code` in the last cell of the current notebook, waits for it, returns its outputs.
+RUN_CELL = """async (code) => {
+  const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+  nb.activeCellIndex = nb.widgets.length - 1;
+  const cell = nb.activeCell;
+  cell.model.sharedModel.setSource(code);
+  await app.commands.execute('notebook:run-cell-and-insert-below');
+  for (let i = 0; i < 600 && (cell.model.executionCount === null || cell.promptNode?.textContent?.includes('*')); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cell.model.outputs.toJSON();
+}"""
+
+NEW_NOTEBOOK = """async () => {
+  const nb = await window.jupyterapp.commands.execute('notebook:create-new',
+                                                       {kernelName: 'python3'});
+  await nb.sessionContext.ready; }"""
+
+# Waits until the current notebook's kernel is idle and no cell shows `[*]`.
+WAIT_IDLE = """async () => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  await nb.sessionContext.ready;
+  for (let i = 0; i < 600; i++) {
+    const busy = nb.content.widgets.some((c) => c.model.type === 'code' &&
+      (c.promptNode?.textContent ?? '').includes('*'));
+    if (!busy && nb.sessionContext.session?.kernel?.status === 'idle') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}"""
+
+# The current notebook's cells: type, source and outputs.
+CELLS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map((c) => ({
+  type: c.model.type, source: c.model.sharedModel.getSource(),
+  outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : [] }))"""
+
+
+def open_lab(page, base: str, token: str) -> None:
+    """A fresh JupyterLab page (layout reset), once the launcher shows."""
+    page.goto(f"{base}/lab?reset&token={token}")
+    page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+
+
+def cell_text(outputs: list[dict]) -> str:
+    """What a cell printed (stdout/stderr streams), plus `ename: evalue` of an error."""
+    parts = []
+    for o in outputs:
+        if o.get("output_type") == "stream":
+            parts.append(o["text"] if isinstance(o["text"], str) else "".join(o["text"]))
+        elif o.get("output_type") == "error":
+            parts.append(f"{o['ename']}: {o['evalue']}")
+    return "".join(parts)
+
+
+def center(locator) -> tuple[float, float]:
+    box = locator.bounding_box()
+    assert box is not None, locator
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drag(page, source, x2: float, y2: float) -> None:
+    """Press on `source`, move past the drag threshold, then to (x2, y2), release."""
+    x1, y1 = center(source)
+    page.mouse.move(x1, y1)
+    page.mouse.down()
+    page.mouse.move(x1 + 12, y1 + 6, steps=3)
+    page.mouse.move(x2, y2, steps=12)
+    page.mouse.up()
