@@ -66,6 +66,7 @@ def center(locator) -> tuple[float, float]:
 
 def drag(page, source, x2: float, y2: float) -> None:
     """Press on `source`, move past the drag threshold, then to (x2, y2), release."""
+    source.scroll_into_view_if_needed()  # e.g. the skill list is taller than the sidebar
     x1, y1 = center(source)
     page.mouse.move(x1, y1)
     page.mouse.down()
