@@ -43,6 +43,25 @@ def _ordered(values: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+_renames = 0
+"""Bumped whenever the ``id`` of an existing :class:`Node` is reassigned: node-id
+indexes built before then are not trusted (see :class:`NodeList`)."""
+
+
+class _NodeId:
+    """``Node.id`` as a set-only data descriptor: reads stay plain instance-dict reads
+    (no Python call), writes that *change* an existing node's id bump ``_renames``."""
+
+    __slots__ = ()
+
+    def __set__(self, node: Any, value: Any) -> None:
+        d = node.__dict__
+        if "id" in d and d["id"] != value:
+            global _renames
+            _renames += 1
+        d["id"] = value
+
+
 @dataclass(eq=False)
 class Node:
     """One skill node. ``params`` are the node's input values (below wired inputs)."""
@@ -90,6 +109,163 @@ class Node:
             _order=tuple(raw),
             _data_order=tuple(data),
         )
+
+
+Node.id = _NodeId()  # type: ignore[assignment,misc]  # after @dataclass: a field without default
+
+
+class NodeList(list):  # type: ignore[type-arg]
+    """``Workflow.nodes``: a plain ``list`` of :class:`Node` that also keeps an
+    ``id → first position`` index for :meth:`Workflow.node`, ``in`` and ``add_node``.
+
+    The index is exact or absent: every mutating ``list`` method drops it (``append`` and
+    ``extend`` update it instead), so does renaming any node (``Node.id`` bumps a global
+    counter), and a length mismatch; it is rebuilt, in O(n), on the next lookup. As a
+    last guard a lookup checks that the node found really has the id asked for. (Unbound
+    calls such as ``list.append(wf.nodes, x)`` or :mod:`heapq` bypass the overrides; the
+    length check and the hit check catch all of those but a same-length replacement that
+    brings in a new id.)
+    """
+
+    __slots__ = ("_ix", "_ix_len", "_ix_renames", "_hints")
+
+    def __init__(self, iterable: Iterable[Any] = ()) -> None:
+        super().__init__(iterable)
+        self._ix: dict[Any, int] | None = None
+        self._ix_len = -1
+        self._ix_renames = -1
+        # (index, {base: i}): base-2 … base-(i-1) are taken. Valid while that very index
+        # dict is the live one: it is only ever grown in place (append/extend), any other
+        # change builds a new one.
+        self._hints: tuple[dict[Any, int], dict[str, int]] | None = None
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # Pickle / copy as the list alone: the index is rebuilt on demand.
+        return (self.__class__, (list(self),))
+
+    # -- the index ---------------------------------------------------------------------
+    def _index(self) -> dict[Any, int] | None:
+        """The current index, rebuilt if stale; ``None`` when ids are not hashable."""
+        ix = self._ix
+        if ix is not None and self._ix_len == len(self) and self._ix_renames == _renames:
+            return ix
+        ix = {}
+        try:
+            for i, node in enumerate(self):
+                ix.setdefault(node.id, i)
+        except (AttributeError, TypeError):  # not a Node, or an unhashable id
+            self._ix = None
+            return None
+        self._ix, self._ix_len, self._ix_renames = ix, len(self), _renames
+        return ix
+
+    def _find(self, node_id: Any) -> Any:
+        """The first element whose ``id == node_id``, or ``None``."""
+        for _ in range(2):
+            ix = self._index()
+            if ix is None:
+                break
+            try:
+                i = ix.get(node_id)
+            except TypeError:  # unhashable: nothing hashable equals it here
+                break
+            if i is None:
+                return None
+            node = self[i]
+            if node.id == node_id:
+                return node
+            self._ix = None  # a mutation went around the overrides: rebuild once
+        for node in self:  # the linear fallback
+            if node.id == node_id:
+                return node
+        return None
+
+    def _unused_id(self, base: str) -> str:
+        """The first of ``base``, ``base-2``, ``base-3`` … that no element has as id."""
+        if self._find(base) is None:
+            return base
+        hints = self._hints
+        ix = self._ix
+        i = hints[1].get(base, 2) if hints is not None and ix is not None and hints[0] is ix else 2
+        while self._find(f"{base}-{i}") is not None:
+            i += 1
+        ix = self._ix
+        if ix is not None:
+            if hints is None or hints[0] is not ix:
+                hints = self._hints = (ix, {})
+            hints[1][base] = i
+        return f"{base}-{i}"
+
+    # -- mutations ---------------------------------------------------------------------
+    def append(self, node: Any) -> None:
+        super().append(node)
+        ix = self._ix
+        if ix is not None:
+            if self._ix_len == len(self) - 1 and self._ix_renames == _renames:
+                try:
+                    ix.setdefault(node.id, self._ix_len)
+                    self._ix_len += 1
+                    return
+                except (AttributeError, TypeError):
+                    pass
+            self._ix = None
+
+    def extend(self, nodes: Iterable[Any]) -> None:
+        start = len(self)
+        super().extend(nodes)
+        ix = self._ix
+        if ix is not None:
+            if self._ix_len == start and self._ix_renames == _renames:
+                try:
+                    for i in range(start, len(self)):
+                        ix.setdefault(self[i].id, i)
+                    self._ix_len = len(self)
+                    return
+                except (AttributeError, TypeError):
+                    pass
+            self._ix = None
+
+    def __iadd__(self, nodes: Iterable[Any]) -> NodeList:  # type: ignore[override,misc]
+        self.extend(nodes)
+        return self
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        super().__setitem__(i, value)
+        self._ix = None
+
+    def __delitem__(self, i: Any) -> None:
+        super().__delitem__(i)
+        self._ix = None
+
+    def __imul__(self, n: Any) -> NodeList:  # type: ignore[override,misc]
+        super().__imul__(n)
+        self._ix = None
+        return self
+
+    def insert(self, i: Any, node: Any) -> None:
+        super().insert(i, node)
+        self._ix = None
+
+    def remove(self, node: Any) -> None:
+        super().remove(node)
+        self._ix = None
+
+    def pop(self, i: Any = -1) -> Any:
+        node = super().pop(i)
+        self._ix = None
+        return node
+
+    def clear(self) -> None:
+        super().clear()
+        self._ix = None
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        super().sort(*args, **kwargs)
+        self._ix = None
+
+    def reverse(self) -> None:
+        super().reverse()
+        self._ix = None
 
 
 @dataclass(eq=False)
@@ -151,11 +327,24 @@ class Workflow:
 
     id: str = "workflow"
     name: str = ""
-    nodes: list[Node] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=NodeList)
     edges: list[Edge] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     _order: tuple[str, ...] = ("id", "name", "nodes", "edges")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # ``nodes`` is always a NodeList (O(1) lookups by id): a plain list given to the
+        # constructor or assigned later is copied into one (so the workflow no longer
+        # aliases that list object). Other sequences are kept as they are (linear lookups).
+        if name == "nodes" and type(value) is list:
+            value = NodeList(value)
+        object.__setattr__(self, name, value)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Unpickling bypasses __setattr__; pickles of older versions hold a plain list.
+        for name, value in state.items():
+            self.__setattr__(name, value)
 
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -277,14 +466,23 @@ class Workflow:
         Raises:
             KeyError: no such node (the message lists the node ids).
         """
-        for n in self.nodes:
-            if n.id == node_id:
-                return n
+        nodes = self.nodes
+        if isinstance(nodes, NodeList):
+            found = nodes._find(node_id)
+            if found is not None:
+                return found
+        else:
+            for n in nodes:
+                if n.id == node_id:
+                    return n
         raise KeyError(f"no node {node_id!r} in workflow {self.id!r} "
                        f"(nodes: {', '.join(n.id for n in self.nodes) or 'none'})")
 
     def __contains__(self, node_id: object) -> bool:
-        return any(n.id == node_id for n in self.nodes)
+        nodes = self.nodes
+        if isinstance(nodes, NodeList):
+            return nodes._find(node_id) is not None
+        return any(n.id == node_id for n in nodes)
 
     def edges_into(self, node_id: str) -> list[Edge]:
         """The edges whose target is this node."""
@@ -328,9 +526,12 @@ class Workflow:
         """
         if id is None:
             base = _ID_SAFE.sub("-", skill.split("/")[-1]) or "node"
-            id, i = base, 2
-            while id in self:
-                id, i = f"{base}-{i}", i + 1
+            if isinstance(self.nodes, NodeList):
+                id = self.nodes._unused_id(base)
+            else:
+                id, i = base, 2
+                while id in self:
+                    id, i = f"{base}-{i}", i + 1
         elif id in self:
             raise ValueError(f"node id {id!r} is already used in workflow {self.id!r}")
         if position is None:

@@ -96,3 +96,156 @@ def test_invalid_json_names_the_line(tmp_path):
 def test_missing_file():
     with pytest.raises(WorkflowError, match="cannot read workflow"):
         Workflow.load("/nonexistent/x.workflow.json")
+
+
+# -- the node-id index (Workflow.nodes is a NodeList) -----------------------------------
+def _ids_agree(wf):
+    """node()/`in` answer exactly as a linear scan of wf.nodes would."""
+    first = {}
+    for n in wf.nodes:
+        first.setdefault(n.id, n)
+    for node_id, node in first.items():
+        assert node_id in wf and wf.node(node_id) is node
+    for gone in ("zz", "n3", "n4", "x", "renamed", "new"):
+        if gone not in first:
+            assert gone not in wf
+            with pytest.raises(KeyError):
+                wf.node(gone)
+
+
+def _built(n=6):
+    wf = Workflow(id="w")
+    for i in range(n):
+        wf.add_node("add", id=f"n{i}")
+    assert "n0" in wf and "zz" not in wf  # the index is built
+    return wf
+
+
+def test_node_index_follows_direct_list_mutations():
+    from llmos_jupyter import Node
+
+    wf = _built()
+    wf.nodes.append(Node(id="x", skill="add"))
+    _ids_agree(wf)
+    wf.nodes[3] = Node(id="zz", skill="add")  # replacement at the same length
+    _ids_agree(wf)
+    wf.nodes[0:2] = [Node(id="new", skill="add"), Node(id="n1", skill="add")]
+    _ids_agree(wf)
+    del wf.nodes[1]
+    _ids_agree(wf)
+    wf.nodes.insert(0, Node(id="n4", skill="add"))  # a duplicate id in front: first wins
+    _ids_agree(wf)
+    wf.nodes.remove(wf.nodes[0])
+    wf.nodes.pop()
+    _ids_agree(wf)
+    wf.nodes.sort(key=lambda n: n.id)
+    wf.nodes.reverse()
+    _ids_agree(wf)
+    wf.nodes += [Node(id="x", skill="add")]
+    wf.nodes.extend([Node(id="n3", skill="add")])
+    _ids_agree(wf)
+    wf.nodes *= 2
+    _ids_agree(wf)
+    wf.nodes.clear()
+    _ids_agree(wf)
+    wf.add_node("add", id="x")
+    with pytest.raises(ValueError, match="already used"):
+        wf.add_node("add", id="x")
+
+
+def test_node_index_follows_id_reassignment_and_new_lists():
+    from llmos_jupyter import Node
+
+    wf = _built()
+    wf.node("n4").id = "renamed"  # same list, same length: only the id changed
+    _ids_agree(wf)
+    assert wf.add_node("add", id="n4").id == "n4"
+    _ids_agree(wf)
+    wf.nodes[0].id = "n5"  # now a duplicate of a later node: the first one wins
+    assert wf.node("n5") is wf.nodes[0]
+    _ids_agree(wf)
+    other = Workflow(id="o", nodes=[Node(id="a", skill="add")])
+    other.node("a").id = "b"  # a rename in another workflow
+    _ids_agree(wf)
+    wf.nodes = [Node(id="x", skill="add"), Node(id="n0", skill="add")]
+    assert type(wf.nodes).__name__ == "NodeList" and wf.nodes == wf.nodes[:]
+    _ids_agree(wf)
+    wf.nodes = wf.nodes[::-1]  # a plain list of the same nodes
+    assert wf.node("x") is wf.nodes[1]
+    _ids_agree(wf)
+    shared = Workflow(id="s")
+    shared.nodes = wf.nodes  # already a NodeList: shared, not copied (as before)
+    shared.add_node("add", id="via-shared")
+    assert "via-shared" in wf
+    wf.nodes = (Node(id="t", skill="add"),)  # any other sequence: kept, linear lookups
+    assert "t" in wf and wf.node("t").id == "t" and "x" not in wf
+
+
+def test_node_index_survives_bypassing_mutations():
+    from llmos_jupyter import Node
+
+    wf = _built()
+    list.append(wf.nodes, Node(id="x", skill="add"))  # around the overrides: length check
+    _ids_agree(wf)
+    list.__setitem__(wf.nodes, 2, Node(id="n5", skill="add"))  # hit check: n2 is gone
+    assert "n2" not in wf
+    assert [] not in wf  # unhashable ids are not an error (as before)
+
+
+def test_copy_and_pickle_keep_a_working_node_list():
+    import pickle
+
+    wf = _built()
+    for other in (wf.copy(), pickle.loads(pickle.dumps(wf))):
+        assert type(other.nodes) is type(wf.nodes)
+        assert [n.id for n in other.nodes] == [n.id for n in wf.nodes]
+        other.node("n1").id = "moved"
+        other.add_node("add", id="n1")
+        _ids_agree(other)
+        _ids_agree(wf)
+        assert wf.node("n1") is wf.nodes[1]
+    state = wf.__getstate__() if hasattr(wf, "__getstate__") else dict(wf.__dict__)
+    old = Workflow.__new__(Workflow)
+    old.__setstate__({**state, "nodes": list(wf.nodes)})  # a pickle holding a plain list
+    assert type(old.nodes) is type(wf.nodes) and "n5" in old
+
+
+def test_add_node_scales():
+    import time
+
+    wf = Workflow(id="big")
+    t0 = time.perf_counter()
+    for i in range(20000):
+        wf.add_node("add")
+    assert time.perf_counter() - t0 < 5  # was quadratic: ~2.8 s for 10k, ~11 s for 20k
+    assert wf.nodes[-1].id == "add-20000" and "add-777" in wf
+
+
+def test_automatic_ids_take_the_first_free_suffix_after_edits():
+    from llmos_jupyter import Node
+
+    wf = Workflow(id="w")
+    assert [wf.add_node("add").id for _ in range(4)] == ["add", "add-2", "add-3", "add-4"]
+    wf.remove_node("add-2")
+    assert wf.add_node("add").id == "add-2"
+    wf.node("add-3").id = "other"
+    assert wf.add_node("add").id == "add-3"
+    wf.nodes[0] = Node(id="x", skill="add")
+    assert wf.add_node("add").id == "add"
+    assert wf.add_node("add").id == "add-5"
+    wf.nodes = [n for n in wf.nodes if n.id != "add-4"]
+    assert wf.add_node("add").id == "add-4"
+
+
+def test_node_index_keeps_first_of_duplicates_after_reordering():
+    from llmos_jupyter import Node
+
+    wf = Workflow(id="w", nodes=[Node(id="b", skill="add"), Node(id="a", skill="add"),
+                                 Node(id="a", skill="add")])
+    assert wf.node("a") is wf.nodes[1]
+    wf.nodes.reverse()  # [a, a, b]: the other "a" comes first now
+    assert wf.node("a") is wf.nodes[0]
+    first = wf.nodes[0]
+    wf.nodes.sort(key=lambda n: n is first)  # stable: moves that "a" last
+    assert wf.node("a") is wf.nodes[0]
+    _ids_agree(wf)
