@@ -12,7 +12,9 @@ from __future__ import annotations
 import difflib
 import graphlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import groupby
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +33,8 @@ Overrides = Mapping[str, Any]
 class Plan:
     """A validated workflow, ready for the engine.
 
-    ``incoming[node]`` lists ``(input port, source node, source port)``; ``order`` is a
+    ``incoming[node]`` is a tuple of ``(input port, source node, source port)`` and
+    ``successors[node]`` a tuple of node ids, both in edge order; ``order`` is a
     topological order (file order among independent nodes); ``overrides`` is normalised
     to ``{node: {port: value}}``; ``library`` includes the workflow's inline skills.
     """
@@ -41,8 +44,8 @@ class Plan:
     nodes: dict[str, Node]
     skills: dict[str, Skill]
     order: list[str]
-    incoming: dict[str, list[tuple[str, str, str]]]
-    successors: dict[str, list[str]]
+    incoming: dict[str, tuple[tuple[str, str, str], ...]]
+    successors: dict[str, tuple[str, ...]]
     overrides: dict[str, dict[str, Any]]
 
 
@@ -157,9 +160,14 @@ def _analyse(
         elif node_id in skills:
             _check_params(node_id, skills[node_id], values, "override", add)
 
-    incoming: dict[str, list[tuple[str, str, str]]] = {n: [] for n in nodes}
-    successors: dict[str, list[str]] = {n: [] for n in nodes}
-    predecessors: dict[str, list[str]] = {n: [] for n in nodes}
+    # No list per node: per-node lists live through the whole validation and the run, so
+    # the garbage collector promotes them to its old generation, whose growth is what
+    # triggers its full passes (at 10,000 nodes a third of the engine's overhead). Edges
+    # are collected flat and grouped into tuples, which the collector untracks.
+    pos = {n: i for i, n in enumerate(nodes)}
+    wires: list[tuple[int, tuple[str, str, str]]] = []  # (target position, incoming entry)
+    outs: list[tuple[int, str]] = []                    # (source position, target)
+    deps: list[tuple[int, int]] = []                    # (target, source) positions, every edge
     edge_ids: set[str] = set()
     fed: dict[tuple[str, str], str] = {}
     for e in wf.edges:
@@ -207,10 +215,14 @@ def _analyse(
         else:
             fed[key] = e.id
         # Keep the dependency even for a bad edge, so cycles are still found.
-        predecessors[e.target].append(e.source)
+        deps.append((pos[e.target], pos[e.source]))
         if ok:
-            incoming[e.target].append((e.target_handle, e.source, e.source_handle))
-            successors[e.source].append(e.target)
+            wires.append((pos[e.target], (e.target_handle, e.source, e.source_handle)))
+            outs.append((pos[e.source], e.target))
+
+    ids = list(nodes)
+    incoming = _grouped(ids, wires)
+    successors = _grouped(ids, outs)
 
     for node_id, skill in skills.items():
         if not skill.required_inputs:
@@ -223,9 +235,12 @@ def _analyse(
                                     f"({port.type}{', ' + port.unit if port.unit else ''})",
                                     node=node_id, port=port.name))
 
-    order = topological_order(predecessors)
+    order = _kahn(ids, deps)
     if order is None:
         # Only on failure: graphlib names the nodes on one cycle.
+        predecessors: dict[str, list[str]] = {n: [] for n in ids}
+        for target, source in sorted(deps, key=_first):
+            predecessors[ids[target]].append(ids[source])
         try:
             graphlib.TopologicalSorter(predecessors).prepare()
         except graphlib.CycleError as exc:
@@ -237,23 +252,56 @@ def _analyse(
     return problems, Plan(wf, library, nodes, skills, order, incoming, successors, overrides)
 
 
-def topological_order(predecessors: dict[str, list[str]]) -> list[str] | None:
+_first = itemgetter(0)
+
+
+def _grouped(ids: list[str], pairs: list[tuple[int, Any]]) -> dict[str, tuple[Any, ...]]:
+    """``{id: tuple of the values paired with its position}``, values in list order."""
+    pairs.sort(key=_first)  # stable: edge order within a node
+    out: dict[str, tuple[Any, ...]] = dict.fromkeys(ids, ())
+    second = itemgetter(1)
+    for i, group in groupby(pairs, _first):
+        out[ids[i]] = tuple(map(second, group))
+    return out
+
+
+def topological_order(predecessors: Mapping[str, Sequence[str]]) -> list[str] | None:
     """Kahn's algorithm, ready nodes in file order; ``None`` when there is a cycle."""
-    indegree = {n: len(p) for n, p in predecessors.items()}
-    after: dict[str, list[str]] = {n: [] for n in predecessors}
-    for n, preds in predecessors.items():
-        for p in preds:
-            after[p].append(n)
-    ready = deque(n for n, d in indegree.items() if d == 0)
+    ids = list(predecessors)
+    pos = {n: i for i, n in enumerate(ids)}
+    return _kahn(ids, [(i, pos[p]) for i, preds in enumerate(predecessors.values())
+                       for p in preds])
+
+
+def _kahn(ids: list[str], deps: Iterable[tuple[int, int]]) -> list[str] | None:
+    """Kahn's algorithm over positions: ``deps`` holds ``(node, predecessor)``; nodes
+    become ready in the order their last predecessor finishes, ties in position order.
+    Flat lists only (successors of ``p`` are ``after[start[p]:start[p + 1]]``, sorted by
+    position), so a large graph adds no container per node."""
+    n = len(ids)
+    deps = sorted(deps, key=_first)
+    indegree = [0] * n
+    start = [0] * (n + 1)
+    for target, source in deps:
+        indegree[target] += 1
+        start[source + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:n]
+    after = [0] * len(deps)
+    for target, source in deps:
+        after[fill[source]] = target
+        fill[source] += 1
+    ready = deque(i for i in range(n) if indegree[i] == 0)
     order = []
     while ready:
-        n = ready.popleft()
-        order.append(n)
-        for m in after[n]:
+        i = ready.popleft()
+        order.append(ids[i])
+        for m in after[start[i]:start[i + 1]]:
             indegree[m] -= 1
             if indegree[m] == 0:
                 ready.append(m)
-    return order if len(order) == len(indegree) else None
+    return order if len(order) == n else None
 
 
 def _check_params(node_id: str, skill: Skill, values: Mapping[str, Any], kind: str, add: Any) -> None:
