@@ -41,6 +41,19 @@ CELLS = """() => window.jupyterapp.shell.currentWidget.content.widgets.map((c) =
   outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : [] }))"""
 
 
+def new_page(browser, width: int, height: int, console: str | None = "error"):
+    """A page of this size and the list its errors land in: uncaught page errors, plus
+    console errors (``console="error"``), only those mentioning llmos (``"llmos"``), or
+    none (``None``)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if console is not None:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and (
+            console == "error" or "llmos" in m.text.lower()) else None)
+    return page, errors
+
+
 def open_lab(page, base: str, token: str) -> None:
     """A fresh JupyterLab page (layout reset), once the launcher shows."""
     page.goto(f"{base}/lab?reset&token={token}")

@@ -11,12 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, center, open_lab
+from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, center, new_page, open_lab
 
 REPO = Path(__file__).resolve().parents[2]
 H2 = REPO / "notebooks" / "h2-vqe.workflow.json"
-
 
 
 def _drag_wire(page, source, target) -> None:
@@ -36,10 +34,7 @@ def _handle(page, node: str, kind: str, port: str):
 @pytest.mark.slow
 def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
     base, token = jupyter_server
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = new_page(browser, 1600, 1100)
     try:
         open_lab(page, base, token)
         page.evaluate(NEW_NOTEBOOK)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, new_page, open_lab
 
-from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, open_lab
 
 def _open_canvas(page, base, token, code):
     """A new notebook in JupyterLab running ``code`` (which displays a canvas); returns a
@@ -83,10 +83,7 @@ def _all_completed(page, n: int, timeout: int = 120_000) -> None:
 @pytest.mark.slow
 def test_javascript_and_threejs_nodes_run_in_the_browser(jupyter_server, browser, artifacts):
     base, token = jupyter_server
-    page = browser.new_page(viewport={"width": 1500, "height": 1200})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = new_page(browser, 1500, 1200)
     try:
         run = _open_canvas(page, base, token, SETUP)
         page.locator('[data-node-id="ma"][data-status="idle"]').wait_for(timeout=15_000)

@@ -15,8 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from browser.jlab import CELLS, NEW_NOTEBOOK, WAIT_IDLE, center, drag, open_lab
+from browser.jlab import CELLS, NEW_NOTEBOOK, WAIT_IDLE, center, drag, new_page, open_lab
 
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
@@ -38,11 +37,7 @@ def _shipped_skill_ids() -> list[str]:
 def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
     base, token = jupyter_server
     root: Path = jupyter_paths["root"]
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and "llmos" in m.text.lower() else None)
+    page, errors = new_page(browser, 1500, 1000, console="llmos")
     try:
         open_lab(page, base, token)
         # "New workflow" is in the launcher.

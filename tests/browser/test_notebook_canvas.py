@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser.jlab import CELLS, WAIT_IDLE, center, drag, open_lab
+from browser.jlab import CELLS, WAIT_IDLE, center, drag, new_page, open_lab
 from browser.test_labextension import LABEXTENSION
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,11 +67,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
     base, token = jupyter_server
     root: Path = jupyter_paths["root"]
     _write_notebook(root / "graph.ipynb")
-    page = browser.new_page(viewport={"width": 1700, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and "llmos" in m.text.lower() else None)
+    page, errors = new_page(browser, 1700, 1000, console="llmos")
     try:
         open_lab(page, base, token)
         page.evaluate("""async () => {

@@ -14,8 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from browser.jlab import open_lab
+from browser.jlab import new_page, open_lab
 
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
@@ -95,9 +94,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
     (user_skills / "slow-double.md").write_text(SLOW_SKILL, encoding="utf-8")
     (root / "slow.workflow.json").write_text(json.dumps(WORKFLOW, indent=2), encoding="utf-8")
 
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = new_page(browser, 1500, 1000, console=None)
     try:
         open_lab(page, base, token)
         page.evaluate("() => window.jupyterapp.commands.execute('llmos:refresh-skills')")
@@ -194,9 +191,7 @@ def test_document_runs_a_javascript_node_in_the_page(jupyter_server, jupyter_pat
     base, token = jupyter_server
     root: Path = jupyter_paths["root"]
     (root / "js.workflow.json").write_text(json.dumps(JS_WORKFLOW, indent=2), encoding="utf-8")
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = new_page(browser, 1400, 900, console=None)
     try:
         open_lab(page, base, token)
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "

@@ -16,6 +16,7 @@ import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker, NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
+import type { Widget } from '@lumino/widgets';
 import React from 'react';
 
 import '@xyflow/react/dist/style.css';
@@ -65,6 +66,16 @@ const workflowIcon = new LabIcon({
   name: 'llmos:workflow',
   svgstr: '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g class="jp-icon-brand0" fill="#2f6fde"><circle cx="5" cy="6" r="3"/><circle cx="5" cy="18" r="3"/><circle cx="19" cy="12" r="3"/><path d="M7.6 7.3l9 3.9-.8 1.8-9-3.9zM7.6 16.7l9-3.9.8 1.8-9 3.9z"/></g></svg>',
 });
+
+/** A sidebar panel: its id (also the layout restorer's key), icon, caption and place. */
+function addSidePanel(app: JupyterFrontEnd, restorer: ILayoutRestorer | null, widget: Widget,
+  o: { id: string; icon: LabIcon; caption: string; area: 'left' | 'right'; rank: number }) {
+  widget.id = o.id;
+  widget.title.icon = o.icon;
+  widget.title.caption = o.caption;
+  app.shell.add(widget, o.area, { rank: o.rank });
+  restorer?.add(widget, o.id);
+}
 
 /** The library kernel and the skill list (settings: the kernel, LLMOS_HOME). */
 const libraryPlugin: JupyterFrontEndPlugin<ILlmosLibrary> = {
@@ -161,12 +172,9 @@ const skillsPlugin: JupyterFrontEndPlugin<void> = {
       if (!shown) show(library.skills());  // the library kernel starts when first needed
       shown = true;
     });
-    widget.id = SKILLS_ID;
-    widget.title.icon = skillsIcon;
-    widget.title.caption = 'Skill library';
     widget.addClass('llmos-SkillsPanel');
-    app.shell.add(widget, 'left', { rank: 200 });
-    restorer?.add(widget, SKILLS_ID);
+    addSidePanel(app, restorer, widget, { id: SKILLS_ID, icon: skillsIcon, caption: 'Skill library',
+      area: 'left', rank: 200 });
 
     app.commands.addCommand(CommandIDs.openSkillLibrary, {
       label: 'Open Skill Library',
@@ -366,12 +374,9 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
     const widget = new ReactHost(React.createElement(RunHistory, {
       store, onRefresh: refresh, onOpen: open, onRerun: rerun, onCompare: (a, b) => void compare(a, b),
     }), refresh);
-    widget.id = RUNS_ID;
-    widget.title.icon = runsIcon;
-    widget.title.caption = 'Run history';
     widget.addClass('llmos-RunsPanel');
-    app.shell.add(widget, 'left', { rank: 210 });
-    restorer?.add(widget, RUNS_ID);
+    addSidePanel(app, restorer, widget, { id: RUNS_ID, icon: runsIcon, caption: 'Run history',
+      area: 'left', rank: 210 });
     app.commands.addCommand(CommandIDs.openRunHistory, {
       label: 'Open Run History',
       execute: () => {
@@ -401,11 +406,8 @@ const notebookCanvasPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null, palette: ICommandPalette | null,
     rendermime: IRenderMimeRegistry | null) => {
     const widget = new NotebookCanvas({ tracker, kernel: library.kernel, skills: () => library.skills() });
-    widget.id = NOTEBOOK_CANVAS_ID;
-    widget.title.icon = notebookGraphIcon;
-    widget.title.caption = 'Notebook graph';
-    app.shell.add(widget, 'right', { rank: 700 });
-    restorer?.add(widget, NOTEBOOK_CANVAS_ID);
+    addSidePanel(app, restorer, widget, { id: NOTEBOOK_CANVAS_ID, icon: notebookGraphIcon,
+      caption: 'Notebook graph', area: 'right', rank: 700 });
     app.commands.addCommand(CommandIDs.showNotebookGraph, {
       label: 'Show Notebook Graph',
       caption: 'The graph of the active notebook\'s %%skill cells, in the right sidebar',
