@@ -140,11 +140,6 @@ export class LibraryKernel {
   }
   private _dead = false;
 
-  /** Run `code`; its stdout (stderr and errors make it reject). One call at a time. */
-  execute(code: string): Promise<string> {
-    return this.queued(async () => executeIn(await this.kernel(), code));
-  }
-
   /** `llmos_jupyter._lab.<fn>(*args)`, parsed; events to `onEvent`. One call at a time. */
   call<T>(fn: string, ...args: unknown[]): Promise<T> {
     return this.queued(async () => callIn<T>(await this.kernel(), fn, args));
