@@ -43,13 +43,10 @@ def skills_json() -> str:
 
 def _run(path: Path) -> dict[str, Any] | None:
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        _, trace = _trace_meta(str(path))
+    except (OSError, ValueError):  # unreadable, not JSON, or not a trace: not listed
         return None
-    trace = (nb.get("metadata") or {}).get("llmos", {}).get("trace")
-    if not isinstance(trace, dict):
-        return None
-    wf = trace.get("workflow") or {}
+    wf = trace["workflow"]
     nodes = trace.get("nodes") or {}
     params = {n: r.get("params") or {} for n, r in nodes.items() if r.get("params")}
     return {
