@@ -191,7 +191,8 @@ def run_workflow_json(text: str, node: str | None = None, downstream: bool = Fal
 
 def _trace_meta(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    trace = (nb.get("metadata") or {}).get("llmos", {}).get("trace")
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    trace = ((meta or {}).get("llmos") or {}).get("trace")
     if not isinstance(trace, dict) or not isinstance(trace.get("workflow"), dict):
         raise ValueError(f"{path}: not an llmos trace notebook (no metadata.llmos.trace)")
     return nb, trace
