@@ -179,15 +179,22 @@ def _back_and_forth(i: int, amplitude: float) -> float:
     return amplitude * ((i // 40) % 2 * 2 - 1) * ((i % 40) / 40)
 
 
-def pan(page, seconds: float = 2.0) -> tuple[float, float, float]:
-    cx, cy = _pane_center(page)
-    page.mouse.move(cx, cy)
+def _press_and_sway(page, x: float, y: float, amplitude: float, y_share: float,
+                    seconds: float) -> tuple[float, float, float]:
+    """Press at (x, y), sway the pointer back and forth while frames are counted, release."""
+    page.mouse.move(x, y)
     page.mouse.down()
     try:
         return frames_during(page, lambda i: page.mouse.move(
-            cx + _back_and_forth(i, 150), cy + 0.3 * _back_and_forth(i, 150)), seconds)
+            x + _back_and_forth(i, amplitude), y + y_share * _back_and_forth(i, amplitude)),
+            seconds)
     finally:
         page.mouse.up()
+
+
+def pan(page, seconds: float = 2.0) -> tuple[float, float, float]:
+    cx, cy = _pane_center(page)
+    return _press_and_sway(page, cx, cy, 150, 0.3, seconds)
 
 
 def _visible_nodes(page, count: int) -> list[str]:
@@ -214,13 +221,7 @@ def _head_center(page, node_id: str) -> tuple[float, float]:
 def drag_node(page, seconds: float = 2.0) -> tuple[float, float, float]:
     [node] = _visible_nodes(page, 1)
     x, y = _head_center(page, node)
-    page.mouse.move(x, y)
-    page.mouse.down()
-    try:
-        return frames_during(page, lambda i: page.mouse.move(
-            x + _back_and_forth(i, 120), y + 0.5 * _back_and_forth(i, 120)), seconds)
-    finally:
-        page.mouse.up()
+    return _press_and_sway(page, x, y, 120, 0.5, seconds)
 
 
 def zoom(page, seconds: float = 2.0) -> tuple[float, float, float]:

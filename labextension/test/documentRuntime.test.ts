@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { DocumentRuntime, STDIN_PREFIX } from '../src/lab/documentRuntime';
-import type { WorkerLike } from '../src/runtime/host';
-
-class FakeWorker implements WorkerLike {
-  onmessage: WorkerLike['onmessage'] = null;
-  onerror: WorkerLike['onerror'] = null;
-  posted: unknown[] = [];
-  terminated = false;
-  postMessage(data: unknown) { this.posted.push(data); }
-  terminate() { this.terminated = true; }
-}
+import { FakeWorker } from './fakeWorker';
 
 const prompt = (request: string) => STDIN_PREFIX + JSON.stringify({
   kind: 'execute', request, skill: 'moving-average', runtime: 'javascript', code: 'function execute(i) {}',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { RuntimeHost, type WorkerLike } from '../src/runtime/host';
+import { RuntimeHost } from '../src/runtime/host';
+import { FakeWorker } from './fakeWorker';
 import {
   errorLine, parseRuntimeMessage, scriptSource, syntaxErrorAt, toPlain,
 } from '../src/runtime/protocol';
@@ -89,15 +90,6 @@ describe('worker job (evaluated here as in the worker)', () => {
     expect((arr as { error: string }).error).toContain('returned an array');
   });
 });
-
-class FakeWorker implements WorkerLike {
-  onmessage: WorkerLike['onmessage'] = null;
-  onerror: WorkerLike['onerror'] = null;
-  posted: unknown[] = [];
-  terminated = false;
-  postMessage(data: unknown) { this.posted.push(data); }
-  terminate() { this.terminated = true; }
-}
 
 class FakeModel {
   handlers: ((m: unknown) => void)[] = [];
