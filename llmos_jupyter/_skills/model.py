@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 from llmos_jupyter._exceptions import SkillError
 from llmos_jupyter._skills.ports import Port
 
-__all__ = ["BROWSER_RUNTIMES", "LOCAL_RUNTIMES", "RUNTIMES", "Skill"]
+__all__ = ["BROWSER_RUNTIMES", "LOCAL_RUNTIMES", "RUNTIMES", "Skill", "memory_bytes"]
 
 RUNTIMES = ("python", "javascript", "threejs", "spice")
 """Every runtime a skill may declare; see ``LOCAL_RUNTIMES`` for those the engine runs."""
@@ -27,6 +28,33 @@ BROWSER_RUNTIMES = ("javascript", "threejs")
 them (``Engine(runners=...)`` with the canvas' runner); everywhere else they fail validation."""
 
 _compile_lock = threading.Lock()
+
+_MEMORY_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B?|B)?\s*$")
+_MEMORY_UNITS = {"": 1, "B": 1}
+for _i, _p in enumerate("KMGT", start=1):
+    # "4GiB" and "4Gi" are binary (2**30); "4GB" and "4G" decimal (10**9), as in Kubernetes.
+    _MEMORY_UNITS.update({f"{_p}iB": 1024**_i, f"{_p}i": 1024**_i, f"{_p}B": 1000**_i, _p: 1000**_i})
+
+
+def memory_bytes(value: int | str) -> int:
+    """A ``resources.memory`` value in bytes: an integer is bytes; a string is a number
+    and a unit, ``B``, ``K``/``KB`` … ``T``/``TB`` (powers of 1000) or ``Ki``/``KiB`` …
+    ``Ti``/``TiB`` (powers of 1024): ``"4GiB"`` → 4294967296, ``"512MB"`` → 512000000.
+
+    Raises:
+        ValueError: not a positive size in that form.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ValueError(f"memory must be at least 1 byte, got {value}")
+        return value
+    m = _MEMORY_RE.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"memory {value!r} is not a size such as 512MiB, 4GiB or 2GB")
+    size = int(float(m.group(1)) * _MEMORY_UNITS[m.group(2) or ""])
+    if size < 1:
+        raise ValueError(f"memory {value!r} is less than 1 byte")
+    return size
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +85,12 @@ class Skill:
     path: Path | None = None
     volume: str | None = None
     frontmatter: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    """Declared limits of one run, as in the frontmatter: ``cpu`` (cores, a positive
+    number), ``memory`` (bytes or a size string such as ``"4GiB"``; see
+    :attr:`memory_limit`), ``gpu`` (devices, an integer ≥ 0). Empty when none declared."""
+    timeout_s: float | None = None
+    """Declared wall-clock limit of one run in seconds (> 0), or ``None``."""
 
     # -- ports -------------------------------------------------------------------------
     @property
@@ -83,6 +117,12 @@ class Skill:
     def defaults(self) -> dict[str, Any]:
         """Input defaults declared in the frontmatter (only ports that declare one)."""
         return {p.name: p.default for p in self.inputs if p.has_default}
+
+    @property
+    def memory_limit(self) -> int | None:
+        """``resources.memory`` in bytes (``None`` when not declared)."""
+        mem = self.resources.get("memory")
+        return memory_bytes(mem) if mem is not None else None
 
     # -- code --------------------------------------------------------------------------
     @cached_property
@@ -163,7 +203,12 @@ class Skill:
             fm["inputs"] = [p.to_dict() for p in self.inputs]
         if self.outputs:
             fm["outputs"] = [p.to_dict() for p in self.outputs]
-        known = set(fm) | {"skill_id", "name", "tags", "requires", "inputs", "outputs"}
+        if self.resources:
+            fm["resources"] = dict(self.resources)
+        if self.timeout_s is not None:
+            fm["timeout_s"] = self.timeout_s
+        known = set(fm) | {"skill_id", "name", "tags", "requires", "inputs", "outputs",
+                           "resources", "timeout_s"}
         fm.update({k: v for k, v in self.frontmatter.items() if k not in known})
         return fm
 

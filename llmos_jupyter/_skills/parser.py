@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from functools import lru_cache
 from importlib import resources
@@ -19,7 +20,7 @@ from typing import Any
 import yaml
 
 from llmos_jupyter._exceptions import SkillError
-from llmos_jupyter._skills.model import Skill
+from llmos_jupyter._skills.model import Skill, memory_bytes
 from llmos_jupyter._skills.ports import Port, check_value
 
 __all__ = ["load_skill", "parse_skill", "skill_schema"]
@@ -123,6 +124,7 @@ def parse_skill(text: str, *, path: str | Path | None = None, volume: str | None
     if code is not None and runtime == "python":
         _check_python(code, code_line, path)
 
+    resources, timeout_s = _limits(data, path, line)
     version = data.get("version", "0.0.0")
     return Skill(
         skill_id=skill_id,
@@ -141,6 +143,8 @@ def parse_skill(text: str, *, path: str | Path | None = None, volume: str | None
         path=path,
         volume=volume,
         frontmatter=data,
+        resources=resources,
+        timeout_s=timeout_s,
     )
 
 
@@ -285,8 +289,31 @@ def _ports(raw: list[dict[str, Any]], kind: str, path: Path | None, line: Any) -
             minimum=p.get("minimum"),
             maximum=p.get("maximum"),
             extra={"format": p["format"]} if "format" in p else {},
+            secret=bool(p.get("secret", False)),
         ))
     return tuple(ports)
+
+
+def _limits(
+    data: dict[str, Any], path: Path | None, line: Any
+) -> tuple[dict[str, Any], float | None]:
+    """``resources`` (as declared, checked) and ``timeout_s`` (a float) of the frontmatter."""
+    resources = dict(data.get("resources") or {})
+    if "memory" in resources:
+        try:
+            memory_bytes(resources["memory"])
+        except ValueError as exc:
+            raise SkillError(str(exc), path=path, line=line("resources", "memory"),
+                             field="resources.memory") from None
+    for key in ("cpu", "gpu"):
+        if key in resources and not math.isfinite(resources[key]):
+            raise SkillError(f"resources.{key} must be a finite number, got {resources[key]!r}",
+                             path=path, line=line("resources", key), field=f"resources.{key}")
+    timeout = data.get("timeout_s")
+    if timeout is not None and not math.isfinite(timeout):
+        raise SkillError(f"timeout_s must be a finite number of seconds, got {timeout!r}",
+                         path=path, line=line("timeout_s"), field="timeout_s")
+    return resources, float(timeout) if timeout is not None else None
 
 
 # -- code ----------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class Port:
     ``unit`` is a free-text physical unit (``Ω``, ``F``, ``V``, ``s``, ``Hartree``, ``Å``);
     ``enum``, ``minimum`` and ``maximum`` constrain input values and drive the canvas'
     parameter editor. ``has_default`` tells a declared ``default: null`` from no default.
+    ``secret`` marks a value that must never be shown or stored in clear (an API key, a
+    password): front-ends mask it, traces and logs record it redacted.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Port:
     minimum: float | None = None
     maximum: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    secret: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The port as frontmatter / JSON (only the fields that were set)."""
@@ -63,6 +66,8 @@ class Port:
                 d[key] = getattr(self, key)
         if self.enum is not None:
             d["enum"] = list(self.enum)
+        if self.secret:
+            d["secret"] = True
         d.update(self.extra)
         return d
 

@@ -229,3 +229,71 @@ def test_frontmatter_keeps_unknown_top_level_fields():
     skill = parse_skill(GOOD.replace("category: math", "category: math\nderived_from: {traces: [a]}"))
     assert json.dumps(skill.frontmatter["derived_from"]) == '{"traces": ["a"]}'
     assert skill.to_frontmatter()["derived_from"] == {"traces": ["a"]}
+
+
+LIMITS = textwrap.dedent(
+    """\
+    ---
+    skill_id: limited
+    resources: {cpu: 2, memory: "4GiB", gpu: 1}
+    timeout_s: 30
+    inputs:
+      - {name: api_key, type: string, secret: true}
+      - {name: x, type: number}
+    outputs:
+      - {name: y, type: number}
+    ---
+    ```python
+    def execute(inputs):
+        return {"y": inputs["x"]}
+    ```
+    """
+)
+
+
+def test_secret_ports_resources_and_timeout():
+    skill = parse_skill(LIMITS)
+    assert skill.resources == {"cpu": 2, "memory": "4GiB", "gpu": 1}
+    assert skill.memory_limit == 4 * 2**30
+    assert skill.timeout_s == 30.0
+    assert skill.input_ports["api_key"].secret is True
+    assert skill.input_ports["x"].secret is False
+    again = parse_skill(skill.to_markdown())
+    assert (again.resources, again.timeout_s) == (skill.resources, skill.timeout_s)
+    assert again.input_ports["api_key"].secret is True
+
+
+def test_no_limits_by_default():
+    skill = parse_skill(GOOD)
+    assert skill.resources == {} and skill.timeout_s is None and skill.memory_limit is None
+
+
+@pytest.mark.parametrize(
+    "line, field",
+    [
+        ("resources: {cpu: 0}", "resources.cpu"),
+        ("resources: {cpu: .inf}", "resources.cpu"),
+        ('resources: {memory: "4 gigs"}', "resources.memory"),
+        ("resources: {memory: 0}", "resources.memory"),
+        ("resources: {gpu: 1.5}", "resources.gpu"),
+        ("resources: {gpu: -1}", "resources.gpu"),
+        ("resources: {disk: 3}", "resources.disk"),
+        ("resources: 4", "resources"),
+        ("timeout_s: 0", "timeout_s"),
+        ("timeout_s: -1", "timeout_s"),
+        ("timeout_s: .nan", "timeout_s"),
+        ('timeout_s: "3"', "timeout_s"),
+        ("timeout_s: true", "timeout_s"),
+    ],
+)
+def test_bad_limits_are_named(line, field):
+    text = LIMITS.replace('resources: {cpu: 2, memory: "4GiB", gpu: 1}\ntimeout_s: 30', line)
+    with pytest.raises(SkillError) as err:
+        parse_skill(text, path="limited.md")
+    assert err.value.field == field and err.value.line == 3, str(err.value)
+
+
+def test_secret_must_be_boolean():
+    with pytest.raises(SkillError) as err:
+        parse_skill(LIMITS.replace("secret: true", "secret: yes please"))
+    assert err.value.field == "inputs.api_key.secret"
