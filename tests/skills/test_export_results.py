@@ -142,3 +142,39 @@ def test_overwrite(export, workdir):
     out = export({"data": [9], "path": "o.json"})
     assert json.loads((workdir / "o.json").read_text()) == [9]
     assert out["bytes"] == len((workdir / "o.json").read_bytes())
+
+
+@pytest.mark.parametrize("path", [".git/config", ".GIT/config", "sub/.git/hooks/post-checkout",
+                                  ".hg/hgrc", ".svn/entries"])
+def test_refuses_version_control_folders(export, workdir, path):
+    (workdir / ".git").mkdir()
+    (workdir / ".git" / "config").write_text("[core]\n")
+    with pytest.raises(ValueError, match="version-control"):
+        export({"data": {"core": {"fsmonitor": "touch pwned"}}, "path": path, "format": "json"})
+    assert (workdir / ".git" / "config").read_text() == "[core]\n"
+    assert not (workdir / "sub").exists()
+
+
+def test_refuses_hard_link_fifo_and_directory_targets(export, workdir, tmp_path):
+    outside = tmp_path / "outside.json"
+    outside.write_text("keep")
+    try:
+        os.link(outside, workdir / "linked.json")
+        os.mkfifo(workdir / "pipe.json")
+    except (OSError, AttributeError):
+        pytest.skip("hard links / FIFOs not supported here")
+    with pytest.raises(ValueError, match="hard link"):
+        export({"data": [1], "path": "linked.json"})
+    assert outside.read_text() == "keep"
+    with pytest.raises(ValueError, match="FIFO"):
+        export({"data": [1], "path": "pipe.json"})
+    (workdir / "d.json").mkdir()
+    with pytest.raises(ValueError, match="directory"):
+        export({"data": [1], "path": "d.json"})
+
+
+def test_the_skill_writes_through_the_package_safe_write():
+    from llmos_jupyter import SkillLibrary
+
+    code = SkillLibrary().get("export-results").code
+    assert "from llmos_jupyter._safe_write import" in code and "write_bytes" not in code
