@@ -46,6 +46,7 @@ from functools import cached_property
 from typing import Any
 
 from llmos_jupyter._exceptions import SkillError, WorkflowError
+from llmos_jupyter._ids import ID_KINDS, id_problem
 from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.ports import PORT_TYPES, Port
 
@@ -75,7 +76,7 @@ INLINE_CATEGORY = "notebook"
 """The category of skills defined inline in a cell (``%skill list --category notebook``)."""
 INLINE_VERSION = "0.1.0"
 
-_SKILL_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SKILL_ID = ID_KINDS["skill"][0]  # the one id grammar (llmos_jupyter/_ids.py)
 _PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PORT_SPEC = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<type>[a-z]+))?(?P<opt>\?)?"
                         r"(?:=(?P<default>.*))?$", re.DOTALL)
@@ -304,8 +305,10 @@ def parse_magic_line(line: str, body: str = "") -> SkillCell:
                             "[--in PORT=NODE.PORT ...] [--set PORT=VALUE ...])")
     args = _line_parser().parse_args(argv)
     node_id = args.node_id
-    if node_id.startswith("-") or not node_id.strip():
-        raise WorkflowError(f"%%skill: invalid node id {node_id!r}")
+    why = id_problem("node", node_id)
+    if why is not None:
+        # ascii(): a newline or escape sequence in the id stays visible and inert.
+        raise WorkflowError(f"%%skill {ascii(node_id)[1:-1][:80]}: {why}")
     where = f"%%skill {node_id}"
 
     wires = tuple(_parse_wire(w, where) for w in args.wires)
@@ -795,7 +798,7 @@ def format_skill_cell(
 # -- editing cells -------------------------------------------------------------------------
 # The canvas of a notebook edits its skill cells in place: only what changed is rewritten,
 # so the user's comments, order and formatting of everything else stay as they wrote them.
-_NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+_NODE_ID = ID_KINDS["node"][0]
 _SINGLE_VALUE_OPTIONS = ("--uses", "--name", "--description")
 
 

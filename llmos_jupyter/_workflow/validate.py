@@ -1,6 +1,9 @@
 """Validate a workflow against a library, listing every problem at once, and plan its run.
 
-Checks (each problem names its node, port or edge): unknown skill (with suggestions),
+Checks (each problem names its node, port or edge): ids outside the id grammar
+(:mod:`llmos_jupyter._ids`: ``invalid-workflow-id``, ``invalid-node-id``,
+``invalid-skill-id``, ``invalid-edge-id``), an inline skill that would replace a library
+skill of the same id with other code (``inline-shadows-library``), unknown skill (with suggestions),
 standard skill or non-local runtime used as a node, duplicate node id, duplicate edge id,
 edge to a missing node or port, type mismatch between connected ports, two edges into one
 input, unknown or ill-typed params and run-time overrides (enum, minimum, maximum),
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmos_jupyter._exceptions import SkillNotFound, WorkflowInvalid, WorkflowProblem
+from llmos_jupyter._ids import id_problem, is_valid_id
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import Port, check_value, compatible
@@ -123,9 +127,13 @@ def _analyse(
 ) -> tuple[list[WorkflowProblem], Plan | None]:
     problems: list[WorkflowProblem] = []
     add = problems.append
+    if not is_valid_id("workflow", wf.id):
+        add(WorkflowProblem("invalid-workflow-id", str(id_problem("workflow", wf.id))))
     inline = wf.inline_skills() if wf.extra.get(INLINE_KEY) else []
     if inline:
-        library = library.overlay(inline)
+        inline = _inline_overlay(inline, library, wf, add)
+        if inline:
+            library = library.overlay(inline)
     nodes: dict[str, Node] = {}
     skills: dict[str, Skill] = {}
 
@@ -134,6 +142,12 @@ def _analyse(
             add(WorkflowProblem("duplicate-node", "node id is used more than once", node=node.id))
             continue
         nodes[node.id] = node
+        if not is_valid_id("node", node.id):
+            add(WorkflowProblem("invalid-node-id", str(id_problem("node", node.id)), node=node.id))
+        if not is_valid_id("skill", node.skill):
+            add(WorkflowProblem("invalid-skill-id", str(id_problem("skill", node.skill)),
+                                node=node.id))
+            continue
         try:
             skill = library.get(node.skill)
         except SkillNotFound as exc:
@@ -171,6 +185,8 @@ def _analyse(
     edge_ids: set[str] = set()
     fed: dict[tuple[str, str], str] = {}
     for e in wf.edges:
+        if not is_valid_id("edge", e.id):
+            add(WorkflowProblem("invalid-edge-id", str(id_problem("edge", e.id)), edge=e.id))
         if e.id in edge_ids:
             add(WorkflowProblem("duplicate-edge", "edge id is used more than once", edge=e.id))
         edge_ids.add(e.id)
@@ -253,6 +269,37 @@ def _analyse(
 
 
 _first = itemgetter(0)
+
+
+def _same_skill(a: Skill, b: Skill) -> bool:
+    """Same code (runtime, requires, code: the code hash) and the same ports."""
+    return a.code_hash == b.code_hash and a.inputs == b.inputs and a.outputs == b.outputs
+
+
+def _inline_overlay(inline: list[Skill], library: SkillLibrary, wf: Workflow,
+                    add: Any) -> list[Skill]:
+    """The inline skills to lay over ``library``. An inline skill (carried by the
+    workflow file, untrusted) never silently replaces a library skill of the same id: one
+    with other code or ports is a problem (``inline-shadows-library``); an identical copy
+    (a notebook cell saved with ``%skill save``) is dropped, the library's is used."""
+    out = []
+    for skill in inline:
+        if skill.skill_id not in library:
+            out.append(skill)
+            continue
+        known = library.get(skill.skill_id)
+        if _same_skill(skill, known):
+            continue
+        users = [n.id for n in wf.nodes if n.skill == skill.skill_id]
+        where = f" (used by node {users[0]!r})" if users else ""
+        add(WorkflowProblem(
+            "inline-shadows-library",
+            f"the workflow carries an inline skill {skill.skill_id!r}{where} whose code differs "
+            f"from the library skill {known.skill_id!r} (volume {known.volume!r}); an inline "
+            "skill may not replace a library skill: rename the node or its skill, use the "
+            f"library skill (--uses {known.skill_id}), or save the new code to the library "
+            f"(%skill save NODE --force)", node=users[0] if users else None))
+    return out
 
 
 def _grouped(ids: list[str], pairs: list[tuple[int, Any]]) -> dict[str, tuple[Any, ...]]:
