@@ -30,16 +30,20 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext as _nullcontext
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from llmos_jupyter._engine.cache import MemoryCache, cache_key
+from llmos_jupyter._engine.data import OutputError, check_data, private_copy
 from llmos_jupyter._engine.events import Event, EventBus, Subscriber
 from llmos_jupyter._engine.requirements import check_requires
 from llmos_jupyter._engine.result import NodeResult, RunResult
+from llmos_jupyter._engine.streams import capture_node, routing
 from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import LOCAL_RUNTIMES, Skill
@@ -47,7 +51,12 @@ from llmos_jupyter._skills.ports import check_value
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import Plan, plan
 
-__all__ = ["Engine", "RunHandle", "Runner"]
+__all__ = ["ISOLATE_MODES", "Engine", "RunHandle", "Runner"]
+
+ISOLATE_MODES = ("untrusted", "all", "none")
+"""``Engine(isolate=...)``: which Python nodes run in an isolated worker process —
+``untrusted`` skills only (the default), ``all`` nodes, or ``none`` (everything
+in-process, as trusted code)."""
 
 Runner = Callable[..., Any]
 """``runner(skill, inputs, *, cancel: threading.Event, timeout: float | None) -> dict``.
@@ -84,6 +93,14 @@ class Engine:
         trace_dir: where traces go (default ``<user volume>/traces``).
         runners: ``{runtime: Runner}`` for runtimes other than Python (see :data:`Runner`);
             ``plan()`` accepts exactly ``python`` plus these.
+        isolate: ``"untrusted"`` (default), ``"all"`` or ``"none"``: which Python nodes run
+            in an isolated worker (bubblewrap sandbox, rlimits, scrubbed environment; see
+            ``llmos_jupyter._isolation``) instead of in this process. Trust is decided by
+            ``llmos_jupyter._trust.is_trusted``.
+        limits: the isolated workers' limits (``_isolation.Limits``; default: 2 GiB memory,
+            no network, the node timeout). The user's, never the skill's.
+        capture_output: collect what each node prints into its ``NodeResult.log`` instead
+            of letting it reach the process' stdout/stderr.
     """
 
     def __init__(
@@ -96,7 +113,20 @@ class Engine:
         trace: bool = True,
         trace_dir: str | Path | None = None,
         runners: Mapping[str, Runner] | None = None,
+        isolate: str = "untrusted",
+        limits: Any = None,
+        capture_output: bool = True,
     ) -> None:
+        if isolate not in ISOLATE_MODES:
+            raise ValueError(f"isolate={isolate!r}: expected one of {', '.join(ISOLATE_MODES)}")
+        if node_timeout is not None and not (node_timeout > 0 and node_timeout < float("inf")):
+            raise ValueError(f"node_timeout={node_timeout!r}: expected a positive number of "
+                             "seconds (or None for no limit)")
+        if max_workers is not None and max_workers < 1:
+            raise ValueError(f"max_workers={max_workers!r}: expected at least 1")
+        self.isolate = isolate
+        self.limits = limits
+        self.capture_output = capture_output
         self.library = library if library is not None else SkillLibrary()
         self.max_workers = max_workers or _default_workers()
         # `is False`, not truthiness: an empty cache object has len() 0.
@@ -138,6 +168,9 @@ class Engine:
         on_event: Subscriber | None = None,
         run_id: str | None = None,
         runners: Mapping[str, Runner] | None = None,
+        isolate: str | None = None,
+        limits: Any = None,
+        _context: list[Any] | None = None,
     ) -> RunResult:
         """Run ``workflow`` and return its result (blocking).
 
@@ -150,6 +183,8 @@ class Engine:
             cancel: set this event to cancel the run at the next node boundary.
             on_event: an extra subscriber for this run only.
             runners: extra ``{runtime: Runner}`` for this run only (beat the engine's).
+            isolate: this run's isolation mode (default: the engine's; see ``ISOLATE_MODES``).
+            limits: this run's isolation limits (default: the engine's).
 
         Raises:
             WorkflowInvalid: the workflow failed validation (nothing ran).
@@ -167,14 +202,24 @@ class Engine:
                 workflow.node(t)  # KeyError with the node list for an unknown target
             keep = workflow.upstream(targets)
             selected = [n for n in p.order if n in keep]
+        isolate = self.isolate if isolate is None else isolate
+        if isolate not in ISOLATE_MODES:
+            raise ValueError(f"isolate={isolate!r}: expected one of {', '.join(ISOLATE_MODES)}")
         ctx = _RunContext(self, p, run_id or uuid.uuid4().hex[:12], cancel or threading.Event(),
-                          on_event, all_runners)
-        ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected)))
-        if self.max_workers == 1 or len(selected) <= 1:
-            for node_id in selected:
-                ctx.execute(node_id)
-        else:
-            self._run_parallel(ctx, p, selected)
+                          on_event, all_runners, isolate,
+                          self.limits if limits is None else limits)
+        if _context is not None:
+            _context.append(ctx)
+        try:
+            with (routing() if self.capture_output else _nullcontext()), _sigint_marker(ctx):
+                ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected)))
+                if self.max_workers == 1 or len(selected) <= 1:
+                    for node_id in selected:
+                        ctx.execute(node_id)
+                else:
+                    self._run_parallel(ctx, p, selected)
+        finally:
+            ctx.close_isolation()
         return ctx.finish(self.trace if trace is None else trace)
 
     def start(self, workflow: Workflow | str | Path, overrides: Mapping[str, Any] | None = None,
@@ -245,11 +290,13 @@ class RunHandle:
         self.run_id: str = kwargs.pop("run_id", None) or uuid.uuid4().hex[:12]
         self._cancel = threading.Event()
         self._future: Future[RunResult] = Future()
+        self._context: list[_RunContext] = []
 
         def target() -> None:
             try:
                 self._future.set_result(engine.run(workflow, overrides, cancel=self._cancel,
-                                                   run_id=self.run_id, **kwargs))
+                                                   run_id=self.run_id, _context=self._context,
+                                                   **kwargs))
             except BaseException as exc:
                 self._future.set_exception(exc)
 
@@ -260,8 +307,13 @@ class RunHandle:
         thread.start()
 
     def cancel(self) -> None:
-        """Skip every node that has not started yet; running nodes finish."""
+        """Skip every node that has not started yet and stop running ones where possible:
+        isolated nodes' processes are killed; in-process Python nodes get a
+        ``NodeCancelled`` raised at their next bytecode (code blocked inside a C call
+        finishes that call first)."""
         self._cancel.set()
+        for ctx in self._context:
+            ctx.interrupt_running()
 
     def done(self) -> bool:
         return self._future.done()
@@ -278,8 +330,19 @@ class _RunContext:
     """State of one run: results so far, the cancel flag, event emission."""
 
     def __init__(self, engine: Engine, p: Plan, run_id: str, cancel: threading.Event,
-                 on_event: Subscriber | None, runners: Mapping[str, Runner]) -> None:
+                 on_event: Subscriber | None, runners: Mapping[str, Runner],
+                 isolate: str = "untrusted", limits: Any = None) -> None:
         self.engine = engine
+        self.isolate = isolate
+        self.limits = limits
+        self._trusted: dict[int, bool] = {}
+        self._isolated_runner: Any = None
+        self._isolation_lock = threading.Lock()
+        self.isolation_warning: str | None = None
+        # thread ident → node id of in-process nodes running now (for cancel)
+        self._running: dict[int, str] = {}
+        self._running_lock = threading.Lock()
+        self.sigint_seen = False
         self.runners = runners
         self.plan = p
         self.run_id = run_id
@@ -305,6 +368,10 @@ class _RunContext:
         override = p.overrides.get(node_id)
         if override:
             inputs.update(override)
+        for k, v in inputs.items():  # mutable defaults/params: the skill gets a copy
+            if type(v) is list or type(v) is dict:
+                inputs = {k2: private_copy(v2) for k2, v2 in inputs.items()}
+                break
         values = inputs  # the non-wired inputs: what the cache key hashes
         wired: Mapping[str, tuple[str, str]] = _NO_WIRES
         upstream_keys = []
@@ -321,7 +388,9 @@ class _RunContext:
                         "failed" if up is not None and up.status == "failed" else "did not run")
                     self._skip(node_id, skill, f"upstream node {src!r} {why}")
                     return
-                inputs[port] = up.outputs[src_port]
+                # The skill gets its own copy: mutating it cannot corrupt the upstream
+                # node's cached output (or what other dependents receive).
+                inputs[port] = private_copy(up.outputs[src_port])
                 values.pop(port, None)  # a wire beats a param; only the wire is in the key
                 wired[port] = (src, src_port)
                 upstream_keys.append((port, up.cache_key, src_port))
@@ -345,43 +414,138 @@ class _RunContext:
         self.emit(Event("node_started", self.run_id, node_id, skill.skill_id, "running",
                         time=started))
         t0 = time.perf_counter()
+        isolated = self._isolated(node_id, skill)
+        log: str | None = None
         try:
-            outputs = self._call(skill, inputs)
-        except Exception as exc:
+            if isolated:
+                outputs, log = self._call_isolated(node_id, skill, inputs)
+            elif self.engine.capture_output:
+                with capture_node() as captured:
+                    try:
+                        outputs = self._call(node_id, skill, inputs)
+                    finally:
+                        log = captured.text() or None
+            else:
+                outputs = self._call(node_id, skill, inputs)
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt and GeneratorExit raised by a skill fail its node
+            # only: the run's exit status is the run's, never the skill's.
             ms = (time.perf_counter() - t0) * 1e3
-            error = f"{type(exc).__name__}: {exc}"
+            error = _describe(exc)
+            if isinstance(exc, NodeCancelled):
+                error = "NodeCancelled: the run was cancelled while this node ran"
             tb = exc.__traceback__
             # Drop the engine's own frames: the traceback starts in the skill's code.
             while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
                 tb = tb.tb_next
-            text = "".join(traceback.format_exception(type(exc), exc, tb))
+            try:
+                text = "".join(traceback.format_exception(type(exc), exc, tb))
+            except Exception:  # a hostile __str__: keep what is safe to show
+                text = error
+            log = log or getattr(exc, "log", None)
             results[node_id] = NodeResult(node_id, skill.skill_id, "failed", {}, inputs, wired,
-                                          error, text, ms, started, key)
+                                          error, text, ms, started, key, log, isolated)
             self.emit(Event("node_failed", self.run_id, node_id, skill.skill_id, "failed", ms,
                             error))
+            if isinstance(exc, KeyboardInterrupt) and self.sigint_seen:
+                # A real Ctrl-C / kernel interrupt (not a skill's own raise): stop the run.
+                self.cancel.set()
             return
         ms = (time.perf_counter() - t0) * 1e3
         results[node_id] = NodeResult(node_id, skill.skill_id, "completed", outputs, inputs, wired,
-                                      None, None, ms, started, key)
+                                      None, None, ms, started, key, log, isolated)
         if key is not None:
             cache.put(key, outputs)
         self.emit(Event("node_finished", self.run_id, node_id, skill.skill_id, "completed", ms,
                         outputs=outputs))
 
-    def _call(self, skill: Skill, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _timeout(self, node_id: str, skill: Skill) -> float | None:
+        """Seconds this node may run: node ``data.timeout_s`` < skill ``timeout_s`` <
+        the engine's ``node_timeout`` (the first one set wins)."""
+        node = self.plan.nodes[node_id]
+        data = getattr(node, "data", None)
+        t = data.get("timeout_s") if isinstance(data, dict) else None
+        if t is None:
+            t = getattr(skill, "timeout_s", None)
+        if t is None:
+            return self.engine.node_timeout
+        return float(t)
+
+    def _isolated(self, node_id: str, skill: Skill) -> bool:
+        if skill.runtime != "python" or self.isolate == "none":
+            return False
+        if self.isolate == "all":
+            return True
+        key = id(skill)
+        trusted = self._trusted.get(key)
+        if trusted is None:
+            from llmos_jupyter._trust import is_trusted
+
+            trusted = self._trusted[key] = is_trusted(skill, self.engine.library.home)
+        return not trusted
+
+    def _call_isolated(self, node_id: str, skill: Skill,
+                       inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        with self._isolation_lock:
+            if self._isolated_runner is None:
+                from llmos_jupyter._isolation import IsolatedRunner, Limits
+
+                limits = self.limits if self.limits is not None else Limits()
+                self._isolated_runner = IsolatedRunner(limits)
+                warning = getattr(self._isolated_runner, "isolation_warning", None)
+                if warning:
+                    self.isolation_warning = warning
+                    import logging
+
+                    logging.getLogger("llmos_jupyter.engine").warning("%s", warning)
+            runner = self._isolated_runner
+        if skill.requires:
+            check_requires(skill.skill_id, skill.requires)
+        raw = runner(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill))
+        log = None
+        if isinstance(raw, tuple):  # (outputs, log) from the isolated worker
+            raw, log = raw
+        log = log or getattr(runner, "last_log", None) if log is None else log
+        return check_outputs(skill, raw), (log or None)
+
+    def close_isolation(self) -> None:
+        with self._isolation_lock:
+            runner, self._isolated_runner = self._isolated_runner, None
+        if runner is not None:
+            try:
+                runner.close()
+            except Exception:  # closing must never lose the run's results
+                pass
+
+    def interrupt_running(self) -> None:
+        """Raise ``NodeCancelled`` in the threads running in-process nodes now."""
+        import ctypes
+
+        with self._running_lock:  # a node leaving _running takes the same lock
+            for ident in list(self._running):
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
+                                                           ctypes.py_object(NodeCancelled))
+
+    def _call(self, node_id: str, skill: Skill, inputs: dict[str, Any]) -> dict[str, Any]:
+        timeout = self._timeout(node_id, skill)
         if skill.runtime != "python":
             # A runner owns its timeout: it can stop its worker, which a thread cannot.
-            raw = self.runners[skill.runtime](skill, inputs, cancel=self.cancel,
-                                              timeout=self.engine.node_timeout)
+            raw = self.runners[skill.runtime](skill, inputs, cancel=self.cancel, timeout=timeout)
             return check_outputs(skill, raw)
         if skill.requires:
             check_requires(skill.skill_id, skill.requires)
         fn = skill.load_function()
-        timeout = self.engine.node_timeout
         if timeout is None:
-            raw = fn(inputs)
+            ident = threading.get_ident()
+            self._running[ident] = node_id
+            try:
+                raw = fn(inputs)
+            finally:
+                with self._running_lock:
+                    self._running.pop(ident, None)
         else:
-            raw = _call_with_timeout(fn, inputs, timeout)
+            raw = _call_with_timeout(fn, inputs, timeout, self._running, node_id,
+                                     self._running_lock)
         return check_outputs(skill, raw)
 
     def _skip(self, node_id: str, skill: Skill, why: str) -> None:
@@ -390,9 +554,9 @@ class _RunContext:
 
     def finish(self, trace: bool) -> RunResult:
         statuses = {r.status for r in self.results.values()}
-        status = ("cancelled" if self.cancel.is_set() and "skipped" in statuses
-                  else "failed" if "failed" in statuses or "skipped" in statuses
-                  else "completed")
+        incomplete = "failed" in statuses or "skipped" in statuses
+        status = ("cancelled" if self.cancel.is_set() and incomplete
+                  else "failed" if incomplete else "completed")
         # self.results is in completion order, which is execution order for one worker.
         result = RunResult(self.run_id, self.plan.workflow, status, self.results, self.plan.overrides,
                            self.started_at, (time.perf_counter() - self._t0) * 1e3)
@@ -424,6 +588,17 @@ def check_outputs(skill: Skill, raw: Any) -> dict[str, Any]:
         raise TypeError(f"execute() returned {type(raw).__name__}, expected a dict of outputs "
                         f"({', '.join(skill.output_ports) or 'no outputs declared'})")
     out = raw
+    declared = skill.output_ports
+    for name, value in raw.items():  # undeclared extras must be data too (cached, traced)
+        if name not in declared:
+            if type(name) is not str:
+                raise OutputError(f"execute() returned a key of type {type(name).__name__}; "
+                                  "output names are strings")
+            checked = check_data(value, f"output {name!r}")
+            if checked is not value:
+                if out is raw:
+                    out = dict(raw)
+                out[name] = checked
     for port in skill.outputs:
         if port.name not in raw:
             if port.required:
@@ -435,6 +610,10 @@ def check_outputs(skill: Skill, raw: Any) -> dict[str, Any]:
             checked = check_value(port.type, value)
         except TypeError as exc:
             raise TypeError(f"output {port.name!r}: {exc}") from None
+        except Exception as exc:  # a hostile object's __len__/__iter__/__float__ raised
+            raise OutputError(f"output {port.name!r}: the value could not be checked "
+                              f"({type(exc).__name__})") from None
+        checked = check_data(checked, f"output {port.name!r}")
         if checked is not value:
             if out is raw:  # copy on first conversion only; never mutate the skill's dict
                 out = dict(raw)
@@ -446,22 +625,82 @@ class OutputMissing(LlmosError):
     """A skill's ``execute`` did not return a declared output."""
 
 
+class NodeCancelled(LlmosError):
+    """Raised inside a running in-process node when its run is cancelled."""
+
+
+@contextlib.contextmanager
+def _sigint_marker(ctx: _RunContext) -> Iterator[None]:
+    """While a run executes nodes in the main thread, remember whether a KeyboardInterrupt
+    came from a real SIGINT (Ctrl-C, a kernel interrupt) — which cancels the run — rather
+    than from a skill raising it — which fails only that node. Custom handlers (the CLI's)
+    are left alone."""
+    import signal
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        ctx.sigint_seen = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of a node's exception, safe against a raising ``__str__``."""
+    name = type(exc).__name__
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the skill called exit({exc.code!r}) before returning its outputs"
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt: interrupted"
+    try:
+        text = str(exc)
+    except Exception:
+        text = "(its message could not be shown)"
+    return f"{name}: {text}" if text else name
+
+
 def _call_with_timeout(fn: Callable[[dict[str, Any]], Any], inputs: dict[str, Any],
-                       timeout: float) -> Any:
+                       timeout: float, running: dict[int, str] | None = None,
+                       node_id: str = "", lock: Any = None) -> Any:
     box: dict[str, Any] = {}
+    from llmos_jupyter._engine.streams import _local
+
+    log = getattr(_local, "log", None)  # the helper thread writes into the same node log
 
     def target() -> None:
+        _local.log = log
+        ident = threading.get_ident()
+        if running is not None:
+            running[ident] = node_id
         try:
             box["value"] = fn(inputs)
         except BaseException as exc:
             box["error"] = exc
+        finally:
+            if running is not None:
+                with lock or _nullcontext():
+                    running.pop(ident, None)
 
     thread = threading.Thread(target=target, daemon=True, name="llmos-node-timeout")
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise NodeTimeout(f"node did not finish within {timeout:g} s (its thread is abandoned; "
-                          "Python threads cannot be killed)")
+        # Ask the thread to stop at its next bytecode; code stuck in a C call cannot be
+        # stopped in-process (untrusted nodes run isolated, where timeouts kill a process).
+        import ctypes
+
+        if thread.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                       ctypes.py_object(NodeTimeout))
+        raise NodeTimeout(f"timed out after {timeout:g} s")
     if "error" in box:
         raise box["error"]
     return box["value"]

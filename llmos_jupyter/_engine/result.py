@@ -23,7 +23,9 @@ class NodeResult:
     ``inputs`` are the resolved inputs the skill received; ``wired`` maps each wired
     input port to ``(source node, source port)``; ``duration_ms`` is wall time of the
     skill's ``execute`` (0 for cached and skipped nodes); ``error`` is one line,
-    ``traceback`` the skill's frames.
+    ``traceback`` the skill's frames; ``log`` what the skill printed (stdout and stderr,
+    captured per node, ``None`` when it printed nothing); ``isolated`` tells whether it ran
+    in an isolated worker (an untrusted skill) rather than in-process.
     """
 
     node_id: str
@@ -37,6 +39,8 @@ class NodeResult:
     duration_ms: float = 0.0
     started_at: float | None = None
     cache_key: str | None = None
+    log: str | None = None
+    isolated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -53,6 +57,7 @@ class NodeResult:
             "duration_ms": round(self.duration_ms, 3),
             "outputs": jsonable(self.outputs),
             "error": self.error,
+            **({"log": self.log} if self.log else {}),
         }
 
 
