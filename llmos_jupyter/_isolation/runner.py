@@ -1,0 +1,458 @@
+"""IsolatedRunner: the engine's node runner for untrusted Python skills.
+
+One warm *zygote* per runner (inside bubblewrap where available) forks a fresh process
+per node; see ``worker.py`` for the processes and the wire format, ``sandbox.py`` for
+what the sandbox holds. The parent side here sends the skill's source text, hash and
+JSON inputs over a per-node socket, enforces the wall-clock limit and cancellation by
+asking the zygote to kill the node, and turns what comes back into outputs or a named
+failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmos_jupyter._exceptions import SkillError
+from llmos_jupyter._isolation import worker as wire
+from llmos_jupyter._isolation.errors import (
+    NodeCancelled,
+    NodeCrashed,
+    NodeTimedOut,
+    SandboxUnavailable,
+    SkillRaised,
+)
+from llmos_jupyter._isolation.limits import Limits, format_bytes, format_seconds
+from llmos_jupyter._isolation.sandbox import Launch, bwrap_launch, find_bwrap, subprocess_launch
+
+__all__ = ["IsolatedRunner", "NodeRun"]
+
+_TICK = 0.05  # seconds between checks of the cancel flag while a node runs
+_GRACE = 5.0  # seconds the supervisor gets to report after a kill before the zygote is reset
+_START_TIMEOUT = 30.0
+_SIGNAL_REASONS = {
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGBUS: "bus error",
+    signal.SIGABRT: "aborted",
+    signal.SIGFPE: "floating-point exception",
+    signal.SIGILL: "illegal instruction",
+}
+
+
+@dataclass(frozen=True)
+class NodeRun:
+    """What one isolated node returned.
+
+    ``outputs``: port → value (``bytes`` for PNGs and other bytes, lists for tuples/arrays);
+    ``log``: its stdout and stderr, interleaved as written (tail, ≤ 1 MiB);
+    ``duration_ms``: wall time of the round trip; ``cpu_s``: CPU seconds of the node's
+    process; ``maxrss_kib``: its peak resident memory in KiB.
+    """
+
+    outputs: dict[str, Any]
+    log: str
+    duration_ms: float
+    cpu_s: float
+    maxrss_kib: int
+
+
+class _Zygote:
+    """One running worker zygote and its control socket."""
+
+    def __init__(self, launch: Launch, proc: subprocess.Popen[bytes], ctrl: socket.socket,
+                 ready: dict[str, Any]) -> None:
+        self.launch = launch
+        self.proc = proc
+        self.ctrl = ctrl
+        self.ready = ready
+        self.lock = threading.Lock()  # one sender at a time on the control socket
+
+    def send(self, message: dict[str, Any], fds: list[int] = ()) -> None:  # type: ignore[assignment]
+        with self.lock:
+            socket.send_fds(self.ctrl, [wire.dumps(message)], list(fds))
+
+    def stop(self) -> None:
+        """Close the control socket (the zygote kills its nodes and exits), then make sure."""
+        try:
+            self.ctrl.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            try:  # its own session (both kinds): the whole group goes
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait()
+        for path in self.launch.cleanup:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _spawn(launch: Launch, ctrl_fd: int, stderr: Any) -> subprocess.Popen[bytes]:
+    """Start the zygote from a thread that lives as long as it does: bubblewrap's
+    ``--die-with-parent`` watches the *thread* that started it, and the engine's pool
+    threads come and go."""
+    box: dict[str, Any] = {}
+    started = threading.Event()
+    argv = [a.replace("{ctrl}", str(ctrl_fd)) for a in launch.argv]
+    env = launch.env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+
+    def keep() -> None:
+        try:
+            box["proc"] = subprocess.Popen(
+                argv, pass_fds=[ctrl_fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=stderr, env=env, cwd=launch.cwd, start_new_session=True)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the starting thread
+            box["error"] = exc
+        started.set()
+        if "proc" in box:
+            box["proc"].wait()
+
+    threading.Thread(target=keep, name="llmos-sandbox-keeper", daemon=True).start()
+    started.wait()
+    if "error" in box:
+        raise box["error"]
+    return box["proc"]
+
+
+class IsolatedRunner:
+    """Runs Python skills in an isolated worker; an engine ``Runner``.
+
+    Args:
+        limits: resource limits of each node (default :class:`Limits()`: 2 GiB, no network).
+        sandbox: ``"auto"`` (bubblewrap if it works, else a subprocess, with
+            :attr:`isolation_warning` set), ``"bwrap"`` (bubblewrap or
+            :class:`SandboxUnavailable`), ``"subprocess"`` (no file/network isolation).
+        preload: modules the warm worker imports once so nodes start fast (default:
+            ``numpy`` when installed).
+
+    Call it as the engine does, ``runner(skill, inputs, cancel=event, timeout=seconds)``
+    → outputs, or use :meth:`run` for the outputs with the node's log. Safe to call from
+    several threads at once (each node is its own process). ``close()`` (or ``with``)
+    kills the worker and everything it started.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, sandbox: str = "auto",
+                 preload: tuple[str, ...] | None = None) -> None:
+        if sandbox not in ("auto", "bwrap", "subprocess"):
+            raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'subprocess', got {sandbox!r}")
+        self.limits = limits if limits is not None else Limits()
+        self.sandbox_requested = sandbox
+        if preload is None:
+            import importlib.util
+
+            preload = tuple(m for m in ("numpy",) if importlib.util.find_spec(m) is not None)
+        self.preload = list(preload)
+        self._lock = threading.Lock()
+        self._zygote: _Zygote | None = None
+        self._warning: str | None = None
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._finalizer = weakref.finalize(self, IsolatedRunner._stop_quietly, [None])
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @staticmethod
+    def _stop_quietly(holder: list[_Zygote | None]) -> None:
+        if holder[0] is not None:
+            holder[0].stop()
+
+    def start(self) -> None:
+        """Start the warm worker now (otherwise the first node does; ~0.1-0.3 s).
+
+        Raises:
+            SandboxUnavailable: ``sandbox="bwrap"`` and bubblewrap is missing or fails.
+        """
+        self._ensure()
+
+    @property
+    def sandbox(self) -> str:
+        """``"bwrap"`` or ``"subprocess"``: what actually runs the nodes (starts the worker)."""
+        return self._ensure().launch.kind
+
+    @property
+    def isolation_warning(self) -> str | None:
+        """``None`` under bubblewrap; otherwise one plain sentence to show once per run
+        saying that files and network are not isolated (starts the worker)."""
+        self._ensure()
+        return self._warning
+
+    def close(self) -> None:
+        """Kill the worker, every running node and whatever they started. Idempotent."""
+        with self._lock:
+            self._closed = True
+            z, self._zygote = self._zygote, None
+            self._finalizer.detach()
+        if z is not None:
+            z.stop()
+
+    def __enter__(self) -> IsolatedRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure(self) -> _Zygote:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this IsolatedRunner is closed")
+            z = self._zygote
+            if z is not None and z.proc.poll() is None:
+                return z
+            if z is not None:
+                z.stop()
+            z = self._zygote = self._start()
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, IsolatedRunner._stop_quietly, [z])
+            return z
+
+    def _reset(self, z: _Zygote) -> None:
+        """Throw away a zygote that stopped answering (the next node starts a new one)."""
+        with self._lock:
+            if self._zygote is z:
+                self._zygote = None
+        z.stop()
+
+    def _start(self) -> _Zygote:
+        why = None
+        if self.sandbox_requested in ("auto", "bwrap"):
+            bwrap = find_bwrap()
+            if bwrap is None:
+                why = "bubblewrap (bwrap) is not installed"
+            else:
+                try:
+                    return self._launch(bwrap_launch(bwrap, self.limits, self.preload))
+                except _StartFailed as exc:
+                    why = f"bubblewrap failed to start ({exc})"
+            if self.sandbox_requested == "bwrap":
+                raise SandboxUnavailable(f"cannot isolate skills: {why}")
+        z = self._launch(subprocess_launch(self.limits, self.preload))
+        why = why or "the subprocess sandbox was chosen"
+        self._warning = (f"Untrusted skills run in a plain subprocess with resource limits and "
+                         f"no secrets in its environment, but files and network are NOT "
+                         f"isolated, because {why}.")
+        return z
+
+    def _launch(self, launch: Launch) -> _Zygote:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        errors = tempfile.TemporaryFile()
+        try:
+            proc = _spawn(launch, child.fileno(), errors)
+        finally:
+            child.close()
+        parent.settimeout(_START_TIMEOUT)
+        try:
+            msg = parent.recv(1 << 16)
+        except OSError:
+            msg = b""
+        if not msg:
+            proc.kill()
+            proc.wait()
+            errors.seek(0)
+            text = errors.read().decode("utf-8", "replace").strip().splitlines()
+            parent.close()
+            raise _StartFailed(text[-1] if text else f"exit status {proc.returncode}")
+        errors.close()
+        parent.settimeout(None)
+        return _Zygote(launch, proc, parent, json.loads(msg))
+
+    # -- running ---------------------------------------------------------------------------
+    def __call__(self, skill: Any, inputs: Mapping[str, Any], *,
+                 cancel: threading.Event | None = None,
+                 timeout: float | None = None) -> dict[str, Any]:
+        """The engine's ``Runner`` protocol: :meth:`run` → its ``outputs``."""
+        return self.run(skill, inputs, cancel=cancel, timeout=timeout).outputs
+
+    def run(self, skill: Any, inputs: Mapping[str, Any], *,
+            cancel: threading.Event | None = None, timeout: float | None = None) -> NodeRun:
+        """Run one node of ``skill`` (a Python :class:`Skill`) on ``inputs`` in isolation.
+
+        Args:
+            inputs: port → value; JSON data, ``bytes`` (PNG), tuples, numpy arrays.
+            cancel: when set while the node runs, its processes are killed (checked every
+                50 ms).
+            timeout: wall-clock seconds (the engine's ``node_timeout``); the smaller of it
+                and ``limits.timeout_s`` applies.
+
+        Returns:
+            :class:`NodeRun` (outputs, log, duration, CPU, peak memory).
+
+        Raises:
+            SkillRaised: the skill's code raised (``.traceback`` points into the .md file).
+            NodeCrashed: the process died: ``segmentation fault``, ``exit status 3``,
+                ``exit status 0 before returning outputs``, ``killed: memory limit 2 GiB``,
+                ``killed: CPU limit 30 s``, ``killed by signal 9 (SIGKILL)``.
+            NodeTimedOut: ``timed out after 5 s``. NodeCancelled: ``cancelled``.
+            TypeError: an input is not data (names the port).
+            SkillError: the skill has no Python code. RequirementMissing: ``requires``.
+            SandboxUnavailable: ``sandbox="bwrap"`` and bubblewrap cannot start.
+        """
+        if skill.code is None or skill.runtime != "python":
+            raise SkillError(f"skill {skill.skill_id!r} has no Python code to run "
+                             f"(runtime {skill.runtime!r})", path=skill.path)
+        if skill.requires:
+            from llmos_jupyter._engine.requirements import check_requires
+
+            check_requires(skill.skill_id, skill.requires)
+        if cancel is not None and cancel.is_set():
+            raise NodeCancelled("cancelled")
+        limit = self.limits.effective_timeout(timeout)
+        request = {
+            "code": skill.code, "path": skill.source_name, "line": skill.code_line,
+            "hash": skill.code_hash, "runtime": skill.runtime, "requires": list(skill.requires),
+            "module": f"llmos_skill_{skill.skill_id.replace('-', '_')}",
+            "inputs": {str(k): wire.encode(v, f"input {k!r}") for k, v in inputs.items()},
+        }
+        payload = wire.dumps(request)
+        frame = wire._HEADER.pack(len(payload)) + payload
+        t0 = time.perf_counter()
+        z = self._ensure()
+        rid = next(self._ids)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                z.send({"op": "run", "id": rid, "limits": self._limit_dict()}, [theirs.fileno()])
+            except OSError as exc:
+                self._reset(z)
+                raise NodeCrashed(f"the isolated worker is gone ({exc}); the next node starts "
+                                  "a new one") from None
+            finally:
+                theirs.close()
+            frames, stopped = self._exchange(z, rid, mine, frame, cancel, t0, limit)
+        finally:
+            mine.close()
+        ms = (time.perf_counter() - t0) * 1e3
+        return self._outcome(frames, stopped, limit, ms)
+
+    def _limit_dict(self) -> dict[str, Any]:
+        lim = self.limits
+        return {"memory": lim.memory, "cpu_s": lim.cpu_s, "max_processes": lim.max_processes,
+                "file_size": lim.file_size, "open_files": lim.open_files}
+
+    def _exchange(self, z: _Zygote, rid: int, sock: socket.socket, frame: bytes,
+                  cancel: threading.Event | None, t0: float, limit: float | None,
+                  ) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """Send the request, collect the node's frames until its exit report; kill it on
+        timeout or cancel. Returns ``({kind: frame}, why it was stopped or None)``."""
+        sock.setblocking(False)
+        out = memoryview(frame)
+        buf = bytearray()
+        frames: dict[str, dict[str, Any]] = {}
+        stopped: str | None = None
+        grace_end = 0.0
+        deadline = None if limit is None else t0 + limit
+        while True:
+            now = time.perf_counter()
+            if stopped is None:
+                if cancel is not None and cancel.is_set():
+                    stopped = "cancelled"
+                elif deadline is not None and now >= deadline:
+                    stopped = f"timed out after {format_seconds(limit)}"  # type: ignore[arg-type]
+                if stopped is not None:
+                    grace_end = now + _GRACE
+                    try:
+                        z.send({"op": "kill", "id": rid})
+                    except OSError:
+                        grace_end = now  # the zygote is gone: nothing will report
+            if stopped is not None and now >= grace_end:
+                self._reset(z)  # the supervisor never reported: take everything down
+                return frames, stopped
+            wait = _TICK
+            if stopped is None and deadline is not None:
+                wait = max(0.0, min(wait, deadline - now))
+            readable, writable, _ = select.select([sock], [sock] if out else [], [], wait)
+            if writable:
+                try:
+                    n = sock.send(out[: 1 << 20])
+                    out = out[n:]
+                except BlockingIOError:
+                    pass
+                except OSError:  # the node died before reading all of it
+                    out = memoryview(b"")
+            if readable:
+                try:
+                    chunk = sock.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    if "exit" not in frames and z.proc.poll() is not None:
+                        self._reset(z)
+                    return frames, stopped
+                buf += chunk
+                while (size := wire.frame_size(buf)) is not None and len(buf) >= size:
+                    message = json.loads(bytes(buf[wire._HEADER.size:size]))
+                    del buf[:size]
+                    frames[message.get("kind", "?")] = message
+                if "exit" in frames:
+                    return frames, stopped
+
+    def _outcome(self, frames: dict[str, dict[str, Any]], stopped: str | None,
+                 limit: float | None, ms: float) -> NodeRun:
+        exit_ = frames.get("exit", {})
+        result = frames.get("result")
+        log = exit_.get("log", "")
+        if stopped == "cancelled":
+            raise NodeCancelled("cancelled", log=log)
+        if stopped is not None:
+            raise NodeTimedOut(stopped, log=log)
+        if result is not None:
+            if result.get("ok"):
+                return NodeRun(wire.decode(result["outputs"]), log, ms,
+                               exit_.get("cpu_s", 0.0), exit_.get("maxrss_kib", 0))
+            if result.get("memory"):
+                raise NodeCrashed(self._memory_reason(), log=log)
+            raise SkillRaised(result.get("error") or result.get("type", "error"),
+                              error_type=result.get("type", "Exception"), log=log,
+                              traceback=result.get("traceback", ""))
+        if not exit_:
+            raise NodeCrashed("the isolated worker was lost before the node reported "
+                              "(the next node starts a new one)", log=log)
+        if "start_error" in exit_:
+            raise NodeCrashed(exit_["start_error"], log=log)
+        raise NodeCrashed(self._death_reason(exit_), log=log)
+
+    def _memory_reason(self) -> str:
+        memory = self.limits.memory
+        return f"killed: memory limit {format_bytes(memory)}" if memory else "out of memory"
+
+    def _death_reason(self, report: Mapping[str, Any]) -> str:
+        sig = report.get("signal")
+        if sig is None:
+            status = report.get("status", -1)
+            if status == 0:
+                return "exit status 0 before returning outputs"
+            return f"exit status {status}"
+        lim = self.limits
+        cpu_hit = lim.cpu_s is not None and report.get("cpu_s", 0.0) >= lim.cpu_s - 0.05
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_hit):
+            return f"killed: CPU limit {format_seconds(lim.cpu_s or 0)}"
+        if sig == signal.SIGKILL and lim.memory and report.get("maxrss_kib", 0) * 1024 >= (
+                0.9 * lim.memory):
+            return self._memory_reason()
+        if sig in _SIGNAL_REASONS:
+            return _SIGNAL_REASONS[sig]
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            return f"killed by signal {sig}"
+        return f"killed by signal {sig} ({name})"
+
+
+class _StartFailed(Exception):
+    """The zygote did not say it was ready (the last line of its stderr)."""

@@ -1,0 +1,487 @@
+"""The isolated worker program and its wire format.
+
+This file runs *inside* the sandbox as a script (``python -I -B worker.py zygote ...``),
+bound read-only on its own: it imports nothing from ``llmos_jupyter`` and only the
+standard library, so the sandbox needs no view of the source tree. The parent process
+imports the same file for the wire format (:func:`encode`, :func:`decode`, frames), so both
+ends always agree.
+
+Processes (one *zygote* per runner, two processes per node)::
+
+    zygote    imports what nodes need once (numpy), then waits for commands on the
+     │        control socket; a child subreaper, so orphans come back to it
+     └ supervisor  (one per node; forked on "run"; own session; child subreaper)
+        └ node     (forked by the supervisor; rlimits, fresh scratch dir, stdout/stderr
+                    captured; compiles and runs the skill's code; writes the result)
+
+Forking a fresh node per request means one node cannot patch state (modules, globals)
+that the next one sees. The supervisor outlives the node: it reaps it, kills every process
+the skill left behind (a subreaper gets the double-forked ones too), reads the captured
+log and reports the exit status, so a crash, ``os._exit`` or a signal is still reported.
+
+Wire format: each frame is an 8-byte big-endian length then that many bytes of UTF-8
+JSON. The JSON is Python's dialect: ``NaN``, ``Infinity`` and ``-Infinity`` are written as
+such (both ends are Python). Values are tagged so they come back with the same type:
+
+* ``bytes`` (PNG or not) → ``{"$bytes": "<base64>"}`` (back to ``bytes``);
+* a ``dict`` whose only key starts with ``$`` → ``{"$dict": {...}}`` (so data cannot
+  forge a tag);
+* tuples → lists; numpy arrays and scalars → lists and Python numbers (``.tolist()`` /
+  ``.item()``); non-string dict keys ``int``/``float``/``bool``/``None`` → their JSON text;
+* anything else (sets, objects, functions) is refused with ``TypeError`` naming where it
+  sits (``outputs['x'][2]: set is not data``). Nothing is ever pickled.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+from typing import Any
+
+__all__ = ["decode", "encode", "read_frame", "write_frame"]
+
+_HEADER = struct.Struct(">Q")
+MAX_LOG = 1 << 20
+"""Bytes of a node's stdout/stderr kept (the tail; the rest is cut with a note)."""
+
+
+# -- wire format ---------------------------------------------------------------------------
+def encode(value: Any, where: str = "value") -> Any:
+    """``value`` as tagged JSON data (see the module docstring). Raises ``TypeError``."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                if k is None or isinstance(k, (bool, int, float)):
+                    k = json.dumps(k)
+                else:
+                    raise TypeError(f"{where}: dict key {k!r} ({type(k).__name__}) is not a "
+                                    "string")
+            out[k] = encode(v, f"{where}[{k!r}]")
+        if len(out) == 1 and next(iter(out)).startswith("$"):
+            return {"$dict": out}
+        return out
+    if isinstance(value, (list, tuple)):
+        return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy array / scalar
+        return encode(value.tolist(), where)
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        return encode(value.item(), where)
+    raise TypeError(f"{where}: {type(value).__name__} is not data (only JSON values, bytes, "
+                    "tuples and numpy arrays cross the isolation boundary)")
+
+
+def decode(value: Any) -> Any:
+    """The inverse of :func:`encode`."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, inner), = value.items()
+            if key == "$bytes":
+                return base64.b64decode(inner)
+            if key == "$dict":
+                return {k: decode(v) for k, v in inner.items()}
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def dumps(message: dict[str, Any]) -> bytes:
+    """A message (already encoded data) as the payload of a frame."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def write_frame(fd: int, message: dict[str, Any]) -> None:
+    """Write one frame to a blocking file descriptor."""
+    payload = dumps(message)
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def read_frame(fd: int) -> dict[str, Any] | None:
+    """Read one frame from a blocking file descriptor (``None`` at end of file)."""
+    head = _read_exact(fd, _HEADER.size)
+    if head is None:
+        return None
+    (size,) = _HEADER.unpack(head)
+    body = _read_exact(fd, size)
+    if body is None:
+        raise EOFError("frame cut short")
+    return json.loads(body)
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            return None if got == 0 else b"".join(chunks)
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def frame_size(buffer: bytes | bytearray) -> int | None:
+    """Total size (header included) of the first frame in ``buffer``, if its header is in."""
+    if len(buffer) < _HEADER.size:
+        return None
+    return _HEADER.size + _HEADER.unpack_from(buffer)[0]
+
+
+def code_hash(runtime: str, requires: list[str], code: str) -> str:
+    """The same SHA-256 as ``Skill.code_hash`` (kept in step by a test)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in (runtime, "\0".join(requires), code):
+        h.update(part.encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+# -- zygote --------------------------------------------------------------------------------
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _subreaper() -> None:
+    """Make this process the reaper of its orphaned descendants (Linux; else a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (scans /proc; /proc/PID/task/*/children is not always
+    compiled in)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the command name, which may itself hold ") ".
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            out.append(int(name))
+    return out
+
+
+def _kill_descendants() -> None:
+    """SIGKILL and reap every descendant of this (subreaper) process."""
+    me = os.getpid()
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # no child left: as a subreaper, no descendant left either
+        if pid:
+            continue
+        for kid in _children(me):
+            try:
+                os.kill(kid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) -> None:
+    """Serve ``run``/``kill`` commands on the control socket until it closes."""
+    if drop_to is not None:
+        # Started as real root (bubblewrap without a user namespace): become an ordinary
+        # user, so RLIMIT_NPROC applies (root is exempt) and root-only files stay closed.
+        uid, gid = drop_to
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    _subreaper()
+    loaded = []
+    for name in preload:
+        try:
+            __import__(name)
+            loaded.append(name)
+        except Exception:  # noqa: BLE001 -- a missing optional package only costs speed
+            pass
+    ctrl = socket.socket(fileno=ctrl_fd)
+    nodes: dict[int, int] = {}  # request id -> supervisor pid
+
+    def reap(*_: Any) -> None:
+        try:
+            while True:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+                if not pid:
+                    break
+                for key, value in list(nodes.items()):
+                    if value == pid:
+                        del nodes[key]
+        except ChildProcessError:
+            return
+        # Orphans adopted because a supervisor died abnormally: no node owns them.
+        known = set(nodes.values())
+        for kid in _children(os.getpid()):
+            if kid not in known:
+                try:
+                    os.kill(kid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    signal.signal(signal.SIGCHLD, reap)
+    ctrl.sendall(dumps({"kind": "ready", "pid": os.getpid(), "uid": os.getuid(),
+                        "preloaded": loaded}))
+    while True:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(ctrl, 1 << 16, 4)
+        except ConnectionError:
+            msg, fds = b"", []
+        if not msg:
+            break  # the parent closed the control socket (or died): stop everything
+        request = json.loads(msg)
+        if request["op"] == "run":
+            (node_fd, *extra) = fds
+            for fd in extra:
+                os.close(fd)
+            # Block SIGCHLD until the supervisor is registered: otherwise `reap` could run
+            # between fork and registration and kill it as an unknown orphan.
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+            try:
+                pid = os.fork()
+            except OSError as exc:  # e.g. RLIMIT_NPROC reached by a fork bomb elsewhere
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+                try:
+                    write_frame(node_fd, {"kind": "exit", "start_error": f"could not start the "
+                                          f"node process: {exc}"})
+                except OSError:
+                    pass
+                os.close(node_fd)
+                continue
+            if pid == 0:
+                try:
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+                    ctrl.close()
+                    supervise(node_fd, request)
+                finally:
+                    os._exit(70)
+            nodes[request["id"]] = pid
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+            os.close(node_fd)
+        elif request["op"] == "kill":
+            pid = nodes.get(request["id"])
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGUSR1)
+                except ProcessLookupError:
+                    pass
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for pid in nodes.values():
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    os._exit(0)
+
+
+# -- supervisor ----------------------------------------------------------------------------
+def supervise(sock_fd: int, request: dict[str, Any]) -> None:
+    """One node: fork the node process, wait for it, clean up, report. Never returns."""
+    import shutil
+    import tempfile
+
+    os.setsid()  # own process group: the zygote can kill the whole node at once
+    _subreaper()
+    state = {"node": 0, "killed": False}
+
+    def kill_node(*_: Any) -> None:  # SIGUSR1 from the zygote: timeout or cancel
+        state["killed"] = True
+        if state["node"]:
+            try:
+                os.kill(state["node"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGUSR1, kill_node)
+    log_fd = os.memfd_create("llmos-node-log", 0)
+    workdir = tempfile.mkdtemp(prefix="node-", dir=os.getcwd())
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+            run_node(sock_fd, log_fd, workdir, request.get("limits", {}))
+        finally:
+            os._exit(71)
+    state["node"] = pid
+    if state["killed"]:
+        kill_node()
+    while True:
+        try:
+            _, status, usage = os.wait4(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    _kill_descendants()
+    report: dict[str, Any] = {"kind": "exit", "killed": state["killed"],
+                              "maxrss_kib": usage.ru_maxrss,
+                              "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}
+    if os.WIFSIGNALED(status):
+        report["signal"] = os.WTERMSIG(status)
+    else:
+        report["status"] = os.waitstatus_to_exitcode(status)
+    size = os.lseek(log_fd, 0, os.SEEK_END)
+    start = max(0, size - MAX_LOG)
+    log = os.pread(log_fd, size - start, start).decode("utf-8", "backslashreplace")
+    if start:
+        log = f"[... {start} bytes of output cut ...]\n" + log
+    report["log"] = log
+    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        write_frame(sock_fd, report)
+    except OSError:
+        pass
+    os._exit(0)
+
+
+# -- node ----------------------------------------------------------------------------------
+def _set_limits(limits: dict[str, Any]) -> None:
+    import resource
+
+    def setl(which: int, value: int | None, hard_extra: int = 0) -> None:
+        if value is None:
+            return
+        _soft, hard = resource.getrlimit(which)
+        new_hard = value + hard_extra
+        if hard != resource.RLIM_INFINITY:
+            new_hard = min(new_hard, hard)
+        resource.setrlimit(which, (min(value, new_hard), new_hard))
+
+    setl(resource.RLIMIT_AS, limits.get("memory"))
+    cpu = limits.get("cpu_s")
+    # Soft limit: SIGXCPU; the hard limit one second later: SIGKILL if SIGXCPU is caught.
+    setl(resource.RLIMIT_CPU, None if cpu is None else max(1, int(-(-cpu // 1))), 1)
+    setl(resource.RLIMIT_NPROC, limits.get("max_processes"))
+    setl(resource.RLIMIT_FSIZE, limits.get("file_size"))
+    setl(resource.RLIMIT_NOFILE, limits.get("open_files"))
+    setl(resource.RLIMIT_CORE, 0)
+
+
+def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) -> None:
+    """Run one skill: read the request, execute, write the result frame. Never returns."""
+    import faulthandler
+    import io
+    import linecache
+    import traceback
+
+    # stdout and stderr (Python's and C's, and child processes') go to the log, unbuffered,
+    # so what was printed before a crash or os._exit is kept.
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    keep = sorted({0, 1, 2, sock_fd})
+    for lo, hi in zip(keep, keep[1:] + [max(1 << 16, os.sysconf("SC_OPEN_MAX"))]):
+        os.closerange(lo + 1, hi)  # no control socket, no other node's fds
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", write_through=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", write_through=True)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 -- lives with the process
+    faulthandler.enable(sys.stderr)  # a segfault leaves the Python stack in the log
+    os.chdir(workdir)
+    os.mkdir("tmp")
+    os.environ.update(HOME=workdir, TMPDIR=os.path.join(workdir, "tmp"))
+    import tempfile
+
+    tempfile.tempdir = None  # re-read TMPDIR
+    _set_limits(limits)
+
+    def reply(message: dict[str, Any]) -> None:
+        write_frame(sock_fd, message)
+        os._exit(0)  # no atexit handlers or finalizers of the skill run after the result
+
+    try:
+        request = read_frame(sock_fd)
+        if request is None:
+            os._exit(72)
+        code, path, line = request["code"], request["path"], int(request.get("line", 1))
+        if code_hash(request["runtime"], request["requires"], code) != request["hash"]:
+            reply({"kind": "result", "ok": False, "type": "SkillError",
+                   "error": "the code does not match its hash", "traceback": ""})
+        inputs = decode(request["inputs"])
+        source = "\n" * (line - 1) + code
+        # The .md file is not in the sandbox: give tracebacks its lines from the request.
+        linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
+        namespace: dict[str, Any] = {"__name__": request.get("module", "llmos_skill")}
+        exec(compile(source, path, "exec"), namespace)
+        fn = namespace.get("execute")
+        if not callable(fn):
+            reply({"kind": "result", "ok": False, "type": "SkillError",
+                   "error": "the code block does not define execute(inputs)", "traceback": ""})
+        raw = fn(inputs)
+        if not isinstance(raw, dict):
+            reply({"kind": "result", "ok": False, "type": "TypeError",
+                   "error": f"TypeError: execute() returned {type(raw).__name__}, expected a "
+                            "dict of outputs", "traceback": ""})
+        outputs = {str(k): encode(v, f"output {k!r}") for k, v in raw.items()}
+        reply({"kind": "result", "ok": True, "outputs": outputs})
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        os._exit(code & 0xFF)
+    except MemoryError:
+        reply({"kind": "result", "ok": False, "type": "MemoryError", "memory": True,
+               "error": "MemoryError", "traceback": ""})
+    except BaseException as exc:  # noqa: BLE001 -- everything the skill raises is its failure
+        tb = exc.__traceback__
+        # Drop this file's frames: the traceback starts in the skill's code.
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        try:
+            text = "".join(traceback.format_exception(type(exc), exc, tb))
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        except Exception:  # noqa: BLE001 -- a hostile __str__ must not hide the failure
+            text, error = "", type(exc).__name__
+        reply({"kind": "result", "ok": False, "type": type(exc).__name__, "error": error,
+               "traceback": text})
+
+
+def main(argv: list[str]) -> None:
+    """``worker.py zygote CTRL_FD [--drop UID:GID] [--preload a,b]``."""
+    if len(argv) < 2 or argv[0] != "zygote":
+        sys.exit("usage: worker.py zygote CTRL_FD [--drop UID:GID] [--preload MOD,MOD]")
+    ctrl_fd = int(argv[1])
+    drop, preload = None, []
+    rest = argv[2:]
+    while rest:
+        opt, value, rest = rest[0], rest[1], rest[2:]
+        if opt == "--drop":
+            uid, gid = value.split(":")
+            drop = (int(uid), int(gid))
+        elif opt == "--preload":
+            preload = [m for m in value.split(",") if m]
+    zygote(ctrl_fd, drop, preload)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
