@@ -9,15 +9,20 @@ Load with ``%load_ext llmos_jupyter``. One class, :class:`LlmosMagics`, holds ev
     (``vqe.eigenvalue``).
 ``%skill list [--category C] [--tag T] [--volume V]`` · ``%skill show ID`` ·
 ``%skill new ID [--force]`` · ``%skill save NODE_ID [--as SKILL_ID] [--force]`` ·
-``%skill evolve [--min-runs N] [--dry-run]`` · ``%skill history ID``
+``%skill evolve [--min-runs N] [--dry-run]`` · ``%skill history ID`` · ``%skill reload``
     Browse the library, write a skeleton skill file to the user volume, save an inline
     skill cell as a skill file (each write is a commit in the user volume's git history),
-    mine the traces into compound skills, list a skill's commits.
+    mine the traces into compound skills, list a skill's commits, re-read the volumes
+    from disk (after editing a skill file or pulling a team volume).
 ``%workflow graph | run [NODE ...] [--all] [--downstream] [--no-trace] | export FILE |
 import FILE | status``
     The skill cells as a workflow: an SVG of the DAG, run all / a node and what it needs
     ("run up to here") / a node and everything downstream, write ``*.workflow.json`` or
     ``.ipynb``, create skill cells from a workflow file, per-node status.
+
+Every string from a skill (name, description, ports, body, outputs) is shown escaped or
+sanitized, never as live HTML (``_notebook/display.py``), and everything the magics
+print or display passes the one redaction step (:mod:`llmos_jupyter._redact`).
 
 User mistakes (an unknown skill, a bad port, a type mismatch, a cycle, a bad option)
 print one short message to stderr, never an internal traceback; a failing node prints
@@ -58,12 +63,14 @@ from llmos_jupyter._notebook.cells import (
     variable_name,
 )
 from llmos_jupyter._notebook.session import NotebookSession, notebook_name
+from llmos_jupyter._redact import redact
 from llmos_jupyter._skills.library import SkillLibrary
 
 __all__ = ["LlmosMagics", "load_ipython_extension"]
 
 _SKILL_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-"""``%skill`` subcommands handled here (``evolve`` and ``history`` on top of cells.py's)."""
+_SUBCOMMANDS = (*SUBCOMMANDS, *(c for c in ("reload",) if c not in SUBCOMMANDS))
+"""``%skill`` subcommands (``reload`` on top of cells.py's)."""
 
 
 class MagicError(LlmosError):
@@ -87,7 +94,7 @@ class _ArgParser(argparse.ArgumentParser):
 def _skill_parser() -> _ArgParser:
     p = _ArgParser(prog="%skill", add_help=False, allow_abbrev=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgParser,
-                           metavar="{list,show,new,save,evolve,history}")
+                           metavar="{list,show,new,save,evolve,history,reload}")
     ls = sub.add_parser("list", prog="%skill list", add_help=False, allow_abbrev=False)
     ls.add_argument("--category")
     ls.add_argument("--tag")
@@ -108,6 +115,7 @@ def _skill_parser() -> _ArgParser:
     hi = sub.add_parser("history", prog="%skill history", add_help=False, allow_abbrev=False)
     hi.add_argument("skill_id")
     hi.add_argument("--volume", default="user", choices=("user", "team"))
+    sub.add_parser("reload", prog="%skill reload", add_help=False, allow_abbrev=False)
     return p
 
 
@@ -202,7 +210,7 @@ class LlmosMagics(Magics):
 
     # -- errors --------------------------------------------------------------------------
     def _report(self, where: str, message: str) -> None:
-        text = f"{where}: {message}" if where else message
+        text = redact(f"{where}: {message}" if where else message)
         if self.raise_errors:
             raise MagicError(text)
         print(text, file=sys.stderr)
@@ -216,7 +224,8 @@ class LlmosMagics(Magics):
     @no_var_expand
     @line_cell_magic
     def skill(self, line: str, cell: str | None = None) -> Any:
-        """``%%skill NODE_ID ...`` (a node as a cell) or ``%skill list|show|new|save|evolve|history``."""
+        """``%%skill NODE_ID ...`` (a node as a cell) or
+        ``%skill list|show|new|save|evolve|history|reload``."""
         if cell is None:
             return self._skill_line(line)
         return self._skill_cell(line, cell)
@@ -308,14 +317,14 @@ class LlmosMagics(Magics):
 
     def _skill_line(self, line: str) -> Any:
         first = line.split(None, 1)[0] if line.strip() else ""
-        if first and first not in SUBCOMMANDS and not first.startswith("-"):
+        if first and first not in _SUBCOMMANDS and not first.startswith("-"):
             if "--uses" not in line.split():
                 import difflib
 
-                close = difflib.get_close_matches(first, SUBCOMMANDS, n=1)
+                close = difflib.get_close_matches(first, _SUBCOMMANDS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 return self._report("%skill", f"unknown subcommand {first!r}{hint}: use "
-                                    f"{', '.join(SUBCOMMANDS)}, or the line form of a node, "
+                                    f"{', '.join(_SUBCOMMANDS)}, or the line form of a node, "
                                     "%skill NODE_ID --uses SKILL_ID [--in ...] [--set ...]")
             return self._skill_cell(line, "")  # the line form of a node without a body
         return self._dispatch("skill", _skill_parser(), line)
@@ -444,6 +453,28 @@ class LlmosMagics(Magics):
         for r in revs:
             print(f"  {r}")
         print(f"Restore one with: llmos volume restore {args.skill_id} --rev REV")
+        return None
+
+    def _skill_reload(self, args: argparse.Namespace, where: str) -> Any:
+        """Re-read the library's volumes (``refresh()`` when the library has it: it keeps
+        what did not change; ``reload()`` otherwise)."""
+        lib = self.library
+        before = {s.skill_id for s in lib}
+        refresh = getattr(lib, "refresh", None)
+        if callable(refresh):
+            refresh()
+        else:
+            lib.reload()
+        after = {s.skill_id for s in lib}
+        added, removed = sorted(after - before), sorted(before - after)
+        text = f"reloaded {len(after)} skills"
+        if added:
+            text += f"; new: {', '.join(added)}"
+        if removed:
+            text += f"; gone: {', '.join(removed)}"
+        print(redact(text))
+        for err in getattr(lib, "errors", []):
+            print(redact(f"  skipped: {err}"), file=sys.stderr)
         return None
 
     # -- %workflow -----------------------------------------------------------------------

@@ -140,7 +140,10 @@ def test_skill_list_and_show(ip, magics, capsys):
     assert ip.run_line_magic("skill", "list --category nope") is None
     assert "no skills match (categories: general)" in capsys.readouterr().err
     view = ip.run_line_magic("skill", "show add")
-    assert isinstance(view, SkillView) and "| `a` | number | 1 |" in view._repr_markdown_()
+    assert isinstance(view, SkillView) and "| `a` | number | 1 |" in view.markdown()
+    bundle = view._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}  # Markdown only as sanitized HTML
+    assert "<td><code>a</code></td>" in bundle["text/html"]
     ip.run_line_magic("skill", "show ad")
     assert "%skill show: unknown skill 'ad'; did you mean 'add'?" in capsys.readouterr().err
     ip.run_line_magic("skill", "lis")
@@ -277,3 +280,17 @@ def test_workflow_export_into_the_user_volume_is_a_commit(ip, magics, llmos_home
     assert json.loads(target.read_text())["nodes"][0]["id"] == "a"
     latest = Volume("user", llmos_home).log()[0]
     assert latest.message.startswith("Export workflow") and "workflows/mine.workflow.json" in latest.paths
+
+
+def test_skill_reload_rereads_the_volumes(ip, magics, capsys, llmos_home):
+    folder = llmos_home / "user" / "skills"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cube.md").write_text(
+        "---\nskill_id: cube\nname: Cube\ndescription: x cubed.\ncategory: general\n"
+        "version: \"1\"\nruntime: python\ninputs:\n  - name: x\n    type: number\n"
+        "outputs:\n  - name: y\n    type: number\n---\n\n```python\n"
+        "def execute(inputs):\n    return {'y': inputs['x'] ** 3}\n```\n")
+    assert "cube" not in magics.library
+    assert ip.run_line_magic("skill", "reload") is None
+    out = capsys.readouterr().out
+    assert "cube" in magics.library and "new: cube" in out

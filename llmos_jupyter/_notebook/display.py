@@ -13,6 +13,15 @@
 
 Everything renders as ``text/plain`` too, so terminals, traces and nbconvert keep a
 readable form.
+
+Nothing a skill carries (name, description, port descriptions, body, outputs) or an LLM
+answer says reaches the page as live markup: HTML built here escapes every such string
+(``html.escape``), Markdown is never handed to the front-end as ``text/markdown`` — a
+cell's outputs are trusted by JupyterLab, so its Markdown renderer would not sanitize
+them — but rendered by :func:`markdown_html` (markdown-it-py with raw HTML off, then the
+``nh3`` sanitizer: no scripts, no event attributes, only ``http``/``https``/``mailto``
+links). Values a skill declares ``secret: true`` show as ``●●●`` and every shown string
+passes the one redaction step (:mod:`llmos_jupyter._redact`).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from llmos_jupyter._redact import redact, redact_ports, strip_control
 from llmos_jupyter._skills.ports import is_png, png_bytes
 
 __all__ = [
@@ -31,12 +41,14 @@ __all__ = [
     "NODE_MIME",
     "CellsView",
     "GraphView",
+    "MarkdownText",
     "NodeOutputs",
     "RunView",
     "SkillTable",
     "SkillView",
     "graph_svg",
     "is_scene",
+    "markdown_html",
     "scene_svg",
     "threejs_widget",
 ]
@@ -65,6 +77,58 @@ _TD = "padding: 2px 8px; text-align: left; vertical-align: top"
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+# -- Markdown, sanitized ---------------------------------------------------------------------
+_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+         "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p",
+         "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead",
+         "tr", "ul"}
+_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"},
+               "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+_SCHEMES = {"http", "https", "mailto"}
+
+
+def _markdown_it() -> Any:
+    from markdown_it import MarkdownIt
+
+    # html=False: raw HTML in the source is shown as text; markdown-it also refuses
+    # javascript:/vbscript:/file: and non-image data: links (validateLink).
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def markdown_html(text: str) -> str:
+    """Markdown (from a skill or an LLM answer) as HTML that cannot run anything.
+
+    Rendered by markdown-it-py (CommonMark + tables) with raw HTML off, then cleaned by
+    ``nh3`` (tags limited to text formatting, lists, tables, code, links and images;
+    no ``on*``/``style`` attributes; URLs only ``http``, ``https``, ``mailto`` or
+    relative; comments dropped). Without ``nh3`` (a platform with no wheel) the text is
+    shown escaped in a ``<pre>``: safe, just not formatted.
+    """
+    try:
+        import nh3
+    except ImportError:  # pragma: no cover - nh3 ships wheels for the supported platforms
+        return f"<pre style='white-space: pre-wrap'>{_e(text)}</pre>"
+    rendered = _markdown_it().render(text)
+    return nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+                     clean_content_tags={"script", "style"}, strip_comments=True,
+                     link_rel="noopener noreferrer nofollow")
+
+
+class MarkdownText:
+    """Markdown shown safely: ``text/html`` from :func:`markdown_html` and ``text/plain``
+    (redacted, terminal control sequences stripped). Stands in for IPython's ``Markdown``
+    wherever the text comes from a skill or a model."""
+
+    def __init__(self, text: str) -> None:
+        self.text = redact(text)
+
+    def __repr__(self) -> str:
+        return strip_control(self.text)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/plain": repr(self), "text/html": markdown_html(self.text)}
 
 
 # -- values --------------------------------------------------------------------------------
@@ -208,6 +272,11 @@ class NodeOutputs:
     def __dir__(self) -> Iterable[str]:
         return [*self._result.outputs, "_status", "_result", "_outputs", "_trace"]
 
+    def _shown(self) -> dict[str, Any]:
+        """The outputs as shown: ``secret: true`` ports masked, everything else redacted
+        (the attributes keep the real values for the user's code)."""
+        return redact_ports(self._skill, self._result.outputs, side="outputs")
+
     def __repr__(self) -> str:
         r = self._result
         head = f"{self._node_id} ({r.skill_id}) {r.status}"
@@ -215,14 +284,14 @@ class NodeOutputs:
             head += f" in {r.duration_ms:.1f} ms"
         lines = [head]
         if not r.ok:
-            lines.append(f"  {r.error}")
-        for k, v in r.outputs.items():
+            lines.append(f"  {redact(r.error)}")
+        for k, v in self._shown().items():
             lines.append(f"  {k} = {summarize(v, self._units.get(k))}")
         if self._note:
             lines.append(f"  {self._note}")
         if self._trace:
             lines.append(f"  trace: {self._trace}")
-        return "\n".join(lines)
+        return strip_control("\n".join(lines))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         r = self._result
@@ -233,9 +302,11 @@ class NodeOutputs:
                 f"<span style='color: {color}'>{_STATUS_MARK.get(r.status, '')} "
                 f"{_e(r.status)}{_e(took)}</span></div>")
         rows = []
+        shown = self._shown()
         if not r.ok:
-            rows.append(f"<tr><td colspan='2' style='{_TD}; color: {color}'>{_e(r.error)}</td></tr>")
-        for k, v in r.outputs.items():
+            rows.append(f"<tr><td colspan='2' style='{_TD}; color: {color}'>"
+                        f"{_e(redact(r.error))}</td></tr>")
+        for k, v in shown.items():
             rows.append(f"<tr><td style='{_TD}'><code>{_e(k)}</code></td>"
                         f"<td style='{_TD}'>{value_html(v, self._units.get(k))}</td></tr>")
         foot = []
@@ -249,26 +320,27 @@ class NodeOutputs:
             "text/plain": repr(self),
             "text/html": f"<div>{head}<table style='{_STYLE}'>{''.join(rows)}</table>{footer}</div>",
         }
-        images = [v for v in r.outputs.values() if isinstance(v, (bytes, bytearray)) or is_png(v)]
+        images = [v for v in shown.values() if isinstance(v, (bytes, bytearray)) or is_png(v)]
         if len(images) == 1:
             bundle["image/png"] = base64.b64encode(png_bytes(images[0])).decode("ascii")
-        bundle[NODE_MIME] = self._node_bundle()
+        bundle[NODE_MIME] = self._node_bundle(shown)
         return bundle
 
-    def _node_bundle(self) -> dict[str, Any]:
-        """The machine-readable result (:data:`NODE_MIME`): status, time, error, previews."""
+    def _node_bundle(self, shown: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The machine-readable result (:data:`NODE_MIME`): status, time, error, previews
+        (of the shown, i.e. masked and redacted, outputs)."""
         from llmos_jupyter._skills.preview import output_previews
 
         r = self._result
         ports = {p.name: p for p in getattr(self._skill, "outputs", ())}
-        previews = output_previews(r.outputs, ports)
+        previews = output_previews(self._shown() if shown is None else shown, ports)
         for k, p in previews.items():
             if p.get("kind") == "image" and len(p.get("src", "")) > _MAX_NODE_IMAGE:
                 previews[k] = {"kind": "other", "text": "image (shown in the cell output)"}
         out: dict[str, Any] = {"node": self._node_id, "skill": r.skill_id, "status": r.status,
                                "elapsed_ms": round(r.duration_ms, 3), "previews": previews}
         if r.error:
-            out["error"] = r.error
+            out["error"] = redact(r.error)
         return out
 
 
@@ -293,7 +365,7 @@ class SkillTable:
             kind = "" if s.executable else " (standard)"
             lines.append(f"{s.skill_id:{w}}  {s.category:14} {s.volume or 'memory':8} "
                          f"{s.description[:70]}{kind}")
-        return "\n".join(lines)
+        return strip_control(redact("\n".join(lines)))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         head = "".join(f"<th style='{_TD}'>{h}</th>" for h in
@@ -306,7 +378,7 @@ class SkillTable:
                 f"<td style='{_TD}'>{_e(s.category)}</td><td style='{_TD}'>{_e(s.volume or 'memory')}</td>"
                 f"<td style='{_TD}'>{_e(_ports_text(s.inputs))}</td>"
                 f"<td style='{_TD}'>{_e(_ports_text(s.outputs))}</td>"
-                f"<td style='{_TD}'>{_e(s.description)}{kind}</td></tr>")
+                f"<td style='{_TD}'>{_e(redact(s.description))}{kind}</td></tr>")
         title = f"<div><b>{_e(self.title)}</b></div>" if self.title else ""
         return {"text/plain": repr(self),
                 "text/html": f"{title}<table style='{_STYLE}'><tr>{head}</tr>{''.join(rows)}</table>"}
@@ -326,16 +398,21 @@ def _port_table_md(ports: Sequence[Any]) -> str:
 
 
 class SkillView:
-    """``%skill show ID``: the skill's metadata and ports as tables, then its Markdown."""
+    """``%skill show ID``: the skill's metadata and ports as tables, then its Markdown.
+
+    Shown as sanitized HTML (:func:`markdown_html`) and plain text; the Markdown source
+    is :meth:`markdown` (redacted), never a ``text/markdown`` bundle.
+    """
 
     def __init__(self, skill: Any, text: str | None = None) -> None:
         self.skill = skill
         self.text = text if text is not None else skill.to_markdown()
 
     def __repr__(self) -> str:
-        return self.text
+        return strip_control(redact(self.text))
 
-    def _repr_markdown_(self) -> str:
+    def markdown(self) -> str:
+        """The view as Markdown (metadata line, port tables, body, code), redacted."""
         s = self.skill
         where = f"`{s.path}`" if s.path else "defined in this kernel"
         meta = (f"**`{s.skill_id}`** v{s.version} · {s.category} · runtime {s.runtime} · "
@@ -347,9 +424,19 @@ class SkillView:
             parts += ["**Inputs**", _port_table_md(s.inputs), "**Outputs**", _port_table_md(s.outputs)]
         body = s.body
         if s.code is not None and s.code.strip() not in body:
-            body += f"\n\n```python\n{s.code.rstrip()}\n```"
+            fence = "`" * max(3, _longest_backtick_run(s.code) + 1)
+            body += f"\n\n{fence}python\n{s.code.rstrip()}\n{fence}"
         parts += ["---", body]
-        return "\n\n".join(p for p in parts if p)
+        return redact("\n\n".join(p for p in parts if p))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/plain": repr(self), "text/html": markdown_html(self.markdown())}
+
+
+def _longest_backtick_run(text: str) -> int:
+    import re
+
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
 
 
 # -- the graph -------------------------------------------------------------------------------
@@ -444,7 +531,7 @@ class RunView:
                          f"{r['status']:10} {ms:>10}  {r.get('detail', '')}".rstrip())
         if self.trace:
             lines.append(f"trace: {self.trace}")
-        return "\n".join(lines)
+        return strip_control(redact("\n".join(lines)))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         head = "".join(f"<th style='{_TD}'>{h}</th>" for h in ("node", "skill", "status", "ms", ""))
@@ -456,7 +543,7 @@ class RunView:
                         f"<td style='{_TD}'>{_e(r['skill'])}</td>"
                         f"<td style='{_TD}; color: {color}'>{_STATUS_MARK.get(r['status'], '')} "
                         f"{_e(r['status'])}</td><td style='{_TD}'>{ms}</td>"
-                        f"<td style='{_TD}'>{_e(r.get('detail', ''))}</td></tr>")
+                        f"<td style='{_TD}'>{_e(redact(r.get('detail', '')))}</td></tr>")
         title = f"<div><b>{_e(self.title)}</b></div>" if self.title else ""
         trace = (f"<div style='color: #666; font-size: 11px'>trace: <code>{_e(self.trace)}</code>"
                  "</div>") if self.trace else ""
@@ -476,14 +563,25 @@ class CellsView:
         out = [self.title] if self.title else []
         for i, c in enumerate(self.cells, 1):
             out += [f"# --- cell {i} ---", c["source"]]
-        return "\n".join(out)
+        return strip_control(redact("\n".join(out)))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        md = [self.title] if self.title else []
+        # Escaped HTML, not Markdown: a cell source (an inline skill's body) could close
+        # a Markdown code fence and continue as live Markdown.
+        parts = [f"<div><b>{_e(redact(self.title))}</b></div>"] if self.title else []
         for c in self.cells:
-            md.append("```python\n" + c["source"] + "\n```")
-        return {"text/plain": repr(self), "text/markdown": "\n\n".join(md),
-                CELLS_MIME: {"cells": self.cells}}
+            parts.append("<pre style='margin: 4px 0; padding: 4px 8px; background: "
+                         "var(--jp-layout-color2, #f5f5f5)'><code>"
+                         f"{_e(redact(c['source']))}</code></pre>")
+        return {"text/plain": repr(self), "text/html": "".join(parts),
+                CELLS_MIME: {"cells": _redacted_cells(self.cells)}}
+
+
+def _redacted_cells(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The cells of a :data:`CELLS_MIME` bundle, every string redacted."""
+    from llmos_jupyter._redact import redact_obj
+
+    return [dict(redact_obj(c)) for c in cells]
 
 
 # -- three.js scenes -------------------------------------------------------------------------
