@@ -2,7 +2,8 @@
 
 Layout of a trace:
 
-* a Markdown cell summarising the workflow, its parameters and the outcome;
+* a Markdown cell summarising the workflow, its parameters and the outcome (at most
+  :data:`SUMMARY_ROWS` rows per table; failures always listed);
 * one code cell per executed node (completed, cached or failed) in execution order,
   holding the skill's code and a call of ``execute`` with the node's resolved inputs
   (wired inputs refer to the upstream node's variable, parameters are literals), and
@@ -11,295 +12,787 @@ Layout of a trace:
 * notebook metadata ``llmos.trace`` with the workflow JSON, the overrides, each node's
   status, timing and parameters, versions and the run id.
 
+Nothing a workflow carries becomes code or markup. The only code pasted into a cell is
+the skill's own code; every other piece of a code cell (node ids, port names, parameter
+values, file names) is a Python literal made by :func:`repr` from plain data, or an
+identifier made from ``[A-Za-z0-9_]`` only. Untrusted text in the Markdown summary is
+HTML-escaped and Markdown-escaped. Values of ports a skill declares ``secret: true`` are
+written as ``"●●●"``, and every string written goes through
+:func:`llmos_jupyter._llm.redact.redact` (API keys, key-shaped strings).
+
+Large values stay out of the notebook: a parameter or output whose JSON is longer than
+:data:`VALUE_CAP` characters is written to ``<trace>.outputs/<node>.<port>.json`` next to
+the trace; the cell loads it from there (path relative to the notebook, the directory a
+Jupyter kernel starts in) and the outputs show a one-line summary.
+
 A trace re-executes top to bottom in a plain Python kernel and reproduces the numeric
-outputs (for deterministic skills). Files are written atomically.
+outputs (for deterministic skills). Files are written atomically, side files first.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime as dt
+import html
+import json
 import keyword
 import math
 import platform
-import pprint
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
-from llmos_jupyter._engine.result import NodeResult, RunResult, jsonable
+from llmos_jupyter._engine.result import NodeResult, RunResult
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.ports import is_png, png_bytes
 from llmos_jupyter._version import __version__
 
-__all__ = ["build_trace", "trace_filename", "write_trace"]
+__all__ = ["MASK", "SUMMARY_ROWS", "VALUE_CAP", "build_trace", "trace_filename", "write_trace"]
+
+VALUE_CAP = 16_384
+"""Characters of JSON a single parameter or output may take inside the notebook."""
+SUMMARY_ROWS = 200
+"""Rows per table of the summary cell (failed nodes are listed whatever their number)."""
+MASK = "●●●"
+"""What a value of a ``secret: true`` port is written as."""
 
 _SAFE = re.compile(r"[^0-9A-Za-z_]+")
-_RESERVED = {"execute", "display", "Image", "inputs"}
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:>+=@#~/-]{0,127}\Z")
+# Names the generated code itself uses: a node variable never takes one of them.
+_RESERVED = frozenset({"execute", "display", "Image", "inputs", "json", "pathlib", "float",
+                       "print", "open", "__builtins__", "__name__", "__file__"})
+_MAX_DEPTH = 200
+_CTRL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Inline Markdown that could make a link, an image, emphasis, a code span, a table
+# column, strikethrough or math (JupyterLab renders $...$ with MathJax).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+
+
+class _TooDeep(Exception):
+    """A value nests deeper than ``_MAX_DEPTH`` (or refers to itself)."""
 
 
 def write_trace(result: RunResult, library: SkillLibrary, directory: str | Path) -> Path:
     """Build the trace of ``result`` and write it atomically into ``directory``.
 
     Returns:
-        The notebook's path: ``<directory>/<UTC time>-<workflow id>-<run id>.ipynb``.
+        The notebook's path: ``<directory>/<UTC time>-<workflow id>-<run id>.ipynb``; large
+        values go to ``<same name without .ipynb>.outputs/`` beside it.
 
     Raises:
-        nbformat.ValidationError: the notebook does not validate (a bug, never silent).
         OSError: the folder cannot be written.
     """
-    import nbformat
-
-    nb = build_trace(result, library)
-    nbformat.validate(nb)
-    path = Path(directory) / trace_filename(result)
-    atomic_write_text(path, nbformat.writes(nb))
+    directory = Path(directory)
+    name = trace_filename(result)
+    side = _SideFiles(name.removesuffix(".ipynb") + ".outputs")
+    nb = _build(result, library, side)
+    text = _dumps(nb)
+    for rel, content in side.files.items():
+        atomic_write_text(directory / rel, content)
+    path = directory / name
+    atomic_write_text(path, text)
     return path
 
 
 def trace_filename(result: RunResult) -> str:
+    """``<UTC time>-<workflow id>-<run id>.ipynb``, both ids reduced to ``[A-Za-z0-9_.-]``."""
     stamp = dt.datetime.fromtimestamp(result.started_at, dt.UTC).strftime("%Y%m%d-%H%M%S")
-    wid = re.sub(r"[^A-Za-z0-9_.-]+", "-", result.workflow.id).strip("-") or "workflow"
-    return f"{stamp}-{wid}-{result.run_id}.ipynb"
+    wid = _file_part(str(result.workflow.id)) or "workflow"
+    rid = _file_part(str(result.run_id)) or "run"
+    return f"{stamp}-{wid}-{rid}.ipynb"
+
+
+def _file_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:80]
 
 
 def build_trace(result: RunResult, library: SkillLibrary) -> Any:
-    """The trace notebook of ``result`` as an ``nbformat.NotebookNode``."""
-    from nbformat import v4
+    """The trace notebook of ``result`` as an ``nbformat.NotebookNode`` (every value
+    inline: without a folder there is nowhere to put side files)."""
+    import nbformat
 
-    names = _variable_names(result.nodes)
+    return nbformat.from_dict(_build(result, library, _SideFiles(None)))
+
+
+def _dumps(nb: dict[str, Any]) -> str:
+    """The notebook as JSON text: one line per cell, the metadata on one line.
+
+    Keeps the layout ``llmos_jupyter._evolution.traces.read_trace`` reads fast (a line
+    ``\\n "metadata": {`` followed only by ``"nbformat"`` and ``"nbformat_minor"``), while
+    the compact encoder runs in C (``indent`` would switch json to its Python encoder).
+    """
+    dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    cells = ",\n  ".join(map(dump, nb["cells"]))
+    return (f'{{\n "cells": [\n  {cells}\n ],\n "metadata": {dump(nb["metadata"])},\n'
+            f' "nbformat": {nb["nbformat"]},\n "nbformat_minor": {nb["nbformat_minor"]}\n}}\n')
+
+
+# -- building ------------------------------------------------------------------------------
+class _SideFiles:
+    """Large values as JSON files in ``folder`` (relative to the notebook), or inline
+    when ``folder`` is ``None``."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.folder = folder
+        self.files: dict[str, str] = {}
+
+    def put(self, node_id: str, port: str, text: str) -> str | None:
+        """Keep ``text`` (JSON) as a side file; its path relative to the notebook, or
+        ``None`` when values stay inline."""
+        if self.folder is None:
+            return None
+        base = f"{_file_part(node_id)[:60] or 'node'}.{_file_part(port)[:60] or 'value'}"
+        rel, i = f"{self.folder}/{base}.json", 2
+        while rel in self.files:
+            rel, i = f"{self.folder}/{base}-{i}.json", i + 1
+        self.files[rel] = text
+        return rel
+
+
+def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[str, Any]:
+    # The one redaction step (re-exported by llmos_jupyter._redact once it exists).
+    from llmos_jupyter._llm.redact import redact
+
     wf = result.workflow
-    cells = [v4.new_markdown_cell(_summary(result), id="summary")]
+    skills = {}
+    for nr in result.nodes.values():
+        sid = nr.skill_id
+        if sid not in skills:
+            skills[sid] = library.get(sid) if isinstance(sid, str) and sid in library else None
+    secret = {sid: (_secret_ports(s, "input_ports"), _secret_ports(s, "output_ports"))
+              for sid, s in skills.items()}
+    reserved = set(_RESERVED)
+    for s in skills.values():
+        if s is not None and s.code:
+            reserved |= _code_names(s.code)
+    names = _variable_names(result.nodes, reserved)
+
+    cells: list[dict[str, Any]] = [{"cell_type": "markdown", "id": "summary", "metadata": {},
+                                    "source": _summary(result, secret)}]
+    cell_ids = {"summary"}
     count = 0
     for node_id, nr in result.nodes.items():
         if nr.status == "skipped":
             continue
-        skill = library.get(nr.skill_id) if nr.skill_id in library else None
+        skill = skills.get(nr.skill_id)
+        sec_in, sec_out = secret.get(nr.skill_id, (frozenset(), frozenset()))
         count += 1
-        cell = v4.new_code_cell(
-            _cell_source(nr, names, skill.code if skill else None, _header(nr, skill),
-                         skill.runtime if skill else "python"),
-            id=f"node-{_SAFE.sub('-', node_id)[:58]}",
-            execution_count=count,
-        )
-        cell.metadata["llmos"] = {
-            "node": node_id,
-            "skill": nr.skill_id,
-            "version": skill.version if skill else None,
-            "code_hash": skill.code_hash if skill else None,
-            "status": nr.status,
-            "duration_ms": round(nr.duration_ms, 3),
+        source = _cell_source(nr, names, skill, sec_in, side)
+        cell: dict[str, Any] = {
+            "cell_type": "code",
+            "execution_count": count,
+            "id": _cell_id(f"node-{node_id}", cell_ids),
+            "metadata": {"llmos": {
+                "node": node_id,
+                "skill": nr.skill_id,
+                "version": _plain(skill.version) if skill else None,
+                "code_hash": skill.code_hash if skill else None,
+                "status": nr.status,
+                "duration_ms": round(_number(nr.duration_ms), 3),
+            }},
+            "outputs": _cell_outputs(nr, count, sec_out, side),
+            "source": source,
         }
-        cell.outputs = _cell_outputs(nr, count)
         if nr.status == "failed":
-            cell.metadata["tags"] = ["raises-exception"]
+            cell["metadata"]["tags"] = ["raises-exception"]
         cells.append(cell)
 
-    nb = v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["llmos"] = {"trace": {
-        "run_id": result.run_id,
-        "workflow": wf.to_dict(),
-        "workflow_path": str(wf.path) if wf.path else None,
-        "overrides": jsonable(result.overrides),
-        "status": result.status,
-        "started_at": _iso(result.started_at),
-        "duration_ms": round(result.duration_ms, 3),
-        "nodes": {
-            n: {
-                "skill": r.skill_id,
-                "version": library.get(r.skill_id).version if r.skill_id in library else None,
-                "code_hash": library.get(r.skill_id).code_hash if r.skill_id in library else None,
-                "status": r.status,
-                "duration_ms": round(r.duration_ms, 3),
-                "started_at": _iso(r.started_at) if r.started_at else None,
-                "params": jsonable({k: v for k, v in r.inputs.items() if k not in r.wired}),
-                "wired": {k: f"{s}.{p}" for k, (s, p) in r.wired.items()},
-                "error": r.error,
-                "cache_key": r.cache_key,
-            }
-            for n, r in result.nodes.items()
-        },
-        "versions": {
-            "llmos_jupyter": __version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-    }}
+    nodes_meta = {}
+    for n, r in result.nodes.items():
+        skill = skills.get(r.skill_id)
+        sec_in = secret.get(r.skill_id, (frozenset(),))[0]
+        wired = r.wired or {}
+        nodes_meta[n] = {
+            "skill": r.skill_id,
+            "version": _plain(skill.version) if skill else None,
+            "code_hash": skill.code_hash if skill else None,
+            "status": r.status,
+            "duration_ms": round(_number(r.duration_ms), 3),
+            "started_at": _iso(r.started_at) if r.started_at else None,
+            "params": {str(k): (MASK if k in sec_in else _json_value(v))
+                       for k, v in (r.inputs or {}).items() if k not in wired},
+            "wired": {str(k): f"{s}.{p}" for k, (s, p) in wired.items()},
+            "error": r.error,
+            "cache_key": r.cache_key,
+        }
+    metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "llmos": {"trace": {
+            "run_id": result.run_id,
+            "workflow": _masked_workflow(wf.to_dict(), library, skills),
+            "workflow_path": str(wf.path) if wf.path else None,
+            "overrides": _masked_overrides(result.overrides, result.nodes, secret),
+            "status": result.status,
+            "started_at": _iso(result.started_at),
+            "duration_ms": round(_number(result.duration_ms), 3),
+            "nodes": nodes_meta,
+            "versions": {
+                "llmos_jupyter": __version__,
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+        }},
+    }
+    nb = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    if _needs_redaction(nb, redact):
+        nb = _redact_tree(nb, redact)
+    # Side files are JSON text: redacting the text could cut an escape sequence in two,
+    # so their values are redacted as data and dumped again.
+    side.files = {k: _redacted_json(v, redact) for k, v in side.files.items()}
     return nb
 
 
-# -- pieces --------------------------------------------------------------------------------
-def _iso(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="milliseconds")
+def _redacted_json(text: str, redact: Any) -> str:
+    if redact(text) == text:
+        return text
+    return json.dumps(_redact_tree(json.loads(text), redact), ensure_ascii=False)
 
 
-def _variable_names(nodes: dict[str, NodeResult]) -> dict[str, str]:
-    """A distinct Python identifier per node id (``ham-1`` → ``ham_1``)."""
-    names: dict[str, str] = {}
+def _secret_ports(skill: Any, kind: str) -> frozenset[str]:
+    if skill is None:
+        return frozenset()
+    return frozenset(name for name, port in getattr(skill, kind).items()
+                     if getattr(port, "secret", False))
+
+
+def _masked_workflow(data: dict[str, Any], library: SkillLibrary, skills: dict[str, Any]) -> Any:
+    """The workflow JSON with the params of secret input ports masked."""
+    out = _json_value(data)
+    for node in out.get("nodes", []) if isinstance(out, dict) else []:
+        try:
+            sid = node["data"]["skill"]
+            params = node["data"]["params"]
+        except (KeyError, TypeError):
+            continue
+        skill = skills.get(sid)
+        if skill is None and isinstance(sid, str) and sid in library:
+            skill = library.get(sid)
+        for name in _secret_ports(skill, "input_ports"):
+            if isinstance(params, dict) and name in params:
+                params[name] = MASK
+    return out
+
+
+def _masked_overrides(overrides: Any, nodes: dict[str, NodeResult],
+                      secret: dict[Any, tuple[frozenset[str], frozenset[str]]]) -> Any:
+    out = _json_value(overrides or {})
+    if isinstance(out, dict):
+        for node_id, values in out.items():
+            nr = nodes.get(node_id)
+            sec = secret.get(nr.skill_id, (frozenset(),))[0] if nr is not None else frozenset()
+            if isinstance(values, dict):
+                for name in sec & values.keys():
+                    values[name] = MASK
+    return out
+
+
+def _needs_redaction(nb: Any, redact: Any) -> bool:
+    """Whether any string of ``nb`` (keys included) holds something ``redact`` replaces.
+
+    One ``redact`` over all strings joined, instead of one call per string: a secret
+    inside one string is still inside the joined text (a match spanning two strings only
+    causes a needless, still correct, full pass)."""
+    strings: list[str] = []
+    stack = [nb]
+    push, pop, add = stack.append, stack.pop, strings.append
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is str:
+            add(v)
+        elif t is dict:
+            for k, x in v.items():
+                add(k)
+                push(x)
+        elif t is list:
+            stack.extend(v)
+    joined = "\x00".join(strings)
+    return redact(joined) != joined
+
+
+def _redact_tree(value: Any, redact: Any) -> Any:
+    """A copy of JSON data with every string (keys included) redacted; iterative, so any
+    nesting depth the notebook holds is fine."""
+    if type(value) is str:
+        return redact(value)
+    if type(value) not in (dict, list):
+        return value
+    root: Any = {} if type(value) is dict else []
+    stack = [(value, root)]
+    while stack:
+        src, dst = stack.pop()
+        items = src.items() if type(src) is dict else enumerate(src)
+        for k, v in items:
+            t = type(v)
+            if t is dict or t is list:
+                new: Any = {} if t is dict else []
+                stack.append((v, new))
+            elif t is str:
+                new = redact(v)
+            else:
+                new = v
+            if type(dst) is dict:
+                dst[redact(k)] = new
+            else:
+                dst.append(new)
+    return root
+
+
+def _iso(t: Any) -> str | None:
+    try:
+        return dt.datetime.fromtimestamp(float(t), dt.UTC).isoformat(timespec="milliseconds")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _number(x: Any) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return f if math.isfinite(f) else 0.0
+
+
+_code_names_cache: dict[str, frozenset[str]] = {}
+
+
+def _code_names(code: str) -> frozenset[str]:
+    """Every identifier a skill's code mentions: a node variable must not be rebound by
+    the next cell's ``import math`` or ``CALLS = []``."""
+    found = _code_names_cache.get(code)
+    if found is None:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            found = frozenset()
+        else:
+            names: set[str] = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name):
+                    names.add(node.id)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, ast.alias):
+                    names.add((node.asname or node.name).split(".")[0])
+                elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                    names.update(node.names)
+            found = frozenset(names)
+        if len(_code_names_cache) > 256:
+            _code_names_cache.clear()
+        _code_names_cache[code] = found
+    return found
+
+
+def _variable_names(nodes: Iterable[Any], reserved: set[str] | frozenset[str] = _RESERVED) -> dict[Any, str]:
+    """A distinct Python identifier per node id (``ham-1`` → ``ham_1``), made of
+    ``[A-Za-z0-9_]`` only, never a keyword or a name in ``reserved``."""
+    names: dict[Any, str] = {}
     used: set[str] = set()
     for node_id in nodes:
-        name = _SAFE.sub("_", node_id).strip("_") or "node"
+        name = _SAFE.sub("_", str(node_id)).strip("_")[:60] or "node"
         if name[0].isdigit():
             name = "n_" + name
-        if keyword.iskeyword(name) or name in _RESERVED:
+        if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in reserved \
+                or name.startswith("__"):
             name += "_node"
         base, i = name, 2
-        while name in used:
+        while name in used or name in reserved:
             name, i = f"{base}_{i}", i + 1
         used.add(name)
         names[node_id] = name
     return names
 
 
-def _literal(value: Any) -> str:
-    """Python source that evaluates to ``value`` (JSON-like data; NaN/inf spelled out)."""
-    if _has_nonfinite(value):
-        return _exact_literal(value)
-    return pprint.pformat(value, width=88, sort_dicts=False, compact=True)
+def _cell_id(text: str, used: set[str]) -> str:
+    """A cell id (``[A-Za-z0-9_-]``, ≤ 64 characters) not in ``used``."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:56] or "node"
+    cid, i = base, 2
+    while cid in used:
+        cid, i = f"{base}-{i}", i + 1
+    used.add(cid)
+    return cid
 
 
-def _has_nonfinite(value: Any) -> bool:
+# -- literals: the only way a value gets into code -----------------------------------------
+def _literal(value: Any, depth: int = 0) -> str:
+    """Python source that evaluates to ``value``, built from :func:`repr` of ``str``,
+    ``int``, ``float``, ``bool``, ``None`` and ``bytes`` only (containers rebuilt around
+    them). Anything else becomes the string of its ``repr``: text, never code.
+
+    Raises:
+        _TooDeep: nested deeper than ``_MAX_DEPTH`` (or self-referential).
+    """
+    t = type(value)
+    if t is str:
+        return repr(value)
+    if value is None or t is bool:
+        return "True" if value is True else "False" if value is False else "None"
+    if t is int:
+        return _int_literal(value)
+    if t is float:
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    if depth >= _MAX_DEPTH:
+        raise _TooDeep
+    if t is list:
+        return "[" + ", ".join([_literal(v, depth + 1) for v in value]) + "]"
+    if t is dict:
+        return "{" + ", ".join([f"{_key_literal(k)}: {_literal(v, depth + 1)}"
+                                for k, v in value.items()]) + "}"
+    if t is tuple:
+        return "(" + "".join([_literal(v, depth + 1) + ", " for v in value]) + ")"
+    # Subclasses and foreign types: through the base types' own methods, so an overridden
+    # __repr__/__str__/__iter__ is never what writes code.
+    if isinstance(value, bool):
+        return "True" if int.__bool__(value) else "False"
+    if isinstance(value, int):
+        return _int_literal(int.__index__(value))
     if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return any(_has_nonfinite(v) for v in value)
+        return _literal(float.__float__(value), depth)
+    if isinstance(value, str):
+        return repr(str.__str__(value))
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return repr(bytes(value))
     if isinstance(value, dict):
-        return any(_has_nonfinite(v) for v in value.values())
-    return False
-
-
-def _exact_literal(value: Any) -> str:
-    # pprint writes nan/inf, which are not Python literals.
-    if isinstance(value, float) and not math.isfinite(value):
-        return f'float("{value}")'
+        return _literal(dict(dict.items(value)), depth)
     if isinstance(value, list):
-        return "[" + ", ".join(_exact_literal(v) for v in value) + "]"
+        return _literal(list(list.__iter__(value)), depth)
     if isinstance(value, tuple):
-        return "(" + "".join(_exact_literal(v) + ", " for v in value) + ")"
+        return _literal(tuple(tuple.__iter__(value)), depth)
+    tolist = getattr(type(value), "tolist", None)
+    if callable(tolist):  # numpy arrays and scalars
+        try:
+            return _literal(tolist(value), depth)
+        except _TooDeep:
+            raise
+        except Exception:
+            pass
+    return repr(_safe_repr(value))
+
+
+def _int_literal(value: int) -> str:
+    try:
+        return repr(value)
+    except ValueError:  # more digits than int→str allows: hexadecimal has no limit
+        return hex(value)
+
+
+def _key_literal(key: Any) -> str:
+    t = type(key)
+    if t in (str, int, float, bool) or key is None:
+        return _literal(key)
+    return repr(_safe_repr(key))
+
+
+def _safe_repr(value: Any, limit: int = 200) -> str:
+    try:
+        text = repr(value)
+        if not isinstance(text, str):
+            raise TypeError
+    except Exception:
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _plain(value: Any) -> Any:
+    """A scalar for metadata: str/int/float/bool/None as they are, others as text."""
+    if value is None or type(value) in (str, int, bool):
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else str(value)
+    return _safe_repr(value)
+
+
+def _json_value(value: Any, depth: int = 0) -> Any:
+    """Plain JSON data of ``value`` (``jsonable``'s rules, written defensively): PNG →
+    data URI, other bytes → ``{"$bytes": base64}``, non-finite floats → their text,
+    tuples → lists, other objects → their ``repr`` (a raising one → a placeholder);
+    deeper than ``_MAX_DEPTH`` → a placeholder string."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        return value if math.isfinite(value) else str(value)
+    if depth >= _MAX_DEPTH:
+        return "<value nested too deeply>"
+    if t is dict:
+        return {(k if type(k) is str else _key_text(k)): _json_value(v, depth + 1)
+                for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_json_value(v, depth + 1) for v in value]
+    if isinstance(value, bool):
+        return bool(int.__bool__(value))
+    if isinstance(value, int):
+        return int.__index__(value)
+    if isinstance(value, float):
+        return _json_value(float.__float__(value))
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        if is_png(data):
+            return "data:image/png;base64," + base64.b64encode(data).decode()
+        return {"$bytes": base64.b64encode(data).decode()}
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {_exact_literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
+        return _json_value(dict(dict.items(value)), depth)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v, depth + 1) for v in (list.__iter__(value) if isinstance(value, list)
+                                                     else tuple.__iter__(value))]
+    tolist = getattr(type(value), "tolist", None)
+    if callable(tolist):
+        try:
+            return _json_value(tolist(value), depth + 1)
+        except Exception:
+            pass
+    return _safe_repr(value)
+
+
+def _key_text(key: Any) -> str:
+    if type(key) in (int, float, bool) or key is None:
+        return json.dumps(key) if type(key) is not float or math.isfinite(key) else str(key)
+    return _safe_repr(key)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return f"array of {len(value):,} items"
+    if isinstance(value, dict):
+        return f"object of {len(value):,} keys"
+    if isinstance(value, str):
+        return f"string of {len(value):,} characters"
+    return type(value).__name__
+
+
+# -- cells ---------------------------------------------------------------------------------
+def _comment(text: Any) -> str:
+    """``text`` as it may appear inside a ``#`` comment: plain ids as they are, anything
+    else through :func:`repr` (no newline, no carriage return can end the comment)."""
+    s = text if isinstance(text, str) else _safe_repr(text)
+    return s if _PLAIN_ID.match(s) else repr(s)
 
 
 def _header(nr: NodeResult, skill: Any) -> str:
-    version = f" v{skill.version}" if skill else ""
-    status = nr.status + (f" in {nr.duration_ms:.1f} ms" if nr.status == "completed" else "")
-    return f"# node `{nr.node_id}` · skill `{nr.skill_id}`{version} · {status}"
+    version = f" v{_comment(str(skill.version))}" if skill else ""
+    status = _comment(nr.status) + (f" in {_number(nr.duration_ms):.1f} ms"
+                                    if nr.status == "completed" else "")
+    return f"# node {_comment(nr.node_id)} · skill {_comment(nr.skill_id)}{version} · {status}"
 
 
-def _cell_source(nr: NodeResult, names: dict[str, str], code: str | None, header: str,
-                 runtime: str = "python") -> str:
+def _value_source(node_id: Any, port: Any, value: Any, side: _SideFiles) -> str:
+    """Source for a parameter value: a literal, or (large or too deep) the load of its
+    side file."""
+    try:
+        text = _literal(value)
+    except _TooDeep:
+        text = None
+    if text is not None and len(text) <= VALUE_CAP:
+        return text
+    rel = side.put(str(node_id), str(port), _json_text(value))
+    if rel is None:
+        return text if text is not None else repr("<value nested too deeply>")
+    return f"json.loads(pathlib.Path({rel!r}).read_text(encoding='utf-8'))"
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return json.dumps(_json_value(value), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return json.dumps("<value nested too deeply>")
+
+
+def _cell_source(nr: NodeResult, names: dict[Any, str], skill: Any, secret_in: frozenset[str],
+                 side: _SideFiles) -> str:
     var = names[nr.node_id]
-    lines = [header]
+    runtime = skill.runtime if skill else "python"
+    code = skill.code if skill else None
+    lines = [_header(nr, skill)]
+    loads: list[str] = []
+
+    def value(port: Any, v: Any) -> str:
+        src = _value_source(nr.node_id, port, v, side)
+        if src.startswith("json.loads("):
+            loads.append(src)
+        return src
+
     if runtime != "python":
         # JavaScript ran in the canvas' browser worker: a Python kernel cannot re-run it,
         # so the cell keeps the code as comments and binds the recorded outputs.
-        lines.append(f"# runtime {runtime}: ran in the canvas front-end (a browser Web Worker); "
-                     "its code, not re-run here:")
-        lines += [f"#   {line}".rstrip() for line in (code or "").rstrip().split("\n")]
-        lines.append(f"{var} = {_literal(jsonable(nr.outputs))}")
-        lines.append(var)
+        lines.append(f"# runtime {_comment(runtime)}: ran in the canvas front-end (a browser "
+                     "Web Worker); its code, not re-run here:")
+        lines += [("#   " + line.replace("\x00", "\\x00")).rstrip()
+                  for line in (code or "").rstrip().splitlines()]
+        body = f"{var} = {value('outputs', _json_value(nr.outputs))}"
+        if loads:
+            lines.append("import json, pathlib")
+        lines += [body, var]
         return "\n".join(lines)
     if code is not None:
         lines += [code.rstrip(), ""]
     else:
         lines += ["# (the skill is no longer in the library; its code is not available)", ""]
     args = []
-    for port, value in nr.inputs.items():
-        if port in nr.wired:
-            src, src_port = nr.wired[port]
-            args.append(f"    {port!r}: {names[src]}[{src_port!r}],")
+    wired = nr.wired or {}
+    for port, v in (nr.inputs or {}).items():
+        key = _literal(port) if type(port) is str else repr(_safe_repr(port))
+        if port in wired and wired[port][0] in names:
+            src, src_port = wired[port]
+            sp = _literal(src_port) if type(src_port) is str else repr(_safe_repr(src_port))
+            args.append(f"    {key}: {names[src]}[{sp}],")
+        elif port in secret_in:
+            args.append(f"    {key}: {MASK!r},")
         else:
-            args.append(f"    {port!r}: {_literal(value)},".replace("\n", "\n    "))
+            args.append(f"    {key}: {value(port, v)},")
+    if loads:
+        lines.append("import json, pathlib")
     lines.append(f"{var} = execute({{" + ("\n" + "\n".join(args) + "\n" if args else "") + "})")
-    images = [k for k, v in nr.outputs.items() if is_png(v)]
+    outputs = nr.outputs or {}
+    images = [k for k, v in outputs.items() if type(k) is str and is_png(v)]
     if images:
         lines.append("from IPython.display import Image, display")
         lines += [f"display(Image(data={var}[{k!r}]))" for k in images]
-        rest = [k for k in nr.outputs if k not in images]
-        if rest:
+        if any(k not in images for k in outputs):
             lines.append(f"{{k: v for k, v in {var}.items() if k not in {tuple(images)!r}}}")
     else:
         lines.append(var)
     return "\n".join(lines)
 
 
-def _cell_outputs(nr: NodeResult, count: int) -> list[Any]:
-    from nbformat import v4
-
+def _cell_outputs(nr: NodeResult, count: int, secret_out: frozenset[str],
+                  side: _SideFiles) -> list[dict[str, Any]]:
     if nr.status == "failed":
-        tb = (nr.traceback or nr.error or "").rstrip("\n").split("\n")
-        ename, _, evalue = (nr.error or "Error: ").partition(": ")
-        return [v4.new_output("error", ename=ename, evalue=evalue, traceback=tb)]
-    outputs = []
-    plain = {}
-    for port, value in nr.outputs.items():
-        if is_png(value):
-            outputs.append(v4.new_output(
-                "display_data",
-                data={"image/png": base64.b64encode(png_bytes(value)).decode(),
-                      "text/plain": f"<PNG image: {nr.node_id}.{port}>"},
-                metadata={"llmos": {"port": port}},
-            ))
+        error = nr.error if isinstance(nr.error, str) else ("" if nr.error is None else _safe_repr(nr.error))
+        tb = nr.traceback if isinstance(nr.traceback, str) else ""
+        ename, _, evalue = (error or "Error: ").partition(": ")
+        return [{"output_type": "error", "ename": ename, "evalue": evalue,
+                 "traceback": (tb or error).rstrip("\n").split("\n")}]
+    outputs: list[dict[str, Any]] = []
+    plain: dict[str, Any] = {}
+    for port, value in (nr.outputs or {}).items():
+        key = port if type(port) is str else _key_text(port)
+        if key in secret_out:
+            plain[key] = MASK
+        elif is_png(value):
+            outputs.append({
+                "output_type": "display_data",
+                "data": {"image/png": base64.b64encode(png_bytes(value)).decode(),
+                         "text/plain": f"<PNG image: {_comment(nr.node_id)}.{_comment(key)}>"},
+                "metadata": {"llmos": {"port": key}},
+            })
         else:
-            plain[port] = value
+            plain[key] = _capped(nr.node_id, key, _json_value(value), side)
     if plain or not outputs:
-        outputs.append(v4.new_output(
-            "execute_result",
-            data={"text/plain": pprint.pformat(plain, width=88, sort_dicts=False),
-                  "application/json": jsonable(plain)},
-            execution_count=count,
-        ))
+        try:
+            text = _literal(plain)
+        except _TooDeep:
+            text = repr("<outputs nested too deeply>")
+        outputs.append({"output_type": "execute_result", "execution_count": count,
+                        "data": {"text/plain": text, "application/json": plain},
+                        "metadata": {}})
     return outputs
 
 
-def _summary(result: RunResult) -> str:
+def _capped(node_id: Any, port: str, value: Any, side: _SideFiles) -> Any:
+    """``value`` (JSON data), or a one-line summary when its JSON is over the cap."""
+    t = type(value)
+    if t is not list and t is not dict and (t is not str or len(value) <= VALUE_CAP):
+        return value
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return "<value nested too deeply>"
+    if len(text) <= VALUE_CAP:
+        return value
+    rel = side.put(str(node_id), port, text)
+    where = f"; in full in {rel}" if rel else ""
+    return f"<{_describe(value)}, {len(text):,} characters of JSON{where}>"
+
+
+# -- the summary cell ----------------------------------------------------------------------
+def _md(text: Any) -> str:
+    """Untrusted text as inert Markdown: control characters shown escaped, HTML escaped,
+    Markdown punctuation backslash-escaped; plain ids stay readable code spans."""
+    s = text if isinstance(text, str) else _safe_repr(text)
+    if _PLAIN_ID.match(s):
+        return f"`{s}`"
+    return _md_text(s)
+
+
+def _md_text(text: Any) -> str:
+    """Untrusted text as inert Markdown text (no code span)."""
+    s = text if isinstance(text, str) else _safe_repr(text)
+    s = _CTRL.sub(lambda m: ascii(m.group())[1:-1], s)
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(s, quote=False))
+
+
+def _summary(result: RunResult, secret: dict[Any, tuple[frozenset[str], frozenset[str]]]) -> str:
     wf = result.workflow
     title = wf.name or wf.id
+    source = f" from {_md(wf.path.name)}" if wf.path else ""
     lines = [
-        f"# Trace: {title}",
+        f"# Trace: {_md(title)}",
         "",
-        f"Workflow `{wf.id}`" + (f" from `{wf.path.name}`" if wf.path else "")
-        + f" · run `{result.run_id}` · {_iso(result.started_at)} · "
-        f"**{result.status}** in {result.duration_ms:.0f} ms",
+        f"Workflow {_md(wf.id)}{source} · run {_md(result.run_id)} · "
+        f"{_md_text(_iso(result.started_at) or '')} · **{_md_text(result.status)}** in "
+        f"{_number(result.duration_ms):.0f} ms",
         "",
         "| node | skill | status | time (ms) | outputs |",
         "|---|---|---|---:|---|",
     ]
-    for node_id, r in result.nodes.items():
-        shown = r.error if r.status in ("failed", "skipped") else _preview(r.outputs)
-        lines.append(f"| `{node_id}` | `{r.skill_id}` | {r.status} | {r.duration_ms:.1f} | "
-                     f"{_md_cell(shown)} |")
-    params = [(n.id, k, v) for n in wf.nodes for k, v in n.params.items()]
-    params += [(n, k, v) for n, kv in result.overrides.items() for k, v in kv.items()]
+    items = list(result.nodes.items())
+    shown = items if len(items) <= SUMMARY_ROWS else (
+        items[:SUMMARY_ROWS] + [(n, r) for n, r in items[SUMMARY_ROWS:] if r.status == "failed"])
+    for node_id, r in shown:
+        sec_out = secret.get(r.skill_id, (frozenset(), frozenset()))[1]
+        what = (r.error if r.status in ("failed", "skipped")
+                else _preview(r.outputs or {}, sec_out))
+        lines.append(f"| {_md(node_id)} | {_md(r.skill_id)} | {_md_text(r.status)} | "
+                     f"{_number(r.duration_ms):.1f} | {_md_cell(what)} |")
+    if len(shown) < len(items):
+        lines.append(f"| … {len(items) - len(shown):,} more nodes (see their cells below) "
+                     "| | | | |")
+    params = []
+    by_skill = {n.id: n.skill for n in wf.nodes}
+    for n in wf.nodes:
+        sec_in = secret.get(n.skill, (frozenset(),))[0]
+        params += [(n.id, k, MASK if k in sec_in else v) for k, v in (n.params or {}).items()]
+    for n, kv in (result.overrides or {}).items():
+        sec_in = secret.get(by_skill.get(n), (frozenset(),))[0]
+        if isinstance(kv, dict):
+            params += [(n, k, MASK if k in sec_in else v) for k, v in kv.items()]
     if params:
         lines += ["", "**Parameters** (node params, then run-time overrides)", "",
                   "| node | input | value |", "|---|---|---|"]
-        lines += [f"| `{n}` | `{k}` | {_md_cell(_short(v))} |" for n, k, v in params]
+        lines += [f"| {_md(n)} | {_md(k)} | {_md_cell(_short(v))} |"
+                  for n, k, v in params[:SUMMARY_ROWS]]
+        if len(params) > SUMMARY_ROWS:
+            lines.append(f"| … {len(params) - SUMMARY_ROWS:,} more | | |")
     lines += ["", "Each code cell below holds a node's skill code and its resolved inputs; the "
               "notebook re-runs top to bottom in a plain Python kernel."]
     return "\n".join(lines)
 
 
 def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    s = text if isinstance(text, str) else _safe_repr(text)
+    if len(s) > 300:
+        s = s[:297] + "..."
+    return s if _PLAIN_ID.match(s) else _md_text(s)
 
 
 def _short(value: Any) -> str:
     if is_png(value):
         return "PNG image"
-    if isinstance(value, float):
+    if type(value) is float:
         return f"{value:.10g}"
     if isinstance(value, list):
         return f"array of {len(value)}"
     if isinstance(value, dict):
         return f"object of {len(value)} keys"
-    text = repr(value)
+    text = _safe_repr(value, 60)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _preview(outputs: dict[str, Any]) -> str:
-    return ", ".join(f"{k} = {_short(v)}" for k, v in outputs.items())
+def _preview(outputs: dict[Any, Any], secret_out: frozenset[str]) -> str:
+    return ", ".join(f"{k} = {MASK if k in secret_out else _short(v)}" for k, v in outputs.items())
