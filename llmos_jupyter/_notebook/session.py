@@ -191,8 +191,10 @@ class NotebookSession:
         return result
 
     def rows(self) -> list[dict[str, Any]]:
-        """One status row per defined node, for :class:`~.display.RunView`."""
+        """One status row per defined node, for :class:`~.display.RunView` (outputs of
+        ``secret: true`` ports masked, everything redacted)."""
         from llmos_jupyter._notebook.display import summarize
+        from llmos_jupyter._redact import redact, redact_ports
 
         rows = []
         for node_id, state in self.cells.items():
@@ -201,9 +203,11 @@ class NotebookSession:
             if r is None:
                 detail = ""
             elif not r.ok:
-                detail = r.error or ""
+                detail = redact(r.error or "")
             else:
-                detail = ", ".join(f"{k}={summarize(v, width=30)}" for k, v in r.outputs.items())
+                skill = self.library.get(r.skill_id) if r.skill_id in self.library else None
+                shown = redact_ports(skill, r.outputs, side="outputs")
+                detail = ", ".join(f"{k}={summarize(v, width=30)}" for k, v in shown.items())
             rows.append({"node": node_id, "skill": state.cell.skill_id if not state.cell.inline
                          else _inline_id(state.cell), "status": status,
                          "ms": r.duration_ms if r is not None and r.status == "completed" else None,
