@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import os
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +16,31 @@ from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.parser import load_skill
 from llmos_jupyter._skills.ports import jsonable
 
-__all__ = ["SkillLibrary"]
+__all__ = ["SkillLibrary", "skill_files"]
+
+_MISS_RECHECK = 0.05
+"""Seconds: an unknown id triggers a refresh unless one ran this recently (a workflow
+with many unknown ids must not re-scan the volumes for each)."""
 
 _SKIP_NAMES = {"README.md", "CHANGELOG.md", "LICENSE.md"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """One skill file as last read: its stat signature and what it parsed to."""
+
+    volume: str
+    signature: tuple[int, int, int, int]  # (mtime_ns, ctime_ns, size, inode)
+    skill: Skill | None
+    error: SkillError | None
+
+
+def _signature(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 class SkillLibrary:
@@ -26,6 +51,12 @@ class SkillLibrary:
     a later volume overrides one with the same ``skill_id`` in an earlier one. A broken
     file never stops the others from loading: it is recorded in :attr:`errors` (file,
     line, reason) and skipped.
+
+    Edited files are picked up without a restart: :meth:`refresh` stats every skill file
+    (and lists the folders) and re-parses only the files whose modification time, size or
+    inode changed, adds new files and drops deleted ones. :meth:`get`, ``in`` and
+    :meth:`list` call it at most once every :attr:`refresh_interval` seconds (and at once
+    before reporting an unknown id), so a kernel sees an edited skill on its next use.
 
     Args:
         home: the volumes' root (default ``$LLMOS_HOME`` or ``~/.llmos``).
@@ -56,23 +87,70 @@ class SkillLibrary:
         self._extra = list(skills)
         self._skills: dict[str, Skill] = {}
         self._shadowed: dict[str, list[Skill]] = {}
+        self._files: dict[Path, _Loaded] = {}
+        self._checked = 0.0
+        self._built = False
         self.errors: list[SkillError] = []
         self.reload()
 
+    refresh_interval: float = 1.0
+    """Seconds between the automatic :meth:`refresh` checks of lookups; ``0`` checks on
+    every lookup, ``float('inf')`` never (call :meth:`refresh` or :meth:`reload`)."""
+
     # -- loading -----------------------------------------------------------------------
     def reload(self) -> None:
-        """Re-read every volume from disk (in-memory skills are kept)."""
-        self._skills.clear()
-        self._shadowed.clear()
-        self.errors = []
+        """Re-read every volume from disk, parsing every file again (in-memory skills are
+        kept)."""
+        self._files = {}
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Bring the library up to date with the volumes on disk, cheaply: list the skill
+        files, stat each one, and re-parse only new files and files whose ``mtime_ns``,
+        ``ctime_ns``, size or inode changed; deleted files drop out.
+
+        Returns:
+            True when anything changed (the skills, errors and overrides are rebuilt).
+        """
+        self._checked = time.monotonic()
+        changed = False
+        files: dict[Path, _Loaded] = {}
         for name, root in self.volumes:
             for path in skill_files(root):
+                if path in files:
+                    continue  # one file reached from two volumes: the first one holds it
+                sig = _signature(path)
+                old = self._files.get(path)
+                if old is not None and old.signature == sig and old.volume == name:
+                    files[path] = old
+                    continue
+                changed = True
                 try:
-                    self._put(load_skill(path, volume=name))
+                    files[path] = _Loaded(name, sig or (0, 0, 0, 0), load_skill(path, volume=name), None)
                 except SkillError as exc:
-                    self.errors.append(exc)
+                    files[path] = _Loaded(name, sig or (0, 0, 0, 0), None, exc)
+        if changed or files.keys() != self._files.keys() or not self._built:
+            self._built = True
+            self._files = files
+            self._rebuild()
+            return True
+        return False
+
+    def _rebuild(self) -> None:
+        self._skills = {}
+        self._shadowed = {}
+        self.errors = []
+        for loaded in self._files.values():  # in volume order, then file order
+            if loaded.skill is not None:
+                self._put(loaded.skill)
+            elif loaded.error is not None:
+                self.errors.append(loaded.error)
         for skill in self._extra:
             self._put(skill)
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked >= self.refresh_interval:
+            self.refresh()
 
     def _put(self, skill: Skill) -> None:
         old = self._skills.get(skill.skill_id)
@@ -102,7 +180,7 @@ class SkillLibrary:
         if not any(s.skill_id == skill_id for s in self._extra):
             raise SkillNotFound(skill_id, suggestions=[s.skill_id for s in self._extra])
         self._extra = [s for s in self._extra if s.skill_id != skill_id]
-        self.reload()
+        self._rebuild()
 
     def overlay(self, skills: Iterable[Skill]) -> SkillLibrary:
         """A new library: this one's skills plus ``skills`` on top, without re-reading the
@@ -110,6 +188,10 @@ class SkillLibrary:
         other = object.__new__(SkillLibrary)
         other.home, other.volumes, other.errors = self.home, list(self.volumes), list(self.errors)
         other._extra = list(self._extra)
+        other._files = dict(self._files)
+        other._checked = self._checked
+        other._built = True
+        other.refresh_interval = self.refresh_interval
         other._skills = dict(self._skills)
         other._shadowed = {k: list(v) for k, v in self._shadowed.items()}
         for skill in skills:
@@ -123,10 +205,14 @@ class SkillLibrary:
         Raises:
             SkillNotFound: no such id; ``suggestions`` holds close matches.
         """
-        try:
-            return self._skills[skill_id]
-        except KeyError:
-            raise SkillNotFound(skill_id, suggestions=self.suggest(skill_id)) from None
+        self._maybe_refresh()
+        skill = self._skills.get(skill_id)
+        if skill is None and time.monotonic() - self._checked > _MISS_RECHECK:
+            self.refresh()  # a file saved a moment ago (``%skill save``) counts at once
+            skill = self._skills.get(skill_id)
+        if skill is None:
+            raise SkillNotFound(skill_id, suggestions=self.suggest(skill_id))
+        return skill
 
     def suggest(self, skill_id: str, n: int = 3) -> list[str]:
         """Up to ``n`` loaded ids close to ``skill_id`` (difflib ratio ≥ 0.5, or substrings)."""
@@ -144,6 +230,7 @@ class SkillLibrary:
         volume: str | None = None,
     ) -> list[Skill]:
         """Skills sorted by (category, id), filtered by the given criteria."""
+        self._maybe_refresh()
         out = [
             s for s in self._skills.values()
             if (category is None or s.category == category)
@@ -180,6 +267,7 @@ class SkillLibrary:
         }
 
     def __contains__(self, skill_id: object) -> bool:
+        self._maybe_refresh()
         return skill_id in self._skills
 
     def __getitem__(self, skill_id: str) -> Skill:
@@ -198,25 +286,72 @@ class SkillLibrary:
 
 def skill_files(root: Path) -> list[Path]:
     """Skill files below ``root``: ``*.md``, where a folder with a ``SKILL.md`` (an Agent
-    Skills folder) counts as that one file and its other Markdown is reference material."""
-    if not root.is_dir():
+    Skills folder) counts as that one file and its other Markdown is reference material.
+
+    Each real folder and file is visited once, however many symlinks lead to it, so
+    symlink cycles (a link to ``.`` or to a parent) cannot make the scan loop; folders
+    that cannot be listed are skipped. Dot- and underscore-entries, ``traces/`` and
+    ``workflows/`` are skipped.
+    """
+    try:
+        if not root.is_dir():
+            return []
+    except OSError:
         return []
     found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
 
-    def walk(folder: Path) -> None:
-        entries = sorted(folder.iterdir())
+    def identity(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()  # follows links: the real file or folder
+        except OSError:
+            return None  # a dangling link or a vanished entry
+        return (st.st_dev, st.st_ino)
+
+    def entries(folder: Path) -> list[os.DirEntry[str]] | None:
+        key = identity(folder)
+        if key is None or key in seen:
+            return None
+        seen.add(key)
+        try:
+            with os.scandir(folder) as it:
+                listed = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return None
         skill_md = folder / "SKILL.md"
-        if skill_md.is_file() and folder != root:
-            found.append(skill_md)
-            return
-        for entry in entries:
-            if entry.name.startswith((".", "_")):
-                continue
-            if entry.is_dir():
-                if entry.name not in ("traces", "workflows"):
-                    walk(entry)
-            elif entry.suffix == ".md" and entry.name not in _SKIP_NAMES:
-                found.append(entry)
+        if folder != root and any(e.name == "SKILL.md" for e in listed) and skill_md.is_file():
+            md_key = identity(skill_md)
+            if md_key is not None and md_key not in seen:
+                seen.add(md_key)
+                found.append(skill_md)
+            return None
+        return listed
 
-    walk(root)
+    # Depth first in name order, with a stack of iterators rather than recursion so that
+    # a very deep tree cannot hit the recursion limit.
+    first = entries(root)
+    stack = [(root, iter(first or []))]
+    while stack:
+        folder, it = stack[-1]
+        entry = next(it, None)
+        if entry is None:
+            stack.pop()
+            continue
+        if entry.name.startswith((".", "_")):
+            continue
+        path = folder / entry.name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            if entry.name not in ("traces", "workflows"):
+                sub = entries(path)
+                if sub is not None:
+                    stack.append((path, iter(sub)))
+        elif entry.name.endswith(".md") and entry.name not in _SKIP_NAMES:
+            file_key = identity(path)
+            if file_key is not None and file_key not in seen:
+                seen.add(file_key)
+                found.append(path)
     return found
