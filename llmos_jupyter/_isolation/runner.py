@@ -396,9 +396,15 @@ class IsolatedRunner:
                     return frames, stopped
                 buf += chunk
                 while (size := wire.frame_size(buf)) is not None and len(buf) >= size:
-                    message = json.loads(bytes(buf[wire._HEADER.size:size]))
+                    try:  # the node process is the skill's: its frames are untrusted data
+                        message = json.loads(bytes(buf[wire._HEADER.size:size]))
+                    except ValueError:
+                        message = None
                     del buf[:size]
-                    frames[message.get("kind", "?")] = message
+                    if isinstance(message, dict) and isinstance(message.get("kind"), str):
+                        frames[message["kind"]] = message
+                    else:
+                        frames["malformed"] = {}
                 if "exit" in frames:
                     return frames, stopped
 
@@ -412,9 +418,16 @@ class IsolatedRunner:
         if stopped is not None:
             raise NodeTimedOut(stopped, log=log)
         if result is not None:
-            if result.get("ok"):
-                return NodeRun(wire.decode(result["outputs"]), log, ms,
-                               exit_.get("cpu_s", 0.0), exit_.get("maxrss_kib", 0))
+            if result.get("ok") and isinstance(result.get("outputs"), dict):
+                try:
+                    outputs = wire.decode(result["outputs"])
+                except (TypeError, ValueError):
+                    outputs = None
+                if outputs is not None:
+                    return NodeRun(outputs, log, ms, exit_.get("cpu_s", 0.0),
+                                   exit_.get("maxrss_kib", 0))
+            if result.get("ok") or "malformed" in frames:
+                raise NodeCrashed("the node sent a malformed result", log=log)
             if result.get("memory"):
                 raise NodeCrashed(self._memory_reason(), log=log)
             raise SkillRaised(result.get("error") or result.get("type", "error"),

@@ -41,6 +41,8 @@ import signal
 import socket
 import struct
 import sys
+from json import dumps as _json_dumps  # bound now: a skill patching json.dumps cannot
+from json import loads as _json_loads  # garble the node's own reply
 from typing import Any
 
 __all__ = ["decode", "encode", "read_frame", "write_frame"]
@@ -97,7 +99,7 @@ def decode(value: Any) -> Any:
 
 def dumps(message: dict[str, Any]) -> bytes:
     """A message (already encoded data) as the payload of a frame."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _json_dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def write_frame(fd: int, message: dict[str, Any]) -> None:
@@ -118,7 +120,7 @@ def read_frame(fd: int) -> dict[str, Any] | None:
     body = _read_exact(fd, size)
     if body is None:
         raise EOFError("frame cut short")
-    return json.loads(body)
+    return _json_loads(body)
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
