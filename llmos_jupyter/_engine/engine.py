@@ -43,7 +43,8 @@ from llmos_jupyter._engine.data import OutputError, check_data, private_copy
 from llmos_jupyter._engine.events import Event, EventBus, Subscriber
 from llmos_jupyter._engine.requirements import check_requires
 from llmos_jupyter._engine.result import NodeResult, RunResult
-from llmos_jupyter._engine.streams import capture_node, routing
+from llmos_jupyter._engine.streams import NodeLog, routing
+from llmos_jupyter._engine.streams import _local as _stream_local
 from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import LOCAL_RUNTIMES, Skill
@@ -208,6 +209,8 @@ class Engine:
         ctx = _RunContext(self, p, run_id or uuid.uuid4().hex[:12], cancel or threading.Event(),
                           on_event, all_runners, isolate,
                           self.limits if limits is None else limits)
+        ctx.selected = selected
+        ctx._trace = trace
         if _context is not None:
             _context.append(ctx)
         try:
@@ -315,6 +318,16 @@ class RunHandle:
         for ctx in self._context:
             ctx.interrupt_running()
 
+    def abandon(self) -> RunResult:
+        """Give up on a cancelled run whose in-process nodes do not stop (code blocked in
+        a C call such as ``time.sleep`` cannot be interrupted): the result and trace are
+        made now from what finished, nodes still running are ``failed`` (abandoned) and
+        the rest ``skipped``. Their threads go on in the background until they return."""
+        self.cancel()
+        if self._future.done() or not self._context:
+            return self.result()
+        return self._context[0].abandon()
+
     def done(self) -> bool:
         return self._future.done()
 
@@ -343,6 +356,9 @@ class _RunContext:
         self._running: dict[int, str] = {}
         self._running_lock = threading.Lock()
         self.sigint_seen = False
+        self._abandon_lock = threading.Lock()
+        self._abandoned: RunResult | None = None
+        self._trace: bool | None = None
         self.runners = runners
         self.plan = p
         self.run_id = run_id
@@ -420,11 +436,14 @@ class _RunContext:
             if isolated:
                 outputs, log = self._call_isolated(node_id, skill, inputs)
             elif self.engine.capture_output:
-                with capture_node() as captured:
-                    try:
-                        outputs = self._call(node_id, skill, inputs)
-                    finally:
-                        log = captured.text() or None
+                # Inline rather than a context manager: this is per node on the hot path.
+                previous = getattr(_stream_local, "log", None)
+                captured = _stream_local.log = NodeLog()
+                try:
+                    outputs = self._call(node_id, skill, inputs)
+                finally:
+                    _stream_local.log = previous
+                    log = captured.text() if captured.size else None
             else:
                 outputs = self._call(node_id, skill, inputs)
         except BaseException as exc:
@@ -458,6 +477,30 @@ class _RunContext:
             cache.put(key, outputs)
         self.emit(Event("node_finished", self.run_id, node_id, skill.skill_id, "completed", ms,
                         outputs=outputs))
+
+    def abandon(self) -> RunResult:
+        """The result of a cancelled run now, without waiting for running nodes."""
+        with self._abandon_lock:
+            if self._abandoned is not None:
+                return self._abandoned
+            self.cancel.set()
+            running = set(self._running.values())
+            results = dict(self.results)
+            for node_id in getattr(self, "selected", self.plan.order):
+                if node_id in results:
+                    continue
+                skill = self.plan.skills[node_id]
+                if node_id in running:
+                    results[node_id] = NodeResult(
+                        node_id, skill.skill_id, "failed",
+                        error="NodeCancelled: abandoned while running (in-process code blocked "
+                              "in a C call cannot be interrupted)")
+                else:
+                    results[node_id] = NodeResult(node_id, skill.skill_id, "skipped",
+                                                  error="run cancelled")
+            self.results = results  # later writes of the abandoned threads go elsewhere
+            self._abandoned = self.finish(self.engine.trace if self._trace is None else self._trace)
+            return self._abandoned
 
     def _timeout(self, node_id: str, skill: Skill) -> float | None:
         """Seconds this node may run: node ``data.timeout_s`` < skill ``timeout_s`` <
@@ -553,6 +596,8 @@ class _RunContext:
         self.emit(Event("node_skipped", self.run_id, node_id, skill.skill_id, "skipped", error=why))
 
     def finish(self, trace: bool) -> RunResult:
+        if self._abandoned is not None:  # abandon() already made the result and the trace
+            return self._abandoned
         statuses = {r.status for r in self.results.values()}
         incomplete = "failed" in statuses or "skipped" in statuses
         status = ("cancelled" if self.cancel.is_set() and incomplete

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["MAX_LOG", "capture_node", "routing"]
+__all__ = ["MAX_LOG", "NodeLog", "capture_node", "routing"]
 
 MAX_LOG = 64_000
 """Characters of a node's stdout + stderr kept in its log."""
@@ -34,7 +34,9 @@ _users = 0
 _saved: tuple[TextIO, TextIO] | None = None
 
 
-class _NodeLog:
+class NodeLog:
+    """What one node printed (at most :data:`MAX_LOG` characters are kept)."""
+
     __slots__ = ("parts", "size", "dropped")
 
     def __init__(self) -> None:
@@ -55,7 +57,7 @@ class _NodeLog:
 
     def text(self) -> str:
         out = "".join(self.parts)
-        if self.dropped:
+        if self.dropped and self.size:
             out += f"\n[… {self.dropped} more characters not kept]\n"
         return out
 
@@ -133,10 +135,10 @@ def routing() -> Iterator[None]:
 
 
 @contextmanager
-def capture_node() -> Iterator[_NodeLog]:
+def capture_node() -> Iterator[NodeLog]:
     """Collect this thread's writes to stdout/stderr into the yielded log."""
     previous = getattr(_local, "log", None)
-    log = _NodeLog()
+    log = NodeLog()
     _local.log = log
     try:
         yield log
