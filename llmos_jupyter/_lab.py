@@ -20,7 +20,7 @@ from llmos_jupyter._skills.preview import output_previews
 
 __all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "notebook_graph_json",
            "read_trace_json", "rerun_trace_json", "rewrite_cells_json", "run_workflow_json",
-           "runs_json", "set_llmos_home", "skills_json"]
+           "runs_json", "set_llmos_home", "skill_record", "skills_json", "validate_workflow_json"]
 
 
 def set_llmos_home(path: str) -> str:
@@ -34,11 +34,68 @@ def set_llmos_home(path: str) -> str:
     return json.dumps({"llmos_home": path})
 
 
+def _is_trusted(skill: Any) -> bool:
+    """``llmos_jupyter._trust.is_trusted``; a trust store that cannot be read means
+    untrusted (the badge errs on the side of caution)."""
+    try:
+        from llmos_jupyter._trust import is_trusted
+    except ImportError:  # pragma: no cover - an install without the trust module
+        return skill.volume in ("system", "user", "memory", None)
+    try:
+        return bool(is_trusted(skill))
+    except Exception:  # noqa: BLE001 - any trust-store failure: show the badge
+        return False
+
+
+def skill_record(library: SkillLibrary, skill: Any) -> dict[str, Any]:
+    """What a front-end lists of a skill (:meth:`SkillLibrary.summary`) plus ``trusted``
+    (bool, :func:`llmos_jupyter._trust.is_trusted`): the sidebar and the canvas palette
+    show an "untrusted" badge when it is false. Text fields are plain text: the front-end
+    never renders them as HTML."""
+    return {**library.summary(skill), "trusted": _is_trusted(skill)}
+
+
 def skills_json() -> str:
-    """Every skill of the default volumes (system < team < user), the winner of each id."""
+    """Every skill of the default volumes (system < team < user), the winner of each id,
+    each with ``trusted`` (see :func:`skill_record`)."""
     library = SkillLibrary()
-    return json.dumps({"skills": [library.summary(s) for s in library.list()],
+    return json.dumps({"skills": [skill_record(library, s) for s in library.list()],
                        "errors": [str(e) for e in library.errors]})
+
+
+def _problem_dicts(problems: Any) -> list[dict[str, Any]]:
+    return [{"code": p.code, "message": p.message, "node": p.node, "port": p.port,
+             "edge": p.edge} for p in problems]
+
+
+def validate_workflow_json(text: str) -> str:
+    """Every validation problem of a workflow given as JSON text, against the default
+    library (plus the workflow's inline skills): ``{"problems": [{"code", "message",
+    "node", "port", "edge"}]}``, empty when it is valid. A text that is not JSON or not a
+    workflow is one problem (code ``syntax`` / ``invalid``) saying where."""
+    from llmos_jupyter._api import default_library
+    from llmos_jupyter._exceptions import LlmosError
+    from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
+    from llmos_jupyter._workflow.model import Workflow
+    from llmos_jupyter._workflow.validate import validate
+
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return json.dumps({"problems": [{"code": "syntax", "message": f"JSON syntax error: {exc}",
+                                         "node": None, "port": None, "edge": None}]})
+    try:
+        wf = Workflow.from_json(text)
+        library = default_library()
+        inline = wf.inline_skills() if wf.extra.get("inline_skills") else []
+        if inline:
+            library = library.overlay(inline)
+        # Documents run javascript/threejs nodes in the page, so those runtimes are valid.
+        problems = validate(wf, library, runtimes=LOCAL_RUNTIMES + BROWSER_RUNTIMES)
+    except (LlmosError, ValueError, TypeError, KeyError) as exc:
+        return json.dumps({"problems": [{"code": "invalid", "message": str(exc), "node": None,
+                                         "port": None, "edge": None}]})
+    return json.dumps({"problems": _problem_dicts(problems)})
 
 
 def _run(path: Path) -> dict[str, Any] | None:
@@ -215,7 +272,8 @@ def rerun_trace_json(path: str, events: bool = False) -> str:
 
 
 def _trace_outputs(nb: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{node: {port: value}}`` from a trace's cells: the JSON outputs, PNGs as a marker."""
+    """``{node: {port: value}}`` from a trace's cells: the JSON outputs; a PNG as
+    ``{"$image": "data:image/png;base64,..."}``."""
     out: dict[str, dict[str, Any]] = {}
     for cell in nb.get("cells", []):
         node = (cell.get("metadata") or {}).get("llmos", {}).get("node")
@@ -228,7 +286,10 @@ def _trace_outputs(nb: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 ports.update(data["application/json"])
             elif "image/png" in data:
                 port = (o.get("metadata") or {}).get("llmos", {}).get("port", "image")
-                ports[port] = "<PNG image>"
+                png = data["image/png"]
+                png = "".join(png) if isinstance(png, list) else str(png)
+                # The comparison shows the two plots side by side (an <img> of this data URL).
+                ports[port] = {"$image": "data:image/png;base64," + png.replace("\n", "")}
     return out
 
 
@@ -297,12 +358,34 @@ def notebook_graph_json(nb: dict[str, Any]) -> str:
     from llmos_jupyter._notebook.mapping import notebook_graph
 
     try:
-        return json.dumps(jsonable(notebook_graph(nb).to_dict()))
+        graph = jsonable(notebook_graph(nb).to_dict())
     except (LlmosError, AttributeError, TypeError, ValueError) as exc:
         return json.dumps({"workflow": {"nodes": [], "edges": []}, "cells": {},
                            "problems": [{"cell": None, "node": None,
                                          "message": f"cannot read the notebook: {exc}"}],
                            "expressions": {}})
+    graph["validation"] = _graph_problems(graph)
+    return json.dumps(graph)
+
+
+def _graph_problems(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """Validation problems of a notebook's graph (what would stop a run), leaving out the
+    missing inputs a parameter expression sets at run time."""
+    from llmos_jupyter._api import default_library
+    from llmos_jupyter._workflow.model import Workflow
+    from llmos_jupyter._workflow.validate import validate
+
+    expressions = graph.get("expressions") or {}
+    try:
+        wf = Workflow.from_dict(graph["workflow"])
+        problems = _problem_dicts(validate(wf, default_library()))
+    except Exception as exc:  # noqa: BLE001 - reported, never raised into the sidebar
+        return [{"code": "invalid", "message": str(exc), "node": None, "port": None,
+                 "edge": None}]
+    # A skill the library kernel does not know may be defined in the notebook's own kernel
+    # (`%skill new`): the run says so if it is not; the graph does not refuse it.
+    return [p for p in problems if p["code"] != "unknown-skill" and not (
+        p["code"] == "missing-input" and p["port"] in (expressions.get(p["node"]) or {}))]
 
 
 def rewrite_cells_json(edits: list[dict[str, Any]]) -> str:

@@ -8,6 +8,7 @@ import {
   ReactFlowProvider,
   applyNodeChanges,
   useReactFlow,
+  useStore,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -20,24 +21,41 @@ import {
   autoLayout,
   checkConnection,
   docFromWorkflow,
+  estimateHeight,
   historyReducer,
   indexSkills,
   initHistory,
+  INITIAL_ZOOM,
+  localProblems,
+  NODE_WIDTH,
   portColor,
+  READABLE_ZOOM,
+  resolveOverlaps,
   workflowFromDoc,
   type Action,
+  type Box,
 } from './logic';
 import { useTrait, type WidgetModel } from './model';
 import { DND_TYPE, Palette, SidePanel } from './Panels';
 import { CanvasContext, SkillNode, type SkillFlowNode } from './SkillNode';
 import type { Preview, Problem, SkillSummary, StatusInfo, WorkflowJSON } from './types';
+import type { Doc } from './logic';
 
 const nodeTypes = { skill: SkillNode };
 
-const STATUS_COLORS: Record<string, string> = {
-  idle: '#9aa5b1', queued: '#b0bec5', running: '#2f6fde', completed: '#2e9e5b',
-  cached: '#16a3b8', failed: '#c0392b', skipped: '#d9822b',
-};
+/** Lumino's drag of a skill from JupyterLab's skill library (`@lumino/dragdrop`). */
+const SKILL_DRAG_MIME = 'application/x-llmos-skill';
+interface LuminoDragEvent extends MouseEvent {
+  mimeData?: { hasData(mime: string): boolean; getData(mime: string): unknown };
+  dropAction?: string;
+}
+
+/** Keys let through to JupyterLab from inside the canvas: Save, the command palette. */
+export function passesThrough(e: { key: string; ctrlKey: boolean; metaKey: boolean; altKey: boolean; shiftKey: boolean }): boolean {
+  const key = e.key.toLowerCase();
+  return (e.ctrlKey || e.metaKey) && !e.altKey && (key === 's' || (e.shiftKey && key === 'c'));
+}
+const MODIFIERS = new Set(['Shift', 'Control', 'Meta', 'Alt', 'AltGraph', 'CapsLock']);
 
 interface Notice { text: string; kind: 'info' | 'refused' | 'error' }
 
@@ -87,6 +105,20 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   }, [message]);
 
   // -- React Flow's view of the nodes (keeps measured sizes and selection) ----------------
+  const big = doc.nodes.length > 200;
+  // Measured node sizes: a node that grew (previews after a run) must not cover the one
+  // below it. The view moves it down (`resolveOverlaps`); the saved positions stay.
+  const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
+  const display = useMemo(() => {
+    if (doc.nodes.length > 500) return null;  // O(n²); large graphs are laid out by dagre
+    const boxes: Record<string, Box> = {};
+    for (const n of doc.nodes) {
+      const size = sizes[n.id];
+      boxes[n.id] = { x: n.position.x, y: n.position.y, width: size?.width ?? NODE_WIDTH,
+        height: size?.height ?? estimateHeight(skillIndex.get(n.data.skill)) };
+    }
+    return resolveOverlaps(boxes);
+  }, [doc.nodes, sizes, skillIndex]);
   const [rfNodes, setRfNodes] = useState<SkillFlowNode[]>([]);
   useEffect(() => {
     setRfNodes((prev) => {
@@ -96,15 +128,30 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
         return {
           id: n.id,
           type: 'skill',
-          position: n.position,
+          position: display?.[n.id] ?? n.position,
           data: n.data,
           selected: old?.selected ?? false,
           measured: old?.measured,
         } as SkillFlowNode;
       });
     });
-  }, [doc.nodes]);
+  }, [doc.nodes, display]);
   const onNodesChange = useCallback((changes: NodeChange<SkillFlowNode>[]) => {
+    const dims = changes.filter((c) => c.type === 'dimensions' && c.dimensions);
+    if (dims.length) {
+      setSizes((prev) => {
+        let next: typeof prev | null = null;
+        for (const c of dims) {
+          if (c.type !== 'dimensions' || !c.dimensions) continue;
+          const old = prev[c.id];
+          const d = c.dimensions;
+          if (old && Math.abs(old.width - d.width) < 1 && Math.abs(old.height - d.height) < 1) continue;
+          next = next ?? { ...prev };
+          next[c.id] = { width: d.width, height: d.height };
+        }
+        return next ?? prev;
+      });
+    }
     setRfNodes((ns) => applyNodeChanges(changes.filter((c) => c.type !== 'remove'), ns));
   }, []);
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
@@ -153,11 +200,22 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     model.save_changes();
   }, [model, selected]);
 
+  // The host's problems (Python's `validate`, a JSON syntax error) win; without them the
+  // canvas' own checks (unknown skills, wires, cycles, missing inputs) still say why a
+  // workflow is invalid, so it is never called valid while one is known.
+  const expressions = useTrait<Record<string, Record<string, string>> | undefined>(model, 'expressions');
+  // A host that validates everything itself (the notebook graph) sets `validated`.
+  const validated = useTrait<boolean | undefined>(model, 'validated');
+  const shownProblems: Problem[] = useMemo(() => {
+    if (problems.length || validated) return problems;
+    if (!skills.length) return [];
+    return localProblems(doc, skillIndex, expressions ?? {}).map((p) => ({ ...p, node: p.node ?? null }));
+  }, [problems, validated, skills.length, doc, skillIndex, expressions]);
   const problemsByNode = useMemo(() => {
     const m = new Map<string, string[]>();
-    for (const p of problems) if (p.node) m.set(p.node, [...(m.get(p.node) ?? []), p.message]);
+    for (const p of shownProblems) if (p.node) m.set(p.node, [...(m.get(p.node) ?? []), p.message]);
     return m;
-  }, [problems]);
+  }, [shownProblems]);
 
   // -- edits ---------------------------------------------------------------------------------
   const onConnect = useCallback((c: Connection) => {
@@ -224,15 +282,18 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     dispatch({ type: 'move', positions: Object.fromEntries(nodes.map((n) => [n.id, n.position])) });
   }, [dispatch]);
 
+  const fit = useCallback((all = false) => rf.fitView({ padding: 0.15, duration: all ? 0 : 200,
+    minZoom: all ? 0.01 : READABLE_ZOOM, maxZoom: 1.25 }), [rf]);
   const layout = useCallback(() => {
     const sizes: Record<string, { width: number; height: number }> = {};
     for (const n of rfNodes) {
       if (n.measured?.width && n.measured?.height) sizes[n.id] = { width: n.measured.width, height: n.measured.height };
     }
     dispatch({ type: 'layout', positions: autoLayout(doc, skillIndex, sizes, layoutDirection) });
-    requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 200 }));
-  }, [rfNodes, doc, skillIndex, dispatch, rf, layoutDirection]);
-  const fit = useCallback(() => rf.fitView({ padding: 0.15, duration: 200 }), [rf]);
+    requestAnimationFrame(() => fit());
+  }, [rfNodes, doc, skillIndex, dispatch, fit, layoutDirection]);
+  // Fit never zooms out below READABLE_ZOOM (text stays ≥ 11 px): a larger graph is
+  // centred instead; `all` (the benchmark, an overview) fits everything, in boxes (LOD).
   // A skill dropped on the host widget (a Lumino drag from JupyterLab's skill library):
   // screen coordinates, so the node lands under the pointer.
   const addAt = useCallback((skill: string, x: number, y: number, id?: string) => {
@@ -243,8 +304,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const commands = useRef({ fit, layout, addAt });
   commands.current = { fit, layout, addAt };
   useEffect(() => {
-    const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string }) => {
-      if (msg?.command === 'fit') commands.current.fit();
+    const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string; all?: boolean }) => {
+      if (msg?.command === 'fit') commands.current.fit(!!msg.all);
       else if (msg?.command === 'layout') commands.current.layout();
       else if (msg?.command === 'add-node' && msg.skill) {
         commands.current.addAt(msg.skill, msg.x ?? 0, msg.y ?? 0, msg.id);
@@ -268,6 +329,11 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
       dispatch({ type: e.shiftKey ? 'redo' : 'undo' });
     } else if (mod && key === 'y') {
       dispatch({ type: 'redo' });
+    } else if (!mod && (e.key === 'Delete' || e.key === 'Backspace')) {
+      // React Flow's own delete key listens on the document, which the canvas' keys never
+      // reach (they stop at the canvas so the notebook's shortcuts never see them).
+      const edges = [...selectedEdges];
+      if (selected.length || edges.length) remove(selected, edges);
     } else if (!mod && !e.altKey && key === 'f') {
       fit();
     } else if (!mod && !e.altKey && key === 'l') {
@@ -277,36 +343,91 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     }
     e.preventDefault();
     e.stopPropagation();
-  }, [dispatch, fit, layout]);
+  }, [dispatch, fit, layout, selected, selectedEdges, remove]);
   const keyHandler = useRef(onKeyDown);
   keyHandler.current = onKeyDown;
   useEffect(() => {
     // The canvas is "active" from a pointer press inside it until one outside. Keys go to
     // a capturing window listener while it is active, so they still work when the focused
     // node was deleted and JupyterLab moved the focus to an ancestor of the canvas.
+    //
+    // Inside a notebook, a press in an output makes the notebook focus the cell (its
+    // `_ensureFocus`): the focus is moved back into the canvas afterwards, so keys have a
+    // target inside it (`data-lm-suppress-shortcuts`: no command-mode shortcut fires) and
+    // stop there (the body's onKeyDown).
     let active = false;
     const onPointer = (e: PointerEvent) => {
-      active = !!root.current && root.current.contains(e.target as Node);
+      const el = root.current;
+      active = !!el && el.contains(e.target as Node);
+      if (!active) return;
+      window.setTimeout(() => {
+        if (el && !el.contains(document.activeElement)) el.focus({ preventScroll: true });
+      }, 0);
+    };
+    const onFocus = (e: FocusEvent) => {
+      const el = root.current;
+      const t = e.target as HTMLElement | null;
+      if (el && t && !el.contains(t) && !t.contains(el)) active = false;  // e.g. Tab to a cell
     };
     const onKey = (e: KeyboardEvent) => {
       const el = root.current;
       const t = e.target as HTMLElement | null;
       if (!el || !t) return;
-      const inside = el.contains(t);
-      if (!inside && !(active && (t === document.body || t.contains(el)))) return;
+      if (el.contains(t)) {
+        // Save and the command palette still reach JupyterLab from inside the canvas.
+        if (passesThrough(e)) {
+          el.removeAttribute('data-lm-suppress-shortcuts');
+          window.setTimeout(() => el.setAttribute('data-lm-suppress-shortcuts', 'true'), 0);
+        }
+        return;  // the body's onKeyDown handles it
+      }
+      if (!(active && (t === document.body || t.contains(el)))) return;
+      // The focus fell out of the canvas onto an ancestor (a deleted node, the notebook's
+      // cell): the key is the canvas' still, and no notebook shortcut may see it.
+      if (MODIFIERS.has(e.key) || passesThrough(e)) return;
       keyHandler.current(e);
+      e.stopPropagation();
+      el.focus({ preventScroll: true });
     };
+    // A skill dragged from JupyterLab's skill library (a Lumino drag) onto the canvas
+    // becomes a node under the pointer; stopped here, so the notebook around a canvas
+    // widget never inserts it as cells. Hosts with their own drop handling (the notebook
+    // graph, workflow documents) take it earlier, in the capture phase.
+    const onLuminoDrag = (ev: Event) => {
+      const e = ev as LuminoDragEvent;
+      if (!e.mimeData?.hasData(SKILL_DRAG_MIME)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      e.dropAction = 'copy';
+      if (e.type === 'lm-drop') {
+        commands.current.addAt(String(e.mimeData.getData(SKILL_DRAG_MIME)), e.clientX, e.clientY);
+      }
+    };
+    const el = root.current;
+    const dragEvents = ['lm-dragenter', 'lm-dragover', 'lm-drop'];
+    for (const t of dragEvents) el?.addEventListener(t, onLuminoDrag);
     document.addEventListener('pointerdown', onPointer, true);
+    document.addEventListener('focusin', onFocus, true);
     window.addEventListener('keydown', onKey, true);
     return () => {
+      for (const t of dragEvents) el?.removeEventListener(t, onLuminoDrag);
       document.removeEventListener('pointerdown', onPointer, true);
+      document.removeEventListener('focusin', onFocus, true);
       window.removeEventListener('keydown', onKey, true);
     };
   }, [root]);
+  // Every key pressed in the canvas stops here (React's stopPropagation stops the native
+  // event too): the notebook around a canvas widget never sees it (its keydown handler
+  // would move the focus to the cell). Modifiers alone pass (React Flow tracks Shift for
+  // multi-selection), and so do Save and the command palette.
+  const onBodyKeyDown = useCallback((e: React.KeyboardEvent) => {
+    if (MODIFIERS.has(e.key) || passesThrough(e)) return;
+    e.stopPropagation();
+    keyHandler.current(e.nativeEvent);
+  }, []);
 
   const ctx = useMemo(() => ({ model, skills: skillIndex, problems: problemsByNode }),
     [model, skillIndex, problemsByNode]);
-  const big = doc.nodes.length > 200;
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
     for (const n of doc.nodes) {
@@ -316,16 +437,43 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     return c;
   }, [doc.nodes, statuses]);
 
+  // Level of detail: zoomed out below LOD_ZOOM the nodes are drawn as labelled boxes on
+  // one <canvas> (LodLayer) instead of thousands of DOM nodes; React Flow keeps the
+  // viewport (pan, zoom) and gets no nodes.
+  const lod = useStore((st) => st.transform[2] < LOD_ZOOM);
+  const selectBox = useCallback((e: React.MouseEvent) => {
+    if (!lod) return;
+    const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    for (const n of doc.nodes) {
+      const pos = display?.[n.id] ?? n.position;
+      const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(skillIndex.get(n.data.skill)) };
+      if (p.x >= pos.x && p.x <= pos.x + size.width && p.y >= pos.y && p.y <= pos.y + size.height) {
+        setRfNodes((ns) => ns.map((m) => ({ ...m, selected: m.id === n.id })));
+        void rf.setCenter(pos.x + size.width / 2, pos.y + size.height / 2, { zoom: 1, duration: 200 });
+        return;
+      }
+    }
+  }, [lod, rf, doc.nodes, display, sizes, skillIndex]);
+  const validity = shownProblems.length
+    ? `invalid: ${shownProblems[0].message}${shownProblems.length > 1 ? ` (+${shownProblems.length - 1} more)` : ''}`
+    : skills.length ? 'valid' : '';
+  const showNode = useCallback((id: string) => {
+    setRfNodes((ns) => ns.map((m) => ({ ...m, selected: m.id === id })));
+    const n = rf.getNode(id);
+    if (n) void rf.setCenter(n.position.x + (n.measured?.width ?? NODE_WIDTH) / 2,
+      n.position.y + (n.measured?.height ?? 80) / 2, { zoom: Math.max(rf.getZoom(), READABLE_ZOOM), duration: 200 });
+  }, [rf]);
+
   return (
     <CanvasContext.Provider value={ctx}>
-      <div className="llmos-canvas__body">
+      <div className="llmos-canvas__body" onKeyDown={onBodyKeyDown}>
         <div className="llmos-toolbar" role="toolbar" aria-label="Canvas">
           <button type="button" data-action="run" aria-label="Run workflow" title="Run the workflow"
             onClick={() => send('run')}>▶ Run</button>
           <button type="button" data-action="cancel" aria-label="Cancel run" title="Cancel the run"
             disabled={!running} onClick={() => send('cancel')}>■ Cancel</button>
           <span className="llmos-sep" />
-          <button type="button" data-action="fit" aria-label="Fit view" title="Fit view (F)" onClick={fit}>⤢ Fit</button>
+          <button type="button" data-action="fit" aria-label="Fit view" title="Fit view (F)" onClick={() => fit()}>⤢ Fit</button>
           <button type="button" data-action="layout" aria-label="Auto-layout" title="Auto-layout (L)" onClick={layout}>⇶ Layout</button>
           <button type="button" data-action="undo" aria-label="Undo" title="Undo (Ctrl/⌘+Z)"
             disabled={!hist.past.length} onClick={() => dispatch({ type: 'undo' })}>↶</button>
@@ -333,21 +481,39 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
             disabled={!hist.future.length} onClick={() => dispatch({ type: 'redo' })}>↷</button>
           <span className="llmos-sep" />
           <span className="llmos-counts" aria-live="polite">
-            {Object.entries(counts).map(([s, n]) => (
-              <span key={s} className={`llmos-count llmos-badge--${s}`}>{n} {s}</span>
+            {Object.entries(counts).map(([st, n]) => (
+              <span key={st} className={`llmos-count llmos-badge--${st}`}>{n} {st}</span>
             ))}
           </span>
+          {validity && (
+            <button type="button" className={`llmos-validity llmos-validity--${shownProblems.length ? 'invalid' : 'valid'}`}
+              data-validity={shownProblems.length ? 'invalid' : 'valid'} title={shownProblems.map((p) => p.message).join('\n')}
+              disabled={!shownProblems.length || !shownProblems[0].node}
+              onClick={() => { const n = shownProblems[0]?.node; if (n) showNode(n); }}>
+              {validity}
+            </button>
+          )}
           <span className={`llmos-notice llmos-notice--${notice?.kind ?? 'info'}`} role="status"
             data-notice={notice?.kind ?? (message ? 'message' : '')}>
             {notice?.text ?? message}
           </span>
         </div>
         <div className="llmos-canvas__main">
-          <Palette skills={skills} onAdd={(id) => addSkill(id)} />
-          <div className="llmos-flow" ref={wrapper} onDrop={onDrop} onDragOver={onDragOver}>
+          <Palette skills={skills} onAdd={(id) => addSkill(id)}>
+            {!big && (
+              // In the palette column, not over the graph: the minimap never covers a node.
+              <div className="llmos-minimap">
+                <MiniMap pannable zoomable style={{ width: 176, height: 110 }}
+                  bgColor="var(--llmos-bg2)" maskColor="var(--llmos-mask)"
+                  nodeClassName={(n) => `llmos-mm llmos-mm--${statuses[n.id]?.status ?? 'idle'}`} />
+              </div>
+            )}
+          </Palette>
+          <div className="llmos-flow" ref={wrapper} onDrop={onDrop} onDragOver={onDragOver}
+            data-lod={lod ? 'true' : 'false'}>
             <ReactFlow
-              nodes={rfNodes}
-              edges={rfEdges}
+              nodes={lod ? NO_NODES : rfNodes}
+              edges={lod ? NO_EDGES : rfEdges}
               nodeTypes={nodeTypes}
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
@@ -356,25 +522,24 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
               isValidConnection={isValidConnection}
               onDelete={onDelete}
               onNodeDragStop={onNodeDragStop}
-              deleteKeyCode={['Delete', 'Backspace']}
+              onPaneClick={selectBox}
+              deleteKeyCode={null}
               multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
               fitView={!big}
-              defaultViewport={{ x: 40, y: 40, zoom: 0.8 }}
-              fitViewOptions={{ padding: 0.15 }}
-              minZoom={0.05}
+              defaultViewport={{ x: 40, y: 40, zoom: INITIAL_ZOOM }}
+              fitViewOptions={{ padding: 0.15, minZoom: READABLE_ZOOM, maxZoom: 1.25 }}
+              minZoom={0.01}
               onlyRenderVisibleElements={big}
               proOptions={{ hideAttribution: true }}
             >
               <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
               <Controls showInteractive={false} />
-              {!big && (
-                <MiniMap pannable zoomable style={{ width: 150, height: 96 }}
-                  nodeColor={(n) => STATUS_COLORS[statuses[n.id]?.status ?? 'idle'] ?? '#999'} />
-              )}
             </ReactFlow>
+            {lod && <LodLayer nodes={doc.nodes} edges={doc.edges} display={display} sizes={sizes}
+              skills={skillIndex} statuses={statuses} selected={selected} />}
           </div>
           <SidePanel doc={doc} skills={skillIndex} selected={selected} statuses={statuses}
-            previews={previews} problems={problems}
+            previews={previews} problems={shownProblems} onShowNode={showNode}
             onSetParam={(node, port, value) => dispatch({ type: 'setParam', node, port, value })}
             onRename={(node, to) => dispatch({ type: 'rename', node, to })}
             onDelete={(nodes) => remove(nodes)}
@@ -383,6 +548,105 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
       </div>
     </CanvasContext.Provider>
   );
+}
+
+const NO_NODES: SkillFlowNode[] = [];
+const NO_EDGES: Edge[] = [];
+/** Below this zoom nodes are boxes (a 240 px node is < 110 px wide, its text < 6 px). */
+export const LOD_ZOOM = 0.45;
+
+/**
+ * The level-of-detail view: every node as a box in its status colour (its id inside when
+ * the box is wide enough to hold it at ≥ 11 px), wires as lines, on one 2D canvas
+ * redrawn once per frame from React Flow's viewport. Only what is in view is drawn.
+ * Colours come from JupyterLab's CSS variables (read from the computed style).
+ */
+function LodLayer({ nodes, edges, display, sizes, skills, statuses, selected }: {
+  nodes: Doc['nodes']; edges: Doc['edges']; display: Record<string, { x: number; y: number }> | null;
+  sizes: Record<string, { width: number; height: number }>; skills: ReturnType<typeof indexSkills>;
+  statuses: Record<string, StatusInfo>; selected: string[];
+}) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const transform = useStore((st) => st.transform);
+  const boxes = useMemo(() => nodes.map((n) => {
+    const p = display?.[n.id] ?? n.position;
+    const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(skills.get(n.data.skill)) };
+    return { id: n.id, x: p.x, y: p.y, w: size.width, h: size.height };
+  }), [nodes, display, sizes, skills]);
+  const byId = useMemo(() => new Map(boxes.map((b) => [b.id, b])), [boxes]);
+  useEffect(() => {
+    const canvas = ref.current;
+    if (!canvas) return;
+    const frame = requestAnimationFrame(() => {
+      const rect = canvas.getBoundingClientRect();
+      const dpr = window.devicePixelRatio || 1;
+      if (canvas.width !== Math.round(rect.width * dpr) || canvas.height !== Math.round(rect.height * dpr)) {
+        canvas.width = Math.round(rect.width * dpr);
+        canvas.height = Math.round(rect.height * dpr);
+      }
+      const g = canvas.getContext('2d');
+      if (!g) return;
+      const css = getComputedStyle(canvas);
+      const color = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+      const [tx, ty, k] = transform;
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.clearRect(0, 0, rect.width, rect.height);
+      const vx0 = -tx / k, vy0 = -ty / k, vx1 = (rect.width - tx) / k, vy1 = (rect.height - ty) / k;
+      const inView = (b: { x: number; y: number; w: number; h: number }) =>
+        b.x + b.w >= vx0 && b.x <= vx1 && b.y + b.h >= vy0 && b.y <= vy1;
+      g.setTransform(dpr * k, 0, 0, dpr * k, dpr * tx, dpr * ty);
+      g.lineWidth = 1 / k;
+      g.strokeStyle = color('--llmos-border', '#999');
+      g.beginPath();
+      for (const e of edges) {
+        const a = byId.get(e.source), b = byId.get(e.target);
+        if (!a || !b) continue;
+        const x0 = a.x + a.w, y0 = a.y + a.h / 2, x1 = b.x, y1 = b.y + b.h / 2;
+        if (Math.max(x0, x1) < vx0 || Math.min(x0, x1) > vx1 || Math.max(y0, y1) < vy0 || Math.min(y0, y1) > vy1) continue;
+        g.moveTo(x0, y0);
+        g.lineTo(x1, y1);
+      }
+      g.stroke();
+      const want = new Set(selected);
+      const groups = new Map<string, typeof boxes>();
+      for (const b of boxes) {
+        if (!inView(b)) continue;
+        const st = statuses[b.id]?.status ?? 'idle';
+        groups.set(st, [...(groups.get(st) ?? []), b]);
+      }
+      g.fillStyle = color('--llmos-bg', '#fff');
+      for (const list of groups.values()) for (const b of list) g.fillRect(b.x, b.y, b.w, b.h);
+      g.lineWidth = 2 / k;
+      for (const [st, list] of groups) {
+        g.strokeStyle = color(`--llmos-status-${st}`, '#888');
+        g.beginPath();
+        for (const b of list) g.rect(b.x, b.y, b.w, b.h);
+        g.stroke();
+      }
+      if (want.size) {
+        g.strokeStyle = color('--llmos-accent', '#2f6fde');
+        g.lineWidth = 4 / k;
+        for (const b of boxes) if (want.has(b.id) && inView(b)) g.strokeRect(b.x, b.y, b.w, b.h);
+      }
+      // Labels only where they can be read: 12 px on screen, inside a box wide enough.
+      if (NODE_WIDTH * k >= 70) {
+        g.setTransform(dpr, 0, 0, dpr, 0, 0);
+        g.fillStyle = color('--llmos-fg', '#222');
+        g.font = `12px ${color('--llmos-font', 'sans-serif')}`;
+        g.textBaseline = 'middle';
+        for (const b of boxes) {
+          if (!inView(b)) continue;
+          const sx = b.x * k + tx, sy = b.y * k + ty;
+          const maxW = b.w * k - 8;
+          let label = b.id;
+          while (label.length > 1 && g.measureText(label).width > maxW) label = label.slice(0, -1);
+          g.fillText(label, sx + 4, sy + Math.min(14, (b.h * k) / 2));
+        }
+      }
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [transform, boxes, byId, edges, statuses, selected]);
+  return <canvas ref={ref} className="llmos-lod" data-lod-nodes={boxes.length} aria-hidden="true" />;
 }
 
 export function App({ model }: { model: WidgetModel }) {

@@ -7,9 +7,10 @@ import type { Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from '.
 
 export const DND_TYPE = 'application/x-llmos-skill';
 
-export function Palette({ skills, onAdd }: {
+export function Palette({ skills, onAdd, children }: {
   skills: SkillSummary[];
   onAdd: (skillId: string) => void;
+  children?: React.ReactNode;
 }) {
   const [query, setQuery] = useState('');
   const groups = useMemo(() => {
@@ -53,6 +54,7 @@ export function Palette({ skills, onAdd }: {
                 }}
               >
                 <span className="llmos-palette__name">{s.name}</span>
+                {s.trusted === false && <UntrustedBadge />}
                 <span className="llmos-palette__ports">
                   {s.inputs.map((p) => (
                     <i key={`i${p.name}`} style={{ background: portColor(p.type) }} title={`in ${p.name}: ${p.type}`} />
@@ -72,6 +74,7 @@ export function Palette({ skills, onAdd }: {
           <span key={t}><i style={{ background: c }} />{t}</span>
         ))}
       </div>
+      {children}
     </aside>
   );
 }
@@ -181,8 +184,18 @@ function RenameField({ node, onRename }: { node: string; onRename: (to: string) 
   );
 }
 
+/** A skill the trust policy does not vouch for (`llmos_jupyter._trust.is_trusted`). */
+export function UntrustedBadge() {
+  return (
+    <span className="llmos-untrusted" data-untrusted="true"
+      title="Untrusted skill: its code has not been vouched for (not a system skill, not signed or reviewed). Read it before running.">
+      untrusted
+    </span>
+  );
+}
+
 export function SidePanel({ doc, skills, selected, statuses, previews, problems, onSetParam,
-  onRename, onDelete, onAction }: {
+  onRename, onDelete, onAction, onShowNode }: {
   doc: Doc;
   skills: SkillIndex;
   selected: string[];
@@ -193,6 +206,7 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
   onRename: (node: string, to: string) => void;
   onDelete: (nodes: string[]) => void;
   onAction: (action: string, node?: string) => void;
+  onShowNode?: (node: string) => void;
 }) {
   const node: WfNode | undefined = selected.length === 1
     ? doc.nodes.find((n) => n.id === selected[0]) : undefined;
@@ -210,10 +224,17 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
         {problems.length > 0 ? (
           <div className="llmos-problems" data-problems={problems.length}>
             <h4>{problems.length} problem{problems.length > 1 ? 's' : ''}</h4>
-            <ul>{problems.map((p, i) => <li key={i}>{p.node ? <b>{p.node}: </b> : null}{p.message}</li>)}</ul>
+            <ul>{problems.map((p, i) => (
+              <li key={i}>
+                {p.node ? (
+                  <button type="button" className="llmos-link" data-show-node={p.node}
+                    onClick={() => onShowNode?.(p.node!)}>{p.node}</button>
+                ) : null}{p.node ? ': ' : null}{p.message}
+              </li>))}
+            </ul>
           </div>
         ) : (
-          <p className="llmos-muted">The workflow is valid. Select a node to edit it.</p>
+          <p className="llmos-muted">{skills.size ? 'The workflow is valid. ' : ''}Select a node to edit it.</p>
         )}
         <p className="llmos-muted llmos-help">
           Drag skills from the palette; drag from an output to an input to wire them.
@@ -233,6 +254,7 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
       <RenameField node={node.id} onRename={(to) => onRename(node.id, to)} />
       <div className="llmos-side__skill">
         <b>{skill?.name ?? node.data.skill}</b> <span className="llmos-muted">{node.data.skill}</span>
+        {skill?.trusted === false && <> <UntrustedBadge /></>}
       </div>
       {skill?.description && <p className="llmos-muted">{skill.description}</p>}
       <div className="llmos-side__status">

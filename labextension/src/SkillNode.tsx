@@ -2,7 +2,7 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import React, { createContext, memo, useContext, useEffect, useState } from 'react';
 
-import { formatElapsed, formatNumber, portColor, sparklinePath, type SkillIndex } from './logic';
+import { formatElapsed, formatNumber, portColor, PREVIEW_CAP, safeUrl, sparklinePath, type SkillIndex } from './logic';
 import { useNodeEntry, type WidgetModel } from './model';
 import { NetlistView } from './NetlistView';
 import { ScenePreview } from './ScenePreview';
@@ -69,6 +69,47 @@ export function Sparkline({ values, width = 180, height = 36 }: {
   );
 }
 
+/** Text that is long collapses to `limit` characters, with a control to expand it. */
+export function Collapsible({ text, limit = 160, pre = false }: { text: string; limit?: number; pre?: boolean }) {
+  const [open, setOpen] = useState(false);
+  const long = text.length > limit || text.split('\n').length > 6;
+  const shown = !long || open ? text : `${text.slice(0, limit).split('\n').slice(0, 6).join('\n')}…`;
+  return (
+    <span className="llmos-collapsible" data-expanded={String(!long || open)}>
+      {pre ? <pre>{shown}</pre> : <span className="llmos-preview__short">{shown}</span>}
+      {long && (
+        <button type="button" className="llmos-link nodrag" data-action="expand" aria-expanded={open}
+          onClick={(e) => { e.stopPropagation(); setOpen(!open); }}>{open ? 'collapse' : `expand (${text.length} chars)`}</button>
+      )}
+    </span>
+  );
+}
+
+/** An output image; a click opens it large, over the canvas (a click or Escape closes it). */
+export function ImagePreview({ src, alt, id, width }: { src: string; alt: string; id: string; width: number | string }) {
+  const [big, setBig] = useState(false);
+  const safe = safeUrl(src, 'image');
+  useEffect(() => {
+    if (!big) return;
+    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') setBig(false); };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [big]);
+  if (!safe) return <span className="llmos-muted">(image not shown: not a PNG/JPEG data URL)</span>;
+  return (
+    <>
+      <img src={safe} alt={alt} data-preview-image={id} className="llmos-zoomable nodrag"
+        style={{ width }} title="Click for a larger view" onClick={(e) => { e.stopPropagation(); setBig(true); }} />
+      {big && (
+        <div className="llmos-lightbox nodrag nopan nowheel" role="dialog" aria-label={alt} data-lightbox={id}
+          onClick={(e) => { e.stopPropagation(); setBig(false); }}>
+          <img src={safe} alt={alt} />
+        </div>
+      )}
+    </>
+  );
+}
+
 export function PreviewView({ nodeId, port, preview, large = false }: {
   nodeId: string; port: string; preview: Preview; large?: boolean;
 }) {
@@ -94,8 +135,8 @@ export function PreviewView({ nodeId, port, preview, large = false }: {
       const text = preview.kind === 'text' ? preview.value : preview.text;
       return (
         <div className="llmos-preview llmos-preview--text" data-preview={key}>
-          <span className="llmos-preview__port">{port}</span>
-          {large ? <pre>{text}</pre> : <span className="llmos-preview__short"> {text.slice(0, 60)}</span>}
+          <span className="llmos-preview__port">{port}</span>{' '}
+          {large ? <Collapsible text={text} limit={600} pre /> : <span className="llmos-preview__short">{text.length > 60 ? `${text.slice(0, 60)}…` : text}</span>}
         </div>
       );
     }
@@ -114,8 +155,7 @@ export function PreviewView({ nodeId, port, preview, large = false }: {
     case 'image':
       return (
         <div className="llmos-preview llmos-preview--image" data-preview={key}>
-          <img src={preview.src} alt={`${port} of ${nodeId}`} data-preview-image={key}
-            style={{ width: large ? '100%' : 200 }} />
+          <ImagePreview src={preview.src} alt={`${port} of ${nodeId}`} id={key} width={large ? '100%' : 200} />
         </div>
       );
     case 'scene':
@@ -140,7 +180,9 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
   const status = info?.status ?? 'idle';
   const problems = ctx.problems.get(id);
   const label = typeof data.label === 'string' && data.label ? data.label : id;
-  const shown = previews ? Object.entries(previews).slice(0, 4) : [];
+  const all = previews ? Object.entries(previews) : [];
+  const shown = all.slice(0, PREVIEW_CAP);
+  const more = all.length - shown.length;
   return (
     <div
       className={`llmos-node llmos-node--${status}${selected ? ' llmos-node--selected' : ''}` +
@@ -152,6 +194,8 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
     >
       <div className="llmos-node__head">
         <span className="llmos-node__title">{label}</span>
+        {skill?.trusted === false && (
+          <span className="llmos-untrusted" data-untrusted="true" title="Untrusted skill: read it before running">untrusted</span>)}
         <StatusBadge info={info} />
       </div>
       <div className="llmos-node__skill">{skill ? skill.name : `unknown skill ${data.skill}`}</div>
@@ -185,6 +229,10 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
           {shown.map(([port, pv]) => (
             <PreviewView key={port} nodeId={id} port={port} preview={pv} />
           ))}
+          {more > 0 && (
+            <div className="llmos-preview__more" data-more={more} title="All outputs are in the side panel">
+              +{more} more
+            </div>)}
         </div>
       )}
     </div>

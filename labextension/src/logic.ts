@@ -390,3 +390,153 @@ export function formatElapsed(ms: number): string {
   if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
 }
+
+// -- readability ------------------------------------------------------------------------------
+
+/**
+ * The lowest zoom at which node text stays ≥ 11 CSS px on screen (the smallest text in
+ * a node is 12.5 px: 12.5 × 0.9 = 11.25). Fit never zooms below it; below it the canvas
+ * draws nodes as labelled boxes (level of detail, `LodLayer`).
+ */
+export const READABLE_ZOOM = 0.9;
+/** The zoom a large graph opens at (no fit: only the nodes in view are drawn). */
+export const INITIAL_ZOOM = 1;
+/** Previews shown in a node; the rest is counted as "+N more" (all are in the side panel). */
+export const PREVIEW_CAP = 4;
+
+export interface Box { x: number; y: number; width: number; height: number }
+
+/**
+ * Display positions in which no two nodes overlap: a node that overlaps one above it
+ * (e.g. because a preview made that one taller after a run) moves down below it, with
+ * `gap` px between them; nodes that do not overlap keep their saved position. Only the
+ * view uses these positions: the document (or the notebook's cells) is not changed.
+ * `boxes`: node id → top-left position and size (px). O(n²): meant for ≤ 500 nodes.
+ */
+export function resolveOverlaps(boxes: Record<string, Box>, gap = 16): Record<string, { x: number; y: number }> {
+  const ids = Object.keys(boxes).sort((a, b) => boxes[a].y - boxes[b].y || boxes[a].x - boxes[b].x);
+  const placed: Box[] = [];
+  const out: Record<string, { x: number; y: number }> = {};
+  for (const id of ids) {
+    const b = { ...boxes[id] };
+    let moved = true;
+    while (moved) {
+      moved = false;
+      for (const p of placed) {
+        const overlapX = b.x < p.x + p.width && p.x < b.x + b.width;
+        const overlapY = b.y < p.y + p.height + gap && p.y < b.y + b.height;
+        if (overlapX && overlapY) {
+          b.y = p.y + p.height + gap;
+          moved = true;
+        }
+      }
+    }
+    placed.push(b);
+    out[id] = { x: b.x, y: b.y };
+  }
+  return out;
+}
+
+// -- validity seen from the front-end -----------------------------------------------------
+
+export interface LocalProblem { code: string; message: string; node?: string; edge?: string }
+
+/**
+ * What the canvas can tell is wrong without Python: unknown skills, wires to missing
+ * nodes or ports, type mismatches, two wires into one input, cycles, missing required
+ * inputs. The kernel's `validate` (when it answers) adds the rest; either way a workflow
+ * with a problem is never called valid.
+ */
+export function localProblems(doc: Doc, skills: SkillIndex,
+  expressions: Record<string, Record<string, string>> = {}): LocalProblem[] {
+  const out: LocalProblem[] = [];
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  for (const n of doc.nodes) {
+    if (!skills.has(n.data.skill)) {
+      out.push({ code: 'unknown-skill', node: n.id, message: `${n.id}: unknown skill '${n.data.skill}'` });
+    }
+  }
+  const wired = new Set<string>();
+  for (const e of doc.edges) {
+    const s = byId.get(e.source);
+    const t = byId.get(e.target);
+    if (!s || !t) {
+      out.push({ code: 'unknown-node', edge: e.id, node: s ? e.target : e.source,
+        message: `wire ${e.id}: no node '${s ? e.target : e.source}'` });
+      continue;
+    }
+    const key = `${e.target}.${e.targetHandle}`;
+    if (wired.has(key)) {
+      out.push({ code: 'duplicate-input', edge: e.id, node: e.target, message: `${key} is wired twice` });
+    }
+    wired.add(key);
+    const ss = skills.get(s.data.skill);
+    const ts = skills.get(t.data.skill);
+    if (!ss || !ts) continue;
+    const sp = ss.outputs.find((p) => p.name === e.sourceHandle);
+    const tp = ts.inputs.find((p) => p.name === e.targetHandle);
+    if (!sp) out.push({ code: 'unknown-port', edge: e.id, node: e.source, message: `${e.source} has no output '${e.sourceHandle}'` });
+    else if (!tp) out.push({ code: 'unknown-port', edge: e.id, node: e.target, message: `${e.target} has no input '${e.targetHandle}'` });
+    else if (!compatible(sp.type, tp.type)) {
+      out.push({ code: 'type-mismatch', edge: e.id, node: e.target,
+        message: `type mismatch: ${e.source}.${e.sourceHandle} is ${sp.type}, ${e.target}.${e.targetHandle} needs ${tp.type}` });
+    }
+  }
+  const cyc = cycleNode(doc.edges.filter((e) => byId.has(e.source) && byId.has(e.target)));
+  if (cyc) out.push({ code: 'cycle', node: cyc, message: `the wires make a cycle through ${cyc}` });
+  for (const n of doc.nodes) {
+    const sk = skills.get(n.data.skill);
+    for (const p of sk?.inputs ?? []) {
+      if (p.required === false || p.default !== undefined) continue;
+      if (wired.has(`${n.id}.${p.name}`) || (n.data.params ?? {})[p.name] !== undefined) continue;
+      if (expressions[n.id]?.[p.name] !== undefined) continue;  // a Python expression: set at run time
+      out.push({ code: 'missing-input', node: n.id, message: `${n.id}: required input '${p.name}' is neither wired nor set` });
+    }
+  }
+  return out;
+}
+
+/** A node on a cycle of `edges`, or null (Kahn's algorithm: what never reaches in-degree 0). */
+export function cycleNode(edges: WfEdge[]): string | null {
+  const order = topoOrder([...new Set(edges.flatMap((e) => [e.source, e.target]))], edges);
+  return order.cycle[0] ?? null;
+}
+
+/**
+ * `ids` in dependency order (every node after the nodes it reads from), ties broken by
+ * the order of `ids`; `cycle` holds the nodes that cannot be ordered (on or after a cycle).
+ */
+export function topoOrder(ids: string[], edges: WfEdge[]): { order: string[]; cycle: string[] } {
+  const rank = new Map(ids.map((id, i) => [id, i]));
+  const indeg = new Map(ids.map((id) => [id, 0]));
+  const next = new Map<string, string[]>();
+  for (const e of edges) {
+    if (!rank.has(e.source) || !rank.has(e.target)) continue;
+    indeg.set(e.target, indeg.get(e.target)! + 1);
+    next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  }
+  const ready = ids.filter((id) => indeg.get(id) === 0);
+  const order: string[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    const n = ready.shift()!;
+    order.push(n);
+    for (const m of next.get(n) ?? []) {
+      indeg.set(m, indeg.get(m)! - 1);
+      if (indeg.get(m) === 0) ready.push(m);
+    }
+  }
+  const done = new Set(order);
+  return { order, cycle: ids.filter((id) => !done.has(id)) };
+}
+
+/** A URL safe to put in `src`/`href`: data: images, http(s), relative; never `javascript:`. */
+export function safeUrl(url: unknown, kind: 'image' | 'link' = 'link'): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const u = url.trim();
+  if (/^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/i.test(u)) return u;
+  if (kind === 'image' && /^data:/i.test(u)) return undefined;  // e.g. data:image/svg+xml (scripts)
+  if (/^(https?:|\/|\.\/|#)/i.test(u)) return u;
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(u)) return u;  // relative
+  return undefined;
+}

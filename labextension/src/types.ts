@@ -25,6 +25,8 @@ export interface SkillSummary {
   tags?: string[];
   runtime?: string;
   executable?: boolean;
+  /** False when the trust policy does not vouch for the skill (an "untrusted" badge). */
+  trusted?: boolean;
   inputs: Port[];
   outputs: Port[];
 }

@@ -214,7 +214,10 @@ class Canvas(anywidget.AnyWidget):
             library = self._plan_library()
         except WorkflowError:
             library = self.library
-        self.skills = [library.summary(s) for s in library.list() if s.executable]
+        from llmos_jupyter._lab import skill_record
+
+        # Each with ``trusted`` (the palette's and the nodes' "untrusted" badge).
+        self.skills = [skill_record(library, s) for s in library.list() if s.executable]
 
     def reload_skills(self) -> None:
         """Re-read the library's volumes and refresh the palette."""
@@ -259,7 +262,12 @@ class Canvas(anywidget.AnyWidget):
                         ".last_result in a later cell")
             if self.errors:
                 n = len(self.errors)
-                self.message = f"not run: {n} problem{'s' * (n > 1)}: {self.errors[0]['message']}"
+                first = self.errors[0]
+                where = f"{first['node']}: " if first.get("node") else ""
+                self.message = (f"not run: invalid: {where}{first['message']}"
+                                + (f" (+{n - 1} more)" if n > 1 else ""))
+                # A refused run leaves no statuses of an earlier run next to the problems.
+                self.statuses, self.previews = {}, {}
                 return None
             self.running = True
             self.message = "running…"
@@ -292,9 +300,13 @@ class Canvas(anywidget.AnyWidget):
         except WorkflowInvalid as exc:
             self.errors = [{"code": p.code, "message": p.message, "node": p.node,
                             "port": p.port, "edge": p.edge} for p in exc.problems]
-            self.message = f"not run: {exc}"
+            self.message = f"not run: invalid: {exc}"
+            self.statuses = {}
         except Exception as exc:
             self.message = f"run failed: {type(exc).__name__}: {exc}"
+            # Nothing is queued or running after a failed run.
+            self.statuses = {n: s for n, s in self.statuses.items()
+                             if s.get("status") not in ("queued", "running")}
         else:
             self.last_result = result
             trace = f" · trace {result.trace}" if getattr(result, "trace", None) else ""

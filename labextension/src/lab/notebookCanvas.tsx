@@ -18,7 +18,7 @@ import { NotebookActions, type INotebookTracker } from '@jupyterlab/notebook';
 import type { ICellModel } from '@jupyterlab/cells';
 import type { KernelMessage } from '@jupyterlab/services';
 import type { IDragEvent } from '@lumino/dragdrop';
-import { Widget } from '@lumino/widgets';
+import { SplitPanel, Widget } from '@lumino/widgets';
 import React from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
@@ -27,10 +27,12 @@ import type { Preview, Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import type { LibraryKernel } from './kernel';
 import { loadsExtension, nodeIdFor, skillCellSource, type LibrarySkill } from './logic';
+import { topoOrder } from '../logic';
 import {
   diffGraphs,
   nodeResultFromOutputs,
   nodesToRun,
+  runOrder,
   slimNotebook,
   type CellOutput,
   type CellRewrite,
@@ -75,7 +77,7 @@ export class NotebookCanvas extends Widget {
     this.addClass('llmos-NotebookCanvas');
     this.model = new HostModel(
       { workflow: EMPTY, skills: [], statuses: {}, previews: {}, errors: [], message: '',
-        running: false, height: '100%', selected: [] },
+        running: false, height: '100%', selected: [], validated: true, expressions: {} },
       (content) => void this.onAction(content),
     );
     this.model.onLocalChange = (key, value) => {
@@ -130,9 +132,35 @@ export class NotebookCanvas extends Widget {
     if (!this.root) {
       this.root = createRoot(this.node);
       this.root.render(<App model={this.model} />);
+      this.widen();
     }
     this.loadSkills();
     this.scheduleDerive(0);  // what changed while hidden
+  }
+
+  /**
+   * The right sidebar opens about 250 px wide, too narrow for a graph: the first time
+   * the graph is shown, widen it to a third of the window (at least 460 px), by the
+   * split panel that holds it, as dragging its handle would.
+   */
+  private widen() {
+    let w: Widget | null = this.parent;
+    let child: Widget = this;
+    while (w && !(w instanceof SplitPanel)) {
+      child = w;
+      w = w.parent;
+    }
+    if (!w || this.node.getBoundingClientRect().width >= 420) return;
+    const split = w as SplitPanel;
+    const index = split.widgets.indexOf(child);
+    const sizes = split.relativeSizes();
+    if (index < 0 || sizes.length < 2) return;
+    const total = split.node.getBoundingClientRect().width || window.innerWidth;
+    const want = Math.min(0.45, Math.max(460 / total, 1 / 3));
+    if (sizes[index] >= want) return;
+    const rest = sizes.reduce((a, b) => a + b, 0) - sizes[index];
+    const scale = (1 - want) / (rest || 1);
+    split.setRelativeSizes(sizes.map((v, i) => (i === index ? want : v * scale)));
   }
 
   dispose(): void {
@@ -224,8 +252,12 @@ export class NotebookCanvas extends Widget {
     }
     this.graph = graph;
     this.shown = graph.workflow;
+    this.model.update('expressions', graph.expressions ?? {});
     this.model.update('workflow', graph.workflow);
-    const problems: Problem[] = graph.problems.map((p) => ({ code: 'cell', message: p.message, node: p.node }));
+    const problems: Problem[] = [
+      ...graph.problems.map((p) => ({ code: 'cell', message: p.message, node: p.node })),
+      ...(graph.validation ?? []).map((p) => ({ ...p, message: p.node ? `${p.node}: ${p.message}` : p.message })),
+    ];
     this.model.update('errors', problems);
     this.model.update('message', problems.length ? problems[0].message
       : graph.workflow.nodes.length ? '' : 'No %%skill cells in this notebook yet: drop a skill here.');
@@ -299,15 +331,36 @@ export class NotebookCanvas extends Widget {
     if (JSON.stringify(want) !== JSON.stringify(this.model.get('selected'))) this.model.update('selected', want);
   }
 
+  /**
+   * Show a selected node's cell: active, scrolled to, highlighted for a moment, in
+   * command mode and without taking the focus (it stays in the graph, so Delete or
+   * Ctrl+Z there never edit the cell's source).
+   */
   private activateNode(nodes: string[]) {
     const panel = this.panel;
     if (!panel || nodes.length !== 1) return;
     const found = this.cellModel(nodes[0]);
     if (!found) return;
     const nb: Notebook = panel.content;
+    const focused = document.activeElement as HTMLElement | null;
+    // `nb.mode = 'command'` would focus the cell; setMode (protected, public in
+    // JupyterLab ≥ 4.1's behaviour) can switch without moving the focus.
+    if (nb.mode === 'edit') {
+      (nb as unknown as { setMode(m: 'command', o: { focus: boolean }): void }).setMode('command', { focus: false });
+    }
     if (nb.activeCellIndex !== found.index) nb.activeCellIndex = found.index;
     const widget = nb.widgets[found.index];
-    if (widget) void nb.scrollToCell(widget, 'center');
+    if (widget) {
+      void nb.scrollToCell(widget, 'center');
+      widget.node.classList.add('llmos-mod-highlight');
+      window.setTimeout(() => widget.node.classList.remove('llmos-mod-highlight'), 1200);
+    }
+    // Whatever the notebook did with the focus, it goes back where it was.
+    if (focused && focused !== document.activeElement && document.contains(focused)) {
+      focused.focus({ preventScroll: true });
+    } else if (panel.node.contains(document.activeElement)) {
+      (this.node.querySelector('.llmos-canvas') as HTMLElement | null)?.focus({ preventScroll: true });
+    }
   }
 
   // -- canvas edits → cells ------------------------------------------------------------------
@@ -412,27 +465,41 @@ export class NotebookCanvas extends Widget {
   }
 
   /**
-   * Run the skill cells of `action` (see `nodesToRun`) in notebook order, after the cells
-   * that load the extension, through the notebook (its kernel, its outputs, its prompts).
+   * Run the skill cells of `action` (see `nodesToRun`) in graph order (each cell after
+   * the cells defining the nodes it reads; ties in notebook order), after the cells that
+   * load the extension, through the notebook (its kernel, its outputs, its prompts).
+   * Refused, with the reason in the status line, when the graph is invalid (a cell that
+   * cannot be read, a cycle, a wire to a missing node or port, a type mismatch …).
    */
   async run(action = 'run', node?: string): Promise<boolean> {
     const panel = this.panel;
     if (!panel) return false;
     const nodes = nodesToRun(this.graph.workflow, action, node);
-    const indices = new Set<number>();
-    for (const n of nodes) {
-      const f = this.cellModel(n);
-      if (f) indices.add(f.index);
+    const index = (n: string) => this.cellModel(n)?.index ?? Number.MAX_SAFE_INTEGER;
+    const { order, cycle } = runOrder(this.graph.workflow, nodes, index);
+    const problems = [...(this.model.get('errors') as Problem[])];
+    if (cycle.length) problems.unshift({ code: 'cycle', message: `the wires make a cycle through ${cycle.join(', ')}`, node: cycle[0] });
+    const blocking = problems.filter((p) => !p.node || nodes.has(p.node));
+    if (blocking.length) {
+      this.model.update('message', `not run: invalid: ${blocking[0].message}` +
+        (blocking.length > 1 ? ` (+${blocking.length - 1} more)` : ''));
+      this.node.dataset.runStatus = 'invalid';
+      return false;
     }
     const nb = panel.content;
+    const first: number[] = [];
     nb.widgets.forEach((w, i) => {
-      if (w.model.type === 'code' && /%load_ext\s+llmos_jupyter\b/.test(w.model.sharedModel.getSource())) indices.add(i);
+      if (w.model.type === 'code' && /%load_ext\s+llmos_jupyter\b/.test(w.model.sharedModel.getSource())) first.push(i);
     });
-    const cells = [...indices].sort((a, b) => a - b).map((i) => nb.widgets[i]);
+    const skillCells = order.map((n) => this.cellModel(n)?.index).filter((i): i is number => i !== undefined);
+    const cells = [...first, ...skillCells.filter((i) => !first.includes(i))].map((i) => nb.widgets[i]);
     if (!cells.length) return false;
+    this.node.dataset.runStatus = 'running';
+    this.node.dataset.runOrder = order.join(' ');
     this.model.update('message', `running ${nodes.size} node${nodes.size === 1 ? '' : 's'} in the notebook's kernel…`);
     const ok = await NotebookActions.runCells(nb, cells, panel.sessionContext);
     this.model.update('message', ok ? '' : 'the run stopped: see the cells\' outputs');
+    this.node.dataset.runStatus = ok ? 'completed' : 'failed';
     this.updateStatuses();
     return ok;
   }

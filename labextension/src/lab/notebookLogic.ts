@@ -19,6 +19,8 @@ export interface NotebookGraph {
   problems: { cell: string | null; node: string | null; message: string }[];
   /** node → {param: Python expression} (values only the kernel can evaluate) */
   expressions: Record<string, Record<string, string>>;
+  /** What would stop a run (`validate`; unknown skills and expression inputs left out). */
+  validation?: { code: string; message: string; node: string | null }[];
 }
 
 /** One cell rewrite for `llmos_jupyter._lab.rewrite_cells_json` (keyed by the old node id). */
@@ -176,4 +178,46 @@ export function slimNotebook(nb: { cells?: any[]; metadata?: Record<string, any>
     metadata: c.metadata?.llmos ? { llmos: c.metadata.llmos } : {},
   }));
   return { cells, metadata: nb.metadata?.llmos ? { llmos: nb.metadata.llmos } : {} };
+}
+
+/**
+ * The order a run executes cells in: the nodes of `nodes` in dependency order (each
+ * after the nodes it reads), ties in notebook order (`cellIndex`); `cycle` names the
+ * nodes that cannot be ordered (the run is refused then).
+ */
+export function runOrder(wf: WorkflowJSON, nodes: Set<string>, cellIndex: (node: string) => number):
+  { order: string[]; cycle: string[] } {
+  const ids = [...nodes].sort((a, b) => cellIndex(a) - cellIndex(b));
+  const inRun = wf.edges.filter((e) => nodes.has(e.source) && nodes.has(e.target));
+  const seen = new Set<string>();
+  const edges = inRun.filter((e) => {
+    const k = `${e.source}>${e.target}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return topoSort(ids, edges);
+}
+
+function topoSort(ids: string[], edges: WfEdge[]): { order: string[]; cycle: string[] } {
+  const rank = new Map(ids.map((id, i) => [id, i]));
+  const indeg = new Map(ids.map((id) => [id, 0]));
+  const next = new Map<string, string[]>();
+  for (const e of edges) {
+    indeg.set(e.target, (indeg.get(e.target) ?? 0) + 1);
+    next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  }
+  const ready = ids.filter((id) => indeg.get(id) === 0);
+  const order: string[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    const n = ready.shift()!;
+    order.push(n);
+    for (const m of next.get(n) ?? []) {
+      indeg.set(m, indeg.get(m)! - 1);
+      if (indeg.get(m) === 0) ready.push(m);
+    }
+  }
+  const done = new Set(order);
+  return { order, cycle: ids.filter((id) => !done.has(id)) };
 }

@@ -6,6 +6,7 @@ import React, { useMemo, useState, useSyncExternalStore } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
 import type { Port } from '../types';
+import { safeUrl } from '../logic';
 import {
   filterSkills,
   formatCompared,
@@ -149,6 +150,10 @@ export function SkillLibrary(props: SkillLibraryProps) {
                   onMouseDown={(e) => startDrag(e, s, props)}>
                   <div className="llmos-Skill-head" onClick={() => setOpen(expanded ? null : s.id)}>
                     <span className="llmos-Skill-name">{s.name || s.id}</span>
+                    {s.trusted === false && (
+                      <span className="llmos-Skill-untrusted" data-untrusted="true"
+                        title="Untrusted: not a system skill, not yours, not signed (llmos trust). It runs isolated; read it before running.">
+                        untrusted</span>)}
                     <span className={`llmos-Skill-volume llmos-mod-${s.volume ?? 'none'}`}>{s.volume}</span>
                     {!!s.overrides?.length && (
                       <span className="llmos-Skill-overrides" title={`overrides the ${s.overrides.join(', ')} skill`}>
@@ -255,6 +260,25 @@ function RunHead({ label, run }: { label: string; run: RunSummary }) {
   );
 }
 
+/** A compared value: an image (`{"$image": data URL}`) as a picture, long text collapsed. */
+export function ComparedValue({ value }: { value: unknown }) {
+  const [open, setOpen] = useState(false);
+  const image = value && typeof value === 'object' && '$image' in (value as Record<string, unknown>)
+    ? safeUrl((value as Record<string, unknown>).$image, 'image') : undefined;
+  if (image) return <img className="llmos-Compare-image" src={image} alt="output image" data-compare-image="true" />;
+  const full = value === undefined || value === null ? '—'
+    : typeof value === 'string' ? value : JSON.stringify(value, null, 1);
+  const short = formatCompared(value);
+  if (short === full || full.length <= 120) return <span className="llmos-Compare-text">{short}</span>;
+  return (
+    <span className="llmos-Compare-text" data-expanded={String(open)}>
+      {open ? <pre className="llmos-Compare-full">{full}</pre> : short}{' '}
+      <button type="button" className="llmos-Compare-expand" data-action="expand" aria-expanded={open}
+        onClick={() => setOpen(!open)}>{open ? 'collapse' : `expand (${full.length} chars)`}</button>
+    </span>
+  );
+}
+
 /** Parameters and outputs of two runs, node by node, differences marked. */
 export function RunComparison({ comparison }: { comparison: Comparison }) {
   const [onlyDiff, setOnlyDiff] = useState(false);
@@ -275,8 +299,8 @@ export function RunComparison({ comparison }: { comparison: Comparison }) {
             <tr key={`${r.node}/${r.kind}/${r.name}`} data-node={r.node} data-kind={r.kind} data-name={r.name}
               data-same={String(r.same)} className={r.same ? '' : 'llmos-mod-differs'}>
               <td>{r.kind === 'status' ? r.node : ''}</td><td>{r.kind}</td><td>{r.name}</td>
-              <td title={JSON.stringify(r.a)}>{formatCompared(r.a)}</td>
-              <td title={JSON.stringify(r.b)}>{formatCompared(r.b)}</td>
+              <td className="llmos-Compare-value"><ComparedValue value={r.a} /></td>
+              <td className="llmos-Compare-value"><ComparedValue value={r.b} /></td>
             </tr>
           ))}
         </tbody>

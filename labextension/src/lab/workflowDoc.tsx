@@ -5,7 +5,8 @@
  * kernel picker; "No Kernel" falls back to the library kernel) through
  * `llmos_jupyter._lab.run_workflow_json`, whose engine events update the nodes live.
  */
-import { Toolbar } from '@jupyterlab/apputils';
+import { Toolbar, ToolbarButton } from '@jupyterlab/apputils';
+import { saveIcon } from '@jupyterlab/ui-components';
 import { ABCWidgetFactory, DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
 import type { Kernel } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
@@ -13,7 +14,7 @@ import React from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
 import { App } from '../App';
-import type { StatusInfo, WorkflowJSON } from '../types';
+import type { Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
 
@@ -60,6 +61,7 @@ export class WorkflowCanvas extends Widget {
       this.lastText = text;
       context.model.sharedModel.setSource(text);
       context.model.dirty = true;  // setSource alone does not mark a text model dirty
+      this.scheduleValidation();
     };
     context.ready.then(() => {
       this.loadFromModel();
@@ -95,8 +97,45 @@ export class WorkflowCanvas extends Widget {
       this.lastText = text;
       this.model.update('workflow', wf);
       this.model.update('errors', []);
+      this.scheduleValidation();
     } catch (e) {
-      this.model.update('message', `not a workflow: ${e}`);
+      // Never "valid": the canvas keeps the last workflow it could read and says why not.
+      const message = `JSON syntax error: ${e instanceof Error ? e.message : e}`;
+      this.model.update('errors', [{ code: 'syntax', message, node: null }]);
+      this.model.update('message', `invalid: ${message}`);
+    }
+  }
+
+  private validationTimer = 0;
+  private validationGen = 0;
+
+  /** Validate in the library kernel (`_lab.validate_workflow_json`) 300 ms after edits stop. */
+  private scheduleValidation() {
+    window.clearTimeout(this.validationTimer);
+    this.validationTimer = window.setTimeout(() => void this.validate(), 300);
+  }
+
+  /**
+   * Every problem of the workflow as the engine sees it (unknown skills, wires, types,
+   * cycles, missing inputs, parameters); shown as "invalid: …" and on the nodes.
+   * Returns the problems (empty: valid).
+   */
+  async validate(): Promise<Problem[]> {
+    const gen = ++this.validationGen;
+    let text: string;
+    try {
+      text = this.context.model.sharedModel.getSource();
+      parseWorkflow(text);
+    } catch (e) {
+      return this.model.get('errors') as Problem[];  // the syntax error stays
+    }
+    try {
+      const r = await this.library.kernel.call<{ problems: Problem[] }>('validate_workflow_json', text);
+      if (gen === this.validationGen) this.model.update('errors', r.problems);
+      return r.problems;
+    } catch (e) {
+      console.warn('llmos: validation failed', e);
+      return [];
     }
   }
 
@@ -137,6 +176,17 @@ export class WorkflowCanvas extends Widget {
   async run(node: string | null = null, downstream = false): Promise<void> {
     if (this.model.get('running')) return;
     const wf = this.model.get('workflow') as WorkflowJSON;
+    // Statuses of an earlier run never stay next to a new (or a refused) one.
+    this.model.update('statuses', {});
+    this.model.update('previews', {});
+    const problems = await this.validate();
+    if (problems.length) {
+      const first = problems[0];
+      this.model.update('message', `not run: invalid: ${first.node ? `${first.node}: ` : ''}${first.message}` +
+        (problems.length > 1 ? ` (+${problems.length - 1} more)` : ''));
+      this.node.dataset.runStatus = 'invalid';
+      return;
+    }
     this.model.update('running', true);
     this.node.dataset.runStatus = 'running';
     const onEvent = (e: EngineEvent) => {
@@ -159,11 +209,22 @@ export class WorkflowCanvas extends Widget {
       } else {
         r = await this.library.kernel.callWithEvents<RunReply>('run_workflow_json', args, onEvent, onStdin);
       }
-      this.model.update('statuses', { ...this.model.get('statuses'), ...r.statuses });
-      if (r.previews) this.model.update('previews', { ...this.model.get('previews'), ...r.previews });
-      this.model.update('message', r.message);
+      if (r.status === 'invalid') {
+        this.model.update('statuses', {});
+        this.model.update('message', `not run: invalid: ${r.message}`);
+      } else {
+        this.model.update('statuses', { ...this.model.get('statuses'), ...r.statuses });
+        if (r.previews) this.model.update('previews', { ...this.model.get('previews'), ...r.previews });
+        this.model.update('message', r.message);
+      }
       this.node.dataset.runStatus = r.status;
     } catch (e) {
+      // Nothing is queued or running any more: those statuses go.
+      const statuses = { ...(this.model.get('statuses') as Record<string, StatusInfo>) };
+      for (const [n, st] of Object.entries(statuses)) {
+        if (st.status === 'queued' || st.status === 'running') delete statuses[n];
+      }
+      this.model.update('statuses', statuses);
       this.model.update('message', `run failed: ${e instanceof Error ? e.message : e}`);
       this.node.dataset.runStatus = 'error';
     } finally {
@@ -197,6 +258,7 @@ export class WorkflowCanvas extends Widget {
   }
 
   dispose(): void {
+    window.clearTimeout(this.validationTimer);
     this.runtime.dispose();
     this.root?.unmount();
     this.root = null;
@@ -224,6 +286,16 @@ export class WorkflowFactory extends ABCWidgetFactory<WorkflowDocument, Document
     const content = new WorkflowCanvas(context, this.library);
     const w = new WorkflowDocument({ content, context });
     w.addClass('llmos-WorkflowDocument');
+    // Save as for any document (Ctrl/⌘+S and File → Save reach the context too: the
+    // canvas lets Accel+S through to JupyterLab's shortcut).
+    const save = new ToolbarButton({
+      icon: saveIcon,
+      label: 'Save',
+      tooltip: 'Save the workflow (Ctrl/⌘+S)',
+      onClick: () => void context.save().catch((e) => console.error('llmos: save failed', e)),
+    });
+    save.node.dataset.action = 'save';
+    w.toolbar.addItem('save', save);
     w.toolbar.addItem('spacer', Toolbar.createSpacerItem());
     w.toolbar.addItem('kernelName', Toolbar.createKernelNameItem(context.sessionContext));
     w.toolbar.addItem('kernelStatus', Toolbar.createKernelStatusItem(context.sessionContext));
