@@ -310,10 +310,7 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
                   "(llmos skills list shows them all)", highlight=False)
     engine = Engine(library, max_workers=args.workers, node_timeout=args.timeout,
                     isolate=args.isolate, limits=limits)
-    # Validate first, in this thread: an invalid workflow is exit 2 before anything runs.
-    from llmos_jupyter._workflow.validate import plan
-
-    plan(workflow, library, overrides)
+    # An invalid workflow raises WorkflowInvalid from the run's result (exit 2, nothing ran).
     progress = _Progress(err if args.json else out, workflow, verbose=args.verbose)
     with _StdoutGuard(args.json), progress:
         result, interrupted = _run_interruptible(engine, workflow, overrides,
