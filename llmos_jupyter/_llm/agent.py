@@ -12,6 +12,11 @@ One request (:meth:`Agent.ask`):
    hit the answer says so instead of looping on;
 4. the chat (messages, tool calls with their results, usage) is saved as a notebook after
    every step, so an interrupted request leaves its trace.
+
+Calls that write files, commit or run untrusted code ask ``approve`` first (see
+:mod:`tools`); every call — name, redacted arguments, approval, result summary — is
+recorded in the chat notebook (:meth:`Chat.record_call`). The answer is Markdown from a
+model, shown only as sanitized HTML (:class:`~llmos_jupyter._notebook.display.MarkdownText`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from llmos_jupyter._llm.chat import Chat
 from llmos_jupyter._llm.client import LlmClient
 from llmos_jupyter._llm.context import SkillContext
 from llmos_jupyter._llm.pricing import UsageLedger
-from llmos_jupyter._llm.tools import Toolbox, ToolResult
+from llmos_jupyter._llm.tools import Approver, Toolbox, ToolResult
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._workflow.model import Workflow
 
@@ -51,8 +56,10 @@ class Answer:
     result: RunResult | None = None
     chat_path: Path | None = None
 
-    def _repr_markdown_(self) -> str:
-        return self.text
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from llmos_jupyter._notebook.display import MarkdownText
+
+        return MarkdownText(self.text)._repr_mimebundle_()
 
 
 def _blocks(message: Any) -> list[dict[str, Any]]:
@@ -67,21 +74,29 @@ class Agent:
         library: the skills (context and tools).
         toolbox: the tools' state (default: a new :class:`Toolbox` on ``library``).
         chat: the conversation (default: a new chat notebook in the user volume).
+        approve: decides calls that write, commit or run untrusted code (default: the
+            toolbox's own, ``None`` there denies them).
     """
 
     def __init__(self, client: LlmClient, library: SkillLibrary, *,
-                 toolbox: Toolbox | None = None, chat: Chat | None = None) -> None:
+                 toolbox: Toolbox | None = None, chat: Chat | None = None,
+                 approve: Approver | None = None) -> None:
         self.client = client
         self.library = library
         self.toolbox = toolbox or Toolbox(library)
+        if approve is not None:
+            self.toolbox.approve = approve
         self.chat = chat or Chat(model=client.config.model)
 
     def ask(self, prompt: str, *, build: bool = False, use_skills: bool = True,
             model: str | None = None, notebook: str | None = None,
             on_text: Callable[[str], None] | None = None,
             on_tool: Callable[[str, dict[str, Any], ToolResult], None] | None = None,
-            max_steps: int | None = None) -> Answer:
-        """Answer ``prompt``; with ``build`` the model builds and runs a workflow."""
+            max_steps: int | None = None, approve: Approver | None = None) -> Answer:
+        """Answer ``prompt``; with ``build`` the model builds and runs a workflow.
+
+        ``approve`` replaces the toolbox's approver for this request only.
+        """
         max_steps = max_steps or self.client.config.max_steps
         model = model or self.client.config.model
         self.chat.model = model
@@ -99,6 +114,9 @@ class Agent:
         texts: list[str] = []
         stop_reason, steps = "", 0
         before = set(self.toolbox.results)
+        saved_approver = self.toolbox.approve
+        if approve is not None:
+            self.toolbox.approve = approve
         try:
             while True:
                 if steps >= max_steps:
@@ -124,8 +142,9 @@ class Agent:
                     result = (self.toolbox.call(use.name, args) if tools is not None and
                               any(t["name"] == use.name for t in tools)
                               else ToolResult(f"tool {use.name!r} is not available in this "
-                                              "mode", True))
+                                              "mode", True, "unavailable"))
                     calls.append((use.name, args, result))
+                    self.chat.record_call(use.id, use.name, args, result)
                     if on_tool is not None:
                         on_tool(use.name, args, result)
                     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": use.id,
@@ -136,6 +155,7 @@ class Agent:
                 self.chat.add_user(results)
                 self.chat.save()
         finally:
+            self.toolbox.approve = saved_approver
             self.chat.save()
         ran = [w for w in self.toolbox.results if w not in before]
         wid = ran[-1] if ran else self.toolbox.current

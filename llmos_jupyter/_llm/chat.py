@@ -3,9 +3,12 @@
 Each message of the conversation becomes cells, in order:
 
 * user and assistant text → Markdown cells (``**You**`` / ``**Claude**`` headings);
-* a ``tool_use`` block → a code cell whose source is the call (``# tool: add_node`` and its
-  JSON input), with the ``tool_result`` as the cell's output (``application/json`` and
-  ``text/plain``; an error result is an ``error`` output);
+* a ``tool_use`` block → a code cell whose source is the call (``# tool: add_node``, the
+  approval line ``# approval: approved — writes …`` when the call needed one, and its JSON
+  input), with the ``tool_result`` as the cell's output (``application/json`` and
+  ``text/plain``; an error result is an ``error`` output). The call's record (tool,
+  redacted arguments, ``approval``: ``approved``/``denied``/``not needed``/``unavailable``,
+  reasons, error flag, result summary) is in the cell's ``metadata.llmos.call``;
 * other blocks (thinking, …) → raw cells, so nothing the API returned is lost.
 
 Every cell carries ``metadata.llmos = {"message": i, "role": ..., "block": <API block>}``
@@ -18,6 +21,7 @@ Everything is passed through :func:`redact.redact_obj` before it is written.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
 from llmos_jupyter._llm.pricing import CallUsage, UsageLedger
-from llmos_jupyter._llm.redact import redact_obj
+from llmos_jupyter._redact import redact, redact_obj
 from llmos_jupyter._paths import volume_dir
 
 __all__ = ["Chat", "chats_dir", "list_chats"]
@@ -60,6 +64,7 @@ class Chat:
     ledger: UsageLedger = field(default_factory=UsageLedger)
     path: Path | None = None
     created: str = ""
+    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.chat_id:
@@ -86,6 +91,17 @@ class Chat:
         self.messages.append({"role": "assistant", "content": blocks})
         if usage is not None:
             self.ledger.add(usage)
+
+    def record_call(self, tool_use_id: str, name: str, arguments: Any, result: Any) -> None:
+        """Record one tool call for the notebook: name, redacted arguments, approval
+        (``result.approval`` or ``not needed``), reasons, error flag, result summary."""
+        self.calls[tool_use_id] = redact_obj({
+            "tool": name, "arguments": arguments,
+            "approval": getattr(result, "approval", None) or "not needed",
+            "reasons": list(getattr(result, "reasons", ()) or ()),
+            "is_error": bool(getattr(result, "is_error", False)),
+            "result": result.summary() if hasattr(result, "summary") else redact(str(result))[:300],
+        })
 
     def api_messages(self) -> list[dict[str, Any]]:
         """The messages to send (a copy)."""
@@ -119,7 +135,17 @@ class Chat:
                 elif kind == "tool_result":
                     continue  # shown as the output of its tool_use cell
                 elif kind == "tool_use":
-                    source = f"# tool: {b['name']}\n{json.dumps(b.get('input'), indent=2)}"
+                    call = self.calls.get(b.get("id", ""))
+                    # the name comes from the model: never let it become a line of code
+                    head = f"# tool: {re.sub(r'[^A-Za-z0-9_.-]', '?', str(b.get('name')))}\n"
+                    if call is not None:
+                        meta["call"] = call
+                        if call["approval"] != "not needed":
+                            # one comment line whatever the reasons hold
+                            why = " ".join("; ".join(call["reasons"]).split())
+                            head += (f"# approval: {call['approval']}"
+                                     + (f" — {why}" if why else "") + "\n")
+                    source = head + json.dumps(b.get("input"), indent=2)
                     outputs = []
                     if b["id"] in results:
                         ri, rb = results.pop(b["id"])
@@ -156,10 +182,13 @@ class Chat:
         nb = nbformat.read(str(path), as_version=4)
         meta = nb.metadata.get("llmos", {}).get("chat", {})
         blocks: list[tuple[int, str, dict[str, Any]]] = []
+        calls: dict[str, dict[str, Any]] = {}
         for cell in nb.cells:
             m = cell.metadata.get("llmos") or {}
             if "block" not in m:
                 continue
+            if "call" in m and isinstance(m["block"], dict) and m["block"].get("id"):
+                calls[m["block"]["id"]] = _plain(m["call"])
             blocks.append((int(m["message"]), m["role"], _plain(m["block"])))
             if "result" in m:
                 blocks.append((int(m["result_message"]), "user", _plain(m["result"])))
@@ -175,7 +204,7 @@ class Chat:
                               for c in meta.get("usage", [])])
         return cls(chat_id=meta.get("id", path.stem), model=meta.get("model", ""),
                    messages=messages, ledger=ledger, path=path,
-                   created=meta.get("created", ""))
+                   created=meta.get("created", ""), calls=calls)
 
 
 def _plain(value: Any) -> Any:

@@ -3,7 +3,7 @@
 Registered by :func:`register` (``%load_ext llmos_jupyter`` calls it when the ``llm``
 extra is installed)::
 
-    %%llm [--model M] [--no-skills] [--build] [--context] [--new]
+    %%llm [--model M] [--no-skills] [--build] [--context] [--new] [--yes]
     compute the H2 ground state energy and plot the convergence
 
 The answer streams into the cell and ends as Markdown. ``--build`` gives the model every
@@ -14,11 +14,17 @@ outputs. ``--no-skills`` sends neither the skill summary nor tools. ``--context`
 this notebook's skill graph and the last outputs to the prompt. ``--new`` starts a new
 chat. Turns of one kernel are one chat, saved as a notebook in ``<user volume>/chats``.
 
+A tool call that writes files, commits or runs untrusted code (``run_workflow``) asks
+first: the cell shows what the call would do and reads ``y``/``n`` from the front-end's
+input box; ``--yes`` approves every such call of that cell. A denied call does nothing and
+the model is told so. A front-end that cannot ask (no stdin) denies, and says to use
+``--yes``. The answer is shown as sanitized HTML, never as live markup.
+
 ``%llm models`` (the models the key can use, with prices) · ``%llm usage`` (tokens and
 estimated cost of this chat and this kernel) · ``%llm history [N]`` (this chat's turns and
 the saved chats) · ``%llm resume [CHAT_ID]`` (continue a saved chat, default the latest) ·
 ``%llm key`` (type a key with getpass; kept only in this kernel's memory — in JupyterLite,
-only in the browser tab).
+only in the browser tab; a front-end without input support gets the other ways to set it).
 
 Errors (no key, bad key, refused request, API unavailable, circuit open, browser blocked)
 print one redacted line to stderr; ``%config LlmMagics.raise_errors = True`` raises.
@@ -36,7 +42,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from traitlets import Bool
 
 from llmos_jupyter._exceptions import LlmosError
-from llmos_jupyter._llm.redact import redact
+from llmos_jupyter._redact import redact
 
 __all__ = ["LlmMagics", "register"]
 
@@ -63,6 +69,8 @@ def _cell_parser() -> _Parser:
     p.add_argument("--build", action="store_true")
     p.add_argument("--context", action="store_true")
     p.add_argument("--new", action="store_true")
+    p.add_argument("--yes", action="store_true",
+                   help="approve every tool call that writes, commits or runs untrusted code")
     return p
 
 
@@ -142,7 +150,8 @@ class LlmMagics(Magics):
     @no_var_expand
     @cell_magic
     def llm(self, line: str, cell: str) -> Any:
-        """``%%llm [--model M] [--no-skills] [--build] [--context] [--new]`` + the request."""
+        """``%%llm [--model M] [--no-skills] [--build] [--context] [--new] [--yes]`` + the
+        request."""
         try:
             args = _cell_parser().parse_args(shlex.split(line))
             prompt = cell.strip()
@@ -156,8 +165,26 @@ class LlmMagics(Magics):
         except LlmosError as exc:
             return self._report(f"%%llm: {exc}" if not str(exc).startswith("%%llm") else str(exc))
 
+    def _approve(self, request: Any) -> bool:
+        """Ask the user through the front-end's input box; no input support denies."""
+        from IPython.core.error import StdinNotImplementedError
+
+        print(redact(request.describe()))
+        try:
+            reply = input("Allow this call? [y/N] ")
+        except (StdinNotImplementedError, EOFError, OSError):
+            print("%%llm: this front-end cannot ask for approval, so the call was denied; "
+                  "run the cell with %%llm --yes to allow such calls", file=sys.stderr)
+            return False
+        allowed = reply.strip().lower() in ("y", "yes")
+        print("approved" if allowed else "denied")
+        return allowed
+
     def _ask(self, prompt: str, args: argparse.Namespace) -> Any:
-        from IPython.display import Markdown, display
+        from IPython.display import display
+
+        from llmos_jupyter._llm.tools import approve_all
+        from llmos_jupyter._notebook.display import MarkdownText as Markdown
 
         self.client.sdk
         handle = display(Markdown("*…*"), display_id=True)
@@ -172,11 +199,13 @@ class LlmMagics(Magics):
 
         def on_tool(name: str, arguments: dict[str, Any], result: Any) -> None:
             mark = "✗" if result.is_error else "✓"
-            shown["text"] += f"\n\n`{mark} {name}`\n\n"
+            note = f" ({result.approval})" if getattr(result, "approval", None) else ""
+            shown["text"] += f"\n\n`{mark} {name}{note}`\n\n"
 
         answer = self.agent.ask(prompt, build=args.build, use_skills=not args.no_skills,
                                 model=args.model, notebook=self._notebook_context()
-                                if args.context else None, on_text=on_text, on_tool=on_tool)
+                                if args.context else None, on_text=on_text, on_tool=on_tool,
+                                approve=approve_all if args.yes else self._approve)
         footer = (f"\n\n---\n*{answer.usage.summary()} · {answer.steps} step(s) · chat "
                   f"`{answer.chat_path.name if answer.chat_path else '-'}`*")
         if handle is not None:
@@ -291,9 +320,20 @@ class LlmMagics(Magics):
     def _cmd_key(self, args: argparse.Namespace) -> None:
         import getpass
 
-        from llmos_jupyter._llm.redact import register_secret
+        from IPython.core.error import StdinNotImplementedError
 
-        key = getpass.getpass("Anthropic API key (kept in this kernel's memory only): ").strip()
+        from llmos_jupyter._llm.config import config_path
+        from llmos_jupyter._redact import register_secret
+
+        try:
+            key = getpass.getpass("Anthropic API key (kept in this kernel's memory only): ")
+        except (StdinNotImplementedError, EOFError):
+            raise LlmosError(
+                "this front-end cannot read input, so the key cannot be typed here. Set it "
+                "another way: export ANTHROPIC_API_KEY=sk-ant-… in the environment that "
+                "starts Jupyter (then restart the kernel), or put api_key = \"sk-ant-…\" "
+                f"under [llm] in {config_path()}") from None
+        key = key.strip()
         if not key:
             raise LlmosError("no key entered")
         register_secret(key)

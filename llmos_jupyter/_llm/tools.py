@@ -10,6 +10,15 @@ model can correct itself; it never raises into the loop.
 Results are JSON. Run outputs are summarised for the model: numbers and short strings as
 they are, long lists as ``{"length", "first", "last", "min", "max"}``, PNG images as
 ``"<PNG image, N bytes>"``; :func:`read_outputs` gives one port in more detail.
+
+A call that writes files, commits to a volume or runs untrusted code (today:
+``run_workflow``, which saves ``<id>.workflow.json`` as a commit in the user volume and
+runs the workflow's skills) first asks the user: :attr:`Toolbox.approve` gets an
+:class:`ApprovalRequest` (tool, redacted arguments, the reasons) and returns ``True`` to
+allow it. With no approver the call is denied. A denied call does nothing and returns
+an ``is_error`` result the model sees (so it can explain or change course). Every call's
+outcome (``approved``/``denied``/``not needed``) is on its :class:`ToolResult`. A workflow
+file written for the model is marked untrusted (``_trust.mark_untrusted``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ from llmos_jupyter._skills.ports import compatible, is_png, png_bytes
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
 
-__all__ = ["TOOLS", "ToolError", "ToolResult", "Toolbox"]
+__all__ = ["TOOLS", "ApprovalRequest", "Approver", "ToolError", "ToolResult", "Toolbox",
+           "approve_all", "is_trusted", "mark_untrusted"]
 
 _ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$", "maxLength": 64}
 _WF = {"type": "string", "description": "Workflow id (default: the current workflow)."}
@@ -96,17 +106,74 @@ class ToolError(LlmosError):
     """A tool call the model has to correct (its message goes back to the model)."""
 
 
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A tool call waiting for the user's yes: ``arguments`` are redacted, ``reasons``
+    say what the call would do (``writes …``, ``commits …``, ``runs untrusted skills …``)."""
+
+    tool: str
+    arguments: dict[str, Any]
+    reasons: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One paragraph for a prompt: the call and why it needs approval."""
+        args = json.dumps(self.arguments, ensure_ascii=False, default=str)
+        if len(args) > 300:
+            args = args[:300] + "…"
+        return (f"The model wants to call {self.tool}({args}), which "
+                + "; ".join(self.reasons) + ".")
+
+
+Approver = Callable[[ApprovalRequest], bool]
+"""Decides an :class:`ApprovalRequest`: ``True`` allows the call."""
+
+
+def approve_all(request: ApprovalRequest) -> bool:
+    """An approver that allows every call (``%%llm --yes``)."""
+    return True
+
+
+def is_trusted(skill: Skill) -> bool:
+    """Whether ``skill`` runs with the user's full power (``_trust.is_trusted``; before
+    that module exists: the system and user volumes and in-memory skills)."""
+    try:
+        from llmos_jupyter._trust import is_trusted as trusted
+    except ImportError:
+        return skill.volume in (None, "system", "user", "memory")
+    return bool(trusted(skill))
+
+
+def mark_untrusted(path: Path) -> None:
+    """Mark a file written on the model's behalf as untrusted (no-op before ``_trust``)."""
+    try:
+        from llmos_jupyter._trust import mark_untrusted as mark
+    except ImportError:
+        return
+    mark(path)
+
+
 @dataclass
 class ToolResult:
-    """What a tool returns to the model: JSON content and whether it is an error."""
+    """What a tool returns to the model: JSON content and whether it is an error.
+
+    ``approval`` is ``"approved"``/``"denied"`` for a call that needed the user's yes,
+    ``None`` when it did not; ``reasons`` say why it needed one.
+    """
 
     content: Any
     is_error: bool = False
+    approval: str | None = None
+    reasons: tuple[str, ...] = ()
 
     def text(self) -> str:
         if self.is_error:
             return redact(str(self.content))
         return json.dumps(redact_obj(jsonable(self.content)), ensure_ascii=False, default=str)
+
+    def summary(self, limit: int = 300) -> str:
+        """The (redacted) result text, cut to ``limit`` characters, for the chat record."""
+        text = self.text()
+        return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
 def summarize(value: Any, limit: int = 12) -> Any:
@@ -165,6 +232,8 @@ class Toolbox:
         save_dir: where ``run_workflow`` saves ``<id>.workflow.json`` (default:
             ``<user volume>/workflows``).
         trace: write trace notebooks for runs.
+        approve: asked before a call that writes, commits or runs untrusted code (see
+            the module docstring); ``None`` denies such calls.
     """
 
     library: SkillLibrary
@@ -176,6 +245,7 @@ class Toolbox:
     saved: dict[str, Path] = field(default_factory=dict)
     current: str | None = None
     on_change: Callable[[str, Workflow], None] | None = None
+    approve: Approver | None = None
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -202,11 +272,54 @@ class Toolbox:
         if errors:
             msgs = [f"{'/'.join(map(str, e.path)) or 'input'}: {e.message}" for e in errors]
             return ToolResult(redact(f"{name}: invalid input: " + "; ".join(msgs)), True)
+        approval: str | None = None
+        reasons: tuple[str, ...] = ()
         try:
-            return ToolResult(getattr(self, "_" + name)(**arguments))
+            reasons = self.needs_approval(name, arguments)
+            if reasons:
+                approval = "approved" if self._ask(name, arguments, reasons) else "denied"
+                if approval == "denied":
+                    return ToolResult(
+                        f"{name}: the user did not approve this call ({'; '.join(reasons)}); "
+                        "nothing was done. Do not repeat it unless the user asks; tell them "
+                        "what you would have done.", True, approval, reasons)
+            return ToolResult(getattr(self, "_" + name)(**arguments), False, approval, reasons)
         except (ToolError, LlmosError, ValueError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            return ToolResult(redact(f"{name}: {msg}"), True)
+            return ToolResult(redact(f"{name}: {msg}"), True, approval, reasons)
+
+    def needs_approval(self, name: str, arguments: dict[str, Any]) -> tuple[str, ...]:
+        """Why the call ``name(arguments)`` needs the user's yes (empty: it does not).
+
+        Raises:
+            ToolError: the call refers to a workflow that does not exist (it would fail
+                before doing anything).
+        """
+        if name != "run_workflow":
+            return ()
+        wf = self._wf(arguments.get("workflow_id"))
+        assert self.save_dir is not None
+        reasons = [f"writes {self._save_path(wf)} and commits it to the user volume",
+                   "runs the workflow's skills" + (" and writes their trace notebook"
+                                                  if self.trace else "")]
+        untrusted = sorted({n.skill for n in wf.nodes if n.skill in self.library
+                            and not is_trusted(self.library.get(n.skill))})
+        if untrusted:
+            reasons.append("runs untrusted skills: " + ", ".join(untrusted))
+        return tuple(reasons)
+
+    def _ask(self, name: str, arguments: dict[str, Any], reasons: tuple[str, ...]) -> bool:
+        if self.approve is None:
+            return False
+        request = ApprovalRequest(name, redact_obj(arguments), reasons)
+        try:
+            return bool(self.approve(request))
+        except (KeyboardInterrupt, EOFError):
+            return False
+
+    def _save_path(self, wf: Workflow) -> Path:
+        assert self.save_dir is not None
+        return self.save_dir / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', wf.id)}.workflow.json"
 
     # -- helpers -------------------------------------------------------------------------
     def _wf(self, workflow_id: str | None) -> Workflow:
@@ -338,8 +451,9 @@ class Toolbox:
         from llmos_jupyter._volumes import write_product_file
 
         path = write_product_file(
-            self.save_dir / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', wf.id)}.workflow.json",
-            wf.to_json(), message=f"Save workflow {wf.id} (built by %%llm)", home=self.library.home)
+            self._save_path(wf), redact(wf.to_json()),
+            message=f"Save workflow {wf.id} (built by %%llm)", home=self.library.home)
+        mark_untrusted(path)  # written by the model: the user has not vouched for it
         wf.path = path
         self.saved[wf.id] = path
         result = self.engine.run(wf, trace=self.trace)

@@ -15,7 +15,7 @@ from _llm.anthropic_replay import KEY, message, text_block, tool_use
 from llmos_jupyter import SkillLibrary, Workflow
 from llmos_jupyter._llm.agent import Agent
 from llmos_jupyter._llm.chat import Chat
-from llmos_jupyter._llm.tools import Toolbox
+from llmos_jupyter._llm.tools import Toolbox, approve_all
 
 PROMPT = "compute the H2 ground state energy and plot the convergence"
 
@@ -55,7 +55,7 @@ def library(llmos_home):
 
 def test_the_loop_builds_and_runs_the_h2_workflow(make_client, library, llmos_home):
     m = make_client(h2_script(), stream=True)
-    agent = Agent(m.client, library, toolbox=Toolbox(library, trace=False))
+    agent = Agent(m.client, library, toolbox=Toolbox(library, trace=False), approve=approve_all)
     streamed: list[str] = []
     answer = agent.ask(PROMPT, build=True, on_text=streamed.append)
 
@@ -96,7 +96,7 @@ def test_the_loop_builds_and_runs_the_h2_workflow(make_client, library, llmos_ho
 def test_the_chat_is_a_notebook_that_survives_a_restart(make_client, library, llmos_home):
     m = make_client(h2_script())
     agent = Agent(m.client, library, toolbox=Toolbox(library, trace=False))
-    answer = agent.ask(PROMPT, build=True)
+    answer = agent.ask(PROMPT, build=True, approve=approve_all)
     path = answer.chat_path
     assert path.parent == llmos_home / "user" / "chats" and path.suffix == ".ipynb"
 
@@ -158,3 +158,92 @@ def test_a_key_pasted_into_a_chat_never_reaches_the_notebook(make_client, librar
     assert pasted not in saved and "[REDACTED]" in saved
     assert pasted in m.replay.bodies()[0]["messages"][0]["content"][0]["text"]  # sent as typed
     assert pasted not in answer.tool_calls[0][2].content  # the tool's error is redacted too
+
+
+def _run_script(workflow_id="w", skill="data-analysis"):
+    return [message(tool_use("create_workflow", {"workflow_id": workflow_id}),
+                    tool_use("add_node", {"node_id": "s", "skill_id": skill,
+                                          "params": {"data": [1.0, 2.0, 4.5]}})),
+            message(tool_use("run_workflow", {})),
+            message(text_block("done"))]
+
+
+def test_a_call_that_writes_needs_approval_and_a_denial_goes_back_to_the_model(
+        make_client, library, llmos_home):
+    import nbformat
+
+    seen = []
+    m = make_client(_run_script())
+    agent = Agent(m.client, library, toolbox=Toolbox(library, trace=False),
+                  approve=lambda req: seen.append(req) or False)
+    answer = agent.ask("mean please", build=True)
+    (req,) = seen
+    assert req.tool == "run_workflow" and any("commits it to the user volume" in r
+                                              for r in req.reasons)
+    assert "w.workflow.json" in req.describe()
+    name, _, result = answer.tool_calls[-1]
+    assert name == "run_workflow" and result.is_error and result.approval == "denied"
+    assert "did not approve" in m.replay.bodies()[2]["messages"][-1]["content"][0]["content"]
+    assert not (llmos_home / "user" / "workflows").exists() and answer.result is None
+
+    nb = nbformat.read(str(answer.chat_path), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.metadata.llmos.call.approval for c in cells] == [
+        "not needed", "not needed", "denied"]
+    assert cells[-1].source.startswith("# tool: run_workflow\n# approval: denied — writes ")
+    assert cells[1].metadata.llmos.call.arguments["skill_id"] == "data-analysis"
+    assert Chat.load(answer.chat_path).calls == agent.chat.calls
+
+
+def test_without_an_approver_writing_calls_are_denied(make_client, library, llmos_home):
+    m = make_client(_run_script())
+    answer = Agent(m.client, library, toolbox=Toolbox(library, trace=False)).ask(
+        "mean please", build=True)
+    assert answer.tool_calls[-1][2].approval == "denied"
+    assert not (llmos_home / "user" / "workflows").exists()
+
+
+def test_untrusted_skills_are_named_and_the_saved_workflow_is_marked_untrusted(
+        make_client, library, llmos_home, monkeypatch):
+    import llmos_jupyter._llm.tools as tools
+
+    team = llmos_home / "team" / "skills"
+    team.mkdir(parents=True)
+    src = library.get("data-analysis").path.read_text(encoding="utf-8")
+    (team / "team-stats.md").write_text(src.replace("skill_id: data-analysis",
+                                                    "skill_id: team-stats"), encoding="utf-8")
+    library.reload()
+    assert library.get("team-stats").volume == "team"
+    marked = []
+    monkeypatch.setattr(tools, "mark_untrusted", marked.append)
+    monkeypatch.setattr(tools, "is_trusted", lambda s: s.volume in ("system", "user"))
+    seen = []
+    m = make_client(_run_script(skill="team-stats"))
+    answer = Agent(m.client, library, toolbox=Toolbox(library, trace=False),
+                   approve=lambda req: seen.append(req) or True).ask("mean", build=True)
+    assert "runs untrusted skills: team-stats" in seen[0].reasons
+    assert answer.tool_calls[-1][2].approval == "approved"
+    assert marked == [llmos_home / "user" / "workflows" / "w.workflow.json"]
+
+
+def test_recorded_arguments_are_redacted(make_client, library):
+    pasted = "sk-ant-api03-PASTED-abcdefghijklmnop"
+    m = make_client([message(tool_use("list_skills", {"query": pasted})),
+                     message(text_block("no"))])
+    agent = Agent(m.client, library)
+    answer = agent.ask("find it")
+    (call,) = agent.chat.calls.values()
+    assert pasted not in json.dumps(call) and call["approval"] == "not needed"
+    assert pasted not in answer.chat_path.read_text()
+
+
+def test_a_tool_name_from_the_model_cannot_become_code(make_client, library):
+    import nbformat
+
+    m = make_client([message(tool_use("x\nimport os; os.system('touch pwned')", {})),
+                     message(text_block("ok"))])
+    answer = Agent(m.client, library).ask("hi", build=True)
+    nb = nbformat.read(str(answer.chat_path), as_version=4)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code"]
+    assert cell.source.splitlines()[0].startswith("# tool: x?import")
+    assert all(line.startswith(("#", "{", "}", " ")) for line in cell.source.splitlines())

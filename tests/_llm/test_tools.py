@@ -7,12 +7,12 @@ import json
 import pytest
 
 from llmos_jupyter import SkillLibrary
-from llmos_jupyter._llm.tools import TOOLS, Toolbox, summarize
+from llmos_jupyter._llm.tools import TOOLS, Toolbox, approve_all, summarize
 
 
 @pytest.fixture
 def box(llmos_home):
-    tb = Toolbox(SkillLibrary(home=llmos_home), trace=False)
+    tb = Toolbox(SkillLibrary(home=llmos_home), trace=False, approve=approve_all)
     tb.call("create_workflow", {"workflow_id": "w"})
     tb.call("add_node", {"node_id": "ham", "skill_id": "quantum-hamiltonian"})
     tb.call("add_node", {"node_id": "vqe", "skill_id": "quantum-vqe"})
