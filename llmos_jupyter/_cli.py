@@ -323,6 +323,8 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
         _print_json(data)
     else:
         _print_summary(out, result, library, verbose=args.verbose)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(_clean(warning))}", highlight=False)
     if result.trace_error:
         err.print(f"[yellow]warning:[/] trace not written: {escape(_clean(result.trace_error))}")
     if interrupted:

@@ -605,6 +605,8 @@ class _RunContext:
         # self.results is in completion order, which is execution order for one worker.
         result = RunResult(self.run_id, self.plan.workflow, status, self.results, self.plan.overrides,
                            self.started_at, (time.perf_counter() - self._t0) * 1e3)
+        if self.isolation_warning:
+            result.warnings.append(self.isolation_warning)
         if trace:
             from llmos_jupyter._trace.notebook import write_trace
 

@@ -68,6 +68,8 @@ class RunResult:
     ``status``: ``completed`` (every node completed or cached), ``failed`` (a node
     failed; the other branches' results are kept), ``cancelled``. ``nodes`` is in
     execution order. ``trace`` is the trace notebook's path (``None`` if not written).
+    ``warnings`` are things the user must know about the run as a whole (e.g. that
+    untrusted nodes ran without file and network isolation on this machine).
     """
 
     run_id: str
@@ -79,6 +81,7 @@ class RunResult:
     duration_ms: float = 0.0
     trace: str | None = None
     trace_error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def __getitem__(self, node_id: str) -> NodeResult:
         try:
@@ -127,6 +130,7 @@ class RunResult:
             "duration_ms": round(self.duration_ms, 3),
             "nodes": {n: r.to_json() for n, r in self.nodes.items()},
             "trace": self.trace,
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
     def __repr__(self) -> str:
