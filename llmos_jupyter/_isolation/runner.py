@@ -322,19 +322,23 @@ class IsolatedRunner:
         t0 = time.perf_counter()
         z = self._ensure()
         rid = next(self._ids)
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        data, data_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        report, report_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             try:
-                z.send({"op": "run", "id": rid, "limits": self._limit_dict()}, [theirs.fileno()])
+                z.send({"op": "run", "id": rid, "limits": self._limit_dict()},
+                       [data_theirs.fileno(), report_theirs.fileno()])
             except OSError as exc:
                 self._reset(z)
                 raise NodeCrashed(f"the isolated worker is gone ({exc}); the next node starts "
                                   "a new one") from None
             finally:
-                theirs.close()
-            frames, stopped = self._exchange(z, rid, mine, frame, cancel, t0, limit)
+                data_theirs.close()
+                report_theirs.close()
+            frames, stopped = self._exchange(z, rid, data, report, frame, cancel, t0, limit)
         finally:
-            mine.close()
+            data.close()
+            report.close()
         ms = (time.perf_counter() - t0) * 1e3
         return self._outcome(frames, stopped, limit, ms)
 
@@ -343,19 +347,22 @@ class IsolatedRunner:
         return {"memory": lim.memory, "cpu_s": lim.cpu_s, "max_processes": lim.max_processes,
                 "file_size": lim.file_size, "open_files": lim.open_files}
 
-    def _exchange(self, z: _Zygote, rid: int, sock: socket.socket, frame: bytes,
-                  cancel: threading.Event | None, t0: float, limit: float | None,
-                  ) -> tuple[dict[str, dict[str, Any]], str | None]:
-        """Send the request, collect the node's frames until its exit report; kill it on
-        timeout or cancel. Returns ``({kind: frame}, why it was stopped or None)``."""
-        sock.setblocking(False)
+    def _exchange(self, z: _Zygote, rid: int, data: socket.socket, report: socket.socket,
+                  frame: bytes, cancel: threading.Event | None, t0: float,
+                  limit: float | None) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """Send the request on ``data`` and collect the node's result from it; wait for the
+        supervisor's exit report on ``report``; kill the node on timeout or cancel.
+        Returns ``({kind: frame}, why it was stopped or None)``."""
+        data.setblocking(False)
+        report.setblocking(False)
         out = memoryview(frame)
-        buf = bytearray()
+        bufs = {data: bytearray(), report: bytearray()}
         frames: dict[str, dict[str, Any]] = {}
         stopped: str | None = None
         grace_end = 0.0
         deadline = None if limit is None else t0 + limit
-        while True:
+        open_ = [data, report]
+        while report in open_ and "exit" not in frames:
             now = time.perf_counter()
             if stopped is None:
                 if cancel is not None and cancel.is_set():
@@ -374,39 +381,42 @@ class IsolatedRunner:
             wait = _TICK
             if stopped is None and deadline is not None:
                 wait = max(0.0, min(wait, deadline - now))
-            readable, writable, _ = select.select([sock], [sock] if out else [], [], wait)
+            readable, writable, _ = select.select(open_, [data] if out else [], [], wait)
             if writable:
                 try:
-                    n = sock.send(out[: 1 << 20])
-                    out = out[n:]
+                    out = out[data.send(out[: 1 << 20]):]
                 except BlockingIOError:
                     pass
                 except OSError:  # the node died before reading all of it
                     out = memoryview(b"")
-            if readable:
+            for sock in readable:
                 try:
                     chunk = sock.recv(1 << 20)
                 except BlockingIOError:
                     continue
                 except OSError:
                     chunk = b""
-                if not chunk:
-                    if "exit" not in frames and z.proc.poll() is not None:
-                        self._reset(z)
-                    return frames, stopped
-                buf += chunk
-                while (size := wire.frame_size(buf)) is not None and len(buf) >= size:
-                    try:  # the node process is the skill's: its frames are untrusted data
-                        message = json.loads(bytes(buf[wire._HEADER.size:size]))
-                    except ValueError:
-                        message = None
-                    del buf[:size]
-                    if isinstance(message, dict) and isinstance(message.get("kind"), str):
-                        frames[message["kind"]] = message
-                    else:
-                        frames["malformed"] = {}
-                if "exit" in frames:
-                    return frames, stopped
+                if chunk:
+                    bufs[sock] += chunk
+                else:
+                    open_.remove(sock)
+                    out = memoryview(b"") if sock is data else out
+            _take_frames(bufs[report], frames, from_supervisor=True)
+            _take_frames(bufs[data], frames, from_supervisor=False)
+        if "exit" in frames and data in open_:
+            # The supervisor reports after every process of the node is dead, so the data
+            # socket is at its end: drain what the node wrote before it died.
+            data.setblocking(True)
+            data.settimeout(1.0)
+            try:
+                while chunk := data.recv(1 << 20):
+                    bufs[data] += chunk
+            except OSError:
+                pass
+            _take_frames(bufs[data], frames, from_supervisor=False)
+        if "exit" not in frames and z.proc.poll() is not None:
+            self._reset(z)
+        return frames, stopped
 
     def _outcome(self, frames: dict[str, dict[str, Any]], stopped: str | None,
                  limit: float | None, ms: float) -> NodeRun:
@@ -465,6 +475,26 @@ class IsolatedRunner:
         except ValueError:
             return f"killed by signal {sig}"
         return f"killed by signal {sig} ({name})"
+
+
+def _take_frames(buf: bytearray, frames: dict[str, dict[str, Any]], *,
+                 from_supervisor: bool) -> None:
+    """Move the complete frames at the start of ``buf`` into ``frames`` by kind. The node
+    process is the skill's, so its frames are untrusted: anything but one well-formed
+    ``result`` marks the node ``malformed``; only the supervisor's socket carries ``exit``."""
+    while (size := wire.frame_size(buf)) is not None and len(buf) >= size:
+        try:
+            message = json.loads(bytes(buf[wire._HEADER.size:size]))
+        except ValueError:
+            message = None
+        del buf[:size]
+        ok = isinstance(message, dict) and isinstance(message.get("kind"), str)
+        if from_supervisor:
+            frames["exit"] = message if ok else {"kind": "exit", "malformed": True}
+        elif ok and message["kind"] == "result" and "result" not in frames:
+            frames["result"] = message
+        else:
+            frames["malformed"] = {}
 
 
 class _StartFailed(Exception):

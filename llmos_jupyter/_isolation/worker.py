@@ -223,6 +223,20 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
             loaded.append(name)
         except Exception:  # noqa: BLE001 -- a missing optional package only costs speed
             pass
+    # What every node imports, imported once here instead of after each fork.
+    import faulthandler  # noqa: F401
+    import gc
+    import hashlib  # noqa: F401
+    import io  # noqa: F401
+    import linecache  # noqa: F401
+    import resource  # noqa: F401
+    import shutil  # noqa: F401
+    import tempfile  # noqa: F401
+    import traceback  # noqa: F401
+
+    # Objects that exist now are never collected in a forked node: the collector need not
+    # touch (and so copy-on-write-fault) their pages after each fork.
+    gc.freeze()
     ctrl = socket.socket(fileno=ctrl_fd)
     nodes: dict[int, int] = {}  # request id -> supervisor pid
 
@@ -258,9 +272,11 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
             break  # the parent closed the control socket (or died): stop everything
         request = json.loads(msg)
         if request["op"] == "run":
-            (node_fd, *extra) = fds
-            for fd in extra:
-                os.close(fd)
+            if len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            data_fd, report_fd = fds
             # Block SIGCHLD until the supervisor is registered: otherwise `reap` could run
             # between fork and registration and kill it as an unknown orphan.
             signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
@@ -269,23 +285,25 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
             except OSError as exc:  # e.g. RLIMIT_NPROC reached by a fork bomb elsewhere
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
                 try:
-                    write_frame(node_fd, {"kind": "exit", "start_error": f"could not start the "
-                                          f"node process: {exc}"})
+                    write_frame(report_fd, {"kind": "exit", "start_error": f"could not start "
+                                            f"the node process: {exc}"})
                 except OSError:
                     pass
-                os.close(node_fd)
+                os.close(data_fd)
+                os.close(report_fd)
                 continue
             if pid == 0:
                 try:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
                     ctrl.close()
-                    supervise(node_fd, request)
+                    supervise(data_fd, report_fd, request)
                 finally:
                     os._exit(70)
             nodes[request["id"]] = pid
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
-            os.close(node_fd)
+            os.close(data_fd)
+            os.close(report_fd)
         elif request["op"] == "kill":
             pid = nodes.get(request["id"])
             if pid is not None:
@@ -303,8 +321,12 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
 
 
 # -- supervisor ----------------------------------------------------------------------------
-def supervise(sock_fd: int, request: dict[str, Any]) -> None:
-    """One node: fork the node process, wait for it, clean up, report. Never returns."""
+def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
+    """One node: fork the node process, wait for it, clean up, report. Never returns.
+
+    The node gets ``data_fd`` (request in, result out); only the supervisor has
+    ``report_fd``, so the skill cannot forge the exit report that ends the node for the
+    parent (and with it the parent's timeout)."""
     import shutil
     import tempfile
 
@@ -327,9 +349,11 @@ def supervise(sock_fd: int, request: dict[str, Any]) -> None:
     if pid == 0:
         try:
             signal.signal(signal.SIGUSR1, signal.SIG_DFL)
-            run_node(sock_fd, log_fd, workdir, request.get("limits", {}))
+            os.close(report_fd)
+            run_node(data_fd, log_fd, workdir, request.get("limits", {}))
         finally:
             os._exit(71)
+    os.close(data_fd)
     state["node"] = pid
     if state["killed"]:
         kill_node()
@@ -355,7 +379,7 @@ def supervise(sock_fd: int, request: dict[str, Any]) -> None:
     report["log"] = log
     shutil.rmtree(workdir, ignore_errors=True)
     try:
-        write_frame(sock_fd, report)
+        write_frame(report_fd, report)
     except OSError:
         pass
     os._exit(0)
