@@ -63,7 +63,7 @@ from llmos_jupyter._notebook.cells import (
     variable_name,
 )
 from llmos_jupyter._notebook.session import NotebookSession, notebook_name
-from llmos_jupyter._redact import redact
+from llmos_jupyter._redact import redact, strip_control
 from llmos_jupyter._skills.library import SkillLibrary
 
 __all__ = ["LlmosMagics", "load_ipython_extension"]
@@ -435,7 +435,7 @@ class LlmosMagics(Magics):
         if args.min_runs < 1:
             return self._report(where, f"--min-runs must be >= 1, got {args.min_runs}")
         report = evolve(min_runs=args.min_runs, dry_run=args.dry_run, library=self.library)
-        print(report.explain())
+        print(strip_control(redact(report.explain())))
         return None
 
     def _skill_history(self, args: argparse.Namespace, where: str) -> Any:
@@ -450,8 +450,8 @@ class LlmosMagics(Magics):
                                 f"volume{known}")
         print(f"{len(revs)} commit{'s' if len(revs) != 1 else ''} of {args.skill_id!r} in the "
               f"{vol.name} volume ({vol.root}):")
-        for r in revs:
-            print(f"  {r}")
+        for r in revs:  # commit messages of a shared volume are other people's text
+            print(f"  {strip_control(redact(str(r)))}")
         print(f"Restore one with: llmos volume restore {args.skill_id} --rev REV")
         return None
 

@@ -3,12 +3,12 @@
 Modules (one job each; ``docs/llm.md`` has the whole story):
 
 ``config``           model, max tokens, temperature, key: ``$LLMOS_HOME/config.toml`` [llm] + env
-``redact``           the one place secrets are scrubbed (logs, errors, traces, chat notebooks)
+``redact``           re-exports ``llmos_jupyter._redact``, the one redaction step of every writer
 ``errors``           ``LlmError`` and its subclasses
 ``pricing``          token usage and estimated cost (a dated price table)
 ``client``           the SDK wrapper: retries, timeout, circuit breaker, streaming, errors
 ``context``          the skill library summarised into the system prompt (TF-IDF relevance)
-``tools``            the tools the model calls, on the real library and engine
+``tools``            the tools the model calls, on the real library and engine (approval)
 ``agent``            the tool loop
 ``chat``             a chat as a notebook in the user volume
 ``magics``           ``%%llm`` / ``%llm`` (IPython only there)
