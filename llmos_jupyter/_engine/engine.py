@@ -453,15 +453,24 @@ class _RunContext:
             error = _describe(exc)
             if isinstance(exc, NodeCancelled):
                 error = "NodeCancelled: the run was cancelled while this node ran"
-            tb = exc.__traceback__
-            # Drop the engine's own frames: the traceback starts in the skill's code.
-            while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-                tb = tb.tb_next
-            try:
-                text = "".join(traceback.format_exception(type(exc), exc, tb))
-            except Exception:  # a hostile __str__: keep what is safe to show
-                text = error
-            log = log or getattr(exc, "log", None)
+            remote_tb = getattr(exc, "traceback", None) if isolated else None
+            if isolated and hasattr(exc, "reason"):
+                # An isolated node's failure: the skill's own ``Type: message`` or a named
+                # reason (``segmentation fault``, ``killed: memory limit 2 GiB``, ...).
+                error = exc.reason if type(exc).__name__ == "SkillRaised" else \
+                    f"{type(exc).__name__}: {exc.reason}"
+            if isinstance(remote_tb, str) and remote_tb:
+                text = remote_tb  # the skill's frames, from inside the sandbox
+            else:
+                tb = exc.__traceback__
+                # Drop the engine's own frames: the traceback starts in the skill's code.
+                while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+                    tb = tb.tb_next
+                try:
+                    text = "".join(traceback.format_exception(type(exc), exc, tb))
+                except Exception:  # a hostile __str__: keep what is safe to show
+                    text = error
+            log = log or getattr(exc, "log", None) or None
             results[node_id] = NodeResult(node_id, skill.skill_id, "failed", {}, inputs, wired,
                                           error, text, ms, started, key, log, isolated)
             self.emit(Event("node_failed", self.run_id, node_id, skill.skill_id, "failed", ms,
@@ -544,12 +553,8 @@ class _RunContext:
             runner = self._isolated_runner
         if skill.requires:
             check_requires(skill.skill_id, skill.requires)
-        raw = runner(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill))
-        log = None
-        if isinstance(raw, tuple):  # (outputs, log) from the isolated worker
-            raw, log = raw
-        log = log or getattr(runner, "last_log", None) if log is None else log
-        return check_outputs(skill, raw), (log or None)
+        run = runner.run(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill))
+        return check_outputs(skill, run.outputs), (run.log or None)
 
     def close_isolation(self) -> None:
         with self._isolation_lock:
