@@ -41,6 +41,7 @@ import math
 import platform
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,8 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:>+=@#~/-]{0,127}\Z")
 _RESERVED = frozenset({"execute", "display", "Image", "inputs", "json", "pathlib", "float",
                        "print", "open", "__builtins__", "__name__", "__file__"})
 _MAX_DEPTH = 200
+_CELL_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,55}\Z")
+_HEX = re.compile(r"[0-9a-f]{1,128}\Z")
 _CTRL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Inline Markdown that could make a link, an image, emphasis, a code span, a table
 # column, strikethrough or math (JupyterLab renders $...$ with MathJax).
@@ -114,20 +117,36 @@ def build_trace(result: RunResult, library: SkillLibrary) -> Any:
     inline: without a folder there is nowhere to put side files)."""
     import nbformat
 
-    return nbformat.from_dict(_build(result, library, _SideFiles(None)))
+    return nbformat.reads(_dumps(_build(result, library, _SideFiles(None))), as_version=4)
 
 
 def _dumps(nb: dict[str, Any]) -> str:
-    """The notebook as JSON text: one line per cell, the metadata on one line.
+    """The notebook as JSON text: the cells on one line, the metadata on the next.
 
     Keeps the layout ``llmos_jupyter._evolution.traces.read_trace`` reads fast (a line
     ``\\n "metadata": {`` followed only by ``"nbformat"`` and ``"nbformat_minor"``), while
     the compact encoder runs in C (``indent`` would switch json to its Python encoder).
     """
-    dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-    cells = ",\n  ".join(map(dump, nb["cells"]))
-    return (f'{{\n "cells": [\n  {cells}\n ],\n "metadata": {dump(nb["metadata"])},\n'
+    return (f'{{\n "cells": {_encode(nb["cells"])},\n "metadata": {_encode(nb["metadata"])},\n'
             f' "nbformat": {nb["nbformat"]},\n "nbformat_minor": {nb["nbformat_minor"]}\n}}\n')
+
+
+def _json_default(value: Any) -> Any:
+    """What the JSON encoder writes for a value it does not know (see :func:`_json_value`)."""
+    return _json_value(value)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                           default=_json_default).encode
+
+
+def _encode(data: Any) -> str:
+    """Compact JSON of ``data``; what plain JSON cannot hold (NaN, non-string keys of odd
+    types, self-reference, extreme nesting) goes through :func:`_json_value` first."""
+    try:
+        return _ENCODE(data)
+    except (ValueError, TypeError, RecursionError):
+        return _ENCODE(_json_value(data))
 
 
 # -- building ------------------------------------------------------------------------------
@@ -152,35 +171,97 @@ class _SideFiles:
         return rel
 
 
+@dataclass(slots=True)
+class _SkillView:
+    """What a trace shows of a skill (its code redacted when needed)."""
+
+    code: str | None
+    runtime: str
+    version: Any
+    code_hash: str
+    secret_in: frozenset[str]
+    secret_out: frozenset[str]
+
+
+@dataclass(slots=True)
+class _RunView:
+    """What a trace shows of a run: the result's fields and the workflow as JSON data."""
+
+    run_id: Any
+    status: Any
+    started_at: Any
+    duration_ms: Any
+    overrides: Any
+    nodes: dict[Any, NodeResult]
+    workflow: Any
+    path: str | None
+    path_name: str | None
+
+
+_NO_SECRETS = frozenset[str]()
+
+
+def _view(result: RunResult, library: SkillLibrary) -> tuple[_RunView, dict[Any, _SkillView | None]]:
+    wf = result.workflow
+    skills: dict[Any, _SkillView | None] = {}
+    for nr in result.nodes.values():
+        sid = nr.skill_id
+        if sid not in skills:
+            s = library.get(sid) if isinstance(sid, str) and sid in library else None
+            skills[sid] = None if s is None else _SkillView(
+                s.code.rstrip() if s.code else s.code, s.runtime, _plain(s.version), s.code_hash,
+                _secret_ports(s, "input_ports"), _secret_ports(s, "output_ports"))
+    data = wf.to_dict()
+    for node in data.get("nodes", ()):  # the params of secret inputs are masked
+        try:
+            sid, params = node["data"]["skill"], node["data"]["params"]
+            if sid not in skills and isinstance(sid, str) and sid in library:
+                lib_skill = library.get(sid)
+                sec = _secret_ports(lib_skill, "input_ports")
+            else:
+                sec = skills[sid].secret_in if skills.get(sid) else _NO_SECRETS
+        except (KeyError, TypeError):
+            continue
+        if sec and isinstance(params, dict):
+            node["data"]["params"] = {k: MASK if k in sec else v for k, v in params.items()}
+    overrides = {}
+    for node_id, values in (result.overrides or {}).items():
+        nr = result.nodes.get(node_id)
+        view = skills.get(nr.skill_id) if nr is not None else None
+        sec = view.secret_in if view is not None else _NO_SECRETS
+        overrides[node_id] = ({k: MASK if k in sec else v for k, v in values.items()}
+                              if isinstance(values, dict) else values)
+    path = str(wf.path) if wf.path else None
+    run = _RunView(result.run_id, result.status, result.started_at, result.duration_ms,
+                   overrides, result.nodes, data, path, Path(path).name if path else None)
+    return run, skills
+
+
 def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[str, Any]:
     # The one redaction step (re-exported by llmos_jupyter._redact once it exists).
     from llmos_jupyter._llm.redact import redact
 
-    wf = result.workflow
-    skills = {}
-    for nr in result.nodes.values():
-        sid = nr.skill_id
-        if sid not in skills:
-            skills[sid] = library.get(sid) if isinstance(sid, str) and sid in library else None
-    secret = {sid: (_secret_ports(s, "input_ports"), _secret_ports(s, "output_ports"))
-              for sid, s in skills.items()}
+    run, skills = _view(result, library)
+    # Redaction works on what the run holds, before anything is quoted into code or
+    # JSON: a secret with a quote or backslash in it would no longer be found verbatim
+    # in the repr or the JSON text.
+    if _holds_secret(run, skills, redact, result.workflow):
+        run, skills = _redacted(run, skills, redact)
     reserved = set(_RESERVED)
-    for s in skills.values():
-        if s is not None and s.code:
-            reserved |= _code_names(s.code)
-    names = _variable_names(result.nodes, reserved)
+    for view in skills.values():
+        if view is not None and view.code:
+            reserved |= _code_names(view.code)
+    names = _variable_names(run.nodes, reserved)
 
     cells: list[dict[str, Any]] = [{"cell_type": "markdown", "id": "summary", "metadata": {},
-                                    "source": _summary(result, secret)}]
+                                    "source": _summary(run, skills)}]
     cell_ids = {"summary"}
     count = 0
-    for node_id, nr in result.nodes.items():
+    for node_id, nr in run.nodes.items():
         if nr.status == "skipped":
             continue
-        skill = skills.get(nr.skill_id)
-        sec_in, sec_out = secret.get(nr.skill_id, (frozenset(), frozenset()))
+        view = skills.get(nr.skill_id)
         count += 1
-        source = _cell_source(nr, names, skill, sec_in, side)
         cell: dict[str, Any] = {
             "cell_type": "code",
             "execution_count": count,
@@ -188,47 +269,47 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
             "metadata": {"llmos": {
                 "node": node_id,
                 "skill": nr.skill_id,
-                "version": _plain(skill.version) if skill else None,
-                "code_hash": skill.code_hash if skill else None,
+                "version": view.version if view else None,
+                "code_hash": view.code_hash if view else None,
                 "status": nr.status,
                 "duration_ms": round(_number(nr.duration_ms), 3),
             }},
-            "outputs": _cell_outputs(nr, count, sec_out, side),
-            "source": source,
+            "outputs": _cell_outputs(nr, count, view.secret_out if view else _NO_SECRETS, side),
+            "source": _cell_source(nr, names, view, side),
         }
         if nr.status == "failed":
             cell["metadata"]["tags"] = ["raises-exception"]
         cells.append(cell)
 
     nodes_meta = {}
-    for n, r in result.nodes.items():
-        skill = skills.get(r.skill_id)
-        sec_in = secret.get(r.skill_id, (frozenset(),))[0]
+    for n, r in run.nodes.items():
+        view = skills.get(r.skill_id)
+        sec_in = view.secret_in if view else _NO_SECRETS
         wired = r.wired or {}
         nodes_meta[n] = {
             "skill": r.skill_id,
-            "version": _plain(skill.version) if skill else None,
-            "code_hash": skill.code_hash if skill else None,
+            "version": view.version if view else None,
+            "code_hash": view.code_hash if view else None,
             "status": r.status,
             "duration_ms": round(_number(r.duration_ms), 3),
             "started_at": _iso(r.started_at) if r.started_at else None,
-            "params": {str(k): (MASK if k in sec_in else _json_value(v))
+            "params": {k: MASK if k in sec_in else v
                        for k, v in (r.inputs or {}).items() if k not in wired},
-            "wired": {str(k): f"{s}.{p}" for k, (s, p) in wired.items()},
-            "error": r.error,
-            "cache_key": r.cache_key,
+            "wired": {(k if type(k) is str else _key_text(k)): f"{s}.{p}" for k, (s, p) in wired.items()},
+            "error": r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
+            "cache_key": r.cache_key if type(r.cache_key) is str and _HEX.match(r.cache_key) else None,
         }
     metadata = {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
         "llmos": {"trace": {
-            "run_id": result.run_id,
-            "workflow": _masked_workflow(wf.to_dict(), library, skills),
-            "workflow_path": str(wf.path) if wf.path else None,
-            "overrides": _masked_overrides(result.overrides, result.nodes, secret),
-            "status": result.status,
-            "started_at": _iso(result.started_at),
-            "duration_ms": round(_number(result.duration_ms), 3),
+            "run_id": _plain(run.run_id),
+            "workflow": run.workflow,
+            "workflow_path": run.path,
+            "overrides": run.overrides,
+            "status": _plain(run.status),
+            "started_at": _iso(run.started_at),
+            "duration_ms": round(_number(run.duration_ms), 3),
             "nodes": nodes_meta,
             "versions": {
                 "llmos_jupyter": __version__,
@@ -237,68 +318,58 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
             },
         }},
     }
-    nb = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
-    if _needs_redaction(nb, redact):
-        nb = _redact_tree(nb, redact)
-    # Side files are JSON text: redacting the text could cut an escape sequence in two,
-    # so their values are redacted as data and dumped again.
-    side.files = {k: _redacted_json(v, redact) for k, v in side.files.items()}
-    return nb
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
-def _redacted_json(text: str, redact: Any) -> str:
-    if redact(text) == text:
-        return text
-    return json.dumps(_redact_tree(json.loads(text), redact), ensure_ascii=False)
+def _holds_secret(run: _RunView, skills: dict[Any, _SkillView | None], redact: Any,
+                  wf: Any) -> bool:
+    """Whether any text of the run holds something ``redact`` replaces.
+
+    One ``redact`` call over the distinct strings joined (a 5,000-node run repeats the
+    same port names, statuses and code): a secret inside one string is still inside the
+    joined text (a match spanning two strings only costs a needless, still correct,
+    redacting pass). The workflow is read from its objects (``wf``), not from its JSON
+    dict, which holds the same strings at twice the cost of a walk."""
+    flat: list[Any] = [run.run_id, run.status, run.path]
+    stack: list[Any] = [run.overrides]
+    for view in skills.values():
+        if view is not None:
+            flat += (view.code, view.runtime, view.version)
+    flat.extend(run.nodes)
+    for nr in run.nodes.values():
+        flat += (nr.node_id, nr.skill_id, nr.status, nr.error, nr.traceback)
+        stack += (nr.inputs, nr.outputs, nr.wired)
+    for n in wf.nodes:
+        flat += (n.id, n.skill, n.type)
+        stack += (n.params, n.position)
+        if n.extra or n.data_extra:
+            stack += (n.extra, n.data_extra)
+    for e in wf.edges:
+        flat += (e.id, e.source, e.source_handle, e.target, e.target_handle)
+        if e.extra:
+            stack.append(e.extra)
+    stack += (wf.id, wf.name, wf.extra)
+    try:
+        seen = set(flat)
+    except TypeError:  # an unhashable id: walk it all
+        seen = set()
+        stack += flat
+    else:
+        odd = [x for x in seen if type(x) is not str]
+        for x in odd:
+            seen.discard(x)
+        stack += odd
+    _collect(seen, stack)
+    joined = "\x00".join(seen)
+    return redact(joined) != joined
 
 
-def _secret_ports(skill: Any, kind: str) -> frozenset[str]:
-    if skill is None:
-        return frozenset()
-    return frozenset(name for name, port in getattr(skill, kind).items()
-                     if getattr(port, "secret", False))
-
-
-def _masked_workflow(data: dict[str, Any], library: SkillLibrary, skills: dict[str, Any]) -> Any:
-    """The workflow JSON with the params of secret input ports masked."""
-    out = _json_value(data)
-    for node in out.get("nodes", []) if isinstance(out, dict) else []:
-        try:
-            sid = node["data"]["skill"]
-            params = node["data"]["params"]
-        except (KeyError, TypeError):
-            continue
-        skill = skills.get(sid)
-        if skill is None and isinstance(sid, str) and sid in library:
-            skill = library.get(sid)
-        for name in _secret_ports(skill, "input_ports"):
-            if isinstance(params, dict) and name in params:
-                params[name] = MASK
-    return out
-
-
-def _masked_overrides(overrides: Any, nodes: dict[str, NodeResult],
-                      secret: dict[Any, tuple[frozenset[str], frozenset[str]]]) -> Any:
-    out = _json_value(overrides or {})
-    if isinstance(out, dict):
-        for node_id, values in out.items():
-            nr = nodes.get(node_id)
-            sec = secret.get(nr.skill_id, (frozenset(),))[0] if nr is not None else frozenset()
-            if isinstance(values, dict):
-                for name in sec & values.keys():
-                    values[name] = MASK
-    return out
-
-
-def _needs_redaction(nb: Any, redact: Any) -> bool:
-    """Whether any string of ``nb`` (keys included) holds something ``redact`` replaces.
-
-    One ``redact`` over all strings joined, instead of one call per string: a secret
-    inside one string is still inside the joined text (a match spanning two strings only
-    causes a needless, still correct, full pass)."""
-    strings: list[str] = []
-    stack = [nb]
-    push, pop, add = stack.append, stack.pop, strings.append
+def _collect(seen: set[str], stack: list[Any]) -> None:
+    """Add to ``seen`` every string in ``stack`` (dict keys included; other objects by
+    the text a trace would show of them). Consumes ``stack``. Scalars inside containers
+    are handled in place, not pushed: this walk is a third of a big trace's cost."""
+    push, pop, add = stack.append, stack.pop, seen.add
+    guard = 0
     while stack:
         v = pop()
         t = type(v)
@@ -306,40 +377,87 @@ def _needs_redaction(nb: Any, redact: Any) -> bool:
             add(v)
         elif t is dict:
             for k, x in v.items():
-                add(k)
-                push(x)
-        elif t is list:
-            stack.extend(v)
-    joined = "\x00".join(strings)
-    return redact(joined) != joined
+                if type(k) is str:
+                    add(k)
+                else:
+                    push(k)
+                tx = type(x)
+                if tx is str:
+                    add(x)
+                elif not (tx is int or tx is float or tx is bool or x is None):
+                    push(x)
+        elif t is list or t is tuple:
+            for x in v:
+                tx = type(x)
+                if tx is str:
+                    add(x)
+                elif not (tx is int or tx is float or tx is bool or x is None):
+                    push(x)
+        elif v is None or t is int or t is float or t is bool:
+            pass
+        elif isinstance(v, (bytes, bytearray, memoryview)):
+            if len(v) <= 65536 and not is_png(v):
+                add(repr(bytes(v)))
+        else:
+            guard += 1
+            if guard > 100_000:
+                add("\x00".join(map(_safe_repr, stack)))  # give up walking: check all that is left
+                break
+            add(_safe_repr(v, 100_000))
+            if isinstance(v, (str, dict, list, tuple)):  # subclasses: their items too
+                push(str.__str__(v) if isinstance(v, str) else
+                     dict(dict.items(v)) if isinstance(v, dict) else list(v))
+
+def _redacted(run: _RunView, skills: dict[Any, _SkillView | None],
+              redact: Any) -> tuple[_RunView, dict[Any, _SkillView | None]]:
+    """Copies of ``run`` and ``skills`` with every string redacted (ids and keys too)."""
+    def r(v: Any) -> Any:
+        return _redact_value(v, redact)
+
+    nodes = {}
+    for key, nr in run.nodes.items():
+        wired = {r(k): (r(s), r(p)) for k, (s, p) in (nr.wired or {}).items()}
+        nodes[r(key)] = NodeResult(
+            r(nr.node_id), r(nr.skill_id), r(nr.status), r(nr.outputs or {}), r(nr.inputs or {}),
+            wired, r(nr.error), r(nr.traceback), nr.duration_ms, nr.started_at, r(nr.cache_key))
+    out_skills = {
+        r(sid): None if v is None else _SkillView(r(v.code), r(v.runtime), r(v.version),
+                                                  v.code_hash, v.secret_in, v.secret_out)
+        for sid, v in skills.items()}
+    path = r(run.path)
+    return _RunView(r(run.run_id), r(run.status), run.started_at, run.duration_ms,
+                    r(run.overrides), nodes, r(run.workflow), path,
+                    Path(path).name if path else None), out_skills
 
 
-def _redact_tree(value: Any, redact: Any) -> Any:
-    """A copy of JSON data with every string (keys included) redacted; iterative, so any
-    nesting depth the notebook holds is fine."""
-    if type(value) is str:
+def _redact_value(value: Any, redact: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` with every string redacted; containers rebuilt (tuples stay
+    tuples), bytes and numbers as they are, other objects as their redacted text."""
+    t = type(value)
+    if t is str:
         return redact(value)
-    if type(value) not in (dict, list):
+    if value is None or t is int or t is float or t is bool:
         return value
-    root: Any = {} if type(value) is dict else []
-    stack = [(value, root)]
-    while stack:
-        src, dst = stack.pop()
-        items = src.items() if type(src) is dict else enumerate(src)
-        for k, v in items:
-            t = type(v)
-            if t is dict or t is list:
-                new: Any = {} if t is dict else []
-                stack.append((v, new))
-            elif t is str:
-                new = redact(v)
-            else:
-                new = v
-            if type(dst) is dict:
-                dst[redact(k)] = new
-            else:
-                dst.append(new)
-    return root
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return value
+    if depth >= _MAX_DEPTH:
+        return "<value nested too deeply>"
+    if isinstance(value, dict):
+        return {_redact_value(k, redact, depth + 1): _redact_value(v, redact, depth + 1)
+                for k, v in dict.items(value)}
+    if isinstance(value, (list, tuple)):
+        items = [_redact_value(v, redact, depth + 1) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, str):
+        return redact(str.__str__(value))
+    return redact(_safe_repr(value, 100_000))
+
+
+def _secret_ports(skill: Any, kind: str) -> frozenset[str]:
+    if skill is None:
+        return frozenset()
+    return frozenset(name for name, port in getattr(skill, kind).items()
+                     if getattr(port, "secret", False))
 
 
 def _iso(t: Any) -> str | None:
@@ -409,6 +527,9 @@ def _variable_names(nodes: Iterable[Any], reserved: set[str] | frozenset[str] = 
 
 def _cell_id(text: str, used: set[str]) -> str:
     """A cell id (``[A-Za-z0-9_-]``, ≤ 64 characters) not in ``used``."""
+    if _CELL_ID.match(text) and text not in used:
+        used.add(text)
+        return text
     base = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:56] or "node"
     cid, i = base, 2
     while cid in used:
@@ -574,7 +695,7 @@ def _comment(text: Any) -> str:
     return s if _PLAIN_ID.match(s) else repr(s)
 
 
-def _header(nr: NodeResult, skill: Any) -> str:
+def _header(nr: NodeResult, skill: _SkillView | None) -> str:
     version = f" v{_comment(str(skill.version))}" if skill else ""
     status = _comment(nr.status) + (f" in {_number(nr.duration_ms):.1f} ms"
                                     if nr.status == "completed" else "")
@@ -603,15 +724,19 @@ def _json_text(value: Any) -> str:
         return json.dumps("<value nested too deeply>")
 
 
-def _cell_source(nr: NodeResult, names: dict[Any, str], skill: Any, secret_in: frozenset[str],
+def _cell_source(nr: NodeResult, names: dict[Any, str], skill: _SkillView | None,
                  side: _SideFiles) -> str:
     var = names[nr.node_id]
     runtime = skill.runtime if skill else "python"
     code = skill.code if skill else None
+    secret_in = skill.secret_in if skill else _NO_SECRETS
     lines = [_header(nr, skill)]
     loads: list[str] = []
 
     def value(port: Any, v: Any) -> str:
+        t = type(v)
+        if t is int and -(10**15) < v < 10**15 or t is bool or v is None:
+            return repr(v)  # the common case, without the general path's checks
         src = _value_source(nr.node_id, port, v, side)
         if src.startswith("json.loads("):
             loads.append(src)
@@ -630,13 +755,13 @@ def _cell_source(nr: NodeResult, names: dict[Any, str], skill: Any, secret_in: f
         lines += [body, var]
         return "\n".join(lines)
     if code is not None:
-        lines += [code.rstrip(), ""]
+        lines += [code, ""]  # already stripped of trailing blank lines (see _view)
     else:
         lines += ["# (the skill is no longer in the library; its code is not available)", ""]
     args = []
     wired = nr.wired or {}
     for port, v in (nr.inputs or {}).items():
-        key = _literal(port) if type(port) is str else repr(_safe_repr(port))
+        key = repr(port) if type(port) is str else repr(_safe_repr(port))
         if port in wired and wired[port][0] in names:
             src, src_port = wired[port]
             sp = _literal(src_port) if type(src_port) is str else repr(_safe_repr(src_port))
@@ -727,41 +852,43 @@ def _md_text(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(s, quote=False))
 
 
-def _summary(result: RunResult, secret: dict[Any, tuple[frozenset[str], frozenset[str]]]) -> str:
-    wf = result.workflow
-    title = wf.name or wf.id
-    source = f" from {_md(wf.path.name)}" if wf.path else ""
+def _summary(run: _RunView, skills: dict[Any, _SkillView | None]) -> str:
+    wf = run.workflow if isinstance(run.workflow, dict) else {}
+    title = wf.get("name") or wf.get("id") or "workflow"
+    source = f" from {_md(run.path_name)}" if run.path_name else ""
     lines = [
         f"# Trace: {_md(title)}",
         "",
-        f"Workflow {_md(wf.id)}{source} · run {_md(result.run_id)} · "
-        f"{_md_text(_iso(result.started_at) or '')} · **{_md_text(result.status)}** in "
-        f"{_number(result.duration_ms):.0f} ms",
+        f"Workflow {_md(wf.get('id'))}{source} · run {_md(run.run_id)} · "
+        f"{_md_text(_iso(run.started_at) or '')} · **{_md_text(run.status)}** in "
+        f"{_number(run.duration_ms):.0f} ms",
         "",
         "| node | skill | status | time (ms) | outputs |",
         "|---|---|---|---:|---|",
     ]
-    items = list(result.nodes.items())
+    items = list(run.nodes.items())
     shown = items if len(items) <= SUMMARY_ROWS else (
         items[:SUMMARY_ROWS] + [(n, r) for n, r in items[SUMMARY_ROWS:] if r.status == "failed"])
     for node_id, r in shown:
-        sec_out = secret.get(r.skill_id, (frozenset(), frozenset()))[1]
+        view = skills.get(r.skill_id)
         what = (r.error if r.status in ("failed", "skipped")
-                else _preview(r.outputs or {}, sec_out))
+                else _preview(r.outputs or {}, view.secret_out if view else _NO_SECRETS))
         lines.append(f"| {_md(node_id)} | {_md(r.skill_id)} | {_md_text(r.status)} | "
                      f"{_number(r.duration_ms):.1f} | {_md_cell(what)} |")
     if len(shown) < len(items):
         lines.append(f"| … {len(items) - len(shown):,} more nodes (see their cells below) "
                      "| | | | |")
+    # Node params as the workflow holds them (secret inputs already masked in _view),
+    # then the run-time overrides.
     params = []
-    by_skill = {n.id: n.skill for n in wf.nodes}
-    for n in wf.nodes:
-        sec_in = secret.get(n.skill, (frozenset(),))[0]
-        params += [(n.id, k, MASK if k in sec_in else v) for k, v in (n.params or {}).items()]
-    for n, kv in (result.overrides or {}).items():
-        sec_in = secret.get(by_skill.get(n), (frozenset(),))[0]
+    for n in wf.get("nodes") or ():
+        try:
+            params += [(n["id"], k, v) for k, v in n["data"]["params"].items()]
+        except (KeyError, TypeError, AttributeError):
+            continue
+    for n, kv in (run.overrides or {}).items():
         if isinstance(kv, dict):
-            params += [(n, k, MASK if k in sec_in else v) for k, v in kv.items()]
+            params += [(n, k, v) for k, v in kv.items()]
     if params:
         lines += ["", "**Parameters** (node params, then run-time overrides)", "",
                   "| node | input | value |", "|---|---|---|"]
