@@ -133,23 +133,23 @@ def approve_all(request: ApprovalRequest) -> bool:
     return True
 
 
-def is_trusted(skill: Skill) -> bool:
-    """Whether ``skill`` runs with the user's full power (``_trust.is_trusted``; before
-    that module exists: the system and user volumes and in-memory skills)."""
+def is_trusted(skill: Skill, home: Path | None = None) -> bool:
+    """Whether ``skill`` runs with the user's full power (``_trust.is_trusted``; without
+    that module: the system and user volumes and in-memory skills)."""
     try:
         from llmos_jupyter._trust import is_trusted as trusted
-    except ImportError:
+    except ImportError:  # pragma: no cover - _trust ships with the package
         return skill.volume in (None, "system", "user", "memory")
-    return bool(trusted(skill))
+    return bool(trusted(skill, home=home))
 
 
-def mark_untrusted(path: Path) -> None:
-    """Mark a file written on the model's behalf as untrusted (no-op before ``_trust``)."""
+def mark_untrusted(path: Path, home: Path | None = None) -> None:
+    """Mark a file written on the model's behalf as untrusted (``_trust.mark_untrusted``)."""
     try:
         from llmos_jupyter._trust import mark_untrusted as mark
-    except ImportError:
+    except ImportError:  # pragma: no cover - _trust ships with the package
         return
-    mark(path)
+    mark(path, "written by the LLM (%%llm run_workflow)", home=home)
 
 
 @dataclass
@@ -303,7 +303,7 @@ class Toolbox:
                    "runs the workflow's skills" + (" and writes their trace notebook"
                                                   if self.trace else "")]
         untrusted = sorted({n.skill for n in wf.nodes if n.skill in self.library
-                            and not is_trusted(self.library.get(n.skill))})
+                            and not is_trusted(self.library.get(n.skill), self.library.home)})
         if untrusted:
             reasons.append("runs untrusted skills: " + ", ".join(untrusted))
         return tuple(reasons)
@@ -453,7 +453,7 @@ class Toolbox:
         path = write_product_file(
             self._save_path(wf), redact(wf.to_json()),
             message=f"Save workflow {wf.id} (built by %%llm)", home=self.library.home)
-        mark_untrusted(path)  # written by the model: the user has not vouched for it
+        mark_untrusted(path, self.library.home)  # the model wrote it: the user has not vouched
         wf.path = path
         self.saved[wf.id] = path
         result = self.engine.run(wf, trace=self.trace)

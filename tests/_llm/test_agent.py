@@ -215,15 +215,21 @@ def test_untrusted_skills_are_named_and_the_saved_workflow_is_marked_untrusted(
     library.reload()
     assert library.get("team-stats").volume == "team"
     marked = []
-    monkeypatch.setattr(tools, "mark_untrusted", marked.append)
-    monkeypatch.setattr(tools, "is_trusted", lambda s: s.volume in ("system", "user"))
+    real_mark = tools.mark_untrusted
+    monkeypatch.setattr(tools, "mark_untrusted",
+                        lambda path, home=None: (marked.append(path), real_mark(path, home)))
     seen = []
     m = make_client(_run_script(skill="team-stats"))
     answer = Agent(m.client, library, toolbox=Toolbox(library, trace=False),
                    approve=lambda req: seen.append(req) or True).ask("mean", build=True)
     assert "runs untrusted skills: team-stats" in seen[0].reasons
     assert answer.tool_calls[-1][2].approval == "approved"
-    assert marked == [llmos_home / "user" / "workflows" / "w.workflow.json"]
+    saved = llmos_home / "user" / "workflows" / "w.workflow.json"
+    assert marked == [saved]
+    from llmos_jupyter._trust import trusted_list
+
+    assert any(row.get("marked") and row["path"].endswith("w.workflow.json")
+               for row in trusted_list(llmos_home))
 
 
 def test_recorded_arguments_are_redacted(make_client, library):
