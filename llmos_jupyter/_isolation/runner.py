@@ -320,18 +320,22 @@ class IsolatedRunner:
         payload = wire.dumps(request)
         frame = wire._HEADER.pack(len(payload)) + payload
         t0 = time.perf_counter()
-        z = self._ensure()
         rid = next(self._ids)
         data, data_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         report, report_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             try:
-                z.send({"op": "run", "id": rid, "limits": self._limit_dict()},
-                       [data_theirs.fileno(), report_theirs.fileno()])
-            except OSError as exc:
-                self._reset(z)
-                raise NodeCrashed(f"the isolated worker is gone ({exc}); the next node starts "
-                                  "a new one") from None
+                for attempt in (1, 2):  # a zygote a skill killed may not look dead yet: retry
+                    z = self._ensure()
+                    try:
+                        z.send({"op": "run", "id": rid, "limits": self._limit_dict()},
+                               [data_theirs.fileno(), report_theirs.fileno()])
+                        break
+                    except OSError as exc:
+                        self._reset(z)
+                        if attempt == 2:
+                            raise NodeCrashed(f"lost: the isolated worker does not start "
+                                              f"nodes ({exc})") from None
             finally:
                 data_theirs.close()
                 report_theirs.close()
@@ -340,7 +344,12 @@ class IsolatedRunner:
             data.close()
             report.close()
         ms = (time.perf_counter() - t0) * 1e3
-        return self._outcome(frames, stopped, limit, ms)
+        lost = None
+        if "exit" not in frames:
+            lost = ("the isolated worker died (the next node starts a new one)"
+                    if z.proc.poll() is not None else
+                    "the node's supervisor process died before reporting")
+        return self._outcome(frames, stopped, ms, lost)
 
     def _limit_dict(self) -> dict[str, Any]:
         lim = self.limits
@@ -418,8 +427,8 @@ class IsolatedRunner:
             self._reset(z)
         return frames, stopped
 
-    def _outcome(self, frames: dict[str, dict[str, Any]], stopped: str | None,
-                 limit: float | None, ms: float) -> NodeRun:
+    def _outcome(self, frames: dict[str, dict[str, Any]], stopped: str | None, ms: float,
+                 lost: str | None) -> NodeRun:
         exit_ = frames.get("exit", {})
         result = frames.get("result")
         log = exit_.get("log", "")
@@ -444,8 +453,7 @@ class IsolatedRunner:
                               error_type=result.get("type", "Exception"), log=log,
                               traceback=result.get("traceback", ""))
         if not exit_:
-            raise NodeCrashed("the isolated worker was lost before the node reported "
-                              "(the next node starts a new one)", log=log)
+            raise NodeCrashed(f"lost: {lost or 'the node reported nothing'}", log=log)
         if "start_error" in exit_:
             raise NodeCrashed(exit_["start_error"], log=log)
         raise NodeCrashed(self._death_reason(exit_), log=log)

@@ -325,3 +325,37 @@ def test_subprocess_fallback_warns_and_scrubs_the_environment(monkeypatch):
         assert SECRET not in json.dumps(out) and "LLMOS_HOME" not in out["env"]
         with pytest.raises(NodeCrashed, match="^exit status 4$"):
             r(skill(body("import os\nos._exit(4)")), {})
+
+
+def test_forged_frames_do_not_end_the_node(runner, baseline):
+    # The node writes a fake result and a fake exit report on its own socket, then spins:
+    # only the supervisor's report ends a node, so the timeout still kills it.
+    code = body("import os, json, struct\n"
+                "def frame(m):\n    b = json.dumps(m).encode()\n    return struct.pack('>Q', len(b)) + b\n"
+                "for fd in range(3, 64):\n    try:\n"
+                "        os.write(fd, frame({'kind': 'result', 'ok': True, 'outputs': {'y': 42}}))\n"
+                "        os.write(fd, frame({'kind': 'exit', 'status': 0}))\n"
+                "    except OSError:\n        pass\n"
+                "while True:\n    pass")
+    with pytest.raises(NodeTimedOut):
+        runner(skill(code), {}, timeout=0.5)
+    assert settle(runner, baseline) <= baseline
+
+
+def test_killing_its_supervisor_fails_only_that_node(runner, baseline):
+    code = body("import os, signal, subprocess\nsubprocess.Popen(['sleep', '1000'])\n"
+                "os.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(1000)")
+    with pytest.raises(NodeCrashed, match="lost"):
+        runner(skill(code), {}, timeout=5)
+    assert settle(runner, baseline) <= baseline
+    assert runner(skill(body("return {'ok': 1}")), {}) == {"ok": 1}
+
+
+def test_killing_the_worker_fails_only_that_node(runner):
+    code = body("import os, signal\nsupervisor = os.getppid()\n"
+                "stat = open(f'/proc/{supervisor}/stat').read()\n"
+                "zygote = int(stat[stat.rfind(')') + 2:].split()[1])\n"
+                "os.kill(zygote, signal.SIGKILL)\nimport time\ntime.sleep(1000)")
+    with pytest.raises(NodeCrashed, match="lost"):
+        runner(skill(code), {}, timeout=5)
+    assert runner(skill(body("return {'ok': 1}")), {}) == {"ok": 1}  # a new worker
