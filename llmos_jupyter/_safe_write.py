@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from llmos_jupyter._exceptions import LlmosError
 
-__all__ = ["UnsafeWrite", "VCS_DIRS", "check_relative_path", "safe_write"]
+__all__ = ["VCS_DIRS", "UnsafeWrite", "check_relative_path", "safe_write"]
 
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})
 """Folder names nothing may be written into (compared case-insensitively)."""

@@ -30,8 +30,8 @@ from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
 from llmos_jupyter._llm.pricing import CallUsage, UsageLedger
-from llmos_jupyter._redact import redact, redact_obj
 from llmos_jupyter._paths import volume_dir
+from llmos_jupyter._redact import redact, redact_obj
 
 __all__ = ["Chat", "chats_dir", "list_chats"]
 

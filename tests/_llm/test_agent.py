@@ -205,7 +205,7 @@ def test_without_an_approver_writing_calls_are_denied(make_client, library, llmo
 
 def test_untrusted_skills_are_named_and_the_saved_workflow_is_marked_untrusted(
         make_client, library, llmos_home, monkeypatch):
-    import llmos_jupyter._llm.tools as tools
+    from llmos_jupyter._llm import tools
 
     team = llmos_home / "team" / "skills"
     team.mkdir(parents=True)

@@ -169,7 +169,7 @@ def test_a_writing_tool_call_asks_in_the_front_end(ip, lib, make_client, capsys,
     assert saved.exists() is (approval == "approved")
     result = m.agent.toolbox.results.get("w")
     assert (result is not None) is (approval == "approved")
-    call = [c for c in m.agent.chat.calls.values() if c["tool"] == "run_workflow"][0]
+    call = next(c for c in m.agent.chat.calls.values() if c["tool"] == "run_workflow")
     assert call["approval"] == approval
     if reply is None:
         assert "--yes" in out.err
