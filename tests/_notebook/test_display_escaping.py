@@ -184,3 +184,22 @@ def test_magics_publish_only_inert_markup(ip, llmos_home, monkeypatch):
     assert sum(assert_inert(b) for b in bundles) >= 4
     joined = "".join(b.get("text/html", "") for b in bundles)
     assert "&lt;img src=x onerror=alert(1)&gt;" in joined  # shown as text, not dropped
+
+
+def test_secret_ports_and_key_shaped_outputs_are_never_shown():
+    import json
+
+    skill = parse_skill("---\nskill_id: login\nversion: '1'\ninputs: []\noutputs:\n"
+                        "  - {name: token, type: string, secret: true}\n"
+                        "  - {name: echo, type: string}\n---\n\n```python\n"
+                        "def execute(inputs):\n    return {}\n```\n")
+    value = "s3cr3t-session-value-42"
+    key = "sk-ant-api03-LEAKED-abcdefghijklmnop"
+    r = NodeResult("n", "login", "completed", outputs={"token": value, "echo": f"got {key}"})
+    node = views.NodeOutputs("n", r, skill)
+    bundle = node._repr_mimebundle_()
+    dumped = json.dumps(bundle, default=str)
+    assert value not in dumped and key not in dumped and "●●●" in bundle["text/html"]
+    assert node.token == value  # the user's code still gets the real value
+    failed = NodeResult("n", "login", "failed", error=f"ValueError: bad token {value}")
+    assert value not in json.dumps(views.NodeOutputs("n", failed, skill)._repr_mimebundle_())
