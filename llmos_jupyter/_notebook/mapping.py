@@ -59,6 +59,7 @@ __all__ = [
     "read_notebook_workflow",
     "skill_cells",
     "workflow_from_notebook",
+    "write_notebook",
 ]
 
 """``workflow.extra`` key holding the inline skills' Markdown, ``{skill_id: text}``."""
@@ -70,15 +71,40 @@ X_STEP, Y_STEP, Y0 = 320, 160, 80
 
 
 class NotebookWorkflow(Workflow):
-    """A workflow read from a notebook. ``save()`` refuses to write JSON over the
-    ``.ipynb`` it came from; save to a ``*.workflow.json`` path instead."""
+    """A workflow read from a notebook. ``save()`` refuses to overwrite the ``.ipynb`` it
+    came from (its other cells would be lost); save to a ``*.workflow.json`` path, or to
+    another ``.ipynb``."""
 
     def save(self, path: str | Path | None = None) -> Path:
         target = Path(path) if path is not None else self.path
-        if target is not None and target.suffix == ".ipynb":
+        if target is not None and self.path is not None and target.suffix == ".ipynb" and (
+                target == self.path or target.resolve() == Path(self.path).resolve()):
             raise WorkflowError("a notebook's workflow is edited in its %%skill cells; save it "
-                                "as JSON with save('NAME.workflow.json')", path=target)
+                                "as JSON with save('NAME.workflow.json'), or as a new notebook",
+                                path=target)
         return super().save(target)
+
+
+def write_notebook(workflow: Workflow, path: str | Path) -> Path:
+    """Write :func:`notebook_from_workflow` of ``workflow`` to ``path`` atomically
+    (what ``Workflow.save("x.ipynb")`` does).
+
+    Raises:
+        WorkflowError: the notebook does not validate (a bug, never silent).
+        OSError: the file cannot be written.
+    """
+    import nbformat
+
+    from llmos_jupyter._atomic import atomic_write_text
+
+    nb = notebook_from_workflow(workflow)
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise WorkflowError(f"cannot write the workflow as a notebook: {exc.message}",
+                            path=path) from None
+    atomic_write_text(Path(path), nbformat.writes(nb))
+    return Path(path)
 
 
 @dataclass

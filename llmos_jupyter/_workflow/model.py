@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,89 @@ INLINE_KEY = "inline_skills"
 """The workflow field holding skills defined inline (notebook cells)."""
 
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_ID_FILE_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+MAX_BYTES = 256 * 2**20
+"""The largest workflow file :meth:`Workflow.load` reads (256 MiB)."""
+MAX_DEPTH = 100
+"""How deeply a workflow file's JSON may nest (the file itself is depth 1)."""
+MAX_INT = 2**63
+"""Integers must lie strictly between -MAX_INT and MAX_INT: JSON readers disagree above."""
+
+
+class _Refused(ValueError):
+    """A JSON construct a workflow file may not hold (raised inside json.loads hooks)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number (NaN and Infinity are refused)")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _Refused(f"duplicate key {dup!r} in one object (refused: readers keep different copies)")
+    return out
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(value),
+                                                                      type(value).__name__)
+
+
+def loads_strict(text: str, *, path: Path | None = None) -> Any:
+    """``json.loads`` for workflow files: refuses NaN/Infinity, duplicate keys, integers
+    beyond ±2**63, floats that overflow to infinity and nesting deeper than
+    :data:`MAX_DEPTH`.
+
+    Raises:
+        WorkflowError: what is wrong, with the line where the parser knows it.
+    """
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise WorkflowError(f"invalid JSON: {exc.msg} (column {exc.colno})",
+                            path=path, line=exc.lineno) from None
+    except _Refused as exc:
+        raise WorkflowError(f"invalid workflow JSON: {exc}", path=path) from None
+    except RecursionError:
+        raise WorkflowError(f"invalid workflow JSON: nested more than {MAX_DEPTH} levels deep",
+                            path=path) from None
+    except ValueError as exc:  # an integer with more digits than int() accepts
+        raise WorkflowError(f"invalid workflow JSON: {str(exc).split(';')[0]}", path=path) from None
+    problem = _check_values(data)
+    if problem:
+        raise WorkflowError(f"invalid workflow JSON: {problem}", path=path)
+    return data
+
+
+def _check_values(data: Any) -> str | None:
+    """Why parsed JSON is refused (depth, huge numbers), or None. Iterative."""
+    stack = [(data, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v, depth = pop()
+        t = type(v)
+        if t is dict or t is list:
+            if depth > MAX_DEPTH:
+                return f"nested more than {MAX_DEPTH} levels deep"
+            for x in (v.values() if t is dict else v):
+                tx = type(x)
+                if tx is dict or tx is list:
+                    push((x, depth + 1))
+                elif tx is int:
+                    if not -MAX_INT < x < MAX_INT:
+                        return f"the integer {str(x)[:20]}... is too large (limit ±2**63)"
+                elif tx is float and not math.isfinite(x):
+                    return "a number overflows to infinity"
+        elif t is int and not -MAX_INT < v < MAX_INT:
+            return "the integer is too large (limit ±2**63)"
+        elif t is float and not math.isfinite(v):
+            return "a number overflows to infinity"
+    return None
 
 
 def _ordered(values: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
@@ -88,9 +172,9 @@ class Node:
     def from_dict(cls, raw: Mapping[str, Any], where: str = "node") -> Node:
         if not isinstance(raw, Mapping):
             raise WorkflowError(f"{where} must be an object, got {type(raw).__name__}")
-        data = raw.get("data") or {}
+        data = raw.get("data", {})
         if not isinstance(data, Mapping):
-            raise WorkflowError(f"{where}.data must be an object")
+            raise WorkflowError(f"{where}.data must be an object, not {_json_type(data)}")
         node_id, skill = raw.get("id"), data.get("skill")
         if not isinstance(node_id, str) or not node_id:
             raise WorkflowError(f"{where} needs a non-empty string 'id'")
@@ -98,14 +182,24 @@ class Node:
             raise WorkflowError(f"node {node_id!r} needs data.skill (a skill id)")
         params = data.get("params", {})
         if not isinstance(params, Mapping):
-            raise WorkflowError(f"node {node_id!r}: data.params must be an object")
+            raise WorkflowError(f"node {node_id!r}: data.params must be an object, not "
+                                f"{_json_type(params)}")
         position = raw.get("position", {"x": 0, "y": 0})
+        if not isinstance(position, Mapping) or not all(
+                isinstance(position.get(k, 0), (int, float)) and not isinstance(position.get(k, 0), bool)
+                for k in ("x", "y")):
+            raise WorkflowError(f"node {node_id!r}: position must be an object with numbers "
+                                "'x' and 'y'")
+        node_type = raw.get("type", "skill")
+        if not isinstance(node_type, str):
+            raise WorkflowError(f"node {node_id!r}: type must be a string, not "
+                                f"{_json_type(node_type)}")
         return cls(
             id=node_id,
             skill=skill,
             params=dict(params),
-            position=dict(position) if isinstance(position, Mapping) else {"x": 0, "y": 0},
-            type=str(raw.get("type", "skill")),
+            position=dict(position),
+            type=node_type,
             extra={k: v for k, v in raw.items() if k not in ("id", "type", "position", "data")},
             data_extra={k: v for k, v in data.items() if k not in ("skill", "params")},
             _order=tuple(raw),
@@ -297,8 +391,10 @@ class Edge:
             raise WorkflowError(f"{where} ({raw.get('id', 'no id')}) needs string "
                                 + ", ".join(repr(k) for k in missing))
         edge_id = raw.get("id") or _edge_id(*(raw[k] for k in keys))
+        if not isinstance(edge_id, str):
+            raise WorkflowError(f"{where}: 'id' must be a string, not {_json_type(edge_id)}")
         return cls(
-            id=str(edge_id),
+            id=edge_id,
             source=raw["source"],
             source_handle=raw["sourceHandle"],
             target=raw["target"],
@@ -306,6 +402,27 @@ class Edge:
             extra={k: v for k, v in raw.items() if k not in ("id", *keys)},
             _order=tuple(raw),
         )
+
+
+def _redacted_data(data: Any) -> Any:
+    """``data`` itself when no string in it (keys included) holds a secret, else a copy
+    with every string redacted. One ``redact`` call over the distinct strings joined, so
+    saving a 5,000-node workflow costs one short scan, not one per string."""
+    from llmos_jupyter._redact import redact, redact_obj
+
+    seen: set[str] = set()
+    stack = [data]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            seen.add(v)
+        elif isinstance(v, Mapping):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+    joined = "\x00".join(seen)
+    return data if redact(joined) == joined else redact_obj(data)
 
 
 def _edge_id(source: str, source_handle: str, target: str, target_handle: str) -> str:
@@ -367,19 +484,33 @@ class Workflow:
             WorkflowError: not an object, or nodes/edges of the wrong shape.
         """
         if not isinstance(raw, Mapping):
-            raise WorkflowError("a workflow must be a JSON object", path=path)
+            raise WorkflowError(f"a workflow must be a JSON object, not {_json_type(raw)}",
+                                path=path)
         try:
-            nodes_raw, edges_raw = raw.get("nodes", []), raw.get("edges", [])
-            if not isinstance(nodes_raw, list) or not isinstance(edges_raw, list):
-                raise WorkflowError("'nodes' and 'edges' must be lists")
+            if "nodes" not in raw:
+                raise WorkflowError("a workflow needs 'nodes' (a list of node objects; [] for "
+                                    "an empty workflow)")
+            nodes_raw, edges_raw = raw["nodes"], raw.get("edges", [])
+            for key, value in (("nodes", nodes_raw), ("edges", edges_raw)):
+                if not isinstance(value, list):
+                    raise WorkflowError(f"'{key}' must be a list, not {_json_type(value)}")
+            for key in ("id", "name"):
+                if raw.get(key) is not None and not isinstance(raw[key], str):
+                    raise WorkflowError(f"the workflow's '{key}' must be a string, not "
+                                        f"{_json_type(raw[key])}")
+            inline = raw.get(INLINE_KEY)
+            if inline is not None and (not isinstance(inline, Mapping) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in inline.items())):
+                raise WorkflowError(f"'{INLINE_KEY}' must map skill ids to skill Markdown text")
             nodes = [Node.from_dict(n, f"nodes[{i}]") for i, n in enumerate(nodes_raw)]
             edges = [Edge.from_dict(e, f"edges[{i}]") for i, e in enumerate(edges_raw)]
         except WorkflowError as exc:
             raise WorkflowError(exc.message, path=path) from None
         fallback = path.name.removesuffix(".json").removesuffix(".workflow") if path else "workflow"
+        fallback = _ID_FILE_SAFE.sub("-", fallback).strip("-.") or "workflow"
         return cls(
-            id=str(raw.get("id") or fallback),
-            name=str(raw.get("name") or ""),
+            id=raw.get("id") or fallback,
+            name=raw.get("name") or "",
             nodes=nodes,
             edges=edges,
             extra={k: v for k, v in raw.items() if k not in ("id", "name", "nodes", "edges")},
@@ -389,17 +520,14 @@ class Workflow:
 
     @classmethod
     def from_json(cls, text: str, *, path: Path | None = None) -> Workflow:
-        """Parse JSON text.
+        """Parse JSON text, strictly (see :func:`loads_strict`).
 
         Raises:
-            WorkflowError: invalid JSON (with its line) or a wrongly shaped workflow.
+            WorkflowError: invalid JSON (with its line), NaN/Infinity, a duplicate key, a
+                huge number, nesting deeper than :data:`MAX_DEPTH`, or a wrongly shaped
+                workflow.
         """
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WorkflowError(f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                path=path, line=exc.lineno) from None
-        return cls.from_dict(raw, path=path)
+        return cls.from_dict(loads_strict(text, path=path), path=path)
 
     @classmethod
     def load(cls, path: str | Path) -> Workflow:
@@ -416,17 +544,48 @@ class Workflow:
 
             return read_notebook_workflow(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
         except OSError as exc:
             raise WorkflowError(f"cannot read workflow: {exc.strerror}", path=path) from None
-        return cls.from_json(text, path=path)
+        if len(data) > MAX_BYTES:
+            raise WorkflowError(f"the file is larger than {MAX_BYTES // 2**20} MiB", path=path)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise WorkflowError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
+                                f"{exc.start} ({exc.reason})", path=path, line=line) from None
+        return cls.from_json(text.removeprefix("\ufeff"), path=path)
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Write the workflow atomically (temporary file + rename); returns the path."""
+        """Write the workflow atomically (temporary file + rename); returns the path.
+
+        A path ending in ``.ipynb`` gets a real notebook whose ``%%skill`` cells are the
+        workflow (:func:`llmos_jupyter._notebook.mapping.notebook_from_workflow`); any
+        other path gets the JSON of :meth:`to_json`. Key-shaped strings and known
+        secrets in the workflow (a pasted API key in a param) are written as
+        ``[REDACTED]`` (:mod:`llmos_jupyter._redact`); the workflow in memory keeps them.
+
+        Raises:
+            WorkflowError: no path, or the notebook cannot be built from this workflow.
+            OSError: the file cannot be written.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise WorkflowError("no path given and the workflow was not loaded from a file")
-        atomic_write_text(target, self.to_json())
+        data = self.to_dict()
+        clean = _redacted_data(data)
+        if target.suffix == ".ipynb":
+            # Lazily: _notebook.mapping imports this module.
+            from llmos_jupyter._notebook.mapping import write_notebook
+
+            wf = self if clean is data else Workflow.from_dict(clean, path=self.path)
+            write_notebook(wf, target)
+        else:
+            text = self.to_json() if clean is data else \
+                json.dumps(clean, indent=2, ensure_ascii=False) + "\n"
+            atomic_write_text(target, text)
         self.path = target
         return target
 

@@ -68,7 +68,29 @@ def test_edits():
     [
         ('{"nodes": [}', "invalid JSON"),
         ("[]", "must be a JSON object"),
-        ('{"nodes": {}}', "must be lists"),
+        ('{"nodes": {}}', "'nodes' must be a list, not an object"),
+        ('{"id": "x", "edges": []}', "needs 'nodes'"),
+        ('"just text"', "not a string"),
+        ('{"nodes": [], "edges": 3}', "'edges' must be a list"),
+        ('{"nodes": [], "id": 3}', "'id' must be a string"),
+        ('{"nodes": [], "name": ["x"]}', "'name' must be a string"),
+        ('{"nodes": [7]}', "nodes[0] must be an object"),
+        ('{"nodes": [{"id": "a", "data": []}]}', "data must be an object"),
+        ('{"nodes": [{"id": "a", "data": {"skill": 5}}]}', "needs data.skill"),
+        ('{"nodes": [{"id": "a", "position": [0, 0], "data": {"skill": "s"}}]}', "position must be"),
+        ('{"nodes": [{"id": "a", "position": {"x": "0"}, "data": {"skill": "s"}}]}', "position must be"),
+        ('{"nodes": [{"id": "a", "type": 1, "data": {"skill": "s"}}]}', "type must be a string"),
+        ('{"nodes": [], "edges": [{"id": 5, "source": "a", "sourceHandle": "x", "target": "b",'
+         ' "targetHandle": "y"}]}', "'id' must be a string"),
+        ('{"nodes": [], "inline_skills": {"a": 3}}', "inline_skills"),
+        ('{"nodes": [{"id": "a", "data": {"skill": "s", "params": {"x": NaN}}}]}', "NaN"),
+        ('{"nodes": [{"id": "a", "data": {"skill": "s", "params": {"x": -Infinity}}}]}', "Infinity"),
+        ('{"nodes": [{"id": "a", "data": {"skill": "s", "params": {"x": 1e999}}}]}', "infinity"),
+        ('{"nodes": [], "x": 123456789012345678901234567890}', "too large"),
+        ('{"nodes": [], "x": 1' + "0" * 5000 + '}', "invalid workflow JSON"),
+        ('{"nodes": [], "id": "a", "id": "b"}', "duplicate key 'id'"),
+        ('{"nodes": [], "deep": ' + "[" * 150 + "]" * 150 + "}", "nested more than 100"),
+        ('{"nodes": [], "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested more than"),
         ('{"nodes": [{"id": "a", "data": {}}]}', "needs data.skill"),
         ('{"nodes": [{"data": {"skill": "add"}}]}', "needs a non-empty string 'id'"),
         ('{"nodes": [], "edges": [{"source": "a", "target": "b"}]}', "'sourceHandle', 'targetHandle'"),
@@ -82,6 +104,20 @@ def test_unreadable_workflows_name_the_file(tmp_path, text, fragment):
         Workflow.load(path)
     assert fragment in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_invalid_utf8_is_a_named_error(tmp_path):
+    path = tmp_path / "bad.workflow.json"
+    path.write_bytes(b'{"nodes": [],\n "name": "caf\xe9"}')
+    with pytest.raises(WorkflowError, match=r"not UTF-8 text: byte 0xe9") as info:
+        Workflow.load(path)
+    assert info.value.line == 2
+
+
+def test_a_byte_order_mark_is_fine(tmp_path):
+    path = tmp_path / "bom.workflow.json"
+    path.write_bytes(b'\xef\xbb\xbf{"id": "w", "nodes": []}')
+    assert Workflow.load(path).id == "w"
 
 
 def test_invalid_json_names_the_line(tmp_path):
@@ -249,3 +285,38 @@ def test_node_index_keeps_first_of_duplicates_after_reordering():
     wf.nodes.sort(key=lambda n: n is first)  # stable: moves that "a" last
     assert wf.node("a") is wf.nodes[0]
     _ids_agree(wf)
+
+
+KEY = "sk-ant-api03-" + "A1b2C3d4" * 6
+
+
+def test_save_ipynb_writes_a_real_notebook(tmp_path):
+    import nbformat
+
+    wf = Workflow(id="nb-demo", name="Notebook demo")
+    wf.add_node("add", id="a", params={"a": 1, "b": 2})
+    wf.add_node("add", id="b")
+    wf.connect("a", "sum", "b", "a")
+    path = wf.save(tmp_path / "demo.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert any(c.source.startswith("%%skill a --uses add") for c in nb.cells)
+    back = Workflow.load(path)
+    assert [(n.id, n.skill, n.params) for n in back.nodes] == [(n.id, n.skill, n.params) for n in wf.nodes]
+    assert [(e.source, e.target) for e in back.edges] == [("a", "b")]
+    # Its own notebook is never overwritten by a regenerated one ...
+    with pytest.raises(WorkflowError, match="edited in its %%skill cells"):
+        back.save()
+    # ... but it can be saved as JSON or as another notebook.
+    assert back.save(tmp_path / "copy.ipynb").exists()
+    assert Workflow.load(back.save(tmp_path / "copy.workflow.json")).id == "nb-demo"
+
+
+@pytest.mark.parametrize("name", ["keyed.workflow.json", "keyed.ipynb"])
+def test_saved_files_never_hold_a_key(tmp_path, name):
+    wf = Workflow(id="keyed")
+    wf.add_node("add", id="a", params={"a": 1, "note": f"token {KEY}"})
+    path = wf.save(tmp_path / name)
+    text = path.read_text(encoding="utf-8")
+    assert KEY not in text and "[REDACTED]" in text
+    assert wf.node("a").params["note"] == f"token {KEY}"  # the workflow in memory is intact
