@@ -157,17 +157,22 @@ class _SideFiles:
     def __init__(self, folder: str | None) -> None:
         self.folder = folder
         self.files: dict[str, str] = {}
+        self.by_text: dict[str, str] = {}
 
     def put(self, node_id: str, port: str, text: str) -> str | None:
         """Keep ``text`` (JSON) as a side file; its path relative to the notebook, or
         ``None`` when values stay inline."""
         if self.folder is None:
             return None
+        known = self.by_text.get(text)
+        if known is not None:  # the same value as a parameter and in the metadata
+            return known
         base = f"{_file_part(node_id)[:60] or 'node'}.{_file_part(port)[:60] or 'value'}"
         rel, i = f"{self.folder}/{base}.json", 2
         while rel in self.files:
             rel, i = f"{self.folder}/{base}-{i}.json", i + 1
         self.files[rel] = text
+        self.by_text[text] = rel
         return rel
 
 
@@ -293,7 +298,7 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
             "status": r.status,
             "duration_ms": round(_number(r.duration_ms), 3),
             "started_at": _iso(r.started_at) if r.started_at else None,
-            "params": {k: MASK if k in sec_in else v
+            "params": {k: MASK if k in sec_in else _meta_value(n, k, v, side)
                        for k, v in (r.inputs or {}).items() if k not in wired},
             "wired": {(k if type(k) is str else _key_text(k)): f"{s}.{p}" for k, (s, p) in wired.items()},
             "error": r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
@@ -304,7 +309,7 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
         "language_info": {"name": "python"},
         "llmos": {"trace": {
             "run_id": _plain(run.run_id),
-            "workflow": run.workflow,
+            "workflow": _capped_workflow(run.workflow, side),
             "workflow_path": run.path,
             "overrides": run.overrides,
             "status": _plain(run.status),
@@ -319,6 +324,35 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
         }},
     }
     return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _meta_value(node_id: Any, port: Any, value: Any, side: _SideFiles) -> Any:
+    """A parameter for the metadata: as it is when small, else its capped summary."""
+    t = type(value)
+    if t is int or t is float or t is bool or value is None or (t is str and len(value) <= VALUE_CAP):
+        return value
+    return _capped(node_id, str(port), _json_value(value), side)
+
+
+def _capped_workflow(data: Any, side: _SideFiles) -> Any:
+    """The workflow JSON with large node params replaced by their capped summaries."""
+    try:
+        nodes = data["nodes"]
+    except (KeyError, TypeError):
+        return data
+    out = None
+    for i, node in enumerate(nodes):
+        try:
+            params = node["data"]["params"]
+            capped = {k: _meta_value(node["id"], k, v, side) for k, v in params.items()}
+        except (KeyError, TypeError, AttributeError):
+            continue
+        if any(capped[k] is not v for k, v in params.items()):
+            if out is None:
+                out = dict(data)
+                out["nodes"] = list(nodes)
+            out["nodes"][i] = {**node, "data": {**node["data"], "params": capped}}
+    return data if out is None else out
 
 
 def _holds_secret(run: _RunView, skills: dict[Any, _SkillView | None], redact: Any,
@@ -633,8 +667,10 @@ def _json_value(value: Any, depth: int = 0) -> Any:
     tuples → lists, other objects → their ``repr`` (a raising one → a placeholder);
     deeper than ``_MAX_DEPTH`` → a placeholder string."""
     t = type(value)
-    if t is str or t is int or t is bool or value is None:
+    if t is str or t is bool or value is None:
         return value
+    if t is int:  # beyond ~4,300 digits int→str refuses: hexadecimal text instead
+        return value if value.bit_length() < 14_000 else hex(value)
     if t is float:
         return value if math.isfinite(value) else str(value)
     if depth >= _MAX_DEPTH:
@@ -647,7 +683,7 @@ def _json_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, bool):
         return bool(int.__bool__(value))
     if isinstance(value, int):
-        return int.__index__(value)
+        return _json_value(int.__index__(value))
     if isinstance(value, float):
         return _json_value(float.__float__(value))
     if isinstance(value, str):
