@@ -226,3 +226,53 @@ def test_non_finite_and_huge_values_round_trip(tmp_path):
     x = ns["v"]["out"]
     assert math.isnan(x["nan"]) and x["inf"] == float("-inf") and x["huge"] == 10**5000
     assert x["t"] == (1, "a")
+
+
+NASTY = parse_skill("""---
+skill_id: nasty-echo
+version: '1.0'
+description: "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
+inputs: [{name: text, type: string}, {name: data, type: array, default: []}]
+outputs: [{name: text, type: string}, {name: n, type: integer}]
+---
+
+# nasty-echo
+
+```python
+def execute(inputs):
+    return {"text": inputs["text"], "n": len(inputs["data"])}
+```
+""")
+
+
+@pytest.mark.slow
+def test_a_nasty_valid_workflow_reexecutes_in_a_kernel(tmp_path):
+    """Valid ids, hostile values: the trace re-runs in a real kernel, reproduces the
+    outputs, and no payload runs (each would create the file ``pwned``)."""
+    from nbclient import NotebookClient
+
+    from llmos_jupyter import Engine
+
+    payload = "x'); open('pwned', 'w'); ('\n\"\"\"; open('pwned', 'w'); #\r<script>alert(1)</script>"
+    lib = SkillLibrary(volumes=[], skills=[NASTY])
+    wf = Workflow(id="nasty", name="<b onmouseover=alert(1)>Nasty</b>\n# injected heading")
+    wf.add_node("nasty-echo", id="a", params={"text": payload, "data": list(range(VALUE_CAP))})
+    wf.add_node("nasty-echo", id="b_2", params={"data": [payload]})
+    wf.connect("a", "text", "b_2", "text")
+    r = Engine(lib, max_workers=1, trace_dir=tmp_path).run(wf)
+    assert r.status == "completed"
+    nb = nbformat.read(r.trace, as_version=4)
+    assert "<b" not in nb.cells[0].source and "\n# injected" not in nb.cells[0].source
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert not (tmp_path / "pwned").exists()
+    results = [next(o for o in c.outputs if o.output_type == "execute_result")
+               for c in nb.cells if c.cell_type == "code"]
+    assert [ast_eval(o.data["text/plain"]) for o in results] == [
+        {"text": payload, "n": VALUE_CAP}, {"text": payload, "n": 1}]
+
+
+def ast_eval(text):
+    import ast
+
+    return ast.literal_eval(text)
