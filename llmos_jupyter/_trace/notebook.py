@@ -244,9 +244,19 @@ def _view(result: RunResult, library: SkillLibrary) -> tuple[_RunView, dict[Any,
 
 def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[str, Any]:
     # The one redaction step (re-exported by llmos_jupyter._redact once it exists).
-    from llmos_jupyter._llm.redact import redact
+    from llmos_jupyter._llm.redact import redact, register_secret
 
     run, skills = _view(result, library)
+    # A secret port's value is masked where it is that port's value, and redacted
+    # wherever else it shows up (echoed into another output, an error message).
+    for nr in run.nodes.values():
+        view = skills.get(nr.skill_id)
+        if view is not None and (view.secret_in or view.secret_out):
+            for values, names in ((nr.inputs, view.secret_in), (nr.outputs, view.secret_out)):
+                for name in names:
+                    value = (values or {}).get(name)
+                    if isinstance(value, str):
+                        register_secret(value)
     # Redaction works on what the run holds, before anything is quoted into code or
     # JSON: a secret with a quote or backslash in it would no longer be found verbatim
     # in the repr or the JSON text.

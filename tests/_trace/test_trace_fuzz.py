@@ -190,7 +190,8 @@ def test_secret_ports_and_keys_are_never_written(tmp_path):
     key = "sk-ant-api03-" + "Zz9" * 12
     wf = Workflow(id="sec")
     wf.add_node("echo-secret", id="s", params={"token": "hunter2-password-value", "x": key})
-    nr = NodeResult("s", "echo-secret", "completed", outputs={"out": f"echo {key}"},
+    nr = NodeResult("s", "echo-secret", "completed",
+                    outputs={"out": f"echo {key} and hunter2-password-value"},
                     inputs={"token": "hunter2-password-value", "x": key})
     result = RunResult("r3", wf, "completed", {"s": nr}, started_at=1.7e9,
                        overrides={"s": {"token": "hunter2-password-value"}})
