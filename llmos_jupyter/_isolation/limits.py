@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 __all__ = ["Limits", "format_bytes", "format_seconds", "parse_bytes", "parse_seconds"]
 
@@ -112,7 +113,7 @@ class Limits:
     file_size: int = _KIB**3
     open_files: int = 1024
 
-    _KEYS = {
+    _KEYS: ClassVar[dict[str, str]] = {
         "memory": "memory", "mem": "memory",
         "cpu": "cpu_s", "cpu_s": "cpu_s",
         "timeout": "timeout_s", "timeout_s": "timeout_s",

@@ -249,24 +249,23 @@ class IsolatedRunner:
 
     def _launch(self, launch: Launch) -> _Zygote:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        errors = tempfile.TemporaryFile()
-        try:
-            proc = _spawn(launch, child.fileno(), errors)
-        finally:
-            child.close()
-        parent.settimeout(_START_TIMEOUT)
-        try:
-            msg = parent.recv(1 << 16)
-        except OSError:
-            msg = b""
-        if not msg:
-            proc.kill()
-            proc.wait()
-            errors.seek(0)
-            text = errors.read().decode("utf-8", "replace").strip().splitlines()
-            parent.close()
-            raise _StartFailed(text[-1] if text else f"exit status {proc.returncode}")
-        errors.close()
+        with tempfile.TemporaryFile() as errors:  # the zygote's stderr: why it did not start
+            try:
+                proc = _spawn(launch, child.fileno(), errors)
+            finally:
+                child.close()
+            parent.settimeout(_START_TIMEOUT)
+            try:
+                msg = parent.recv(1 << 16)
+            except OSError:
+                msg = b""
+            if not msg:
+                proc.kill()
+                proc.wait()
+                errors.seek(0)
+                text = errors.read().decode("utf-8", "replace").strip().splitlines()
+                parent.close()
+                raise _StartFailed(text[-1] if text else f"exit status {proc.returncode}")
         parent.settimeout(None)
         return _Zygote(launch, proc, parent, json.loads(msg))
 

@@ -11,6 +11,8 @@ bubblewrap (``bwrap``, Linux) gives the worker:
   The user's home, ``LLMOS_HOME``, the working tree and the project source are not there.
 * a cleared environment: only ``PATH``, ``LANG``, ``HOME``, ``TMPDIR``, ``USER``/``LOGNAME``
   and matplotlib's backend/config dir, so no API key or secret is inherited;
+* as an ordinary user, bubblewrap's user namespace, with no nested user namespaces
+  (``--disable-userns``, bubblewrap >= 0.8);
 * when started as root (CI, containers), no user namespace but only the setuid/setgid
   capabilities, which the worker uses once to become ``nobody`` before anything else:
   root is exempt from ``RLIMIT_NPROC`` and could read root-only files in the view.
@@ -22,9 +24,11 @@ it does not isolate files or the network.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import site
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass, field
@@ -63,6 +67,16 @@ def find_bwrap() -> str | None:
     if not sys.platform.startswith("linux"):
         return None
     return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=8)
+def _has_option(bwrap: str, option: str) -> bool:
+    """Whether this bubblewrap knows ``option`` (asked once per process)."""
+    try:
+        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return option in out.stdout + out.stderr
 
 
 def _env(home: str, tmp: str) -> dict[str, str]:
@@ -111,6 +125,8 @@ def bwrap_launch(bwrap: str, limits: Limits, preload: list[str]) -> Launch:
         argv.append("--unshare-all")
         if limits.network:
             argv.append("--share-net")
+        if _has_option(bwrap, "--disable-userns"):  # bubblewrap >= 0.8
+            argv += ["--unshare-user", "--disable-userns"]  # no nested user namespaces
     argv += ["--hostname", "llmos-sandbox", "--clearenv"]
     for key, value in _env(SCRATCH, "/tmp").items():
         argv += ["--setenv", key, value]

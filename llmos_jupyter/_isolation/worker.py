@@ -221,7 +221,7 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
         try:
             __import__(name)
             loaded.append(name)
-        except Exception:  # noqa: BLE001 -- a missing optional package only costs speed
+        except Exception:  # noqa: BLE001, S110 -- a missing optional package only costs speed
             pass
     # What every node imports, imported once here instead of after each fork.
     import faulthandler  # noqa: F401
@@ -455,7 +455,7 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
         # The .md file is not in the sandbox: give tracebacks its lines from the request.
         linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
         namespace: dict[str, Any] = {"__name__": request.get("module", "llmos_skill")}
-        exec(compile(source, path, "exec"), namespace)
+        exec(compile(source, path, "exec"), namespace)  # noqa: S102 -- running it is the point
         fn = namespace.get("execute")
         if not callable(fn):
             reply({"kind": "result", "ok": False, "type": "SkillError",

@@ -316,16 +316,6 @@ def test_non_data_output_is_refused(runner):
         runner(skill(body("return {'x': {1, 2}}")), {})
 
 
-def test_subprocess_fallback_warns_and_scrubs_the_environment(monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
-    with IsolatedRunner(sandbox="subprocess") as r:
-        assert r.sandbox == "subprocess"
-        assert "files and network are NOT isolated" in r.isolation_warning
-        out = r(skill(body("import os\nreturn {'env': dict(os.environ)}")), {})
-        assert SECRET not in json.dumps(out) and "LLMOS_HOME" not in out["env"]
-        with pytest.raises(NodeCrashed, match="^exit status 4$"):
-            r(skill(body("import os\nos._exit(4)")), {})
-
 
 def test_forged_frames_do_not_end_the_node(runner, baseline):
     # The node writes a fake result and a fake exit report on its own socket, then spins:
@@ -359,3 +349,11 @@ def test_killing_the_worker_fails_only_that_node(runner):
     with pytest.raises(NodeCrashed, match="lost"):
         runner(skill(code), {}, timeout=5)
     assert runner(skill(body("return {'ok': 1}")), {}) == {"ok": 1}  # a new worker
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="as root the sandbox has no user namespace of its "
+                    "own, so bubblewrap's --disable-userns does not apply (docs/isolation.md)")
+def test_no_nested_user_namespace(runner):
+    code = body("import subprocess\np = subprocess.run(['unshare', '-U', 'true'])\n"
+                "return {'rc': p.returncode}")
+    assert runner(skill(code), {})["rc"] != 0
