@@ -11,28 +11,65 @@ They are run artefacts (thousands of files, PNG outputs) that the evolution step
 cites by run id in a compound skill's ``derived_from``; versioning them would make the
 repository grow with every run for no reader (see docs/evolution.md).
 
-Writes are serialised per volume folder within one process; two processes writing to the
-same volume at the same instant are not coordinated (dulwich's index lock makes the loser
-fail with an error rather than corrupt the repository).
+Writes are serialised across threads *and processes*: a write holds the volume's file
+lock (``$LLMOS_HOME/.locks/<volume>.lock``, the ``filelock`` package: an OS lock that dies
+with its process) from reading the old file to the commit, so concurrent ``%skill save``
+calls all land, one commit each. A write that fails after changing the file puts the old
+content back, so no file differs from its last commit because of llmos.
+
+Crash safety: while a write runs, ``$LLMOS_HOME/.locks/<volume>.writer.json`` names the
+process and the path. If that process is killed (``kill -9``, power loss), the next write
+finds the record and recovers before doing anything else: it removes the git lock files
+the dead process left (``.git/index.lock``, ref locks), removes its temporary files
+(``.<name>.XXXXXXXX.tmp`` under ``skills/`` and ``workflows/``), and commits the file it
+was writing if that differs from the last commit ("Recover interrupted write of ...").
+A git lock file without such a record belongs to another git program: it is waited for,
+and removed as stale once older than :data:`STALE_GIT_LOCK_S`. Every step is logged on
+the ``llmos_jupyter.volumes`` logger and kept in :attr:`Volume.recovered`. Errors of the
+git library (dulwich) surface as :class:`~llmos_jupyter._volumes.errors.VolumeGitError`
+naming the volume and the operation, never as a raw traceback.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import logging
+import os
 import re
+import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
+from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._paths import VOLUMES, llmos_home, volume_dir
 from llmos_jupyter._volumes.config import author, team_writable
-from llmos_jupyter._volumes.errors import RevisionNotFound, VolumeError, VolumeReadOnly
+from llmos_jupyter._volumes.errors import (
+    RevisionNotFound,
+    VolumeError,
+    VolumeGitError,
+    VolumeLocked,
+    VolumeReadOnly,
+)
 
-__all__ = ["GITIGNORE", "Revision", "Volume"]
+__all__ = ["GITIGNORE", "LOCK_TIMEOUT_S", "STALE_GIT_LOCK_S", "Revision", "Volume"]
+
+LOCK_TIMEOUT_S = 120.0
+"""Seconds a write waits for the volume's lock (another process's write) before
+:class:`VolumeLocked`."""
+STALE_GIT_LOCK_S = 60.0
+"""Age in seconds after which a git lock file no llmos write owns counts as stale (a git
+process killed mid-operation); a younger one is waited for."""
+
+log = logging.getLogger("llmos_jupyter.volumes")
+# mkstemp names of atomic_write: ".<file name>.<8 random characters>.tmp"
+_TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 GITIGNORE = "# llmos: run artefacts are not versioned (see docs/evolution.md)\ntraces/\nchats/\n"
 
@@ -44,6 +81,32 @@ _SKILL_ID_LINE = re.compile(rb"^skill_id:\s*['\"]?([a-z0-9][a-z0-9-]*)['\"]?\s*$
 def _lock(root: Path) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(root.resolve(), threading.Lock())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else
+    return True
+
+
+@contextmanager
+def _git_errors(volume: Volume, what: str) -> Iterator[None]:
+    """Turn any failure of the git library into a worded :class:`VolumeGitError`."""
+    try:
+        yield
+    except LlmosError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - dulwich raises many unrelated types
+        from llmos_jupyter._redact import redact
+
+        detail = redact(f"{type(exc).__name__}: {exc}")
+        raise VolumeGitError(
+            f"the {volume.name} volume's git repository ({volume.root / '.git'}) could not "
+            f"{what}: {detail}", volume=volume.name, cause=detail) from None
 
 
 @dataclass(frozen=True)
@@ -95,6 +158,9 @@ class Volume:
         self.name = name
         self.home = Path(home).expanduser() if home is not None else llmos_home()
         self.root = volume_dir(name, self.home)
+        self.recovered: list[str] = []
+        """What the last write found and repaired (stale git locks, temporary files, an
+        interrupted write); empty when the volume was in order."""
 
     def __repr__(self) -> str:
         return f"<Volume {self.name} at {self.root}>"
@@ -185,20 +251,182 @@ class Volume:
     def _commit(self, repo: Any, message: str) -> Revision:
         from dulwich import porcelain
 
-        who = author(self.home).encode()
+        from llmos_jupyter._redact import redact
+
+        # History is forever: no secret may enter a commit's message or author line.
+        who = redact(author(self.home)).encode()
         # sign=False and no_verify: a user's global git config (gpgsign, hooks) must not
         # make a product write fail or prompt.
-        sha = porcelain.commit(repo, message=message.encode(), author=who, committer=who,
-                               sign=False, no_verify=True)
+        sha = porcelain.commit(repo, message=redact(message).encode(), author=who,
+                               committer=who, sign=False, no_verify=True)
         return self._revision(repo, repo[sha])
 
     def _open_for_write(self, path: str | Path | None) -> Any:
         self.check_writable(path)
-        return self._repo() if self.is_repository else self._init()
+        with _git_errors(self, "open the repository"):
+            return self._repo() if self.is_repository else self._init()
+
+    # -- locking and recovery ----------------------------------------------------------
+    @property
+    def _lock_path(self) -> Path:
+        return self.home / ".locks" / f"{self.name}.lock"
+
+    @property
+    def _writer_path(self) -> Path:
+        return self.home / ".locks" / f"{self.name}.writer.json"
+
+    @contextmanager
+    def _writing(self, rel: str) -> Iterator[None]:
+        """Hold the volume (threads, then processes) for one write of ``rel``; repair what
+        a killed writer left first; leave a record naming this write while it runs."""
+        from filelock import FileLock, Timeout
+
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with _lock(self.root):
+            flock = FileLock(str(self._lock_path), timeout=LOCK_TIMEOUT_S)
+            try:
+                flock.acquire()
+            except Timeout:
+                raise VolumeLocked(
+                    f"the {self.name} volume stayed locked by another process for "
+                    f"{LOCK_TIMEOUT_S:.0f} s ({self._lock_path}); try again when its write "
+                    "is done", volume=self.name, path=str(self._lock_path)) from None
+            try:
+                self.recovered = self._recover()
+                record = {"pid": os.getpid(), "host": socket.gethostname(),
+                          "time": time.time(), "path": rel}
+                atomic_write_text(self._writer_path, json.dumps(record))
+                yield
+                self._writer_path.unlink(missing_ok=True)
+            finally:
+                flock.release()
+
+    def _put_back(self, repo: Any, rel: str, old: bytes | None) -> None:
+        """Undo a write whose commit failed: the old content (or no file) and index entry."""
+        full = self.root / rel
+        try:
+            if old is None:
+                full.unlink(missing_ok=True)
+            else:
+                from llmos_jupyter._atomic import atomic_write_bytes
+
+                atomic_write_bytes(full, old)
+            from dulwich import porcelain
+
+            porcelain.reset(repo, "mixed")  # the index back to HEAD: nothing half-staged
+        except Exception as exc:  # noqa: BLE001 - the original error matters more
+            log.warning("%s: could not undo the failed write of %s (%s); the next write "
+                        "will commit or repair it", self.root, rel, exc)
+            return
+        self._writer_path.unlink(missing_ok=True)
+
+    def _recover(self) -> list[str]:
+        """Repair what a killed writer left. Called with the volume locked, so no llmos
+        process is writing: git locks recorded as ours are stale for sure."""
+        notes: list[str] = []
+        writer: dict[str, Any] | None = None
+        if self._writer_path.exists():
+            try:
+                writer = json.loads(self._writer_path.read_text(encoding="utf-8"))
+                if not isinstance(writer, dict):
+                    writer = {}
+            except (OSError, ValueError):
+                writer = {}
+        git = self.root / ".git"
+        if git.is_dir():
+            notes += self._clear_git_locks(git, writer)
+        for sub in ("skills", "workflows"):
+            folder = self.root / sub
+            if not folder.is_dir():
+                continue
+            for tmp in folder.rglob(".*.tmp"):
+                if _TEMP_FILE.match(tmp.name) and tmp.is_file():
+                    tmp.unlink(missing_ok=True)
+                    notes.append(f"removed the temporary file {tmp.relative_to(self.root)} of "
+                                 "an interrupted write")
+        if writer is not None:
+            notes += self._commit_interrupted(writer)
+            self._writer_path.unlink(missing_ok=True)
+        for note in notes:
+            log.warning("%s volume (%s): %s", self.name, self.root, note)
+        return notes
+
+    def _clear_git_locks(self, git: Path, writer: dict[str, Any] | None) -> list[str]:
+        notes: list[str] = []
+        if writer is not None:
+            # A dead llmos writer's locks may be anywhere (objects, refs, index).
+            candidates = [p for p in git.rglob("*.lock") if p.is_file()]
+        else:
+            candidates = [git / n for n in ("index.lock", "HEAD.lock", "packed-refs.lock",
+                                            "config.lock")] + list((git / "refs").rglob("*.lock"))
+        for lock in candidates:
+            deadline = time.monotonic() + LOCK_TIMEOUT_S
+            while True:
+                try:
+                    age = time.time() - lock.stat().st_mtime
+                except FileNotFoundError:
+                    break  # the git program holding it finished
+                rel = lock.relative_to(self.root)
+                if writer is not None:
+                    pid = writer.get("pid")
+                    who = (f"process {pid}, which is no longer running"
+                           if isinstance(pid, int) and not _pid_alive(pid)
+                           else f"process {pid}, which lost the volume lock")
+                    lock.unlink(missing_ok=True)
+                    notes.append(f"removed the stale git lock {rel} left by an interrupted "
+                                 f"llmos write ({who})")
+                    break
+                if age > STALE_GIT_LOCK_S:
+                    lock.unlink(missing_ok=True)
+                    notes.append(f"removed the stale git lock {rel} ({age:.0f} s old: the git "
+                                 "program that made it was stopped)")
+                    break
+                if time.monotonic() > deadline:
+                    raise VolumeLocked(
+                        f"{lock} is held by another git program; retry when it is done, or "
+                        "delete the file if no git command is running in "
+                        f"{self.root}", volume=self.name, path=str(lock))
+                time.sleep(0.05)
+        return notes
+
+    def _commit_interrupted(self, writer: dict[str, Any]) -> list[str]:
+        """Commit the file a killed writer was writing, if it differs from HEAD (the
+        write reached the disk but not the history), and anything it left staged."""
+        rel = writer.get("path")
+        if not isinstance(rel, str) or not self.is_repository:
+            return []
+        with _git_errors(self, "recover an interrupted write"):
+            from dulwich import porcelain
+
+            repo = self._repo()
+            try:
+                head_tree = repo[repo.head()].tree
+            except KeyError:
+                return []
+            full = self.root / rel
+            on_disk = full.read_bytes() if full.is_file() else None
+            in_head = _blob_at(repo, head_tree, rel)
+            staged = porcelain.status(repo, untracked_files="no").staged
+            if on_disk == in_head and not any(staged.values()):
+                return []
+            if on_disk is None:
+                if self._tracked(repo, rel):
+                    porcelain.remove(repo, paths=[str(full)], cached=True)
+            else:
+                porcelain.add(repo, paths=[str(full)])
+            pid = writer.get("pid")
+            rev = self._commit(repo, f"Recover interrupted write of {rel}\n\nThe llmos process "
+                               f"{pid} was stopped after changing {rel} and before committing "
+                               "it; this commit records the file as it was left.")
+            return [f"committed {rel} as {rev.short}: process {pid} was stopped after "
+                    "writing it and before its commit"]
 
     # -- writes ------------------------------------------------------------------------
     def write_text(self, path: str | Path, text: str, *, message: str) -> Revision | None:
         """Write ``text`` to ``path`` (atomically) and commit it.
+
+        Safe from several threads and processes at once: writes take turns (see the
+        module's docstring), and a write that fails after changing the file restores it.
 
         Returns:
             The new commit, or ``None`` when the file already held exactly this text
@@ -207,18 +435,27 @@ class Volume:
         Raises:
             VolumeReadOnly: this volume may not be written.
             VolumeError: the path is outside the volume.
+            VolumeLocked: another process kept the volume locked for :data:`LOCK_TIMEOUT_S`.
+            VolumeGitError: the git repository failed (message names volume and step).
         """
         rel = self.relative(path)
-        with _lock(self.root):
+        self.check_writable(rel)
+        with self._writing(rel):
             repo = self._open_for_write(rel)
             full = self.root / rel
-            if full.is_file() and full.read_text(encoding="utf-8") == text and self._tracked(repo, rel):
+            old = full.read_bytes() if full.is_file() else None
+            if old == text.encode("utf-8") and self._tracked(repo, rel):
                 return None
             atomic_write_text(full, text)
-            from dulwich import porcelain
+            try:
+                with _git_errors(self, f"commit {rel}"):
+                    from dulwich import porcelain
 
-            porcelain.add(repo, paths=[str(full)])
-            return self._commit(repo, message)
+                    porcelain.add(repo, paths=[str(full)])
+                    return self._commit(repo, message)
+            except BaseException:
+                self._put_back(repo, rel, old)
+                raise
 
     def delete(self, path: str | Path, *, message: str) -> Revision:
         """Remove a file and commit the removal.
@@ -226,22 +463,30 @@ class Volume:
         Raises:
             VolumeReadOnly: this volume may not be written.
             VolumeError: no such file.
+            VolumeLocked, VolumeGitError: as for :meth:`write_text`.
         """
         rel = self.relative(path)
-        with _lock(self.root):
+        self.check_writable(rel)
+        with self._writing(rel):
             repo = self._open_for_write(rel)
             full = self.root / rel
             if not full.exists():
                 raise VolumeError(f"{full}: no such file in the {self.name} volume",
                                   volume=self.name)
-            from dulwich import porcelain
+            old = full.read_bytes() if full.is_file() else None
+            try:
+                with _git_errors(self, f"commit the removal of {rel}"):
+                    from dulwich import porcelain
 
-            if self._tracked(repo, rel):
-                porcelain.remove(repo, paths=[str(full)])
-            else:
-                full.unlink()
-            full.unlink(missing_ok=True)
-            return self._commit(repo, message)
+                    if self._tracked(repo, rel):
+                        porcelain.remove(repo, paths=[str(full)])
+                    else:
+                        full.unlink()
+                    full.unlink(missing_ok=True)
+                    return self._commit(repo, message)
+            except BaseException:
+                self._put_back(repo, rel, old)
+                raise
 
     def restore(self, skill_id: str, rev: str) -> Revision | None:
         """Put the skill ``skill_id`` back as it was at ``rev`` (a new commit; history is
@@ -253,10 +498,12 @@ class Volume:
             VolumeReadOnly: this volume may not be written.
         """
         self.check_writable()
-        repo = self._repo_or_error()
-        sha = self.resolve(rev, repo)
-        rel, data = self._skill_at(repo, sha, skill_id)
-        return self.write_text(rel, data.decode("utf-8"),
+        with _git_errors(self, f"read skill {skill_id} at {rev}"):
+            repo = self._repo_or_error()
+            sha = self.resolve(rev, repo)
+            rel, data = self._skill_at(repo, sha, skill_id)
+            text = data.decode("utf-8")
+        return self.write_text(rel, text,
                                message=f"Restore skill {skill_id} as of {sha.decode()[:7]}\n\n"
                                f"{rel} set to its content at revision {sha.decode()}.")
 
@@ -267,6 +514,11 @@ class Volume:
         An empty list when the volume is not (yet) a repository."""
         if not self.is_repository:
             return []
+        with _git_errors(self, "read its history"):
+            return self._log(path, skill_id, limit)
+
+    def _log(self, path: str | Path | None, skill_id: str | None,
+             limit: int | None) -> list[Revision]:
         repo = self._repo()
         try:
             repo.head()
@@ -285,6 +537,10 @@ class Volume:
     def diff(self, rev: str, rev2: str | None = None) -> str:
         """A unified diff. With one revision: what that commit changed (against its first
         parent), like ``git show``. With two: from ``rev`` to ``rev2``."""
+        with _git_errors(self, f"diff {rev}" + (f" {rev2}" if rev2 else "")):
+            return self._diff(rev, rev2)
+
+    def _diff(self, rev: str, rev2: str | None) -> str:
         from dulwich.patch import write_tree_diff
 
         repo = self._repo_or_error()
@@ -303,10 +559,11 @@ class Volume:
         Raises:
             RevisionNotFound, VolumeError: unknown revision or no such file there.
         """
-        repo = self._repo_or_error()
-        sha = self.resolve(rev, repo)
-        rel = self.relative(path)
-        data = _blob_at(repo, repo[sha].tree, rel)
+        with _git_errors(self, f"show {path} at {rev}"):
+            repo = self._repo_or_error()
+            sha = self.resolve(rev, repo)
+            rel = self.relative(path)
+            data = _blob_at(repo, repo[sha].tree, rel)
         if data is None:
             raise VolumeError(f"{rel} does not exist at revision {sha.decode()[:7]}",
                               volume=self.name)
@@ -318,7 +575,12 @@ class Volume:
 
         Raises:
             RevisionNotFound: nothing matches, or a short id is ambiguous.
+            VolumeGitError: the repository could not be read.
         """
+        with _git_errors(self, f"resolve the revision {rev!r}"):
+            return self._resolve(rev, repo)
+
+    def _resolve(self, rev: str, repo: Any) -> bytes:
         repo = repo if repo is not None else self._repo_or_error()
         text = rev.strip()
         m = re.fullmatch(r"(.+?)((?:[~^]\d*)*)", text)
@@ -341,7 +603,8 @@ class Volume:
             raise VolumeError(f"the {self.name} volume ({self.root}) has no history yet: it "
                               "becomes a git repository on the first write through llmos",
                               volume=self.name)
-        return self._repo()
+        with _git_errors(self, "open the repository"):
+            return self._repo()
 
     def _resolve_base(self, repo: Any, base: str, rev: str) -> bytes:
         for ref in (base.encode(), b"refs/heads/" + base.encode(), b"refs/tags/" + base.encode()):
