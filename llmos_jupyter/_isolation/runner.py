@@ -338,7 +338,14 @@ class IsolatedRunner:
             finally:
                 data_theirs.close()
                 report_theirs.close()
-            frames, stopped = self._exchange(z, rid, data, report, frame, cancel, t0, limit)
+            try:
+                frames, stopped = self._exchange(z, rid, data, report, frame, cancel, t0, limit)
+            except BaseException:  # KeyboardInterrupt in the caller: do not leave it running
+                try:
+                    z.send({"op": "kill", "id": rid})
+                except OSError:
+                    pass
+                raise
         finally:
             data.close()
             report.close()

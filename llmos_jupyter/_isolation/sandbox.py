@@ -7,7 +7,8 @@ bubblewrap (``bwrap``, Linux) gives the worker:
 * a root file system that holds only read-only binds of ``/usr`` (and the ``/bin``,
   ``/lib*`` links or dirs), the dynamic linker's files under ``/etc``, the Python
   installation (prefix, base prefix, site-packages) and the worker script itself; a
-  private ``/proc`` and ``/dev``; private size-limited tmpfs ``/tmp`` and ``/scratch``.
+  private ``/proc`` and ``/dev``; private size-limited tmpfs ``/tmp``, ``/dev/shm`` and
+  ``/scratch``.
   The user's home, ``LLMOS_HOME``, the working tree and the project source are not there.
 * a cleared environment: only ``PATH``, ``LANG``, ``HOME``, ``TMPDIR``, ``USER``/``LOGNAME``
   and matplotlib's backend/config dir, so no API key or secret is inherited;
@@ -154,6 +155,8 @@ def bwrap_launch(bwrap: str, limits: Limits, preload: list[str]) -> Launch:
     argv += ["--perms", "0755", "--dir", "/llmos",
              "--ro-bind", str(WORKER), SANDBOX_WORKER,
              "--proc", "/proc", "--dev", "/dev",
+             # multiprocessing's semaphores live in /dev/shm: private and writable.
+             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", "/dev/shm",
              "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", SCRATCH,
              "--chdir", SCRATCH,

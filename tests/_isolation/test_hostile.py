@@ -357,3 +357,12 @@ def test_no_nested_user_namespace(runner):
     code = body("import subprocess\np = subprocess.run(['unshare', '-U', 'true'])\n"
                 "return {'rc': p.returncode}")
     assert runner(skill(code), {})["rc"] != 0
+
+
+def test_multiprocessing_and_a_long_log(runner):
+    code = body("import multiprocessing as mp\nprint('x' * (3 * 1024 * 1024))\n"
+                "with mp.Pool(2) as pool:\n    return {'sq': pool.map(abs, [-1, -2, 3])}")
+    run = runner.run(skill(code), {})
+    assert run.outputs == {"sq": [1, 2, 3]}
+    assert run.log.startswith("[... ") and "bytes of output cut ...]" in run.log
+    assert len(run.log) < 1024 * 1024 + 100
