@@ -756,7 +756,18 @@ def format_skill_cell(
 ) -> str:
     """The source of a ``%%skill`` cell, in canonical form (``parse_skill_cell`` reads it
     back to the same node). Parameters that are identifiers with literal values go in
-    the body, one per line; others become ``--set NAME=JSON``."""
+    the body, one per line; others become ``--set NAME=JSON``.
+
+    Raises:
+        WorkflowError: a node id, skill id or wire outside the id grammar
+            (:mod:`llmos_jupyter._ids`): written into the magic line, a newline in one
+            would end the line and turn the rest into the cell's code.
+    """
+    _check_cell_ids(node_id, uses, wires)
+    if name is not None:
+        name = _one_line(name)
+    if description is not None:
+        description = _one_line(description)
     parts = [MAGIC, _quote(node_id)]
     if uses is not None:
         parts += ["--uses", _quote(uses)]
@@ -793,6 +804,26 @@ def format_skill_cell(
         return head + ("\n" + "\n".join(body_lines) if body_lines else "")
     body = markdown if markdown is not None else (code or "")
     return head + "\n" + body.rstrip("\n")
+
+
+def _check_cell_ids(node_id: str, uses: str | None, wires: Any) -> None:
+    problems = [id_problem("node", node_id)]
+    if uses is not None:
+        problems.append(id_problem("skill", uses))
+    for w in wires:
+        problems.append(id_problem("node", w.source))
+        for port in (w.port, w.source_port):
+            if not isinstance(port, str) or not _PORT_NAME.match(port) or "\n" in port:
+                problems.append(f"port name {ascii(port)} is not valid (letters, digits, '_')")
+    why = next((p for p in problems if p), None)
+    if why is not None:
+        raise WorkflowError(f"cannot write a %%skill cell: {why}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line (a newline inside a quoted option would still end the magic
+    line): line breaks become spaces, other control characters are dropped."""
+    return " ".join(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", str(text)).splitlines())
 
 
 # -- editing cells -------------------------------------------------------------------------

@@ -393,11 +393,18 @@ def notebook_from_workflow(workflow: Workflow) -> Any:
     if grouped != [e.id for e in workflow.edges] and len(set(grouped)) == len(grouped):
         meta["edge_order"] = [e.id for e in workflow.edges]
 
+    from llmos_jupyter._ids import is_valid_id
+    from llmos_jupyter._trace.notebook import markdown_text
+
     used: set[str] = set()
-    title = workflow.name or workflow.id
+    # The workflow's name and description are data, not Markdown: escaped, so a name
+    # holding <img onerror=...> or a javascript: link shows as text.
+    title = markdown_text(workflow.name or workflow.id)
     desc = data.get("description")
-    intro = (f"# {title}\n\n" + (f"{desc}\n\n" if isinstance(desc, str) and desc else "")
-             + f"The `%%skill` cells below are the workflow `{workflow.id}`: each cell is a node "
+    desc = markdown_text(desc) if isinstance(desc, str) and desc else ""
+    wid = f"`{workflow.id}`" if is_valid_id("workflow", workflow.id) else markdown_text(workflow.id)
+    intro = (f"# {title}\n\n" + (f"{desc}\n\n" if desc else "")
+             + f"The `%%skill` cells below are the workflow {wid}: each cell is a node "
              "and its `--in PORT=NODE.PORT` options are the edges. Run the notebook top to "
              f"bottom, or headless with `llmos run` on this notebook.")
     cells = [v4.new_markdown_cell(intro, id=_cell_id("title", used)),

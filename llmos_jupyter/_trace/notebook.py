@@ -51,7 +51,8 @@ from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.ports import is_png, png_bytes
 from llmos_jupyter._version import __version__
 
-__all__ = ["MASK", "SUMMARY_ROWS", "VALUE_CAP", "build_trace", "trace_filename", "write_trace"]
+__all__ = ["MASK", "SUMMARY_ROWS", "VALUE_CAP", "build_trace", "markdown_text", "trace_filename",
+           "write_trace"]
 
 VALUE_CAP = 16_384
 """Characters of JSON a single parameter or output may take inside the notebook."""
@@ -888,11 +889,13 @@ def _md(text: Any) -> str:
     s = text if isinstance(text, str) else _safe_repr(text)
     if _PLAIN_ID.match(s):
         return f"`{s}`"
-    return _md_text(s)
+    return markdown_text(s)
 
 
-def _md_text(text: Any) -> str:
-    """Untrusted text as inert Markdown text (no code span)."""
+def markdown_text(text: Any) -> str:
+    """Untrusted text as inert Markdown text: control characters shown escaped (``\\n``),
+    ``&``/``<``/``>`` as HTML entities, and the characters that make links, images,
+    emphasis, code spans, table columns and math backslash-escaped."""
     s = text if isinstance(text, str) else _safe_repr(text)
     s = _CTRL.sub(lambda m: ascii(m.group())[1:-1], s)
     return _MD_SPECIAL.sub(r"\\\1", html.escape(s, quote=False))
@@ -906,7 +909,7 @@ def _summary(run: _RunView, skills: dict[Any, _SkillView | None]) -> str:
         f"# Trace: {_md(title)}",
         "",
         f"Workflow {_md(wf.get('id'))}{source} · run {_md(run.run_id)} · "
-        f"{_md_text(_iso(run.started_at) or '')} · **{_md_text(run.status)}** in "
+        f"{markdown_text(_iso(run.started_at) or '')} · **{markdown_text(run.status)}** in "
         f"{_number(run.duration_ms):.0f} ms",
         "",
         "| node | skill | status | time (ms) | outputs |",
@@ -919,7 +922,7 @@ def _summary(run: _RunView, skills: dict[Any, _SkillView | None]) -> str:
         view = skills.get(r.skill_id)
         what = (r.error if r.status in ("failed", "skipped")
                 else _preview(r.outputs or {}, view.secret_out if view else _NO_SECRETS))
-        lines.append(f"| {_md(node_id)} | {_md(r.skill_id)} | {_md_text(r.status)} | "
+        lines.append(f"| {_md(node_id)} | {_md(r.skill_id)} | {markdown_text(r.status)} | "
                      f"{_number(r.duration_ms):.1f} | {_md_cell(what)} |")
     if len(shown) < len(items):
         lines.append(f"| … {len(items) - len(shown):,} more nodes (see their cells below) "
@@ -951,7 +954,7 @@ def _md_cell(text: Any) -> str:
     s = text if isinstance(text, str) else _safe_repr(text)
     if len(s) > 300:
         s = s[:297] + "..."
-    return s if _PLAIN_ID.match(s) else _md_text(s)
+    return s if _PLAIN_ID.match(s) else markdown_text(s)
 
 
 def _short(value: Any) -> str:

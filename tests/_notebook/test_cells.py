@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 
@@ -183,3 +184,26 @@ def test_names():
     assert variable_name("class") == "class_"
     assert variable_name("2d") == "_2d"
     assert skill_id_for("Fit_Curve") == "fit-curve"
+
+
+@pytest.mark.parametrize("node_id", ["a\nimport os", "a\rb", "a b", "a.b", "x" * 129])
+def test_cells_refuse_node_ids_outside_the_grammar(node_id):
+    with pytest.raises(WorkflowError, match="node id|cannot split"):
+        parse_skill_cell(f"%%skill {shlex.quote(node_id)} --uses add\na = 1")
+    with pytest.raises(WorkflowError, match="cannot write a %%skill cell"):
+        format_skill_cell(node_id, uses="add")
+
+
+def test_written_cells_keep_hostile_text_on_the_magic_line():
+    from llmos_jupyter._notebook.cells import Wire
+
+    with pytest.raises(WorkflowError, match="port name"):
+        format_skill_cell("a", uses="add", wires=(Wire("x\nimport os", "b", "y"),))
+    with pytest.raises(WorkflowError, match="skill id"):
+        format_skill_cell("a", uses="Add\nimport os")
+    src = format_skill_cell("a", code="def execute(inputs):\n    return {}\n",
+                            name="n\nimport os", description="d\r\nprint(1)")
+    first, _, body = src.partition("\n")
+    assert body == "def execute(inputs):\n    return {}"
+    cell = parse_skill_cell(src)
+    assert (cell.name, cell.description) == ("n import os", "d print(1)")

@@ -190,3 +190,15 @@ def test_shipped_notebooks_are_workflows(name):
 
 def test_toy_skill_is_parseable():
     assert parse_skill(ADD).skill_id == "add"
+
+
+def test_exported_notebooks_show_names_and_descriptions_as_text(tmp_path):
+    wf = Workflow(id="w", name="<img src=x onerror=alert(1)> [a](javascript:x)",
+                  extra={"description": "line one\n# not a heading <script>"})
+    wf.add_node("add", id="a")
+    nb = notebook_from_workflow(wf)
+    intro = nb.cells[0].source
+    assert "<img" not in intro and "<script>" not in intro and "\\](javascript" in intro
+    assert "&lt;img" in intro and "\n# not a heading" not in intro
+    back = workflow_from_notebook(nb)
+    assert back.name == wf.name and back.extra["description"] == wf.extra["description"]
