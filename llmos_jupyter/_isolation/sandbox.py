@@ -74,7 +74,8 @@ def find_bwrap() -> str | None:
 def _has_option(bwrap: str, option: str) -> bool:
     """Whether this bubblewrap knows ``option`` (asked once per process)."""
     try:
-        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10,
+                             check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return option in out.stdout + out.stderr

@@ -311,12 +311,30 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
                     os.kill(pid, signal.SIGUSR1)
                 except ProcessLookupError:
                     pass
+    # Shutting down: each supervisor kills its node and what it started; then whatever is
+    # left (a supervisor that did not answer, adopted orphans) is killed here. Outside
+    # bubblewrap's PID namespace nothing else would.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for pid in nodes.values():
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            pass
+    import time
+
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.005)
+        except ChildProcessError:
+            break
     for pid in nodes.values():
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    _kill_descendants()
     os._exit(0)
 
 

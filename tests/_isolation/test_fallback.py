@@ -62,3 +62,50 @@ def test_closed_runner_refuses():
     r.close()
     with pytest.raises(RuntimeError, match="closed"):
         r(skill("def execute(inputs):\n    return {}\n"), {})
+
+
+def test_close_kills_running_nodes_and_their_children():
+    import os
+    import threading
+    import time
+
+    r = IsolatedRunner(sandbox="subprocess")
+    code = ("import os, subprocess, time\ndef execute(inputs):\n"
+            "    subprocess.Popen(['sleep', '1001.5'], start_new_session=True)\n"
+            "    time.sleep(1000)\n")
+    errors = []
+
+    def run():
+        try:
+            r(skill(code), {})
+        except Exception as exc:  # noqa: BLE001 -- recorded for the assertion
+            errors.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(1.0)
+    assert _sleepers(), "the node did not start its child"
+    r.close()
+    t.join(5)
+    assert not t.is_alive() and errors
+    end = time.monotonic() + 2
+    while _sleepers() and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not _sleepers()
+    del os
+
+
+def _sleepers() -> list[str]:
+    import os
+
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if cmd == b"sleep\x001001.5\x00":
+                out.append(name)
+    return out
