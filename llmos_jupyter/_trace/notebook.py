@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -382,7 +383,8 @@ def _holds_secret(run: _RunView, skills: dict[Any, _SkillView | None], redact: A
             flat += (view.code, view.runtime, view.version)
     flat.extend(run.nodes)
     for nr in run.nodes.values():
-        flat += (nr.node_id, nr.skill_id, nr.status, nr.error, nr.traceback)
+        flat += (nr.node_id, nr.skill_id, nr.status, nr.error, nr.traceback,
+                 getattr(nr, "log", None))
         stack += (nr.inputs, nr.outputs, nr.wired)
     for n in wf.nodes:
         flat += (n.id, n.skill, n.type)
@@ -462,9 +464,11 @@ def _redacted(run: _RunView, skills: dict[Any, _SkillView | None],
     nodes = {}
     for key, nr in run.nodes.items():
         wired = {r(k): (r(s), r(p)) for k, (s, p) in (nr.wired or {}).items()}
-        nodes[r(key)] = NodeResult(
-            r(nr.node_id), r(nr.skill_id), r(nr.status), r(nr.outputs or {}), r(nr.inputs or {}),
-            wired, r(nr.error), r(nr.traceback), nr.duration_ms, nr.started_at, r(nr.cache_key))
+        nodes[r(key)] = dataclasses.replace(
+            nr, node_id=r(nr.node_id), skill_id=r(nr.skill_id), status=r(nr.status),
+            outputs=r(nr.outputs or {}), inputs=r(nr.inputs or {}), wired=wired,
+            error=r(nr.error), traceback=r(nr.traceback), cache_key=r(nr.cache_key),
+            **({"log": r(nr.log)} if getattr(nr, "log", None) is not None else {}))
     out_skills = {
         r(sid): None if v is None else _SkillView(r(v.code), r(v.runtime), r(v.version),
                                                   v.code_hash, v.secret_in, v.secret_out)
@@ -838,9 +842,9 @@ def _cell_outputs(nr: NodeResult, count: int, secret_out: frozenset[str],
         error = nr.error if isinstance(nr.error, str) else ("" if nr.error is None else _safe_repr(nr.error))
         tb = nr.traceback if isinstance(nr.traceback, str) else ""
         ename, _, evalue = (error or "Error: ").partition(": ")
-        return [{"output_type": "error", "ename": ename, "evalue": evalue,
-                 "traceback": (tb or error).rstrip("\n").split("\n")}]
-    outputs: list[dict[str, Any]] = []
+        return _log_output(nr) + [{"output_type": "error", "ename": ename, "evalue": evalue,
+                                   "traceback": (tb or error).rstrip("\n").split("\n")}]
+    outputs: list[dict[str, Any]] = _log_output(nr)
     plain: dict[str, Any] = {}
     for port, value in (nr.outputs or {}).items():
         key = port if type(port) is str else _key_text(port)
@@ -864,6 +868,15 @@ def _cell_outputs(nr: NodeResult, count: int, secret_out: frozenset[str],
                         "data": {"text/plain": text, "application/json": plain},
                         "metadata": {}})
     return outputs
+
+
+def _log_output(nr: NodeResult) -> list[dict[str, Any]]:
+    """What the skill printed, as the cell's stream output (empty list when nothing)."""
+    log = getattr(nr, "log", None)
+    if not log:
+        return []
+    text = log if isinstance(log, str) else _safe_repr(log)
+    return [{"output_type": "stream", "name": "stdout", "text": text}]
 
 
 def _capped(node_id: Any, port: str, value: Any, side: _SideFiles) -> Any:

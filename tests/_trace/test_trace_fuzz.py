@@ -96,7 +96,8 @@ def runs(draw):
         wf.nodes.append(__import__("llmos_jupyter").Node(id=node_id, skill=skill_id, params=params))
         nodes[node_id] = NodeResult(node_id, skill_id, status, outputs=outputs, inputs=inputs,
                                     wired=wired, error=error, traceback=error, duration_ms=1.5,
-                                    started_at=1.7e9, cache_key=draw(st.one_of(st.none(), text)))
+                                    started_at=1.7e9, cache_key=draw(st.one_of(st.none(), text)),
+                                    log=draw(st.one_of(st.none(), text)))
     overrides = draw(st.dictionaries(ident, st.dictionaries(ident, values, max_size=2), max_size=2))
     return RunResult(draw(text), wf, draw(st.sampled_from(["completed", "failed", "x\n<b>"])),
                      nodes, overrides=overrides, started_at=1.7e9, duration_ms=3.0)
@@ -192,7 +193,8 @@ def test_secret_ports_and_keys_are_never_written(tmp_path):
     wf.add_node("echo-secret", id="s", params={"token": "hunter2-password-value", "x": key})
     nr = NodeResult("s", "echo-secret", "completed",
                     outputs={"out": f"echo {key} and hunter2-password-value"},
-                    inputs={"token": "hunter2-password-value", "x": key})
+                    inputs={"token": "hunter2-password-value", "x": key},
+                    log=f"printed {key}")
     result = RunResult("r3", wf, "completed", {"s": nr}, started_at=1.7e9,
                        overrides={"s": {"token": "hunter2-password-value"}})
     text = write_trace(result, lib, tmp_path).read_text(encoding="utf-8")
