@@ -378,8 +378,15 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
         if (passesThrough(e)) {
           el.removeAttribute('data-lm-suppress-shortcuts');
           window.setTimeout(() => el.setAttribute('data-lm-suppress-shortcuts', 'true'), 0);
+          return;
         }
-        return;  // the body's onKeyDown handles it
+        // The canvas' own element (focused after a press on the pane or a deleted node)
+        // is outside the body whose onKeyDown handles keys: handle and stop them here.
+        if (t === el && !MODIFIERS.has(e.key)) {
+          keyHandler.current(e);
+          e.stopPropagation();
+        }
+        return;  // inside the body: its onKeyDown handles it
       }
       if (!(active && (t === document.body || t.contains(el)))) return;
       // The focus fell out of the canvas onto an ancestor (a deleted node, the notebook's
@@ -393,8 +400,13 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     // becomes a node under the pointer; stopped here, so the notebook around a canvas
     // widget never inserts it as cells. Hosts with their own drop handling (the notebook
     // graph, workflow documents) take it earlier, in the capture phase.
+    // The notebook takes Lumino drops in the capture phase on its node, so the canvas
+    // listens in the capture phase of the window, before it, for its own element only.
     const onLuminoDrag = (ev: Event) => {
       const e = ev as LuminoDragEvent;
+      const host = root.current;
+      if (!host || !(e.target instanceof Node) || !host.contains(e.target)) return;
+      if (host.parentElement?.closest('[data-llmos-drop-host]')) return;  // the host handles it
       if (!e.mimeData?.hasData(SKILL_DRAG_MIME)) return;
       e.preventDefault();
       e.stopPropagation();
@@ -403,14 +415,13 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
         commands.current.addAt(String(e.mimeData.getData(SKILL_DRAG_MIME)), e.clientX, e.clientY);
       }
     };
-    const el = root.current;
     const dragEvents = ['lm-dragenter', 'lm-dragover', 'lm-drop'];
-    for (const t of dragEvents) el?.addEventListener(t, onLuminoDrag);
+    for (const t of dragEvents) window.addEventListener(t, onLuminoDrag, true);
     document.addEventListener('pointerdown', onPointer, true);
     document.addEventListener('focusin', onFocus, true);
     window.addEventListener('keydown', onKey, true);
     return () => {
-      for (const t of dragEvents) el?.removeEventListener(t, onLuminoDrag);
+      for (const t of dragEvents) window.removeEventListener(t, onLuminoDrag, true);
       document.removeEventListener('pointerdown', onPointer, true);
       document.removeEventListener('focusin', onFocus, true);
       window.removeEventListener('keydown', onKey, true);

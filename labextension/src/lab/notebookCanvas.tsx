@@ -75,6 +75,7 @@ export class NotebookCanvas extends Widget {
   constructor(private options: NotebookCanvasOptions) {
     super();
     this.addClass('llmos-NotebookCanvas');
+    this.node.dataset.llmosDropHost = 'true';  // skill drops are handled here, not by the canvas
     this.model = new HostModel(
       { workflow: EMPTY, skills: [], statuses: {}, previews: {}, errors: [], message: '',
         running: false, height: '100%', selected: [], validated: true, expressions: {} },

@@ -48,6 +48,7 @@ export class WorkflowCanvas extends Widget {
   ) {
     super();
     this.addClass('llmos-WorkflowCanvas');
+    this.node.dataset.llmosDropHost = 'true';  // skill drops are handled here, not by the canvas
     this.model = new HostModel(
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
         message: '', running: false, height: '100%',
