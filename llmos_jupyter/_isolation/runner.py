@@ -314,10 +314,12 @@ class IsolatedRunner:
             "code": skill.code, "path": skill.source_name, "line": skill.code_line,
             "hash": skill.code_hash, "runtime": skill.runtime, "requires": list(skill.requires),
             "module": f"llmos_skill_{skill.skill_id.replace('-', '_')}",
-            "inputs": {str(k): wire.encode(v, f"input {k!r}") for k, v in inputs.items()},
         }
-        payload = wire.dumps(request)
-        frame = wire._HEADER.pack(len(payload)) + payload
+        blobs: list[bytes] = []
+        request["inputs"] = {str(k): wire.encode(v, f"input {k!r}", blobs)
+                             for k, v in inputs.items()}
+        frame = b"".join(wire.pack_frame(request, blobs))
+        del blobs
         t0 = time.perf_counter()
         rid = next(self._ids)
         data, data_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -445,8 +447,8 @@ class IsolatedRunner:
         if result is not None:
             if result.get("ok") and isinstance(result.get("outputs"), dict):
                 try:
-                    outputs = wire.decode(result["outputs"])
-                except (TypeError, ValueError):
+                    outputs = wire.decode(result["outputs"], result.get("$attachments", []))
+                except (TypeError, ValueError, AttributeError):
                     outputs = None
                 if outputs is not None:
                     return NodeRun(outputs, log, ms, exit_.get("cpu_s", 0.0),
@@ -458,6 +460,8 @@ class IsolatedRunner:
             raise SkillRaised(result.get("error") or result.get("type", "error"),
                               error_type=result.get("type", "Exception"), log=log,
                               traceback=result.get("traceback", ""))
+        if "malformed" in frames and exit_.get("status") == 0:
+            raise NodeCrashed("the node sent a malformed result", log=log)
         if not exit_:
             raise NodeCrashed(f"lost: {lost or 'the node reported nothing'}", log=log)
         if "start_error" in exit_:
@@ -498,11 +502,13 @@ def _take_frames(buf: bytearray, frames: dict[str, dict[str, Any]], *,
     ``result`` marks the node ``malformed``; only the supervisor's socket carries ``exit``."""
     while (size := wire.frame_size(buf)) is not None and len(buf) >= size:
         try:
-            message = json.loads(bytes(buf[wire._HEADER.size:size]))
-        except ValueError:
-            message = None
+            message, blobs = wire.unpack_frame(bytes(buf[wire._HEADER.size:size]))
+        except ValueError:  # also JSON errors
+            message, blobs = None, []
         del buf[:size]
         ok = isinstance(message, dict) and isinstance(message.get("kind"), str)
+        if ok:
+            message["$attachments"] = blobs
         if from_supervisor:
             frames["exit"] = message if ok else {"kind": "exit", "malformed": True}
         elif ok and message["kind"] == "result" and "result" not in frames:

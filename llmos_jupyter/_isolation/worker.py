@@ -19,11 +19,15 @@ that the next one sees. The supervisor outlives the node: it reaps it, kills eve
 the skill left behind (a subreaper gets the double-forked ones too), reads the captured
 log and reports the exit status, so a crash, ``os._exit`` or a signal is still reported.
 
-Wire format: each frame is an 8-byte big-endian length then that many bytes of UTF-8
-JSON. The JSON is Python's dialect: ``NaN``, ``Infinity`` and ``-Infinity`` are written as
-such (both ends are Python). Values are tagged so they come back with the same type:
+Wire format: a frame is an 8-byte big-endian length N, then N bytes: an 8-byte length J,
+J bytes of UTF-8 JSON (the message), then the message's binary attachments back to back
+(their lengths are the message's ``"$blobs"`` list). The JSON is Python's dialect: ``NaN``,
+``Infinity`` and ``-Infinity`` are written as such (both ends are Python). Values are
+tagged so they come back with the same type:
 
-* ``bytes`` (PNG or not) → ``{"$bytes": "<base64>"}`` (back to ``bytes``);
+* ``bytes`` (PNG or not) → ``{"$blob": i}``, attachment ``i`` of the frame, raw (no base64,
+  no JSON escaping: a 10 MB image costs a copy, not a parse); back to ``bytes``. Without
+  attachments (``encode(value)`` alone) bytes are ``{"$bytes": "<base64>"}``;
 * a ``dict`` whose only key starts with ``$`` → ``{"$dict": {...}}`` (so data cannot
   forge a tag);
 * tuples → lists; numpy arrays and scalars → lists and Python numbers (``.tolist()`` /
@@ -45,7 +49,7 @@ from json import dumps as _json_dumps  # bound now: a skill patching json.dumps 
 from json import loads as _json_loads  # garble the node's own reply
 from typing import Any
 
-__all__ = ["decode", "encode", "read_frame", "write_frame"]
+__all__ = ["decode", "encode", "pack_frame", "read_frame", "unpack_frame", "write_frame"]
 
 _HEADER = struct.Struct(">Q")
 MAX_LOG = 1 << 20
@@ -53,8 +57,9 @@ MAX_LOG = 1 << 20
 
 
 # -- wire format ---------------------------------------------------------------------------
-def encode(value: Any, where: str = "value") -> Any:
-    """``value`` as tagged JSON data (see the module docstring). Raises ``TypeError``."""
+def encode(value: Any, where: str = "value", blobs: list[bytes] | None = None) -> Any:
+    """``value`` as tagged JSON data (see the module docstring); ``bytes`` go to ``blobs``
+    when it is given. Raises ``TypeError`` naming where a non-data value sits."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, dict):
@@ -62,76 +67,123 @@ def encode(value: Any, where: str = "value") -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 if k is None or isinstance(k, (bool, int, float)):
-                    k = json.dumps(k)
+                    k = _json_dumps(k)
                 else:
                     raise TypeError(f"{where}: dict key {k!r} ({type(k).__name__}) is not a "
                                     "string")
-            out[k] = encode(v, f"{where}[{k!r}]")
+            out[k] = encode(v, f"{where}[{k!r}]", blobs)
         if len(out) == 1 and next(iter(out)).startswith("$"):
             return {"$dict": out}
         return out
     if isinstance(value, (list, tuple)):
-        return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [encode(v, f"{where}[{i}]", blobs) for i, v in enumerate(value)]
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+        if blobs is None:
+            return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+        blobs.append(bytes(value))
+        return {"$blob": len(blobs) - 1}
     if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy array / scalar
-        return encode(value.tolist(), where)
+        return encode(value.tolist(), where, blobs)
     if hasattr(value, "item") and type(value).__module__ == "numpy":
-        return encode(value.item(), where)
+        return encode(value.item(), where, blobs)
     raise TypeError(f"{where}: {type(value).__name__} is not data (only JSON values, bytes, "
                     "tuples and numpy arrays cross the isolation boundary)")
 
 
-def decode(value: Any) -> Any:
-    """The inverse of :func:`encode`."""
+def decode(value: Any, blobs: list[bytes] | tuple[bytes, ...] = ()) -> Any:
+    """The inverse of :func:`encode`. Raises ``ValueError`` for a tag that does not fit
+    (the other end is untrusted)."""
     if isinstance(value, dict):
         if len(value) == 1:
             (key, inner), = value.items()
+            if key == "$blob":
+                if type(inner) is not int or not 0 <= inner < len(blobs):
+                    raise ValueError(f"no attachment {inner!r}")
+                return blobs[inner]
             if key == "$bytes":
+                if not isinstance(inner, str):
+                    raise ValueError("$bytes is not base64 text")
                 return base64.b64decode(inner)
             if key == "$dict":
-                return {k: decode(v) for k, v in inner.items()}
-        return {k: decode(v) for k, v in value.items()}
+                if not isinstance(inner, dict):
+                    raise ValueError("$dict is not an object")
+                return {k: decode(v, blobs) for k, v in inner.items()}
+        return {k: decode(v, blobs) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, blobs) for v in value]
     return value
 
 
 def dumps(message: dict[str, Any]) -> bytes:
-    """A message (already encoded data) as the payload of a frame."""
+    """A message (already encoded data) as JSON bytes."""
     return _json_dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def write_frame(fd: int, message: dict[str, Any]) -> None:
+def pack_frame(message: dict[str, Any], blobs: list[bytes] = ()) -> list[bytes]:  # type: ignore[assignment]
+    """The parts of one frame (write them in order): headers, JSON, attachments."""
+    if blobs:
+        message = {**message, "$blobs": [len(b) for b in blobs]}
+    body = dumps(message)
+    size = _HEADER.size + len(body)
+    for blob in blobs:  # a loop, not sum(): a skill may have patched builtins.sum
+        size += len(blob)
+    return [_HEADER.pack(size) + _HEADER.pack(len(body)), body, *blobs]
+
+
+def unpack_frame(payload: bytes | bytearray | memoryview) -> tuple[Any, list[bytes]]:
+    """A frame's payload (after the first length) → ``(message, attachments)``.
+
+    Raises ``ValueError`` when it is not a well-formed frame."""
+    view = memoryview(payload)
+    if len(view) < _HEADER.size:
+        raise ValueError("frame too short")
+    (size,) = _HEADER.unpack_from(view)
+    end = _HEADER.size + size
+    if end > len(view):
+        raise ValueError("frame JSON runs past its end")
+    message = _json_loads(bytes(view[_HEADER.size:end]))
+    blobs: list[bytes] = []
+    sizes = message.get("$blobs", []) if isinstance(message, dict) else []
+    if not isinstance(sizes, list):
+        raise ValueError("$blobs is not a list")
+    for n in sizes:
+        if type(n) is not int or n < 0 or end + n > len(view):
+            raise ValueError("attachment runs past the frame's end")
+        blobs.append(bytes(view[end:end + n]))
+        end += n
+    return message, blobs
+
+
+def write_frame(fd: int, message: dict[str, Any], blobs: list[bytes] = ()) -> None:  # type: ignore[assignment]
     """Write one frame to a blocking file descriptor."""
-    payload = dumps(message)
-    data = memoryview(_HEADER.pack(len(payload)) + payload)
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
+    for part in pack_frame(message, blobs):
+        data = memoryview(part)
+        while data:
+            data = data[os.write(fd, data):]
 
 
-def read_frame(fd: int) -> dict[str, Any] | None:
-    """Read one frame from a blocking file descriptor (``None`` at end of file)."""
+def read_frame(fd: int) -> tuple[Any, list[bytes]] | None:
+    """Read one frame from a blocking file descriptor: ``(message, attachments)``, or
+    ``None`` at end of file."""
     head = _read_exact(fd, _HEADER.size)
     if head is None:
         return None
     (size,) = _HEADER.unpack(head)
     body = _read_exact(fd, size)
-    if body is None:
+    if body is None or len(body) < size:
         raise EOFError("frame cut short")
-    return _json_loads(body)
+    return unpack_frame(body)
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
-    chunks, got = [], 0
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
     while got < n:
-        chunk = os.read(fd, min(n - got, 1 << 20))
-        if not chunk:
-            return None if got == 0 else b"".join(chunks)
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        k = os.readv(fd, [view[got:]])
+        if not k:
+            return None if got == 0 else bytes(buf[:got])
+        got += k
+    return bytes(buf)
 
 
 def frame_size(buffer: bytes | bytearray) -> int | None:
@@ -456,19 +508,21 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
     tempfile.tempdir = None  # re-read TMPDIR
     _set_limits(limits)
 
-    def reply(message: dict[str, Any]) -> None:
-        write_frame(sock_fd, message)
+    def reply(message: dict[str, Any], blobs: list[bytes] = ()) -> None:  # type: ignore[assignment]
+        write_frame(sock_fd, message, blobs)
         os._exit(0)  # no atexit handlers or finalizers of the skill run after the result
 
     try:
-        request = read_frame(sock_fd)
-        if request is None:
+        frame = read_frame(sock_fd)
+        if frame is None:
             os._exit(72)
+        request, in_blobs = frame
         code, path, line = request["code"], request["path"], int(request.get("line", 1))
         if code_hash(request["runtime"], request["requires"], code) != request["hash"]:
             reply({"kind": "result", "ok": False, "type": "SkillError",
                    "error": "the code does not match its hash", "traceback": ""})
-        inputs = decode(request["inputs"])
+        inputs = decode(request["inputs"], in_blobs)
+        del frame, in_blobs
         source = "\n" * (line - 1) + code
         # The .md file is not in the sandbox: give tracebacks its lines from the request.
         linecache.cache[path] = (len(source), None, source.splitlines(keepends=True), path)
@@ -483,8 +537,9 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
             reply({"kind": "result", "ok": False, "type": "TypeError",
                    "error": f"TypeError: execute() returned {type(raw).__name__}, expected a "
                             "dict of outputs", "traceback": ""})
-        outputs = {str(k): encode(v, f"output {k!r}") for k, v in raw.items()}
-        reply({"kind": "result", "ok": True, "outputs": outputs})
+        blobs: list[bytes] = []
+        outputs = {str(k): encode(v, f"output {k!r}", blobs) for k, v in raw.items()}
+        reply({"kind": "result", "ok": True, "outputs": outputs}, blobs)
     except SystemExit as exc:
         code = exc.code
         if code is None:

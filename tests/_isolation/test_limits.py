@@ -63,6 +63,33 @@ def test_wire_round_trip():
     assert back["nested"] == [1, [2, 3], {"a": None}] and back["u"] == "é\n"
 
 
+def test_wire_frames_carry_bytes_as_attachments():
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    blobs: list[bytes] = []
+    message = {"kind": "result", "outputs": wire.encode({"img": png, "raw": [b"", b"ab"]},
+                                                         "outputs", blobs)}
+    frame = b"".join(wire.pack_frame(message, blobs))
+    assert png in frame  # raw, not base64
+    size = wire.frame_size(frame)
+    assert size == len(frame)
+    back, got = wire.unpack_frame(frame[8:])
+    assert wire.decode(back["outputs"], got) == {"img": png, "raw": [b"", b"ab"]}
+
+
+@pytest.mark.parametrize("bad", [{"$blob": 5}, {"$blob": "0"}, {"$bytes": 3}, {"$dict": [1]}])
+def test_wire_decode_refuses_forged_tags(bad):
+    with pytest.raises(ValueError):
+        wire.decode(bad, [b"x"])
+
+
+def test_unpack_refuses_lying_lengths():
+    with pytest.raises(ValueError, match="past"):
+        wire.unpack_frame(wire.pack_frame({"k": 1}, [b"abc"])[0][8:] + b'{"$blobs":[9]}')
+    body = b'{"$blobs":[99]}'
+    with pytest.raises(ValueError, match="attachment"):
+        wire.unpack_frame(len(body).to_bytes(8, "big") + body + b"abc")
+
+
 def test_wire_refuses_non_data_naming_the_place():
     with pytest.raises(TypeError, match=r"output 'x'\[1\]: set is not data"):
         wire.encode([1, {2}], "output 'x'")
