@@ -104,7 +104,10 @@ def write_trace(result: RunResult, library: SkillLibrary, directory: str | Path)
 
 def trace_filename(result: RunResult) -> str:
     """``<UTC time>-<workflow id>-<run id>.ipynb``, both ids reduced to ``[A-Za-z0-9_.-]``."""
-    stamp = dt.datetime.fromtimestamp(result.started_at, dt.UTC).strftime("%Y%m%d-%H%M%S")
+    try:
+        stamp = dt.datetime.fromtimestamp(result.started_at, dt.UTC).strftime("%Y%m%d-%H%M%S")
+    except (TypeError, ValueError, OverflowError, OSError):
+        stamp = "00000000-000000"
     wid = _file_part(str(result.workflow.id)) or "workflow"
     rid = _file_part(str(result.run_id)) or "run"
     return f"{stamp}-{wid}-{rid}.ipynb"
@@ -188,6 +191,7 @@ class _SkillView:
     code_hash: str
     secret_in: frozenset[str]
     secret_out: frozenset[str]
+    header: str | None = None  # "skill ID vVERSION" for cell headers, made once
 
 
 @dataclass(slots=True)
@@ -747,10 +751,18 @@ def _comment(text: Any) -> str:
 
 
 def _header(nr: NodeResult, skill: _SkillView | None) -> str:
-    version = f" v{_comment(str(skill.version))}" if skill else ""
-    status = _comment(nr.status) + (f" in {_number(nr.duration_ms):.1f} ms"
-                                    if nr.status == "completed" else "")
-    return f"# node {_comment(nr.node_id)} · skill {_comment(nr.skill_id)}{version} · {status}"
+    if skill is not None:
+        part = skill.header
+        if part is None:
+            part = skill.header = f"skill {_comment(nr.skill_id)} v{_comment(str(skill.version))}"
+    else:
+        part = f"skill {_comment(nr.skill_id)}"
+    status = nr.status
+    if status == "completed":
+        status = f"completed in {_number(nr.duration_ms):.1f} ms"
+    elif status not in ("cached", "failed"):
+        status = _comment(status)
+    return f"# node {_comment(nr.node_id)} · {part} · {status}"
 
 
 def _value_source(node_id: Any, port: Any, value: Any, side: _SideFiles) -> str:
@@ -848,8 +860,11 @@ def _cell_outputs(nr: NodeResult, count: int, secret_out: frozenset[str],
     plain: dict[str, Any] = {}
     for port, value in (nr.outputs or {}).items():
         key = port if type(port) is str else _key_text(port)
+        t = type(value)
         if key in secret_out:
             plain[key] = MASK
+        elif t is int or t is bool or value is None or (t is float and math.isfinite(value)):
+            plain[key] = value if t is not int or value.bit_length() < 14_000 else hex(value)
         elif is_png(value):
             outputs.append({
                 "output_type": "display_data",

@@ -686,7 +686,7 @@ class Workflow:
             ValueError: a node with this id exists already.
         """
         if id is None:
-            base = _ID_SAFE.sub("-", skill.split("/")[-1]) or "node"
+            base = _ID_SAFE.sub("-", skill.split("/")[-1]).strip("-")[:100] or "node"
             if isinstance(self.nodes, NodeList):
                 id = self.nodes._unused_id(base)
             else:
