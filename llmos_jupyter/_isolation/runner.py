@@ -277,7 +277,8 @@ class IsolatedRunner:
         return self.run(skill, inputs, cancel=cancel, timeout=timeout).outputs
 
     def run(self, skill: Any, inputs: Mapping[str, Any], *,
-            cancel: threading.Event | None = None, timeout: float | None = None) -> NodeRun:
+            cancel: threading.Event | None = None, timeout: float | None = None,
+            limits: Limits | None = None) -> NodeRun:
         """Run one node of ``skill`` (a Python :class:`Skill`) on ``inputs`` in isolation.
 
         Args:
@@ -286,6 +287,9 @@ class IsolatedRunner:
                 50 ms).
             timeout: wall-clock seconds (the engine's ``node_timeout``); the smaller of it
                 and ``limits.timeout_s`` applies.
+            limits: this node's limits (e.g. a skill's own from the user's config) instead
+                of the runner's; ``network`` and ``file_size`` are the sandbox's and must
+                equal the runner's (``ValueError`` otherwise: use another runner).
 
         Returns:
             :class:`NodeRun` (outputs, log, duration, CPU, peak memory).
@@ -309,7 +313,11 @@ class IsolatedRunner:
             check_requires(skill.skill_id, skill.requires)
         if cancel is not None and cancel.is_set():
             raise NodeCancelled("cancelled")
-        limit = self.limits.effective_timeout(timeout)
+        lim = self.limits if limits is None else limits
+        if (lim.network, lim.file_size) != (self.limits.network, self.limits.file_size):
+            raise ValueError("network and file_size are fixed when the sandbox starts: run "
+                             "this node on an IsolatedRunner created with those limits")
+        limit = lim.effective_timeout(timeout)
         request = {
             "code": skill.code, "path": skill.source_name, "line": skill.code_line,
             "hash": skill.code_hash, "runtime": skill.runtime, "requires": list(skill.requires),
@@ -329,7 +337,7 @@ class IsolatedRunner:
                 for attempt in (1, 2):  # a zygote a skill killed may not look dead yet: retry
                     z = self._ensure()
                     try:
-                        z.send({"op": "run", "id": rid, "limits": self._limit_dict()},
+                        z.send({"op": "run", "id": rid, "limits": _limit_dict(lim)},
                                [data_theirs.fileno(), report_theirs.fileno()])
                         break
                     except OSError as exc:
@@ -357,12 +365,7 @@ class IsolatedRunner:
             lost = ("the isolated worker died (the next node starts a new one)"
                     if z.proc.poll() is not None else
                     "the node's supervisor process died before reporting")
-        return self._outcome(frames, stopped, ms, lost)
-
-    def _limit_dict(self) -> dict[str, Any]:
-        lim = self.limits
-        return {"memory": lim.memory, "cpu_s": lim.cpu_s, "max_processes": lim.max_processes,
-                "file_size": lim.file_size, "open_files": lim.open_files}
+        return _outcome(frames, stopped, ms, lost, lim)
 
     def _exchange(self, z: _Zygote, rid: int, data: socket.socket, report: socket.socket,
                   frame: bytes, cancel: threading.Event | None, t0: float,
@@ -435,64 +438,70 @@ class IsolatedRunner:
             self._reset(z)
         return frames, stopped
 
-    def _outcome(self, frames: dict[str, dict[str, Any]], stopped: str | None, ms: float,
-                 lost: str | None) -> NodeRun:
-        exit_ = frames.get("exit", {})
-        result = frames.get("result")
-        log = exit_.get("log", "")
-        if stopped == "cancelled":
-            raise NodeCancelled("cancelled", log=log)
-        if stopped is not None:
-            raise NodeTimedOut(stopped, log=log)
-        if result is not None:
-            if result.get("ok") and isinstance(result.get("outputs"), dict):
-                try:
-                    outputs = wire.decode(result["outputs"], result.get("$attachments", []))
-                except (TypeError, ValueError, AttributeError):
-                    outputs = None
-                if outputs is not None:
-                    return NodeRun(outputs, log, ms, exit_.get("cpu_s", 0.0),
-                                   exit_.get("maxrss_kib", 0))
-            if result.get("ok") or "malformed" in frames:
-                raise NodeCrashed("the node sent a malformed result", log=log)
-            if result.get("memory"):
-                raise NodeCrashed(self._memory_reason(), log=log)
-            raise SkillRaised(result.get("error") or result.get("type", "error"),
-                              error_type=result.get("type", "Exception"), log=log,
-                              traceback=result.get("traceback", ""))
-        if "malformed" in frames and exit_.get("status") == 0:
+def _limit_dict(lim: Limits) -> dict[str, Any]:
+    return {"memory": lim.memory, "cpu_s": lim.cpu_s, "max_processes": lim.max_processes,
+            "file_size": lim.file_size, "open_files": lim.open_files}
+
+
+def _outcome(frames: dict[str, dict[str, Any]], stopped: str | None, ms: float,
+             lost: str | None, lim: Limits) -> NodeRun:
+    exit_ = frames.get("exit", {})
+    result = frames.get("result")
+    log = exit_.get("log", "")
+    if stopped == "cancelled":
+        raise NodeCancelled("cancelled", log=log)
+    if stopped is not None:
+        raise NodeTimedOut(stopped, log=log)
+    if result is not None:
+        if result.get("ok") and isinstance(result.get("outputs"), dict):
+            try:
+                outputs = wire.decode(result["outputs"], result.get("$attachments", []))
+            except (TypeError, ValueError, AttributeError):
+                outputs = None
+            if outputs is not None:
+                return NodeRun(outputs, log, ms, exit_.get("cpu_s", 0.0),
+                               exit_.get("maxrss_kib", 0))
+        if result.get("ok") or "malformed" in frames:
             raise NodeCrashed("the node sent a malformed result", log=log)
-        if not exit_:
-            raise NodeCrashed(f"lost: {lost or 'the node reported nothing'}", log=log)
-        if "start_error" in exit_:
-            raise NodeCrashed(exit_["start_error"], log=log)
-        raise NodeCrashed(self._death_reason(exit_), log=log)
+        if result.get("memory"):
+            raise NodeCrashed(_memory_reason(lim), log=log)
+        raise SkillRaised(result.get("error") or result.get("type", "error"),
+                          error_type=result.get("type", "Exception"), log=log,
+                          traceback=result.get("traceback", ""))
+    if "malformed" in frames and exit_.get("status") == 0:
+        raise NodeCrashed("the node sent a malformed result", log=log)
+    if not exit_:
+        raise NodeCrashed(f"lost: {lost or 'the node reported nothing'}", log=log)
+    if "start_error" in exit_:
+        raise NodeCrashed(exit_["start_error"], log=log)
+    raise NodeCrashed(_death_reason(exit_, lim), log=log)
 
-    def _memory_reason(self) -> str:
-        memory = self.limits.memory
-        return f"killed: memory limit {format_bytes(memory)}" if memory else "out of memory"
 
-    def _death_reason(self, report: Mapping[str, Any]) -> str:
-        sig = report.get("signal")
-        if sig is None:
-            status = report.get("status", -1)
-            if status == 0:
-                return "exit status 0 before returning outputs"
-            return f"exit status {status}"
-        lim = self.limits
-        cpu_hit = lim.cpu_s is not None and report.get("cpu_s", 0.0) >= lim.cpu_s - 0.05
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_hit):
-            return f"killed: CPU limit {format_seconds(lim.cpu_s or 0)}"
-        if sig == signal.SIGKILL and lim.memory and report.get("maxrss_kib", 0) * 1024 >= (
-                0.9 * lim.memory):
-            return self._memory_reason()
-        if sig in _SIGNAL_REASONS:
-            return _SIGNAL_REASONS[sig]
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            return f"killed by signal {sig}"
-        return f"killed by signal {sig} ({name})"
+def _memory_reason(lim: Limits) -> str:
+    memory = lim.memory
+    return f"killed: memory limit {format_bytes(memory)}" if memory else "out of memory"
+
+
+def _death_reason(report: Mapping[str, Any], lim: Limits) -> str:
+    sig = report.get("signal")
+    if sig is None:
+        status = report.get("status", -1)
+        if status == 0:
+            return "exit status 0 before returning outputs"
+        return f"exit status {status}"
+    cpu_hit = lim.cpu_s is not None and report.get("cpu_s", 0.0) >= lim.cpu_s - 0.05
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_hit):
+        return f"killed: CPU limit {format_seconds(lim.cpu_s or 0)}"
+    if sig == signal.SIGKILL and lim.memory and report.get("maxrss_kib", 0) * 1024 >= (
+            0.9 * lim.memory):
+        return _memory_reason(lim)
+    if sig in _SIGNAL_REASONS:
+        return _SIGNAL_REASONS[sig]
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        return f"killed by signal {sig}"
+    return f"killed by signal {sig} ({name})"
 
 
 def _take_frames(buf: bytearray, frames: dict[str, dict[str, Any]], *,

@@ -366,3 +366,12 @@ def test_multiprocessing_and_a_long_log(runner):
     assert run.outputs == {"sq": [1, 2, 3]}
     assert run.log.startswith("[... ") and "bytes of output cut ...]" in run.log
     assert len(run.log) < 1024 * 1024 + 100
+
+
+def test_per_node_limits(runner):
+    grow = body("x = bytearray(700 * 1024**2)\nreturn {'n': len(x)}")
+    assert runner(skill(grow), {}) == {"n": 700 * 1024**2}  # fits the runner's 2 GiB
+    with pytest.raises(NodeCrashed, match=r"^killed: memory limit 512 MiB$"):
+        runner.run(skill(grow), {}, limits=Limits(memory=512 * 1024**2))
+    with pytest.raises(ValueError, match="fixed when the sandbox starts"):
+        runner.run(skill(grow), {}, limits=Limits(network=True))
