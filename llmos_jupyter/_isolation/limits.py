@@ -100,8 +100,10 @@ class Limits:
         max_processes: processes *and threads* the sandbox's user may hold at once
             (``RLIMIT_NPROC``; counts every node of the runner together, so keep it well
             above the number of parallel nodes).
-        file_size: largest file a node may write, in bytes (``RLIMIT_FSIZE``); also the
-            size of each of the sandbox's private ``/tmp`` and scratch file systems.
+        file_size: largest file a node may write, in bytes (``RLIMIT_FSIZE``; default
+            256 MiB); also the size of each of the sandbox's private ``/tmp``, ``/dev/shm``
+            and scratch file systems and the cap of a node's captured output. These live in
+            RAM beside ``memory``: at most 4 × ``file_size`` more.
         open_files: open file descriptors per process (``RLIMIT_NOFILE``).
     """
 
@@ -110,7 +112,7 @@ class Limits:
     timeout_s: float | None = None
     network: bool = False
     max_processes: int = 256
-    file_size: int = _KIB**3
+    file_size: int = 256 * _KIB**2
     open_files: int = 1024
 
     _KEYS: ClassVar[dict[str, str]] = {

@@ -17,6 +17,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -228,11 +229,15 @@ class IsolatedRunner:
         z.stop()
 
     def _start(self) -> _Zygote:
+        if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
+            raise SandboxUnavailable("isolated skills need a POSIX system (fork and Unix "
+                                     "sockets); this one has none")
         why = None
         if self.sandbox_requested in ("auto", "bwrap"):
             bwrap = find_bwrap()
             if bwrap is None:
-                why = "bubblewrap (bwrap) is not installed"
+                why = "bubblewrap (bwrap) is not installed" + (
+                    " (apt-get install bubblewrap)" if sys.platform.startswith("linux") else "")
             else:
                 try:
                     return self._launch(bwrap_launch(bwrap, self.limits, self.preload))
@@ -240,7 +245,11 @@ class IsolatedRunner:
                     why = f"bubblewrap failed to start ({exc})"
             if self.sandbox_requested == "bwrap":
                 raise SandboxUnavailable(f"cannot isolate skills: {why}")
-        z = self._launch(subprocess_launch(self.limits, self.preload))
+        try:
+            z = self._launch(subprocess_launch(self.limits, self.preload))
+        except (_StartFailed, OSError) as exc:
+            raise SandboxUnavailable(f"cannot start the isolated worker: {exc}"
+                                     + (f"; {why}" if why else "")) from None
         why = why or "the subprocess sandbox was chosen"
         self._warning = (f"Untrusted skills run in a plain subprocess with resource limits and "
                          f"no secrets in its environment, but files and network are NOT "

@@ -238,7 +238,10 @@ def _children(pid: int) -> list[int]:
 
 
 def _kill_descendants() -> None:
-    """SIGKILL and reap every descendant of this (subreaper) process."""
+    """SIGKILL and reap every descendant of this (subreaper) process (Linux: needs /proc;
+    elsewhere only the node's process group is killed, by the supervisor)."""
+    if not os.path.isdir("/proc/self"):
+        return
     me = os.getpid()
     while True:
         try:
@@ -407,23 +410,32 @@ def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
     def kill_node(*_: Any) -> None:  # SIGUSR1 from the zygote: timeout or cancel
         state["killed"] = True
         if state["node"]:
-            try:
-                os.kill(state["node"], signal.SIGKILL)
-            except ProcessLookupError:
+            try:  # the node's process group: the node and children that kept its group
+                os.killpg(state["node"], signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
 
     signal.signal(signal.SIGUSR1, kill_node)
-    log_fd = os.memfd_create("llmos-node-log", 0)
     workdir = tempfile.mkdtemp(prefix="node-", dir=os.getcwd())
+    if hasattr(os, "memfd_create"):
+        log_fd = os.memfd_create("llmos-node-log", 0)
+    else:  # not Linux: an unlinked file in the scratch directory
+        log_fd, log_path = tempfile.mkstemp(prefix="log-", dir=os.getcwd())
+        os.unlink(log_path)
     pid = os.fork()
     if pid == 0:
         try:
+            os.setpgid(0, 0)
             signal.signal(signal.SIGUSR1, signal.SIG_DFL)
             os.close(report_fd)
             run_node(data_fd, log_fd, workdir, request.get("limits", {}))
         finally:
             os._exit(71)
     os.close(data_fd)
+    try:
+        os.setpgid(pid, pid)  # also here: whichever runs first, the group exists for kill_node
+    except OSError:
+        pass
     state["node"] = pid
     if state["killed"]:
         kill_node()
@@ -433,7 +445,11 @@ def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
             break
         except InterruptedError:
             continue
-    _kill_descendants()
+    try:  # what the node started and left in its group
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _kill_descendants()  # and, as a subreaper, what left the group (setsid, double fork)
     report: dict[str, Any] = {"kind": "exit", "killed": state["killed"],
                               "maxrss_kib": usage.ru_maxrss,
                               "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}
@@ -457,16 +473,21 @@ def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
 
 # -- node ----------------------------------------------------------------------------------
 def _set_limits(limits: dict[str, Any]) -> None:
+    """Apply the node's rlimits; one that the system refuses is said in the node's log."""
     import resource
 
     def setl(which: int, value: int | None, hard_extra: int = 0) -> None:
         if value is None:
             return
-        _soft, hard = resource.getrlimit(which)
-        new_hard = value + hard_extra
-        if hard != resource.RLIM_INFINITY:
-            new_hard = min(new_hard, hard)
-        resource.setrlimit(which, (min(value, new_hard), new_hard))
+        try:
+            _soft, hard = resource.getrlimit(which)
+            new_hard = value + hard_extra
+            if hard != resource.RLIM_INFINITY:
+                new_hard = min(new_hard, hard)
+            resource.setrlimit(which, (min(value, new_hard), new_hard))
+        except (ValueError, OSError) as exc:
+            print(f"llmos: could not set resource limit {which} to {value}: {exc}",
+                  file=sys.stderr)
 
     setl(resource.RLIMIT_AS, limits.get("memory"))
     cpu = limits.get("cpu_s")
