@@ -243,6 +243,8 @@ class IsolatedRunner:
                     return self._launch(bwrap_launch(bwrap, self.limits, self.preload))
                 except _StartFailed as exc:
                     why = f"bubblewrap failed to start ({exc})"
+                except ValueError as exc:
+                    why = str(exc)
             if self.sandbox_requested == "bwrap":
                 raise SandboxUnavailable(f"cannot isolate skills: {why}")
         try:

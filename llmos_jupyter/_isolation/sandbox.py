@@ -115,7 +115,10 @@ def _preload_arg(preload: list[str]) -> list[str]:
 
 
 def bwrap_launch(bwrap: str, limits: Limits, preload: list[str]) -> Launch:
-    """The bubblewrap command line of a zygote (see the module docstring)."""
+    """The bubblewrap command line of a zygote (see the module docstring).
+
+    Raises ``ValueError`` when a directory of the Python installation contains the home
+    directory, ``LLMOS_HOME`` or the working directory (it would be visible inside)."""
     root = os.geteuid() == 0
     argv = [bwrap, "--die-with-parent", "--new-session"]
     if root:
@@ -141,7 +144,13 @@ def bwrap_launch(bwrap: str, limits: Limits, preload: list[str]) -> Launch:
     for path in _ETC + (_ETC_NET if limits.network else ()):
         argv += ["--ro-bind-try", path, path]
     made = {"/", "/usr", "/etc", "/tmp", SCRATCH, "/proc", "/dev"}
+    private = [os.path.realpath(p) for p in (os.path.expanduser("~"), os.environ.get("LLMOS_HOME"),
+                                              os.getcwd()) if p]
     for path in _python_dirs():
+        for secret in private:
+            if secret == path or secret.startswith(path.rstrip("/") + "/"):
+                raise ValueError(f"the Python installation directory {path} contains {secret}; "
+                                 "binding it would show that to untrusted skills")
         if path == "/usr" or path.startswith("/usr/"):
             continue
         # Create the parents world-readable: bubblewrap would copy /root's 0700, and the

@@ -109,3 +109,12 @@ def _sleepers() -> list[str]:
             if cmd == b"sleep\x001001.5\x00":
                 out.append(name)
     return out
+
+
+def test_python_installation_holding_the_home_is_not_bound(monkeypatch):
+    import llmos_jupyter._isolation.sandbox as sandbox
+
+    prefix = sandbox._python_dirs()[0]
+    monkeypatch.setenv("HOME", prefix + "/home")
+    with pytest.raises(ValueError, match="binding it would show that"):
+        sandbox.bwrap_launch("/usr/bin/bwrap", Limits(), [])
