@@ -5,7 +5,8 @@ Layout of a trace:
 * a Markdown cell summarising the workflow, its parameters and the outcome (at most
   :data:`SUMMARY_ROWS` rows per table; failures always listed);
 * one code cell per executed node (completed, cached or failed) in execution order,
-  holding the skill's code and a call of ``execute`` with the node's resolved inputs
+  holding the skill's code (unless the cell above ran the same skill's code) and a call
+  of ``execute`` with the node's resolved inputs
   (wired inputs refer to the upstream node's variable, parameters are literals), and
   its real outputs: ``text/plain`` + ``application/json`` of the outputs and
   ``image/png`` for ``image`` ports; a failed node has its error as the output;
@@ -288,11 +289,14 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
                                     "source": _summary(run, skills)}]
     cell_ids = {"summary"}
     count = 0
+    above: tuple[Any, Any] | None = None  # (skill view, node id) of the cell above
     for node_id, nr in run.nodes.items():
         if nr.status == "skipped":
             continue
         view = skills.get(nr.skill_id)
         count += 1
+        code_above = above[1] if above is not None and view is not None and above[0] is view else None
+        above = (view, node_id) if view is not None and view.runtime == "python" and view.code else None
         cell: dict[str, Any] = {
             "cell_type": "code",
             "execution_count": count,
@@ -306,7 +310,7 @@ def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[s
                 "duration_ms": round(_number(nr.duration_ms), 3),
             }},
             "outputs": _cell_outputs(nr, count, view.secret_out if view else _NO_SECRETS, side),
-            "source": _cell_source(nr, names[node_id], names, view, side),
+            "source": _cell_source(nr, names[node_id], names, view, side, code_above),
         }
         if nr.status == "failed":
             cell["metadata"]["tags"] = ["raises-exception"]
@@ -798,7 +802,14 @@ def _json_text(value: Any) -> str:
 
 
 def _cell_source(nr: NodeResult, var: str, names: dict[Any, str], skill: _SkillView | None,
-                 side: _SideFiles) -> str:
+                 side: _SideFiles, code_above: Any = None) -> str:
+    """A node's cell: header, the skill's code, the call of ``execute``.
+
+    ``code_above`` is the node id of the cell right above when it ran the same skill
+    code: ``execute`` is still the one that cell defined, so the code is not repeated
+    (a chain of 5,000 nodes of one skill holds its code once). Any other skill in
+    between and the code is written again: two skills' module-level names never meet.
+    """
     runtime = skill.runtime if skill else "python"
     code = skill.code if skill else None
     secret_in = skill.secret_in if skill else _NO_SECRETS
@@ -826,7 +837,9 @@ def _cell_source(nr: NodeResult, var: str, names: dict[Any, str], skill: _SkillV
             lines.append("import json, pathlib")
         lines += [body, var]
         return "\n".join(lines)
-    if code is not None:
+    if code is not None and code_above is not None:
+        lines += [f"# (the skill's code ran in the cell of node {_comment(code_above)} above)"]
+    elif code is not None:
         lines += [code, ""]  # already stripped of trailing blank lines (see _view)
     else:
         lines += ["# (the skill is no longer in the library; its code is not available)", ""]
