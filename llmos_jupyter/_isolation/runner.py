@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -91,7 +92,7 @@ class _Zygote:
         except OSError:
             pass
         try:
-            self.proc.wait(1.0)
+            self.proc.wait(2.0)  # the zygote gives its supervisors 1 s to clean up
         except subprocess.TimeoutExpired:
             try:  # its own session (both kinds): the whole group goes
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -99,8 +100,6 @@ class _Zygote:
                 pass
             self.proc.wait()
         for path in self.launch.cleanup:
-            import shutil
-
             shutil.rmtree(path, ignore_errors=True)
 
 

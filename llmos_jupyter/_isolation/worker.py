@@ -296,16 +296,21 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
     nodes: dict[int, int] = {}  # request id -> supervisor pid
 
     def reap(*_: Any) -> None:
+        abnormal = False
         try:
             while True:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
                 if not pid:
                     break
-                for key, value in list(nodes.items()):
-                    if value == pid:
-                        del nodes[key]
+                key = next((k for k, v in nodes.items() if v == pid), None)
+                if key is None or status != 0:
+                    abnormal = True  # a supervisor that did not clean up, or an orphan
+                if key is not None:
+                    del nodes[key]
         except ChildProcessError:
             return
+        if not abnormal:
+            return  # a supervisor that exited 0 killed its node's processes itself
         # Orphans adopted because a supervisor died abnormally: no node owns them.
         known = set(nodes.values())
         for kid in _children(os.getpid()):
