@@ -284,10 +284,15 @@ def _inline_overlay(inline: list[Skill], library: SkillLibrary, wf: Workflow,
     (a notebook cell saved with ``%skill save``) is dropped, the library's is used."""
     out = []
     for skill in inline:
-        if skill.skill_id not in library:
+        known = library.get(skill.skill_id) if skill.skill_id in library else None
+        if known is not None and known.volume == "inline":
+            # A library the caller already laid the inline skills over (a front-end's
+            # palette): judge against the skill underneath.
+            below = [s for s in library.overridden(skill.skill_id) if s.volume != "inline"]
+            known = below[-1] if below else None
+        if known is None:
             out.append(skill)
             continue
-        known = library.get(skill.skill_id)
         if _same_skill(skill, known):
             continue
         users = [n.id for n in wf.nodes if n.skill == skill.skill_id]

@@ -149,6 +149,8 @@ def test_an_inline_skill_never_replaces_a_library_skill(lib):
     (p,) = validate(wf, lib)
     assert (p.code, p.node) == ("inline-shadows-library", "a")
     assert "'add'" in p.message and "library skill" in p.message
+    # Also when the caller laid the inline skills over the library already.
+    assert [p.code for p in validate(wf, lib.overlay(wf.inline_skills()))] == ["inline-shadows-library"]
 
     # A byte-identical copy (a cell saved with %skill save) is fine: the library's runs.
     wf.extra["inline_skills"] = {"add": ADD}
