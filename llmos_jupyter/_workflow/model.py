@@ -568,7 +568,8 @@ class Workflow:
         ``[REDACTED]`` (:mod:`llmos_jupyter._redact`); the workflow in memory keeps them.
 
         Raises:
-            WorkflowError: no path, or the notebook cannot be built from this workflow.
+            WorkflowError: no path, a NaN or infinite value (JSON has neither), or the
+                notebook cannot be built from this workflow (an id outside the grammar).
             OSError: the file cannot be written.
         """
         target = Path(path) if path is not None else self.path
@@ -583,8 +584,11 @@ class Workflow:
             wf = self if clean is data else Workflow.from_dict(clean, path=self.path)
             write_notebook(wf, target)
         else:
-            text = self.to_json() if clean is data else \
-                json.dumps(clean, indent=2, ensure_ascii=False) + "\n"
+            try:
+                text = json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            except ValueError:  # load() refuses NaN/Infinity: never write a file it refuses
+                raise WorkflowError("cannot save: a parameter is NaN or infinite, which JSON "
+                                    "cannot hold", path=target) from None
             atomic_write_text(target, text)
         self.path = target
         return target

@@ -320,3 +320,15 @@ def test_saved_files_never_hold_a_key(tmp_path, name):
     text = path.read_text(encoding="utf-8")
     assert KEY not in text and "[REDACTED]" in text
     assert wf.node("a").params["note"] == f"token {KEY}"  # the workflow in memory is intact
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    wf = Workflow(id="nan")
+    wf.add_node("add", id="a", params={"a": float("nan")})
+    with pytest.raises(WorkflowError, match="NaN or infinite"):
+        wf.save(tmp_path / "nan.workflow.json")
+    assert not (tmp_path / "nan.workflow.json").exists()
+    bad = Workflow(id="bad")
+    bad.add_node("add", id="a\nimport os")
+    with pytest.raises(WorkflowError, match="node id"):
+        bad.save(tmp_path / "bad.ipynb")
