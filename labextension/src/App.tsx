@@ -72,6 +72,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
 
   const [hist, dispatchRaw] = useReducer(historyReducer, model.get('workflow') as WorkflowJSON, initHistory);
   const doc = hist.present;
+  const docRef = useRef(doc);
+  docRef.current = doc;
   const [notice, setNotice] = useState<Notice | null>(null);
   const dispatch = useCallback((a: Action) => dispatchRaw(a), []);
 
@@ -91,7 +93,11 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
       const text = JSON.stringify(workflowFromDoc(docFromWorkflow(wf)));
       if (text === lastSynced.current) return;
       lastSynced.current = text;
-      dispatch({ type: 'load', workflow: wf });
+      // A host that re-reads its document from elsewhere (the notebook graph, from the
+      // cells) restarts the undo history: undoing past it would rewrite cells the user
+      // edited since. Loading into an empty canvas is never an undo step either.
+      const fresh = !!model.get('reset_history_on_load') || docRef.current.nodes.length === 0;
+      dispatch({ type: 'load', workflow: wf, history: !fresh });
     };
     model.on('change:workflow', onChange);
     return () => model.off('change:workflow', onChange);

@@ -313,6 +313,9 @@ export function historyReducer(h: History, a: Action): History {
   if (typeof next === 'string') return { ...h, refused: next };
   if (next === null) return h.refused ? { ...h, refused: undefined } : h;
   if (a.type === 'load' && a.history === false) return { past: [], present: next, future: [] };
+  if (a.type === 'load' && next.nodes.length === h.present.nodes.length && h.present.nodes.length === 0) {
+    return { ...h, present: next };
+  }
   return { past: [...h.past, h.present].slice(-MAX_HISTORY), present: next, future: [] };
 }
 

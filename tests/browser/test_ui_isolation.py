@@ -15,8 +15,9 @@ One JupyterLab server for the session (conftest.py), one page per test:
   the toolbar has Save; a JSON syntax error and an unknown skill say "invalid: …";
   Run on the invalid document is refused and leaves no stale statuses.
 * ``test_notebook_graph_order_and_focus``: a notebook whose downstream cell comes first
-  runs in graph order from the sidebar; selecting a node leaves the focus out of the
-  cell editor (Delete/Backspace do not edit the source); a type mismatch refuses Run.
+  runs in graph order from the sidebar; selecting a node shows its cell but leaves the
+  focus in the graph (command-mode keys and Ctrl+Z change no cell); a type mismatch
+  refuses Run before anything runs.
 * ``test_themes_contrast``: the run comparison and the node headers in the light and
   dark themes: WCAG AA contrast (4.5:1) from the computed styles; screenshots.
 """
@@ -253,8 +254,8 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
     page, errors = new_page(browser, 1500, 1000, console="llmos")
     try:
         open_lab(page, base, token)
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
-                      "{path: 'save.workflow.json'})")
+        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'save.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         node = doc.locator('.react-flow__node[data-id="rc"]')
         node.wait_for(timeout=60_000)
@@ -278,8 +279,8 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
         assert pos["rc"] != {"x": 0, "y": 80}, pos
 
         # -- invalid documents never say "valid" -----------------------------------------
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
-                      "{path: 'unknown.workflow.json'})")
+        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'unknown.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         validity = doc.locator('[data-validity="invalid"]')
         validity.wait_for(timeout=60_000)
@@ -294,8 +295,8 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
         assert "not run: invalid" in doc.locator('[role="status"]').inner_text()
         assert doc.locator('[data-status]:not([data-status="idle"])').count() == 0
 
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
-                      "{path: 'syntax.workflow.json'})")
+        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'syntax.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         validity = doc.locator('[data-validity="invalid"]')
         validity.wait_for(timeout=60_000)
@@ -316,7 +317,7 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("%load_ext llmos_jupyter"),
         # Downstream first: notebook order would run `stats` before `rc` exists.
-        nbformat.v4.new_code_cell("%%skill stats --uses data-analysis --in data=rc.voltage_data"),
+        nbformat.v4.new_code_cell("%skill stats --uses data-analysis --in data=rc.voltage_data"),
         nbformat.v4.new_code_cell("%%skill rc --uses circuit-rc\nsamples = 50"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -344,14 +345,14 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
         side.locator('.react-flow__node[data-id="rc"] .llmos-node__title').click()
         page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex === 2")
         assert page.evaluate("() => !document.activeElement.closest('.jp-Notebook')")
-        for key in ["Delete", "Backspace", "Control+z", "d", "d", "x"]:
+        # Keys go to the graph, not to the cell (Delete there would delete the node and,
+        # by design, its cell: that is an edit of the graph, not of the cell's text).
+        for key in [*COMMAND_KEYS, "Control+z"]:
             page.keyboard.press(key)
+            page.wait_for_timeout(40)
         page.wait_for_timeout(600)
         assert _cells(page) == before
-        page.keyboard.press("Control+z")  # the canvas' undo restores the deleted node
-        side.locator('.react-flow__node[data-id="rc"]').wait_for(timeout=10_000)
-        page.wait_for_timeout(800)
-        assert _cells(page) == before
+        assert page.evaluate("() => !document.activeElement.closest('.jp-Notebook')")
 
         # -- Run from the graph: graph order, both completed -------------------------------
         page.evaluate("() => window.jupyterapp.commands.execute('llmos:run-notebook-graph')")
@@ -364,7 +365,7 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
         # -- an invalid graph is refused before anything runs ------------------------------
         page.evaluate("""() => { const shared = window.jupyterapp.shell.currentWidget.content.model.sharedModel;
             shared.insertCell(shared.cells.length, {cell_type: 'code',
-              source: '%%skill bad --uses data-analysis --in data=rc.time_constant'}); }""")
+              source: "%skill bad --uses data-analysis --in data=rc.time_constant"}); }""")
         side.locator('.react-flow__node[data-id="bad"]').wait_for(timeout=30_000)
         side.locator('[data-validity="invalid"]').wait_for(timeout=30_000)
         counts = [c["outputs"] for c in page.evaluate(CELLS)]
@@ -372,7 +373,7 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
         page.wait_for_function("() => document.querySelector('#llmos-notebook-canvas')"
                                ".dataset.runStatus === 'invalid'", timeout=10_000)
         assert "not run: invalid" in side.locator('[role="status"]').inner_text()
-        assert "type" in side.locator('[role="status"]').inner_text()
+        assert "expects array" in side.locator('[role="status"]').inner_text()
         time.sleep(0.5)
         assert [c["outputs"] for c in page.evaluate(CELLS)] == counts
         page.screenshot(path=str(artifacts / "ui-notebook-graph.png"))
@@ -411,8 +412,8 @@ def test_themes_contrast(jupyter_server, jupyter_paths, browser, artifacts):
         compare.wait_for(timeout=60_000)
         assert compare.locator("[data-compare-image]").count() == 2  # the plots side by side
         assert compare.locator("tr.llmos-mod-differs").count() >= 1
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
-                      "{path: 'theme.workflow.json', mode: 'split-right'})")
+        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'theme.workflow.json', mode: 'split-right'}); }")
         page.locator(".llmos-WorkflowDocument .react-flow__node").first.wait_for(timeout=60_000)
         for theme in ("JupyterLab Light", "JupyterLab Dark"):
             page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', "

@@ -78,7 +78,8 @@ export class NotebookCanvas extends Widget {
     this.node.dataset.llmosDropHost = 'true';  // skill drops are handled here, not by the canvas
     this.model = new HostModel(
       { workflow: EMPTY, skills: [], statuses: {}, previews: {}, errors: [], message: '',
-        running: false, height: '100%', selected: [], validated: true, expressions: {} },
+        running: false, height: '100%', selected: [], validated: true, expressions: {},
+        reset_history_on_load: true },
       (content) => void this.onAction(content),
     );
     this.model.onLocalChange = (key, value) => {
