@@ -321,7 +321,7 @@ export function historyReducer(h: History, a: Action): History {
 
 // -- layout -------------------------------------------------------------------------------
 
-export const NODE_WIDTH = 240;
+export const NODE_WIDTH = 260;
 
 /** A node's drawn height estimate from its port count (before React Flow measures it). */
 export function estimateHeight(skill: SkillSummary | undefined): number {

@@ -413,7 +413,7 @@ def test_themes_contrast(jupyter_server, jupyter_paths, browser, artifacts):
         assert compare.locator("[data-compare-image]").count() == 2  # the plots side by side
         assert compare.locator("tr.llmos-mod-differs").count() >= 1
         page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
-                      "{path: 'theme.workflow.json', mode: 'split-right'}); }")
+                      "{path: 'theme.workflow.json', options: {mode: 'split-right'}}); }")
         page.locator(".llmos-WorkflowDocument .react-flow__node").first.wait_for(timeout=60_000)
         for theme in ("JupyterLab Light", "JupyterLab Dark"):
             page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', "
