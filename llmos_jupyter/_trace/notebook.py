@@ -152,7 +152,9 @@ def _json_default(value: Any) -> Any:
     return _json_value(value)
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+# ensure_ascii: a lone surrogate (a skill's bytes decoded with surrogateescape) is written
+# as a \\ud800 escape instead of making the UTF-8 encoding of the file fail.
+_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False,
                            default=_json_default).encode
 
 

@@ -61,6 +61,7 @@ PAYLOADS = [
     "a | b ` c ** d",
     "\x1b[31mred\x1b[0m",
     "\x00nul",
+    "lone \ud800 surrogate",
 ]
 
 text = st.one_of(st.text(max_size=30), st.sampled_from(PAYLOADS))
@@ -197,7 +198,8 @@ def test_secret_ports_and_keys_are_never_written(tmp_path):
                     log=f"printed {key}")
     result = RunResult("r3", wf, "completed", {"s": nr}, started_at=1.7e9,
                        overrides={"s": {"token": "hunter2-password-value"}})
-    text = write_trace(result, lib, tmp_path).read_text(encoding="utf-8")
+    raw = write_trace(result, lib, tmp_path).read_text(encoding="utf-8")
+    text = json.dumps(json.loads(raw), ensure_ascii=False)
     assert "hunter2-password-value" not in text and key not in text
     assert "●●●" in text and "[REDACTED]" in text
 
