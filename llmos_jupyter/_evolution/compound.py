@@ -13,6 +13,11 @@ numbers (an ``integer`` port keeps the lower median when the median falls betwee
 values), the most frequent value otherwise (ties: the earliest run's). The spread (min,
 max, distinct values, share of the mode) goes into ``derived_from.learned``.
 
+*Derived text* is not learned: a string input whose value embeds another parameter's
+value in the same run (a plot title "H2 at 0.74 Å" beside ``bond_length: 0.74``) would
+be frozen with one run's number and then contradict the parameter. Such an input keeps
+the member's default (or none) and is explained as ``derived`` (see :func:`_derived`).
+
 The code block builds the inner workflow from the member skills *by skill_id* and runs it
 through the engine (``llmos_jupyter.run(..., trace=False)``), so an improved member skill
 improves the compound, and the inner run writes no trace of its own (which the next
@@ -49,18 +54,21 @@ class Learned:
     node: str
     port: str
     value: Any
-    rule: str                    # "median" | "mode" | "member default" | "not learned"
+    rule: str                    # "median" | "mode" | "derived" | "member default" | "not learned"
     n: int = 0
     distinct: int = 0
     minimum: Any = None
     maximum: Any = None
     share: float | None = None   # mode: the share of runs that used it
+    source: str | None = None    # derived: the "node.port" whose value the text embeds
 
     def spread(self) -> str:
         if self.rule == "median":
             return f"min {_fmt(self.minimum)}, max {_fmt(self.maximum)}, {self.distinct} distinct in {self.n} runs"
         if self.rule == "mode":
             return f"{self.share:.0%} of {self.n} runs, {self.distinct} distinct"
+        if self.rule == "derived":
+            return f"embeds {self.source} in {self.n} runs"
         return ""
 
     def to_frontmatter(self) -> dict[str, Any]:
@@ -132,11 +140,19 @@ def build_compound(pattern: Pattern, library: SkillLibrary, *, skill_id: str | N
     for (i, port), pname in zip(free, in_names, strict=True):
         values = [o.params[i][port.name] for o in pattern.occurrences
                   if port.name in o.params[i] and o.params[i][port.name] is not None]
-        lr = _learn(pname, nodes[i], port, values)
+        source = _derived(pattern, i, port, nodes) if port.type in ("string", "any") else None
+        if source is not None:
+            lr = Learned(pname, nodes[i], port.name, port.default if port.has_default else None,
+                         "derived", len(values), len({json.dumps(v, sort_keys=True, default=str)
+                                                      for v in values}), source=source)
+        else:
+            lr = _learn(pname, nodes[i], port, values)
         learned.append(lr)
         desc = f"{nodes[i]}.{port.name}: {port.description}".rstrip(": ")
         if lr.rule in ("median", "mode"):
             desc += f" Learned ({lr.rule}, {lr.spread()})."
+        elif lr.rule == "derived":
+            desc += f" Not learned: the runs' values embed {lr.source}; set it to match."
         if lr.rule in ("median", "mode") or port.has_default:
             has = lr.rule in ("median", "mode") or port.has_default
             default = lr.value if lr.rule in ("median", "mode") else port.default
@@ -241,6 +257,67 @@ def _learn(name: str, node: str, port: Port, values: list[Any]) -> Learned:
                        "member default" if port.has_default else "not learned", len(values),
                        distinct)
     return lr
+
+
+_MIN_DERIVED_SHARE = 0.8
+
+
+def _renderings(value: Any) -> set[str]:
+    """How a parameter's value may appear inside text: ``0.74`` as ``0.74``, ``0.740``,
+    ``7.4e-01``...; strings as themselves. Too short to be evidence: dropped."""
+    if isinstance(value, bool) or value is None:
+        return set()
+    if isinstance(value, int):
+        out = {str(value)}
+    elif isinstance(value, float):
+        out = {str(value), repr(value), f"{value:g}"}
+        out |= {f"{value:.{k}f}" for k in range(1, 5)} | {f"{value:.{k}g}" for k in range(2, 7)}
+        out |= {f"{value:.{k}e}" for k in range(1, 4)}
+    elif isinstance(value, str):
+        out = {value}
+    else:
+        return set()
+    return {r for r in out if len(r) >= 2}
+
+
+def _derived(pattern: Pattern, i: int, port: Port, nodes: list[str]) -> str | None:
+    """The ``node.port`` whose value member ``i``'s string input ``port`` embeds in the
+    runs (a title with the bond length), or ``None``.
+
+    Evidence: the text contains a rendering of the other parameter's value in at least
+    80 % of the runs where both are set; if that parameter never changed, a match counts
+    only when the text never changed either and the rendering has at least 3 characters
+    (a fixed "Fig. 1" beside ``n: 1`` is a coincidence, not a derivation).
+    """
+    candidates: dict[tuple[int, str], list[bool]] = {}
+    distinct: dict[tuple[int, str], dict[str, Any]] = {}  # repr -> value
+    texts: set[str] = set()
+    for o in pattern.occurrences:
+        text = o.params[i].get(port.name)
+        if not isinstance(text, str) or not text:
+            continue
+        texts.add(text)
+        for j, params in enumerate(o.params):
+            for name, value in params.items():
+                if (j, name) == (i, port.name):
+                    continue
+                renders = _renderings(value)
+                if not renders:
+                    continue
+                key = (j, name)
+                candidates.setdefault(key, []).append(any(r in text for r in renders))
+                distinct.setdefault(key, {})[repr(value)] = value
+    for key in sorted(candidates):
+        hits = candidates[key]
+        if not hits or sum(hits) / len(hits) < _MIN_DERIVED_SHARE:
+            continue
+        if len(distinct[key]) >= 2:
+            return f"{nodes[key[0]]}.{key[1]}"
+        (only,) = distinct[key].values()
+        text = next(iter(texts)) if len(texts) == 1 else None
+        if text is not None and any(len(r) >= 3 and r in text for r in _renderings(only)):
+            return f"{nodes[key[0]]}.{key[1]}"
+    return None
 
 
 def _fmt(v: Any) -> str:

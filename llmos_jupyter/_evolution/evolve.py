@@ -9,13 +9,19 @@ For every closed pattern with enough support (see ``mining.py``) one *candidate*
   and description, one commit;
 * ``unchanged``: the compound exists and nothing new was learned (no write, no commit);
 * ``skip``: cannot be written, with the reason (a member skill is missing from the
-  library or changed since the runs, or the compound lives in a read-only volume).
+  library or changed since the runs, the compound lives in a read-only volume, or the
+  pattern has more than :data:`MAX_COMPOUND_MEMBERS` members).
+
+A compound with an untrusted member (a team skill, an LLM-written one; see ``_trust``) is
+marked untrusted before it is written: it runs isolated until the user trusts it.
 
 With ``dry_run`` nothing is written and :meth:`EvolveReport.explain` says what would be.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +33,11 @@ from llmos_jupyter._paths import llmos_home, traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import Skill
 
-__all__ = ["Candidate", "EvolveReport", "evolve"]
+__all__ = ["MAX_COMPOUND_MEMBERS", "Candidate", "EvolveReport", "evolve"]
+
+MAX_COMPOUND_MEMBERS = 50
+"""Larger repeated sub-workflows are reported but not written as compound skills: a
+5,000-node run would make a megabyte skill file that nobody could read or edit."""
 
 
 @dataclass
@@ -41,6 +51,7 @@ class Candidate:
     compound: Compound | None = None
     path: Path | None = None
     revision: Any = None             # the commit (a Revision) when written
+    untrusted: str | None = None     # an untrusted member's skill id: the compound is too
 
     def explain(self) -> str:
         p = self.pattern
@@ -48,14 +59,23 @@ class Candidate:
         head = (f"{self.action.upper():9} {self.skill_id}  ({p.support} runs, "
                 f"{len(p.occurrences)} occurrences, pattern {p.hash})")
         lines = [head]
+        shown = 12  # a 5,000-node pattern must not print 10,000 lines
         lines += [f"    member {n}: {m.skill} v{m.version} (code {m.code_hash[:12]})"
-                  for n, m in zip(nodes, p.members, strict=True)]
-        lines += [f"    wire   {nodes[s]}.{sp} -> {nodes[t]}.{tp}" for s, sp, t, tp in p.wires]
+                  for n, m in list(zip(nodes, p.members, strict=True))[:shown]]
+        if len(p.members) > shown:
+            lines.append(f"    ... and {len(p.members) - shown} more members")
+        lines += [f"    wire   {nodes[s]}.{sp} -> {nodes[t]}.{tp}"
+                  for s, sp, t, tp in p.wires[:shown]]
+        if len(p.wires) > shown:
+            lines.append(f"    ... and {len(p.wires) - shown} more wires")
         if self.compound is not None:
             for lr in self.compound.learned:
                 if lr.rule in ("median", "mode"):
                     lines.append(f"    input  {lr.input} = {lr.value!r}  [{lr.rule}; "
                                  f"{lr.spread()}]")
+                elif lr.rule == "derived":
+                    lines.append(f"    input  {lr.input} = {lr.value!r}  [not learned: the runs' "
+                                 f"values embed {lr.source}]")
                 elif lr.rule == "member default":
                     lines.append(f"    input  {lr.input} = {lr.value!r}  [member default]")
                 else:
@@ -64,6 +84,9 @@ class Candidate:
             lines.append("    outputs " + ", ".join(outs))
         if self.reason:
             lines.append(f"    note: {self.reason}")
+        if self.untrusted:
+            lines.append(f"    trust: untrusted (member {self.untrusted}); runs isolated "
+                         "until you `llmos trust` it")
         if self.path is not None:
             lines.append(f"    file: {self.path}")
         if self.revision is not None:
@@ -103,7 +126,8 @@ class EvolveReport:
 
 
 def evolve(*, home: str | Path | None = None, min_runs: int = 3, dry_run: bool = False,
-           library: SkillLibrary | None = None, traces: Any = None) -> EvolveReport:
+           library: SkillLibrary | None = None, traces: Any = None,
+           progress: Callable[[str], None] | None = None) -> EvolveReport:
     """Mine the trace notebooks and write (or, with ``dry_run``, explain) compound skills.
 
     Args:
@@ -112,12 +136,12 @@ def evolve(*, home: str | Path | None = None, min_runs: int = 3, dry_run: bool =
         dry_run: explain only; write nothing.
         library: the skills (default: ``SkillLibrary(home)``); reloaded after writes.
         traces: trace files or a folder (default: ``<user volume>/traces``).
+        progress: called with one-line progress messages (traces read, traces mined,
+            large components) at most twice a second; the CLI shows them on stderr.
 
     Returns:
         The report: every candidate with its action (and commit when written).
     """
-    import time
-
     from llmos_jupyter._volumes.volume import Volume
 
     home = Path(home).expanduser() if home is not None else (
@@ -128,8 +152,14 @@ def evolve(*, home: str | Path | None = None, min_runs: int = 3, dry_run: bool =
         files = trace_files(traces if traces is not None else traces_dir(home))
     else:
         files = list(traces)
-    records = list(iter_traces(files))
-    patterns = mine(records, min_runs=min_runs)
+    records = []
+    last = time.monotonic()
+    for k, record in enumerate(iter_traces(files)):
+        records.append(record)
+        if progress is not None and time.monotonic() - last >= 0.5:
+            last = time.monotonic()
+            progress(f"reading traces: {k + 1}/{len(files)}")
+    patterns = mine(records, min_runs=min_runs, progress=progress)
     report = EvolveReport(len(records), min_runs, dry_run)
     existing = _existing_compounds(library)
     volume = Volume("user", home)
@@ -154,6 +184,12 @@ def evolve(*, home: str | Path | None = None, min_runs: int = 3, dry_run: bool =
         message = (f"evolve: {verb} compound skill {cand.skill_id} from {c.pattern.support} runs\n\n"
                    f"Pattern {c.pattern.hash}: " + " -> ".join(m.skill for m in c.pattern.members)
                    + (f"\nLearned defaults: {learned}" if learned else ""))
+        if cand.untrusted is not None:
+            # Marked before the file exists, so no reader ever sees it trusted.
+            from llmos_jupyter._trust import mark_untrusted
+
+            mark_untrusted(path, why=f"evolved from untrusted member {cand.untrusted}",
+                           home=home)
         cand.revision = volume.write_text(path, c.markdown, message=message)
         cand.path = path
         if cand.revision is None:
@@ -180,6 +216,9 @@ def _candidate(pattern: Pattern, library: SkillLibrary, existing: dict[str, Skil
     nodes = member_names(pattern)
     old = existing.get(pattern.hash)
     sid = old.skill_id if old is not None else compound_id(pattern, nodes)
+    if len(pattern.members) > MAX_COMPOUND_MEMBERS:
+        return Candidate(pattern, "skip", sid, f"{len(pattern.members)} members: more than "
+                         f"{MAX_COMPOUND_MEMBERS}, too large for a readable compound skill")
     for m in pattern.members:
         if m.skill not in library:
             return Candidate(pattern, "skip", sid, f"member skill {m.skill!r} is not in the "
@@ -196,6 +235,7 @@ def _candidate(pattern: Pattern, library: SkillLibrary, existing: dict[str, Skil
         base, k = sid, 2
         while sid in taken:
             sid, k = f"{base}-{k}", k + 1
+    untrusted = _untrusted_member(pattern, library)
     compound = build_compound(pattern, library, skill_id=sid,
                               name=old.name if old is not None else None,
                               description=old.description if old is not None else None)
@@ -204,8 +244,21 @@ def _candidate(pattern: Pattern, library: SkillLibrary, existing: dict[str, Skil
         same = path is not None and path.is_file() and path.read_text(encoding="utf-8") == compound.markdown
         return Candidate(pattern, "unchanged" if same else "update", sid,
                          "" if same else "more runs: learned defaults and provenance refreshed",
-                         compound, path)
-    return Candidate(pattern, "create", sid, "", compound, None)
+                         compound, path, untrusted=untrusted)
+    return Candidate(pattern, "create", sid, "", compound, None, untrusted=untrusted)
+
+
+def _untrusted_member(pattern: Pattern, library: SkillLibrary) -> str | None:
+    """The id of the first member skill that is not trusted, or ``None``."""
+    try:
+        from llmos_jupyter._trust import is_trusted
+    except ImportError:  # trust not available: nothing is marked
+        return None
+    for m in pattern.members:
+        skill = library.get(m.skill)
+        if not is_trusted(skill, library.home):
+            return m.skill
+    return None
 
 
 def _refresh_default_library(library: SkillLibrary) -> None:
