@@ -798,7 +798,7 @@ def _value_source(node_id: Any, port: Any, value: Any, side: _SideFiles) -> str:
 
 def _json_text(value: Any) -> str:
     try:
-        return json.dumps(_json_value(value), ensure_ascii=False)
+        return json.dumps(_json_value(value), ensure_ascii=True)
     except (ValueError, RecursionError):
         return json.dumps("<value nested too deeply>")
 
@@ -928,7 +928,7 @@ def _capped(node_id: Any, port: str, value: Any, side: _SideFiles) -> Any:
     if t is not list and t is not dict and (t is not str or len(value) <= VALUE_CAP):
         return value
     try:
-        text = json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=True)
     except (ValueError, RecursionError):
         return "<value nested too deeply>"
     if len(text) <= VALUE_CAP:
