@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmos_jupyter._exceptions import SkillNotFound, WorkflowInvalid, WorkflowProblem
-from llmos_jupyter._ids import id_problem, is_valid_id
+from llmos_jupyter._ids import EDGE_ID_MAX, ID_KINDS, NODE_ID_MAX, id_problem, is_valid_id
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import Port, check_value, compatible
@@ -136,18 +136,28 @@ def _analyse(
             library = library.overlay(inline)
     nodes: dict[str, Node] = {}
     skills: dict[str, Skill] = {}
+    # The id grammar, checked inline: 5,000 nodes share a handful of skill ids.
+    node_id_ok, edge_id_ok = ID_KINDS["node"][0].match, ID_KINDS["edge"][0].match
+    good_skill_ids: set[str] = set()
 
     for node in wf.nodes:
+        if type(node.id) is not str:  # built in code; a file's ids are strings
+            add(WorkflowProblem("invalid-node-id", str(id_problem("node", node.id)),
+                                node=repr(node.id)))
+            continue
         if node.id in nodes:
             add(WorkflowProblem("duplicate-node", "node id is used more than once", node=node.id))
             continue
         nodes[node.id] = node
-        if not is_valid_id("node", node.id):
-            add(WorkflowProblem("invalid-node-id", str(id_problem("node", node.id)), node=node.id))
-        if not is_valid_id("skill", node.skill):
-            add(WorkflowProblem("invalid-skill-id", str(id_problem("skill", node.skill)),
-                                node=node.id))
-            continue
+        nid = node.id
+        if not (type(nid) is str and len(nid) <= NODE_ID_MAX and node_id_ok(nid)):
+            add(WorkflowProblem("invalid-node-id", str(id_problem("node", nid)), node=nid))
+        if not (type(node.skill) is str and node.skill in good_skill_ids):
+            if not is_valid_id("skill", node.skill):
+                add(WorkflowProblem("invalid-skill-id", str(id_problem("skill", node.skill)),
+                                    node=nid))
+                continue
+            good_skill_ids.add(node.skill)
         try:
             skill = library.get(node.skill)
         except SkillNotFound as exc:
@@ -185,8 +195,9 @@ def _analyse(
     edge_ids: set[str] = set()
     fed: dict[tuple[str, str], str] = {}
     for e in wf.edges:
-        if not is_valid_id("edge", e.id):
-            add(WorkflowProblem("invalid-edge-id", str(id_problem("edge", e.id)), edge=e.id))
+        eid = e.id
+        if not (type(eid) is str and len(eid) <= EDGE_ID_MAX and edge_id_ok(eid)):
+            add(WorkflowProblem("invalid-edge-id", str(id_problem("edge", eid)), edge=eid))
         if e.id in edge_ids:
             add(WorkflowProblem("duplicate-edge", "edge id is used more than once", edge=e.id))
         edge_ids.add(e.id)
