@@ -11,6 +11,12 @@ The JSON uses React Flow's field names so the canvas state and the file are one 
 Fields this module does not know (``viewport``, ``data.label``, ``animated`` …) are kept
 and written back, in their original key order: load → save reproduces the file exactly
 (for files written with two-space indentation, as :meth:`Workflow.save` writes them).
+
+Loading is strict (:func:`loads_strict`, :meth:`Workflow.from_dict`): a file that is not
+UTF-8, not a JSON object, without ``nodes``, with NaN/Infinity, a duplicate key, an
+integer beyond ±2**63, nesting deeper than :data:`MAX_DEPTH`, or fields of the wrong type
+is a :class:`~llmos_jupyter.WorkflowError` naming the file (and line, when known). Ids
+are checked against the one id grammar (:mod:`llmos_jupyter._ids`) by validation.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from llmos_jupyter._exceptions import SkillError, WorkflowError
 from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.parser import parse_skill
 
-__all__ = ["Edge", "Node", "Workflow"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "Edge", "Node", "Workflow", "loads_strict"]
 
 INLINE_KEY = "inline_skills"
 """The workflow field holding skills defined inline (notebook cells)."""
