@@ -658,7 +658,7 @@ def _literal(value: Any, depth: int = 0) -> str:
             return _literal(tolist(value), depth)
         except _TooDeep:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - any failure of foreign code: show its repr
             pass
     return repr(_safe_repr(value))
 
@@ -682,7 +682,7 @@ def _safe_repr(value: Any, limit: int = 200) -> str:
         text = repr(value)
         if not isinstance(text, str):
             raise TypeError
-    except Exception:
+    except Exception:  # noqa: BLE001 - a raising __repr__ must not fail the trace
         text = f"<{type(value).__name__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -737,7 +737,7 @@ def _json_value(value: Any, depth: int = 0) -> Any:
     if callable(tolist):
         try:
             return _json_value(tolist(value), depth + 1)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - any failure of foreign code: show its repr
             pass
     return _safe_repr(value)
 
@@ -964,9 +964,9 @@ def _summary(run: _RunView, skills: dict[Any, _SkillView | None]) -> str:
     lines = [
         f"# Trace: {_md(title)}",
         "",
-        f"Workflow {_md(wf.get('id'))}{source} · run {_md(run.run_id)} · "
-        f"{markdown_text(_iso(run.started_at) or '')} · **{markdown_text(run.status)}** in "
-        f"{_number(run.duration_ms):.0f} ms",
+        (f"Workflow {_md(wf.get('id'))}{source} · run {_md(run.run_id)} · "
+         f"{markdown_text(_iso(run.started_at) or '')} · **{markdown_text(run.status)}** in "
+         f"{_number(run.duration_ms):.0f} ms"),
         "",
         "| node | skill | status | time (ms) | outputs |",
         "|---|---|---|---:|---|",
@@ -1001,8 +1001,8 @@ def _summary(run: _RunView, skills: dict[Any, _SkillView | None]) -> str:
                   for n, k, v in params[:SUMMARY_ROWS]]
         if len(params) > SUMMARY_ROWS:
             lines.append(f"| … {len(params) - SUMMARY_ROWS:,} more | | |")
-    lines += ["", "Each code cell below holds a node's skill code and its resolved inputs; the "
-              "notebook re-runs top to bottom in a plain Python kernel."]
+    lines += ["", ("Each code cell below holds a node's skill code and its resolved inputs; the "
+                   "notebook re-runs top to bottom in a plain Python kernel.")]
     return "\n".join(lines)
 
 

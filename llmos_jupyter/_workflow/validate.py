@@ -16,9 +16,9 @@ import difflib
 import graphlib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
-from dataclasses import dataclass
 from typing import Any
 
 from llmos_jupyter._exceptions import SkillNotFound, WorkflowInvalid, WorkflowProblem

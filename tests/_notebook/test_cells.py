@@ -203,7 +203,7 @@ def test_written_cells_keep_hostile_text_on_the_magic_line():
         format_skill_cell("a", uses="Add\nimport os")
     src = format_skill_cell("a", code="def execute(inputs):\n    return {}\n",
                             name="n\nimport os", description="d\r\nprint(1)")
-    first, _, body = src.partition("\n")
+    _, _, body = src.partition("\n")
     assert body == "def execute(inputs):\n    return {}"
     cell = parse_skill_cell(src)
     assert (cell.name, cell.description) == ("n import os", "d print(1)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO
+
 from llmos_jupyter import _ids
 from llmos_jupyter._ids import EDGE_ID_MAX, NODE_ID_MAX, id_problem, is_valid_id
 

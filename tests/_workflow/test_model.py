@@ -80,8 +80,8 @@ def test_edits():
         ('{"nodes": [{"id": "a", "position": [0, 0], "data": {"skill": "s"}}]}', "position must be"),
         ('{"nodes": [{"id": "a", "position": {"x": "0"}, "data": {"skill": "s"}}]}', "position must be"),
         ('{"nodes": [{"id": "a", "type": 1, "data": {"skill": "s"}}]}', "type must be a string"),
-        ('{"nodes": [], "edges": [{"id": 5, "source": "a", "sourceHandle": "x", "target": "b",'
-         ' "targetHandle": "y"}]}', "'id' must be a string"),
+        (('{"nodes": [], "edges": [{"id": 5, "source": "a", "sourceHandle": "x", "target": "b",'
+          ' "targetHandle": "y"}]}'), "'id' must be a string"),
         ('{"nodes": [], "inline_skills": {"a": 3}}', "inline_skills"),
         ('{"nodes": [{"id": "a", "data": {"skill": "s", "params": {"x": NaN}}}]}', "NaN"),
         ('{"nodes": [{"id": "a", "data": {"skill": "s", "params": {"x": -Infinity}}}]}', "Infinity"),
