@@ -41,9 +41,11 @@ import html
 import json
 import keyword
 import math
+import os
 import platform
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,7 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:>+=@#~/-]{0,127}\Z")
 _RESERVED = frozenset({"execute", "display", "Image", "inputs", "json", "pathlib", "float",
                        "print", "open", "__builtins__", "__name__", "__file__"})
 _MAX_DEPTH = 200
+_BATCH = 512  # cells encoded per write: large enough for the C encoder, small in memory
 _CELL_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,55}\Z")
 _HEX = re.compile(r"[0-9a-f]{1,128}\Z")
 _CTRL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -94,22 +97,42 @@ def write_trace(result: RunResult, library: SkillLibrary, directory: str | Path)
     """
     directory = Path(directory)
     name = trace_filename(result)
+    path = directory / name
     side = _SideFiles(name.removesuffix(".ipynb") + ".outputs")
+    directory.mkdir(parents=True, exist_ok=True)
+    # Written as atomic_write_text does (a temporary file in the folder, then os.replace),
+    # but streamed: cells are encoded and written a batch at a time.
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     # Building makes a dozen small containers per node and frees none of them: the
     # cyclic collector's passes over that young heap were a third of the cost at 20,000
     # nodes. Nothing built here is cyclic, so it is paused while building.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        nb = _build(result, library, side)
-        text = _dumps(nb)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            trace = _Trace(result, library, side)
+            f.write('{\n "cells": [' + _encode(trace.summary_cell()))
+            batch: list[dict[str, Any]] = []
+            for cell in trace.code_cells():
+                batch.append(cell)
+                if len(batch) == _BATCH:
+                    f.write("," + _encode(batch)[1:-1])
+                    batch.clear()
+            if batch:
+                f.write("," + _encode(batch)[1:-1])
+            # The layout llmos_jupyter._evolution.traces.read_trace reads fast: a line
+            # '\n "metadata": {' followed only by "nbformat" and "nbformat_minor".
+            f.write(f'],\n "metadata": {_encode(trace.metadata())},\n "nbformat": 4,\n'
+                    ' "nbformat_minor": 5\n}\n')
+        for rel, content in side.files.items():
+            atomic_write_text(directory / rel, content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     finally:
         if was_enabled:
             gc.enable()
-    for rel, content in side.files.items():
-        atomic_write_text(directory / rel, content)
-    path = directory / name
-    atomic_write_text(path, text)
     return path
 
 
@@ -262,100 +285,121 @@ def _view(result: RunResult, library: SkillLibrary) -> tuple[_RunView, dict[Any,
 
 
 def _build(result: RunResult, library: SkillLibrary, side: _SideFiles) -> dict[str, Any]:
-    # The one redaction step (re-exported by llmos_jupyter._redact once it exists).
-    from llmos_jupyter._llm.redact import redact, register_secret
+    """The whole notebook as a dict (``write_trace`` streams the same cells instead)."""
+    trace = _Trace(result, library, side)
+    return {"cells": [trace.summary_cell(), *trace.code_cells()], "metadata": trace.metadata(),
+            "nbformat": 4, "nbformat_minor": 5}
 
-    run, skills = _view(result, library)
-    # A secret port's value is masked where it is that port's value, and redacted
-    # wherever else it shows up (echoed into another output, an error message).
-    for nr in run.nodes.values():
-        view = skills.get(nr.skill_id)
-        if view is not None and (view.secret_in or view.secret_out):
-            for values, names in ((nr.inputs, view.secret_in), (nr.outputs, view.secret_out)):
-                for name in names:
-                    value = (values or {}).get(name)
-                    if isinstance(value, str):
-                        register_secret(value)
-    # Redaction works on what the run holds, before anything is quoted into code or
-    # JSON: a secret with a quote or backslash in it would no longer be found verbatim
-    # in the repr or the JSON text.
-    if _holds_secret(run, skills, redact, result.workflow):
-        run, skills = _redacted(run, skills, redact)
-    reserved = set(_RESERVED)
-    for view in skills.values():
-        if view is not None and view.code:
-            reserved |= _code_names(view.code)
-    names = _variable_names(run.nodes, reserved)
 
-    cells: list[dict[str, Any]] = [{"cell_type": "markdown", "id": "summary", "metadata": {},
-                                    "source": _summary(run, skills)}]
-    cell_ids = {"summary"}
-    count = 0
-    above: tuple[Any, Any] | None = None  # (skill view, node id) of the cell above
-    for node_id, nr in run.nodes.items():
-        if nr.status == "skipped":
-            continue
-        view = skills.get(nr.skill_id)
-        count += 1
-        code_above = above[1] if above is not None and view is not None and above[0] is view else None
-        above = (view, node_id) if view is not None and view.runtime == "python" and view.code else None
-        cell: dict[str, Any] = {
-            "cell_type": "code",
-            "execution_count": count,
-            "id": _cell_id(f"node-{node_id}", cell_ids),
-            "metadata": {"llmos": {
-                "node": node_id,
-                "skill": nr.skill_id,
+class _Trace:
+    """A run on its way into a notebook: the summary cell, the code cells one at a time
+    (so a 100,000-node trace is written without holding all its cells), the metadata."""
+
+    def __init__(self, result: RunResult, library: SkillLibrary, side: _SideFiles) -> None:
+        # The one redaction step (re-exported by llmos_jupyter._redact once it exists).
+        from llmos_jupyter._llm.redact import redact, register_secret
+
+        run, skills = _view(result, library)
+        # A secret port's value is masked where it is that port's value, and redacted
+        # wherever else it shows up (echoed into another output, an error message).
+        for nr in run.nodes.values():
+            view = skills.get(nr.skill_id)
+            if view is not None and (view.secret_in or view.secret_out):
+                for values, names in ((nr.inputs, view.secret_in), (nr.outputs, view.secret_out)):
+                    for name in names:
+                        value = (values or {}).get(name)
+                        if isinstance(value, str):
+                            register_secret(value)
+        # Redaction works on what the run holds, before anything is quoted into code or
+        # JSON: a secret with a quote or backslash in it would no longer be found verbatim
+        # in the repr or the JSON text.
+        if _holds_secret(run, skills, redact, result.workflow):
+            run, skills = _redacted(run, skills, redact)
+        reserved = set(_RESERVED)
+        for view in skills.values():
+            if view is not None and view.code:
+                reserved |= _code_names(view.code)
+        self.run, self.skills, self.side = run, skills, side
+        self.names = _variable_names(run.nodes, reserved)
+
+    def summary_cell(self) -> dict[str, Any]:
+        return {"cell_type": "markdown", "id": "summary", "metadata": {},
+                "source": _summary(self.run, self.skills)}
+
+    def code_cells(self) -> Iterator[dict[str, Any]]:
+        skills, names, side = self.skills, self.names, self.side
+        cell_ids = {"summary"}
+        count = 0
+        above: tuple[Any, Any] | None = None  # (skill view, node id) of the cell above
+        for node_id, nr in self.run.nodes.items():
+            if nr.status == "skipped":
+                continue
+            view = skills.get(nr.skill_id)
+            count += 1
+            code_above = (above[1] if above is not None and view is not None and above[0] is view
+                          else None)
+            above = ((view, node_id) if view is not None and view.runtime == "python" and view.code
+                     else None)
+            cell: dict[str, Any] = {
+                "cell_type": "code",
+                "execution_count": count,
+                "id": _cell_id(f"node-{node_id}", cell_ids),
+                "metadata": {"llmos": {
+                    "node": node_id,
+                    "skill": nr.skill_id,
+                    "version": view.version if view else None,
+                    "code_hash": view.code_hash if view else None,
+                    "status": nr.status,
+                    "duration_ms": round(_number(nr.duration_ms), 3),
+                }},
+                "outputs": _cell_outputs(nr, count, view.secret_out if view else _NO_SECRETS, side),
+                "source": _cell_source(nr, names[node_id], names, view, side, code_above),
+            }
+            if nr.status == "failed":
+                cell["metadata"]["tags"] = ["raises-exception"]
+            yield cell
+
+    def metadata(self) -> dict[str, Any]:
+        run, skills, side = self.run, self.skills, self.side
+        nodes_meta = {}
+        for n, r in run.nodes.items():
+            view = skills.get(r.skill_id)
+            sec_in = view.secret_in if view else _NO_SECRETS
+            wired = r.wired or {}
+            nodes_meta[n] = {
+                "skill": r.skill_id,
                 "version": view.version if view else None,
                 "code_hash": view.code_hash if view else None,
-                "status": nr.status,
-                "duration_ms": round(_number(nr.duration_ms), 3),
+                "status": r.status,
+                "duration_ms": round(_number(r.duration_ms), 3),
+                "started_at": _iso(r.started_at) if r.started_at else None,
+                "params": {k: MASK if k in sec_in else _meta_value(n, k, v, side)
+                           for k, v in (r.inputs or {}).items() if k not in wired},
+                "wired": {(k if type(k) is str else _key_text(k)): f"{s}.{p}"
+                          for k, (s, p) in wired.items()},
+                "error": r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
+                "cache_key": (r.cache_key if type(r.cache_key) is str and _HEX.match(r.cache_key)
+                              else None),
+            }
+        return {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "llmos": {"trace": {
+                "run_id": _plain(run.run_id),
+                "workflow": _capped_workflow(run.workflow, side),
+                "workflow_path": run.path,
+                "overrides": run.overrides,
+                "status": _plain(run.status),
+                "started_at": _iso(run.started_at),
+                "duration_ms": round(_number(run.duration_ms), 3),
+                "nodes": nodes_meta,
+                "versions": {
+                    "llmos_jupyter": __version__,
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
             }},
-            "outputs": _cell_outputs(nr, count, view.secret_out if view else _NO_SECRETS, side),
-            "source": _cell_source(nr, names[node_id], names, view, side, code_above),
         }
-        if nr.status == "failed":
-            cell["metadata"]["tags"] = ["raises-exception"]
-        cells.append(cell)
-
-    nodes_meta = {}
-    for n, r in run.nodes.items():
-        view = skills.get(r.skill_id)
-        sec_in = view.secret_in if view else _NO_SECRETS
-        wired = r.wired or {}
-        nodes_meta[n] = {
-            "skill": r.skill_id,
-            "version": view.version if view else None,
-            "code_hash": view.code_hash if view else None,
-            "status": r.status,
-            "duration_ms": round(_number(r.duration_ms), 3),
-            "started_at": _iso(r.started_at) if r.started_at else None,
-            "params": {k: MASK if k in sec_in else _meta_value(n, k, v, side)
-                       for k, v in (r.inputs or {}).items() if k not in wired},
-            "wired": {(k if type(k) is str else _key_text(k)): f"{s}.{p}" for k, (s, p) in wired.items()},
-            "error": r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
-            "cache_key": r.cache_key if type(r.cache_key) is str and _HEX.match(r.cache_key) else None,
-        }
-    metadata = {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        "llmos": {"trace": {
-            "run_id": _plain(run.run_id),
-            "workflow": _capped_workflow(run.workflow, side),
-            "workflow_path": run.path,
-            "overrides": run.overrides,
-            "status": _plain(run.status),
-            "started_at": _iso(run.started_at),
-            "duration_ms": round(_number(run.duration_ms), 3),
-            "nodes": nodes_meta,
-            "versions": {
-                "llmos_jupyter": __version__,
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
-        }},
-    }
-    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
 def _meta_value(node_id: Any, port: Any, value: Any, side: _SideFiles) -> Any:
