@@ -16,7 +16,14 @@ time). Latency: the kernel sets one node's status and prints ``time.time()``; a
 MutationObserver in the page records when that node's ``data-status`` changes; the
 median of the differences (same machine, same clock). Heap: ``performance.memory``.
 
-Interactions at the initial zoom, each for 2 s while frames are counted (frames/s, p50
+Three views per size, each interaction starting from the same view (the view is put back
+before every step, so a wheel zoom never leaves the next step with no node in view):
+*initial* (zoom 1 at the top left, as a large graph opens), *fit* (the Fit button: never
+below the readable zoom 0.9, so a large graph is centred, not shrunk), *overview* (the
+whole graph, ``{"command": "fit", "all": true}``: below zoom 0.45 the canvas draws boxes
+on one ``<canvas>``, level of detail, and React Flow gets no DOM nodes).
+
+Interactions, each for 2 s while frames are counted (frames/s, p50
 and p95 of the gaps between ``requestAnimationFrame`` callbacks): *drag* moves one node
 back and forth by its header; *zoom* sends mouse-wheel steps over the pane, in and out;
 *select* clicks a different node every ~100 ms (React Flow's selection and the side panel
@@ -153,6 +160,8 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
 def frame_stats(times: list[float]) -> tuple[float, float, float]:
     """(frames/s, p50 ms, p95 ms) of rAF callback times (ms)."""
     gaps = sorted(b - a for a, b in itertools.pairwise(times))
+    if not gaps or times[-1] <= times[0]:
+        return 0.0, float("nan"), float("nan")  # no frame drawn in the window
     fps = (len(times) - 1) / ((times[-1] - times[0]) / 1000)
     p95 = gaps[min(len(gaps) - 1, int(0.95 * len(gaps)))]
     return fps, statistics.median(gaps), p95
@@ -219,7 +228,10 @@ def _head_center(page, node_id: str) -> tuple[float, float]:
 
 
 def drag_node(page, seconds: float = 2.0) -> tuple[float, float, float]:
-    [node] = _visible_nodes(page, 1)
+    nodes = _visible_nodes(page, 1)
+    if not nodes:
+        raise RuntimeError("drag: no node in view (restore the zoom before this step)")
+    node = nodes[0]
     x, y = _head_center(page, node)
     return _press_and_sway(page, x, y, 120, 0.5, seconds)
 
@@ -233,8 +245,11 @@ def zoom(page, seconds: float = 2.0) -> tuple[float, float, float]:
 
 
 def select(page, seconds: float = 2.0) -> tuple[float, float, float, float]:
-    """Frame stats while clicking nodes in turn, and the median click → side panel ms."""
+    """Frame stats while clicking nodes in turn, and the median click → side panel ms.
+    Needs nodes in view (raises ``RuntimeError`` saying so, never divides by zero)."""
     nodes = _visible_nodes(page, 8)
+    if not nodes:
+        raise RuntimeError("select: no node in view (restore the zoom before this step)")
     centers = [_head_center(page, n) for n in nodes]
     waits: list[float] = []
 
@@ -247,7 +262,43 @@ def select(page, seconds: float = 2.0) -> tuple[float, float, float, float]:
         page.wait_for_timeout(60)
 
     fps, p50, p95 = frames_during(page, click, seconds)
-    return fps, p50, p95, statistics.median(waits)
+    return fps, p50, p95, statistics.median(waits) if waits else float("nan")
+
+
+def _rendered(page) -> int:
+    """DOM nodes React Flow draws (0 in the level-of-detail view, which draws on a canvas)."""
+    return page.locator(".llmos-canvas .react-flow__node").count()
+
+
+def _zoom_level(page) -> float:
+    return page.evaluate("""() => new DOMMatrix(getComputedStyle(
+        document.querySelector('.llmos-canvas .react-flow__viewport')).transform).a""")
+
+
+def measure_view(page, run, restore: str, steps: tuple[str, ...]) -> dict:
+    """Each interaction of ``steps`` from the same view: ``restore`` (Python run in the
+    kernel: a ``c.send(...)`` command) puts the view back before every step, so a zoom
+    step never leaves the next one with nothing in view."""
+    out: dict = {}
+    for step in steps:
+        run(restore)
+        page.wait_for_timeout(400)
+        out.setdefault("zoom_level", _zoom_level(page))
+        out.setdefault("rendered", _rendered(page))
+        if step == "pan":
+            out["pan"] = pan(page)
+        elif step == "drag":
+            out["drag"] = drag_node(page)
+        elif step == "zoom":
+            out["zoom"] = zoom(page)
+        elif step == "select":
+            *out["select"], out["select_ms"] = select(page)
+    return out
+
+
+INITIAL = "c.send({'command': 'viewport', 'x': 40, 'y': 40, 'zoom': 1})"
+FIT = "c.send({'command': 'fit'})"  # Fit: never below the readable zoom (0.9)
+OVERVIEW = "c.send({'command': 'fit', 'all': True})"  # the whole graph: level of detail
 
 
 def main() -> None:
@@ -273,31 +324,23 @@ def main() -> None:
                 run(SETUP)
                 base_heap = page.evaluate(HEAP)
                 rows = []
-                actions = []
                 for n in [int(s) for s in args.sizes.split(",")]:
                     t0 = time.perf_counter()
                     run(f"wf = make({n}); c = Canvas(wf, library=lib, height=700); "
                         "print(len(wf.nodes), len(wf.edges)); c")
                     page.wait_for_selector('.llmos-canvas [data-node-id="n0"]', timeout=120_000)
                     load_s = time.perf_counter() - t0
-                    page.locator(".llmos-canvas").last.scroll_into_view_if_needed()
-                    page.wait_for_timeout(500)
-                    edges = json.loads(run("import json; print(json.dumps(len(wf.edges)))"))
-                    fps, _, p95 = pan(page)
-                    rendered = page.locator(".llmos-canvas .react-flow__node").count()
-                    heap = page.evaluate(HEAP)
                     # The whole canvas in view (the notebook scrolls), so clicks land on it.
                     page.locator(".llmos-canvas").last.evaluate("(e) => e.scrollIntoView({block: 'start'})")
-                    page.wait_for_timeout(300)
-                    interactions = {"drag": drag_node(page)}
-                    interactions["zoom"] = zoom(page)
-                    *interactions["select"], select_ms = select(page)
-                    page.locator('.llmos-canvas [data-action="fit"]').click()
-                    page.wait_for_timeout(800)
-                    fit_fps, _, fit_p95 = pan(page)
-                    fit_rendered = page.locator(".llmos-canvas .react-flow__node").count()
-                    rows.append((n, edges, load_s, fps, p95, heap, rendered, fit_fps, fit_p95, fit_rendered))
-                    actions.append((n, interactions, select_ms))
+                    page.wait_for_timeout(500)
+                    edges = json.loads(run("import json; print(json.dumps(len(wf.edges)))"))
+                    heap = page.evaluate(HEAP)
+                    views = {
+                        "initial": measure_view(page, run, INITIAL, ("pan", "drag", "zoom", "select")),
+                        "fit": measure_view(page, run, FIT, ("pan", "drag", "zoom", "select")),
+                        "overview": measure_view(page, run, OVERVIEW, ("pan", "zoom")),
+                    }
+                    rows.append((n, edges, load_s, heap, views))
                     run("c.close()")
                     page.evaluate("""() => window.jupyterapp.commands.execute(
                         'notebook:clear-all-cell-outputs')""")
@@ -337,19 +380,23 @@ def main() -> None:
             proc.wait(timeout=15)
 
     print(f"JS heap of JupyterLab with a notebook, before any canvas: {base_heap:.0f} MB")
-    print("pan at the initial zoom (0.8, viewport culling) and after 'fit' (whole graph):")
-    print(f"{'nodes':>6} {'edges':>6} {'load s':>7} {'pan fps':>8} {'p95 ms':>7} {'rendered':>9}"
-          f" {'fit fps':>8} {'p95 ms':>7} {'rendered':>9} {'heap MB':>8}")
-    for n, e, load_s, fps, p95, heap, rendered, ffps, fp95, frend in rows:
-        print(f"{n:>6} {e:>6} {load_s:>7.1f} {fps:>8.1f} {p95:>7.1f} {rendered:>9}"
-              f" {ffps:>8.1f} {fp95:>7.1f} {frend:>9} {heap:>8.0f}")
-    print("interactions at the initial zoom (frames/s, frame time p50 / p95 ms):")
-    print(f"{'nodes':>6} {'drag fps':>9} {'p50':>6} {'p95':>6} {'zoom fps':>9} {'p50':>6} {'p95':>6}"
-          f" {'select fps':>11} {'p50':>6} {'p95':>6} {'select ms':>10}")
-    for n, it, select_ms in actions:
-        cells = "".join(f" {fps:>{w}.1f} {p50:>6.1f} {p95:>6.1f}"
-                        for (fps, p50, p95), w in zip((it["drag"], it["zoom"], it["select"]), (9, 9, 11)))
-        print(f"{n:>6}{cells} {select_ms:>10.1f}")
+    print("views: initial = zoom 1 at the top left; fit = Fit (never below the readable zoom "
+          "0.9); overview = the whole graph (level of detail: boxes on one <canvas>)")
+    print("frames/s (frame time p50 / p95 ms); select ms = median click → side panel")
+    print(f"{'nodes':>6} {'edges':>6} {'load s':>7} {'heap MB':>8} {'view':>9} {'zoom':>6} "
+          f"{'DOM nodes':>9} {'pan':>18} {'drag':>18} {'wheel zoom':>18} {'select':>18} "
+          f"{'select ms':>9}")
+
+    def cell(v) -> str:
+        return f"{v[0]:5.1f} ({v[1]:4.1f}/{v[2]:5.1f})" if v else f"{'—':>18}"
+
+    for n, e, load_s, heap, views in rows:
+        for name, v in views.items():
+            ms = v.get("select_ms")
+            print(f"{n:>6} {e:>6} {load_s:>7.1f} {heap:>8.0f} {name:>9} {v['zoom_level']:>6.2f} "
+                  f"{v['rendered']:>9} {cell(v.get('pan')):>18} {cell(v.get('drag')):>18} "
+                  f"{cell(v.get('zoom')):>18} {cell(v.get('select')):>18} "
+                  f"{(f'{ms:.1f}' if ms is not None else '—'):>9}")
     print(f"status kernel → DOM: median {statistics.median(lat):.1f} ms, "
           f"p95 {sorted(lat)[int(0.95 * (len(lat) - 1))]:.1f} ms over {len(lat)} changes")
     if wire:

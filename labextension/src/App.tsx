@@ -307,11 +307,19 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   }, [rf, dispatch]);
   // Commands from the host (JupyterLab's palette, or Python): {command: 'fit' | 'layout'}
   // or {command: 'add-node', skill, x, y, id?}.
-  const commands = useRef({ fit, layout, addAt });
-  commands.current = { fit, layout, addAt };
+  const setViewport = rf.setViewport;
+  const showNodeRef = useRef<(id: string) => void>(() => {});
+  const commands = useRef({ fit, layout, addAt, setViewport, showNode: (_id: string) => {} });
+  commands.current = { fit, layout, addAt, setViewport, showNode: (id: string) => showNodeRef.current(id) };
   useEffect(() => {
-    const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string; all?: boolean }) => {
+    const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string; all?: boolean;
+      zoom?: number; node?: string }) => {
       if (msg?.command === 'fit') commands.current.fit(!!msg.all);
+      else if (msg?.command === 'show' && msg.node) commands.current.showNode(msg.node);
+      else if (msg?.command === 'viewport') {
+        // {command: 'viewport', x, y, zoom}: e.g. the benchmark restores the view between steps.
+        void commands.current.setViewport({ x: msg.x ?? 0, y: msg.y ?? 0, zoom: msg.zoom ?? INITIAL_ZOOM });
+      }
       else if (msg?.command === 'layout') commands.current.layout();
       else if (msg?.command === 'add-node' && msg.skill) {
         commands.current.addAt(msg.skill, msg.x ?? 0, msg.y ?? 0, msg.id);
@@ -474,12 +482,13 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const validity = shownProblems.length
     ? `invalid: ${shownProblems[0].message}${shownProblems.length > 1 ? ` (+${shownProblems.length - 1} more)` : ''}`
     : skills.length ? 'valid' : '';
-  const showNode = useCallback((id: string) => {
+  const showNode: (id: string) => void = useCallback((id: string) => {
     setRfNodes((ns) => ns.map((m) => ({ ...m, selected: m.id === id })));
     const n = rf.getNode(id);
     if (n) void rf.setCenter(n.position.x + (n.measured?.width ?? NODE_WIDTH) / 2,
-      n.position.y + (n.measured?.height ?? 80) / 2, { zoom: Math.max(rf.getZoom(), READABLE_ZOOM), duration: 200 });
+      n.position.y + (n.measured?.height ?? 80) / 2, { zoom: Math.max(rf.getZoom(), READABLE_ZOOM), duration: 0 });
   }, [rf]);
+  showNodeRef.current = showNode;
 
   return (
     <CanvasContext.Provider value={ctx}>

@@ -115,6 +115,9 @@ def test_javascript_and_threejs_nodes_run_in_the_browser(jupyter_server, browser
             timeout=15_000)
         assert page.locator("[data-scene-fallback]").count() == 0
         # It draws something other than the background, and orbiting changes the picture.
+        # (Fit keeps text readable, so not every node is in view: centre the surface.)
+        run("c.send({'command': 'show', 'node': 'surf'})")
+        page.wait_for_timeout(400)
         surf_canvas.scroll_into_view_if_needed()
         before = surf_canvas.screenshot(path=str(artifacts / "scene-before-orbit.png"))
         assert _colourful_fraction(before) > 0.05, "the surface is not drawn in its colours"
@@ -131,6 +134,8 @@ def test_javascript_and_threejs_nodes_run_in_the_browser(jupyter_server, browser
         assert "'x': 0" in run("print(c.workflow_obj.node('surf').position)")
 
         # The SPICE netlist in the side panel: monospace, scrollable, the real deck.
+        run("c.send({'command': 'show', 'node': 'rc'})")
+        page.wait_for_timeout(400)
         page.locator('[data-node-id="rc"] .llmos-node__title').click()
         netlist = page.locator('[data-netlist="rc.netlist"]')
         netlist.wait_for(timeout=10_000)
