@@ -573,9 +573,26 @@ def _secret_ports(skill: Any, kind: str) -> frozenset[str]:
                      if getattr(port, "secret", False))
 
 
+_seconds: dict[int, str] = {}
+
+
 def _iso(t: Any) -> str | None:
+    """``t`` (Unix seconds) as ISO 8601 UTC with milliseconds, e.g.
+    ``2026-11-30T12:00:00.123+00:00``; ``None`` for what is not a time. The nodes of a run
+    start within a few seconds, so the text of each whole second is made once."""
     try:
-        return dt.datetime.fromtimestamp(float(t), dt.UTC).isoformat(timespec="milliseconds")
+        # As datetime.fromtimestamp does: round the fraction to microseconds; isoformat
+        # then truncates to milliseconds.
+        part, whole = math.modf(float(t))
+        micro = round(part * 1e6)
+        sec = int(whole) + (1 if micro >= 1_000_000 else -1 if micro < 0 else 0)
+        frac = (micro % 1_000_000) // 1000
+        head = _seconds.get(sec)
+        if head is None:
+            if len(_seconds) > 4096:
+                _seconds.clear()
+            head = _seconds[sec] = dt.datetime.fromtimestamp(sec, dt.UTC).isoformat()[:-6]
+        return f"{head}.{frac:03d}+00:00"
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
