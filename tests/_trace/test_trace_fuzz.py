@@ -281,3 +281,12 @@ def ast_eval(text):
     import ast
 
     return ast.literal_eval(text)
+
+
+@given(st.floats(min_value=-2e9, max_value=4e9))
+def test_start_times_read_as_datetime_writes_them(t):
+    import datetime as dt
+
+    from llmos_jupyter._trace.notebook import _iso
+
+    assert _iso(t) == dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="milliseconds")
