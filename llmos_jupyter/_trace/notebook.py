@@ -1071,7 +1071,7 @@ def _md_cell(text: Any) -> str:
     s = text if isinstance(text, str) else _safe_repr(text)
     if len(s) > 300:
         s = s[:297] + "..."
-    return s if _PLAIN_ID.match(s) else markdown_text(s)
+    return markdown_text(s)  # ~~strikethrough~~ is plain-id text too: always escaped
 
 
 def _short(value: Any) -> str:
