@@ -180,16 +180,18 @@ export class WorkflowCanvas extends Widget {
     // Statuses of an earlier run never stay next to a new (or a refused) one.
     this.model.update('statuses', {});
     this.model.update('previews', {});
+    this.model.update('running', true);
+    this.node.dataset.runStatus = 'running';
+    this.model.update('message', 'checking the workflow…');
     const problems = await this.validate();
     if (problems.length) {
       const first = problems[0];
       this.model.update('message', `not run: invalid: ${first.node ? `${first.node}: ` : ''}${first.message}` +
         (problems.length > 1 ? ` (+${problems.length - 1} more)` : ''));
       this.node.dataset.runStatus = 'invalid';
+      this.model.update('running', false);
       return;
     }
-    this.model.update('running', true);
-    this.node.dataset.runStatus = 'running';
     const onEvent = (e: EngineEvent) => {
       this.model.update('statuses', applyEvent(this.model.get('statuses'), e));
       if (e.kind === 'cancelling') this.model.update('message', 'cancelling: running nodes finish, the rest is skipped…');
