@@ -237,10 +237,10 @@ def many_small_traces(root: Path, count: int, repeats: int) -> None:
 
 
 def mine_folder(folder: Path) -> tuple[float, int, list]:
-    from llmos_jupyter._evolution import iter_traces, mine, trace_files
+    from llmos_jupyter._evolution import mine, read_traces, trace_files
 
     t = time.perf_counter()
-    records = list(iter_traces(trace_files(folder)))
+    records = read_traces(trace_files(folder))  # what llmos evolve does
     patterns = mine(records, min_runs=3)
     return time.perf_counter() - t, len(records), patterns
 

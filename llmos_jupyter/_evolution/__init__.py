@@ -7,7 +7,7 @@ turns one into a skill file, ``evolve.py`` writes them to the user volume (one c
 from llmos_jupyter._evolution.compound import Compound, Learned, build_compound
 from llmos_jupyter._evolution.evolve import Candidate, EvolveReport, evolve
 from llmos_jupyter._evolution.mining import Member, Occurrence, Pattern, mine
-from llmos_jupyter._evolution.traces import iter_traces, read_trace, trace_files
+from llmos_jupyter._evolution.traces import iter_traces, read_trace, read_traces, trace_files
 
 __all__ = [
     "Candidate",
@@ -22,5 +22,6 @@ __all__ = [
     "iter_traces",
     "mine",
     "read_trace",
+    "read_traces",
     "trace_files",
 ]

@@ -28,7 +28,7 @@ from typing import Any
 
 from llmos_jupyter._evolution.compound import Compound, build_compound, compound_id, member_names
 from llmos_jupyter._evolution.mining import Pattern, mine
-from llmos_jupyter._evolution.traces import iter_traces, trace_files
+from llmos_jupyter._evolution.traces import read_traces, trace_files
 from llmos_jupyter._paths import llmos_home, traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import Skill
@@ -152,13 +152,7 @@ def evolve(*, home: str | Path | None = None, min_runs: int = 3, dry_run: bool =
         files = trace_files(traces if traces is not None else traces_dir(home))
     else:
         files = list(traces)
-    records = []
-    last = time.monotonic()
-    for k, record in enumerate(iter_traces(files)):
-        records.append(record)
-        if progress is not None and time.monotonic() - last >= 0.5:
-            last = time.monotonic()
-            progress(f"reading traces: {k + 1}/{len(files)}")
+    records = read_traces(files, progress=progress)
     patterns = mine(records, min_runs=min_runs, progress=progress)
     report = EvolveReport(len(records), min_runs, dry_run)
     existing = _existing_compounds(library)

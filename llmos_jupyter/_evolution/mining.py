@@ -432,6 +432,10 @@ class _Occurrences:
         self.by_run: dict[str, list[Occurrence]] = {}
         for o in p.occurrences:
             self.by_run.setdefault(o.run_id, []).append(o)
+        # Per run, the node sets as a hashable signature: traces of one structure share
+        # the same node-set objects, so most runs have the same signature.
+        self.shapes: dict[str, frozenset[frozenset[str]]] = {
+            run: frozenset(o.nodeset for o in occs) for run, occs in self.by_run.items()}
         self._by_exec: dict[str, list[frozenset[str]]] | None = None
 
     def by_exec(self) -> dict[str, list[frozenset[str]]]:
@@ -447,14 +451,20 @@ class _Occurrences:
         """Whether every occurrence here lies in an occurrence of ``big``: first among the
         same trace's, by node ids (the common case), else anywhere by executions (a later
         trace that took these executions from the cache, as a notebook's next cell does)."""
-        for run, occs in self.by_run.items():
-            same = {id(b.nodeset): b.nodeset for b in big.by_run.get(run, ())}.values()
-            checked: set[int] = set()
-            for o in occs:
-                if id(o.nodeset) in checked:
-                    continue
-                if any(o.nodeset <= b for b in same):
-                    checked.add(id(o.nodeset))
+        verdicts: dict[tuple[frozenset[frozenset[str]], frozenset[frozenset[str]]],
+                       frozenset[frozenset[str]]] = {}
+        empty: frozenset[frozenset[str]] = frozenset()
+        for run, shape in self.shapes.items():
+            big_shape = big.shapes.get(run, empty)
+            key = (shape, big_shape)
+            outside = verdicts.get(key)
+            if outside is None:  # node sets of this run not inside one of big's
+                outside = verdicts[key] = frozenset(
+                    s for s in shape if not any(s <= b for b in big_shape))
+            if not outside:
+                continue
+            for o in self.by_run[run]:
+                if o.nodeset not in outside:
                     continue
                 s = frozenset(o.executions)
                 if not s <= reused:
