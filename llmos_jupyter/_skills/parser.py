@@ -22,6 +22,7 @@ import ast
 import json
 import math
 import re
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
@@ -637,7 +638,11 @@ def _code_blocks(body: str, body_start: int, runtime: str) -> list[tuple[str, in
 def _python_tree(code: str, filename: str) -> ast.Module:
     """``ast.parse``; a source too deeply nested for the compiler is a SyntaxError too."""
     try:
-        return ast.parse(code, filename=filename)
+        with warnings.catch_warnings():
+            # Warnings about the code ("invalid escape sequence") belong to running it,
+            # not to listing the library.
+            warnings.simplefilter("ignore")
+            return ast.parse(code, filename=filename)
     except (RecursionError, MemoryError, ValueError) as exc:
         detail = f": {exc}" if str(exc) else ""
         err = SyntaxError(f"the code is too deeply nested to compile ({type(exc).__name__}"
