@@ -708,6 +708,8 @@ def _sigint_marker(ctx: _RunContext) -> Iterator[None]:
 def _describe(exc: BaseException) -> str:
     """``Type: message`` of a node's exception, safe against a raising ``__str__``."""
     name = type(exc).__name__
+    if type(exc).__name__ == "SkillExited":
+        return f"SystemExit: {exc.code}"
     if isinstance(exc, SystemExit):
         return f"SystemExit: the skill called exit({exc.code!r}) before returning its outputs"
     if isinstance(exc, KeyboardInterrupt):

@@ -17,13 +17,14 @@ keeps at most :data:`MAX_LOG` characters (the rest is counted, not stored).
 from __future__ import annotations
 
 import io
+import os
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["MAX_LOG", "NodeLog", "capture_node", "routing"]
+__all__ = ["MAX_LOG", "NodeLog", "SkillExited", "capture_node", "routing"]
 
 MAX_LOG = 64_000
 """Characters of a node's stdout + stderr kept in its log."""
@@ -110,15 +111,35 @@ class _Router(io.TextIOBase):
         return getattr(self._target, name)
 
 
+class SkillExited(SystemExit):
+    """A skill called ``os._exit(status)`` inside the engine's process: turned into an
+    exception that fails its node, rather than the end of the whole run."""
+
+
+_real_os_exit = os._exit
+_pid = os.getpid()
+
+
+def _guarded_os_exit(status: int) -> Any:
+    # Only a thread executing a node, in this very process: a forked child (multiprocessing,
+    # subprocess helpers) must still be able to leave with os._exit.
+    if os.getpid() == _pid and getattr(_local, "log", None) is not None:
+        raise SkillExited(f"the skill called os._exit({status!r}) before returning its outputs")
+    _real_os_exit(status)
+
+
 @contextmanager
 def routing() -> Iterator[None]:
-    """Route node output while the block runs (re-entrant; nested runs share one router)."""
-    global _users, _saved
+    """Route node output while the block runs (re-entrant; nested runs share one router).
+    Also guards ``os._exit`` in threads executing nodes (see :class:`SkillExited`)."""
+    global _users, _saved, _pid
     with _lock:
         if _users == 0:
             _saved = (sys.stdout, sys.stderr)
             sys.stdout = _Router(sys.stdout, "stdout")  # type: ignore[assignment]
             sys.stderr = _Router(sys.stderr, "stderr")  # type: ignore[assignment]
+            _pid = os.getpid()
+            os._exit = _guarded_os_exit
         _users += 1
     try:
         yield
@@ -131,6 +152,8 @@ def routing() -> Iterator[None]:
                     sys.stdout = _saved[0]
                 if isinstance(sys.stderr, _Router):
                     sys.stderr = _saved[1]
+                if os._exit is _guarded_os_exit:
+                    os._exit = _real_os_exit
                 _saved = None
 
 

@@ -47,6 +47,9 @@ def execute(inputs):
         sys.exit(0)
     if kind == "exit3":
         raise SystemExit(3)
+    if kind == "os_exit":
+        import os
+        os._exit(4)
     if kind == "kbint":
         raise KeyboardInterrupt
     if kind == "close":
@@ -98,6 +101,7 @@ def test_a_skill_mutating_its_input_cannot_corrupt_the_cached_upstream_output(li
 @pytest.mark.parametrize("workers", [1, 4])
 @pytest.mark.parametrize("kind, error", [
     ("exit0", "SystemExit"), ("exit3", "SystemExit"), ("kbint", "KeyboardInterrupt"),
+    ("os_exit", "os._exit(4)"),
     ("selfref", "contains itself"), ("object", "is not data"), ("badkey", "keys must be strings"),
     ("raise_loud", "ValueError"),
 ])
@@ -173,3 +177,23 @@ def test_private_copy_is_independent():
     c = private_copy(value)
     c["a"][1].append(4)
     assert value == {"a": [1, [2, 3]], "b": "s"}
+
+
+def test_os_exit_still_works_in_a_forked_child_during_a_run(lib, tmp_path):
+    fork = skill_md("forker", """
+import os
+
+def execute(inputs):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)          # the child leaves at once, as multiprocessing's children do
+    _, status = os.waitpid(pid, 0)
+    return {"code": os.waitstatus_to_exitcode(status)}
+""", outputs="[{name: code, type: integer}]")
+    library = SkillLibrary(volumes=[], skills=[parse_skill(fork)])
+    wf = Workflow(id="fork")
+    wf.add_node("forker", id="f")
+    r = Engine(library, max_workers=1, trace=False).run(wf)
+    assert r["f"].outputs == {"code": 7}
+    import os
+    assert os._exit.__name__ == "_exit"  # restored after the run
