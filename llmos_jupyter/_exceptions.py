@@ -103,7 +103,10 @@ class WorkflowProblem:
     code: str
     """Machine-readable kind: ``unknown-skill``, ``duplicate-node``, ``missing-node``,
     ``missing-port``, ``cycle``, ``type-mismatch``, ``missing-input``, ``duplicate-input``,
-    ``bad-param``, ``not-executable``, ``duplicate-edge``."""
+    ``bad-param``, ``not-executable``, ``duplicate-edge``, ``invalid-workflow-id``,
+    ``invalid-node-id``, ``invalid-skill-id``, ``invalid-edge-id`` (the id grammar of
+    ``_ids.py``), ``inline-shadows-library`` (an inline skill would replace a library
+    skill of the same id with other code)."""
     message: str
     node: str | None = None
     port: str | None = None
