@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class SkillLibrary:
         self._files: dict[Path, _Loaded] = {}
         self._checked = 0.0
         self._built = False
+        self._refreshing = threading.Lock()
         self.errors: list[SkillError] = []
         self.reload()
 
@@ -137,33 +139,31 @@ class SkillLibrary:
         return False
 
     def _rebuild(self) -> None:
-        self._skills = {}
-        self._shadowed = {}
-        self.errors = []
+        # Built aside and swapped in whole: engine threads may look skills up meanwhile
+        # and must never see a half-filled library.
+        skills: dict[str, Skill] = {}
+        shadowed: dict[str, list[Skill]] = {}
+        errors: list[SkillError] = []
         for loaded in self._files.values():  # in volume order, then file order
             if loaded.skill is not None:
-                self._put(loaded.skill)
+                _place(loaded.skill, skills, shadowed, errors)
             elif loaded.error is not None:
-                self.errors.append(loaded.error)
+                errors.append(loaded.error)
         for skill in self._extra:
-            self._put(skill)
+            _place(skill, skills, shadowed, errors)
+        self._skills, self._shadowed, self.errors = skills, shadowed, errors
 
     def _maybe_refresh(self) -> None:
         if time.monotonic() - self._checked >= self.refresh_interval:
-            self.refresh()
+            # One thread refreshes; the others go on with the current skills.
+            if self._refreshing.acquire(blocking=False):
+                try:
+                    self.refresh()
+                finally:
+                    self._refreshing.release()
 
     def _put(self, skill: Skill) -> None:
-        old = self._skills.get(skill.skill_id)
-        if old is not None:
-            if old.volume == skill.volume and old.path != skill.path:
-                # Two files of one volume claim the same id: keep the first, report the second.
-                self.errors.append(SkillError(
-                    f"duplicate skill_id {skill.skill_id!r} (already defined in {old.path})",
-                    path=skill.path, line=1, field="skill_id",
-                ))
-                return
-            self._shadowed.setdefault(skill.skill_id, []).append(old)
-        self._skills[skill.skill_id] = skill
+        _place(skill, self._skills, self._shadowed, self.errors)
 
     def add(self, skill: Skill) -> None:
         """Add (or replace) an in-memory skill; it survives :meth:`reload`."""
@@ -191,6 +191,7 @@ class SkillLibrary:
         other._files = dict(self._files)
         other._checked = self._checked
         other._built = True
+        other._refreshing = threading.Lock()
         other.refresh_interval = self.refresh_interval
         other._skills = dict(self._skills)
         other._shadowed = {k: list(v) for k, v in self._shadowed.items()}
@@ -282,6 +283,23 @@ class SkillLibrary:
     def __repr__(self) -> str:
         vols = ", ".join(n for n, _ in self.volumes)
         return f"<SkillLibrary {len(self)} skills from {vols}; {len(self.errors)} errors>"
+
+
+def _place(skill: Skill, skills: dict[str, Skill], shadowed: dict[str, list[Skill]],
+           errors: list[SkillError]) -> None:
+    """Put ``skill`` into ``skills``; a skill of an earlier volume it replaces goes to
+    ``shadowed``; a second file of the same volume with the same id is an error."""
+    old = skills.get(skill.skill_id)
+    if old is not None:
+        if old.volume == skill.volume and old.path != skill.path:
+            # Two files of one volume claim the same id: keep the first, report the second.
+            errors.append(SkillError(
+                f"duplicate skill_id {skill.skill_id!r} (already defined in {old.path})",
+                path=skill.path, line=1, field="skill_id",
+            ))
+            return
+        shadowed.setdefault(skill.skill_id, []).append(old)
+    skills[skill.skill_id] = skill
 
 
 def skill_files(root: Path) -> list[Path]:
