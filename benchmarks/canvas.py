@@ -282,7 +282,7 @@ def measure_view(page, run, restore: str, steps: tuple[str, ...]) -> dict:
     out: dict = {}
     for step in steps:
         run(restore)
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(600)
         out.setdefault("zoom_level", _zoom_level(page))
         out.setdefault("rendered", _rendered(page))
         if step == "pan":
@@ -297,7 +297,7 @@ def measure_view(page, run, restore: str, steps: tuple[str, ...]) -> dict:
 
 
 INITIAL = "c.send({'command': 'viewport', 'x': 40, 'y': 40, 'zoom': 1})"
-FIT = "c.send({'command': 'fit'})"  # Fit: never below the readable zoom (0.9)
+FIT = "c.send({'command': 'fit', 'duration': 0})"  # Fit: never below the readable zoom (0.9)
 OVERVIEW = "c.send({'command': 'fit', 'all': True})"  # the whole graph: level of detail
 
 

@@ -112,6 +112,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
 
   // -- React Flow's view of the nodes (keeps measured sizes and selection) ----------------
   const big = doc.nodes.length > 200;
+  const bigRef = useRef(false);
+  bigRef.current = doc.nodes.length > 500;
   // Measured node sizes: a node that grew (previews after a run) must not cover the one
   // below it. The view moves it down (`resolveOverlaps`); the saved positions stay.
   const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
@@ -143,7 +145,9 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     });
   }, [doc.nodes, display]);
   const onNodesChange = useCallback((changes: NodeChange<SkillFlowNode>[]) => {
-    const dims = changes.filter((c) => c.type === 'dimensions' && c.dimensions);
+    // Large graphs (> 500 nodes) keep dagre's spacing; their sizes are not tracked, so a
+    // node measured while zooming or panning never re-renders the whole canvas.
+    const dims = bigRef.current ? [] : changes.filter((c) => c.type === 'dimensions' && c.dimensions);
     if (dims.length) {
       setSizes((prev) => {
         let next: typeof prev | null = null;
@@ -288,7 +292,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     dispatch({ type: 'move', positions: Object.fromEntries(nodes.map((n) => [n.id, n.position])) });
   }, [dispatch]);
 
-  const fit = useCallback((all = false) => rf.fitView({ padding: 0.15, duration: all ? 0 : 200,
+  const fit = useCallback((all = false, duration?: number) => rf.fitView({ padding: 0.15,
+    duration: duration ?? (all ? 0 : 200),
     minZoom: all ? 0.01 : READABLE_ZOOM, maxZoom: 1.25 }), [rf]);
   const layout = useCallback(() => {
     const sizes: Record<string, { width: number; height: number }> = {};
@@ -313,8 +318,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   commands.current = { fit, layout, addAt, setViewport, showNode: (id: string) => showNodeRef.current(id) };
   useEffect(() => {
     const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string; all?: boolean;
-      zoom?: number; node?: string }) => {
-      if (msg?.command === 'fit') commands.current.fit(!!msg.all);
+      zoom?: number; node?: string; duration?: number }) => {
+      if (msg?.command === 'fit') commands.current.fit(!!msg.all, msg.duration);
       else if (msg?.command === 'show' && msg.node) commands.current.showNode(msg.node);
       else if (msg?.command === 'viewport') {
         // {command: 'viewport', x, y, zoom}: e.g. the benchmark restores the view between steps.

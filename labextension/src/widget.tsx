@@ -14,6 +14,7 @@ import './style.css';
 import { App } from './App';
 import type { WidgetModel } from './model';
 import { blobWorkerFactory, RuntimeHost } from './runtime/host';
+import { SNAPSHOT_PROP, snapshotOf } from './snapshot';
 import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
 
 function initialize({ model }: { model: WidgetModel }) {
@@ -25,6 +26,9 @@ function initialize({ model }: { model: WidgetModel }) {
 
 function render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
   el.classList.add('llmos-canvas-host');
+  // The JupyterLab extension reads this when the notebook is saved, so a reopened
+  // notebook (whose widget model is gone with the kernel) can show the last state.
+  (el as unknown as Record<string, unknown>)[SNAPSHOT_PROP] = () => snapshotOf(model);
   const root = createRoot(el);
   root.render(<App model={model} />);
   return () => root.unmount();

@@ -10,7 +10,8 @@ One JupyterLab server for the session (conftest.py), one page per test:
   node text is ≥ 11 px at the initial zoom; after a run no two nodes overlap; a skill
   dragged from the skill library onto the widget becomes a node (no cell inserted); an
   XSS skill (team volume) listed in the sidebar and shown on the canvas runs no script
-  and carries the "untrusted" badge.
+  and carries the "untrusted" badge; saved, closed and reopened (the widget's model is
+  gone with its kernel) it shows a static snapshot, not "model not found".
 * ``test_workflow_document_save_and_validity``: Ctrl+S writes a moved node to disk;
   the toolbar has Save; a JSON syntax error and an unknown skill say "invalid: …";
   Run on the invalid document is refused and leaves no stale statuses.
@@ -61,6 +62,12 @@ def execute(inputs):
     return {{"out": inputs["text"]}}
 ```
 """
+
+# Closes the current notebook (shutting its kernel down) and opens it again.
+REOPEN = """async (path) => { const app = window.jupyterapp;
+  const w = app.shell.currentWidget; await w.sessionContext.shutdown(); w.dispose();
+  const nb = await app.commands.execute('docmanager:open', {path});
+  await nb.context.ready; }"""
 
 # Text smaller than this on screen (font size × the canvas' zoom) fails the check.
 MIN_TEXT_PX = 11
@@ -231,6 +238,23 @@ def test_canvas_widget_keys_drops_and_readability(jupyter_server, jupyter_paths,
         assert canvas.locator("img[src='x'], script").count() == 0
         assert page.locator("#llmos-skills img[src='x'], #llmos-skills script").count() == 0
         page.screenshot(path=str(artifacts / "ui-canvas-widget.png"))
+
+        # -- reopened (the widget model went with the kernel): a static snapshot ----------
+        path = page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget;"
+                             " await w.context.save(); return w.context.path; }")
+        saved = json.loads((jupyter_paths["root"] / path).read_text())
+        snap = [c["metadata"]["llmos"]["canvas_snapshot"] for c in saved["cells"]
+                if "canvas_snapshot" in c.get("metadata", {}).get("llmos", {})]
+        assert snap and {n["id"] for n in snap[0]["workflow"]["nodes"]} >= {"rc", "stats", "plot"}
+        page.evaluate(REOPEN, path)
+        static = page.locator('.jp-NotebookPanel:visible [data-llmos-snapshot="true"]')
+        static.locator('.react-flow__node[data-id="stats"]').wait_for(timeout=60_000)
+        # The statuses and previews as saved (the probe's, set last, with its XSS text).
+        assert static.locator('[data-node-id="xss-probe"][data-status="failed"]').count() == 1
+        assert static.locator('[data-preview="xss-probe.out"]').count() == 1
+        assert page.evaluate("() => window.__xss") is None
+        assert page.locator(".jp-NotebookPanel:visible").get_by_text("model not found").count() == 0
+        page.screenshot(path=str(artifacts / "ui-canvas-snapshot.png"))
         assert not errors, errors
     except Exception:
         page.screenshot(path=str(artifacts / "ui-canvas-widget-failed.png"))

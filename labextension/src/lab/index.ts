@@ -51,6 +51,7 @@ import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { cellsRendererFactory } from './cellsRenderer';
 import { NotebookCanvas, acceptSkillDrops } from './notebookCanvas';
+import { trackCanvasSnapshots } from './snapshot';
 
 export { CommandIDs, ILlmosLibrary } from './tokens';
 
@@ -422,6 +423,7 @@ const notebookCanvasPlugin: JupyterFrontEndPlugin<void> = {
     palette?.addItem({ command: CommandIDs.showNotebookGraph, category: 'llmos' });
     palette?.addItem({ command: CommandIDs.runNotebookGraph, category: 'llmos' });
     rendermime?.addFactory(cellsRendererFactory(tracker), 0);
+    trackCanvasSnapshots(tracker);
   },
 };
 
