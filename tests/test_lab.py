@@ -288,3 +288,54 @@ def test_stdin_bridge_without_threads_asks_at_once():
         Workflow.from_dict(_browser_workflow()), runners=bridge.runners())
     assert result.status == "completed" and len(front.prompts) == 1
     assert result.nodes["ma"].outputs["smoothed"] == [2, 3, 4, 5]
+
+
+# -- issue 19: validity, trust, comparison images ---------------------------------------------
+def test_validate_workflow_json_names_every_problem():
+    from llmos_jupyter._lab import validate_workflow_json
+
+    syntax = json.loads(validate_workflow_json('{"nodes": ['))["problems"]
+    assert syntax[0]["code"] == "syntax" and "JSON syntax error" in syntax[0]["message"]
+    wf = json.loads(RC.read_text(encoding="utf-8"))
+    assert json.loads(validate_workflow_json(json.dumps(wf)))["problems"] == []
+    wf["nodes"].append({"id": "ghost", "position": {"x": 0, "y": 0}, "data": {"skill": "no-such"}})
+    wf["edges"].append({"id": "bad", "source": "rc", "sourceHandle": "time_constant",
+                        "target": "stats", "targetHandle": "data"})
+    problems = json.loads(validate_workflow_json(json.dumps(wf)))["problems"]
+    codes = {p["code"] for p in problems}
+    assert {"unknown-skill", "type-mismatch"} <= codes, problems
+    assert any(p["node"] == "ghost" for p in problems)
+
+
+def test_skill_records_carry_trusted():
+    team = llmos_home() / "team" / "skills"
+    team.mkdir(parents=True)
+    text = (REPO / "skills" / "circuit-rc.md").read_text(encoding="utf-8")
+    (team / "team-rc.md").write_text(text.replace("skill_id: circuit-rc", "skill_id: team-rc"),
+                                     encoding="utf-8")
+    by_id = {s["id"]: s for s in json.loads(skills_json())["skills"]}
+    assert by_id["circuit-rc"]["trusted"] is True  # a system skill
+    assert by_id["team-rc"]["trusted"] is False    # the team volume is not vouched for
+
+
+def test_notebook_graph_reports_what_would_stop_a_run():
+    from llmos_jupyter._lab import notebook_graph_json
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%skill rc --uses circuit-rc"),
+        nbformat.v4.new_code_cell("%skill bad --uses data-analysis --in data=rc.time_constant"),
+        nbformat.v4.new_code_cell("%skill mine --uses defined-in-my-kernel")])
+    graph = json.loads(notebook_graph_json(json.loads(nbformat.writes(nb))))
+    codes = [p["code"] for p in graph["validation"]]
+    assert "type-mismatch" in codes
+    assert "unknown-skill" not in codes  # may be defined in the notebook's own kernel
+
+
+def test_trace_outputs_keep_images_for_the_comparison():
+    from llmos_jupyter._lab import _trace_outputs
+
+    cell = nbformat.v4.new_code_cell("", metadata={"llmos": {"node": "plot"}})
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=\n"},
+                                           metadata={"llmos": {"port": "image"}})]
+    out = _trace_outputs({"cells": [cell]})
+    assert out == {"plot": {"image": {"$image": "data:image/png;base64,iVBORw0KGgo="}}}

@@ -168,3 +168,19 @@ def test_layout_direction_is_a_synced_choice(toy_library):
     assert Canvas(library=toy_library).layout_direction == "LR"
     with pytest.raises(traitlets.TraitError):
         c.layout_direction = "diagonal"
+
+
+def test_refused_run_clears_stale_statuses_and_says_invalid(toy_canvas):
+    c = toy_canvas
+    c.statuses = {n: {"status": "completed"} for n in ("a", "b")}
+    c.previews = {"a": {"y": {"kind": "number", "value": 1}}}
+    wf = json.loads(json.dumps(c.workflow))
+    wf["nodes"][0]["data"]["skill"] = "nope"
+    c.workflow = wf
+    assert c.run() is None
+    assert c.message.startswith("not run: invalid: ")
+    assert c.statuses == {} and c.previews == {}
+
+
+def test_palette_skills_say_whether_they_are_trusted(toy_canvas):
+    assert toy_canvas.skills and all(isinstance(s["trusted"], bool) for s in toy_canvas.skills)
