@@ -340,7 +340,15 @@ class Volume:
             if not folder.is_dir():
                 continue
             for tmp in folder.rglob(".*.tmp"):
-                if _TEMP_FILE.match(tmp.name) and tmp.is_file():
+                if not (_TEMP_FILE.match(tmp.name) and tmp.is_file()):
+                    continue
+                # After a crash every temp file is the dead writer's; otherwise only old
+                # ones (a Workflow.save outside the volume lock may be writing right now).
+                try:
+                    age = time.time() - tmp.stat().st_mtime
+                except OSError:
+                    continue
+                if writer is not None or age > STALE_GIT_LOCK_S:
                     tmp.unlink(missing_ok=True)
                     notes.append(f"removed the temporary file {tmp.relative_to(self.root)} of "
                                  "an interrupted write")
