@@ -225,3 +225,19 @@ def test_commit_messages_and_authors_are_redacted(llmos_home, monkeypatch):
                          capture_output=True, text=True) if Path("/usr/bin/git").exists() else None
     if raw is not None and raw.returncode == 0:
         assert key not in raw.stdout
+
+
+def test_orphan_temp_files_are_removed_only_when_old(llmos_home):
+    vol = Volume("user")
+    vol.write_text("skills/fit.md", "v1\n", message="v1")
+    young = vol.root / "skills" / ".other.md.k3j4h5g6.tmp"
+    old = vol.root / "workflows" / ".wf.json.a1b2c3d4.tmp"
+    old.parent.mkdir()
+    young.write_text("being written")
+    old.write_text("left by a crash long ago")
+    past = time.time() - volume_mod.STALE_GIT_LOCK_S - 5
+    os.utime(old, (past, past))
+    vol.write_text("skills/fit.md", "v2\n", message="v2")
+    assert young.exists() and not old.exists()
+    assert vol.recovered == ["removed the temporary file workflows/.wf.json.a1b2c3d4.tmp of an "
+                             "interrupted write"]
