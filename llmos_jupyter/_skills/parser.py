@@ -301,18 +301,16 @@ try:
     # most of a CLI start); composing stays in Python (yaml.composer) so that the depth
     # limit below holds: libyaml's own composer recurses in C without one.
     from yaml._yaml import CParser as _Parser
-except ImportError:  # PyYAML built without libyaml
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+except ImportError:  # PyYAML built without libyaml (some Pyodide builds)
+    from yaml.parser import Parser as _EventParser
     from yaml.reader import Reader as _Reader
     from yaml.scanner import Scanner as _Scanner
 
-    class _PyParser(_Reader, _Scanner, _Parser):  # type: ignore[misc,valid-type]
+    class _Parser(_Reader, _Scanner, _EventParser):  # type: ignore[no-redef]
         def __init__(self, stream: str) -> None:
             _Reader.__init__(self, stream)
             _Scanner.__init__(self)
-            _Parser.__init__(self)
-
-    _Parser = _PyParser  # type: ignore[misc,assignment]
+            _EventParser.__init__(self)
 
 
 class _SkillLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstructor,

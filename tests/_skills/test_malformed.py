@@ -213,3 +213,37 @@ def test_in_memory_skills_survive_refresh(tmp_path):
     (root / "third.md").write_text(ADD.replace("skill_id: add", "skill_id: third"))
     assert {s.skill_id for s in overlay} == {"add", "other", "inline", "third"}
     assert "inline" not in lib
+
+
+def test_the_pure_python_yaml_path_gives_the_same_errors(tmp_path):
+    """Without libyaml (some Pyodide builds) the parser falls back to PyYAML's Python
+    scanner; the limits live in the composer, so the errors are the same."""
+    import json
+    import subprocess
+    import sys
+
+    names = ["float-tag", "billion-laughs", "recursive-list", "deep-flow", "huge-int",
+             "duplicate-key"]
+    script = (
+        "import builtins, json, sys\n"
+        "real = builtins.__import__\n"
+        "def fake(name, *a, **k):\n"
+        "    if name == 'yaml._yaml':\n"
+        "        raise ImportError('no libyaml')\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = fake\n"
+        "from llmos_jupyter._skills import parser\n"
+        "assert parser._Parser.__module__ == 'llmos_jupyter._skills.parser'\n"
+        "out = {}\n"
+        "for name, text in json.load(sys.stdin).items():\n"
+        "    out[name] = [(p.field, p.message) for p in parser.check_skill(text)]\n"
+        "print(json.dumps(out))\n"
+    )
+    texts = {n: skill_text(CORPUS[n][0]) for n in names}
+    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps(texts),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    for name in names:
+        [[field, message]] = got[name]
+        assert field == CORPUS[name][1] and CORPUS[name][2] in message, (name, field, message)
