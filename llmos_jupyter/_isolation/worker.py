@@ -205,17 +205,23 @@ def code_hash(runtime: str, requires: list[str], code: str) -> str:
 
 
 # -- zygote --------------------------------------------------------------------------------
+_PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-def _subreaper() -> None:
-    """Make this process the reaper of its orphaned descendants (Linux; else a no-op)."""
+def _prctl(option: int, value: int) -> None:
+    """``prctl(option, value)`` on Linux; a no-op elsewhere."""
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def _subreaper() -> None:
+    """Make this process the reaper of its orphaned descendants."""
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
 
 def _children(pid: int) -> list[int]:
@@ -271,6 +277,11 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
     _subreaper()
+    # Not dumpable, and so neither are the processes forked from it: a node cannot ptrace
+    # or read the memory of the zygote, its supervisor or a node running beside it (same
+    # user) to reach later nodes. (Dropping root above already did this; an ordinary user
+    # needs it said.)
+    _prctl(_PR_SET_DUMPABLE, 0)
     loaded = []
     for name in preload:
         try:

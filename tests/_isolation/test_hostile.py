@@ -375,3 +375,20 @@ def test_per_node_limits(runner):
         runner.run(skill(grow), {}, limits=Limits(memory=512 * 1024**2))
     with pytest.raises(ValueError, match="fixed when the sandbox starts"):
         runner.run(skill(grow), {}, limits=Limits(network=True))
+
+
+def test_no_ptrace_of_the_worker_or_other_nodes(runner):
+    code = body("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                "sup = os.getppid()\nstat = open(f'/proc/{sup}/stat').read()\n"
+                "zyg = int(stat[stat.rfind(')') + 2:].split()[1])\nout = {}\n"
+                "for name, pid in (('supervisor', sup), ('zygote', zyg)):\n"
+                "    out[name] = libc.ptrace(16, pid, None, None)  # PTRACE_ATTACH\n"
+                "    if out[name] == 0:  # attached: let it go again, the test fails anyway\n"
+                "        os.waitpid(pid, 0)\n        libc.ptrace(17, pid, None, None)\n"
+                "    try:\n        open(f'/proc/{pid}/mem', 'rb').close()\n"
+                "        out[name + ' mem'] = 'opened'\n"
+                "    except OSError as e:\n        out[name + ' mem'] = type(e).__name__\n"
+                "return out")
+    assert runner(skill(code), {}, timeout=10) == {"supervisor": -1, "zygote": -1,
+                                       "supervisor mem": "PermissionError",
+                                       "zygote mem": "PermissionError"}
