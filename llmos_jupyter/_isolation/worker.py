@@ -557,7 +557,7 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
         code, path, line = request["code"], request["path"], int(request.get("line", 1))
         if code_hash(request["runtime"], request["requires"], code) != request["hash"]:
             reply({"kind": "result", "ok": False, "type": "SkillError",
-                   "error": "the code does not match its hash", "traceback": ""})
+                   "error": "SkillError: the code does not match its hash", "traceback": ""})
         inputs = decode(request["inputs"], in_blobs)
         del frame, in_blobs
         source = "\n" * (line - 1) + code
@@ -568,7 +568,8 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
         fn = namespace.get("execute")
         if not callable(fn):
             reply({"kind": "result", "ok": False, "type": "SkillError",
-                   "error": "the code block does not define execute(inputs)", "traceback": ""})
+                   "error": "SkillError: the code block does not define execute(inputs)",
+                   "traceback": ""})
         raw = fn(inputs)
         if not isinstance(raw, dict):
             reply({"kind": "result", "ok": False, "type": "TypeError",
@@ -595,7 +596,8 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
             tb = tb.tb_next
         try:
             text = "".join(traceback.format_exception(type(exc), exc, tb))
-            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            message = str(exc)  # as the engine words an in-process failure
+            error = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         except Exception:  # noqa: BLE001 -- a hostile __str__ must not hide the failure
             text, error = "", type(exc).__name__
         reply({"kind": "result", "ok": False, "type": type(exc).__name__, "error": error,

@@ -392,3 +392,11 @@ def test_no_ptrace_of_the_worker_or_other_nodes(runner):
     assert runner(skill(code), {}, timeout=10) == {"supervisor": -1, "zygote": -1,
                                        "supervisor mem": "PermissionError",
                                        "zygote mem": "PermissionError"}
+
+
+def test_code_without_execute_or_with_a_syntax_error(runner):
+    with pytest.raises(SkillRaised, match=r"^SkillError: the code block does not define"):
+        runner(skill("x = 1\n"), {})
+    with pytest.raises(SkillRaised, match=r"^SyntaxError: .* \(hostile.md, line 31\)$") as info:
+        runner(skill("def execute(inputs):\n    return {\n", line=30), {})
+    assert 'File "/team/skills/hostile.md", line 31' in info.value.traceback
