@@ -4,6 +4,9 @@ environment and names failures the same way; sandbox="bwrap" refuses to fall bac
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 
 import pytest
 
@@ -65,10 +68,6 @@ def test_closed_runner_refuses():
 
 
 def test_close_kills_running_nodes_and_their_children():
-    import os
-    import threading
-    import time
-
     r = IsolatedRunner(sandbox="subprocess")
     code = ("import os, subprocess, time\ndef execute(inputs):\n"
             "    subprocess.Popen(['sleep', '1001.5'], start_new_session=True)\n"
@@ -92,12 +91,9 @@ def test_close_kills_running_nodes_and_their_children():
     while _sleepers() and time.monotonic() < end:
         time.sleep(0.02)
     assert not _sleepers()
-    del os
 
 
 def _sleepers() -> list[str]:
-    import os
-
     out = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -112,7 +108,7 @@ def _sleepers() -> list[str]:
 
 
 def test_python_installation_holding_the_home_is_not_bound(monkeypatch):
-    import llmos_jupyter._isolation.sandbox as sandbox
+    from llmos_jupyter._isolation import sandbox
 
     prefix = sandbox._python_dirs()[0]
     monkeypatch.setenv("HOME", prefix + "/home")
