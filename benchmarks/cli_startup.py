@@ -45,7 +45,7 @@ def cpu_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of ``cmd``; fails loudly on a non-zero exit."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, env=env, capture_output=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -56,7 +56,7 @@ def cpu_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def slowest_imports(cmd: list[str], env: dict[str, str], n: int = 15) -> list[tuple[int, str]]:
     """The ``n`` imports with the largest cumulative time (µs) under ``-X importtime``."""
-    proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], env=env,
+    proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], env=env, check=False,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     rows = []
     for line in proc.stderr.splitlines():

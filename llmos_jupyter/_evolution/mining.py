@@ -83,8 +83,8 @@ class Occurrence:
     hundreds of thousands of occurrences, and most are only counted.
     """
 
-    __slots__ = ("run_id", "started_at", "path", "nodes", "nodeset", "_source", "_params",
-                 "_executions")
+    __slots__ = ("_executions", "_params", "_source", "nodes", "nodeset", "path", "run_id",
+                 "started_at")
 
     def __init__(self, run_id: str, started_at: str, path: str, nodes: tuple[str, ...],
                  params: tuple[dict[str, Any], ...] | None = None,
@@ -388,8 +388,7 @@ def _depths(nodes: list[str], outs: dict[str, list[tuple[str, str, str]]],
     while ready:
         n = ready.pop()
         for _, _, t in outs[n]:
-            if depth[t] < depth[n] + 1:
-                depth[t] = depth[n] + 1
+            depth[t] = max(depth[t], depth[n] + 1)
             indeg[t] -= 1
             if indeg[t] == 0:
                 ready.append(t)

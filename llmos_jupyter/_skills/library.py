@@ -154,13 +154,13 @@ class SkillLibrary:
         self._skills, self._shadowed, self.errors = skills, shadowed, errors
 
     def _maybe_refresh(self) -> None:
-        if time.monotonic() - self._checked >= self.refresh_interval:
-            # One thread refreshes; the others go on with the current skills.
-            if self._refreshing.acquire(blocking=False):
-                try:
-                    self.refresh()
-                finally:
-                    self._refreshing.release()
+        # One thread refreshes; the others go on with the current skills.
+        if (time.monotonic() - self._checked >= self.refresh_interval
+                and self._refreshing.acquire(blocking=False)):
+            try:
+                self.refresh()
+            finally:
+                self._refreshing.release()
 
     def _put(self, skill: Skill) -> None:
         _place(skill, self._skills, self._shadowed, self.errors)

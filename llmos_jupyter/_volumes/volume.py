@@ -426,8 +426,8 @@ class Volume:
             rev = self._commit(repo, f"Recover interrupted write of {rel}\n\nThe llmos process "
                                f"{pid} was stopped after changing {rel} and before committing "
                                "it; this commit records the file as it was left.")
-            return [f"committed {rel} as {rev.short}: process {pid} was stopped after "
-                    "writing it and before its commit"]
+            return [(f"committed {rel} as {rev.short}: process {pid} was stopped after "
+                     "writing it and before its commit")]
 
     # -- writes ------------------------------------------------------------------------
     def write_text(self, path: str | Path, text: str, *, message: str) -> Revision | None:

@@ -31,7 +31,7 @@ from llmos_jupyter._skills.schema import compile_schema
 QUICK = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 # LLMOS_FUZZ_EXAMPLES lowers (or raises) the long runs' budget, e.g. for a quick local check.
-LONG = settings(max_examples=int(os.environ.get("LLMOS_FUZZ_EXAMPLES", 100_000)), deadline=None, database=None,
+LONG = settings(max_examples=int(os.environ.get("LLMOS_FUZZ_EXAMPLES", "100000")), deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 
 BUG = "please report this as a bug"  # the parser's fallback for an exception of its own
