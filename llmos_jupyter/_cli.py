@@ -296,10 +296,12 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     limits = None
     if args.limits or args.allow_network:
         from llmos_jupyter._isolation import Limits
+        from llmos_jupyter._isolation.limits import config_limits
 
-        limits = Limits.parse(args.limits)
-        if args.allow_network:
-            limits.network = True
+        # The run's options beat the user's [isolation] config; per-skill config beats both.
+        base = Limits.parse(config_limits()[0])
+        limits = Limits.parse([*args.limits, *(["network=yes"] if args.allow_network else [])],
+                              base)
     workflow = Workflow.load(args.file)
     library = SkillLibrary()
     for e in library.errors[:20]:
@@ -312,10 +314,13 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
                     isolate=args.isolate, limits=limits)
     # An invalid workflow raises WorkflowInvalid from the run's result (exit 2, nothing ran).
     progress = _Progress(err if args.json else out, workflow, verbose=args.verbose)
-    with _StdoutGuard(args.json), progress:
-        result, interrupted = _run_interruptible(engine, workflow, overrides,
-                                                 trace=not args.no_trace,
-                                                 on_event=progress.on_event, err=err)
+    try:
+        with _StdoutGuard(args.json), progress:
+            result, interrupted = _run_interruptible(engine, workflow, overrides,
+                                                     trace=not args.no_trace,
+                                                     on_event=progress.on_event, err=err)
+    finally:
+        engine.close()
     if args.json:
         data = result.to_json()
         if interrupted:

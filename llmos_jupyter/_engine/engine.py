@@ -139,6 +139,7 @@ class Engine:
         self.runners: dict[str, Runner] = dict(runners or {})
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._isolation: Any = None
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(event)`` for every event of every run; returns an unsubscriber."""
@@ -150,12 +151,26 @@ class Engine:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="llmos-node")
             return self._pool
 
+    def _isolated_runner(self, limits: Any) -> Any:
+        """The engine's warm isolated worker (started on the first untrusted node, kept
+        for later runs: its cold start is 0.2-0.3 s). Each node passes its own limits."""
+        with self._pool_lock:
+            if self._isolation is None:
+                from llmos_jupyter._isolation import IsolatedRunner
+
+                self._isolation = IsolatedRunner(limits)
+            return self._isolation
+
     def close(self) -> None:
-        """Shut the thread pool down (it is recreated on the next parallel run)."""
+        """Shut the thread pool and the isolated worker down (both are recreated when
+        needed)."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+            isolation, self._isolation = self._isolation, None
+        if isolation is not None:
+            isolation.close()
 
     # -- running -----------------------------------------------------------------------
     def run(
@@ -349,8 +364,8 @@ class _RunContext:
         self.isolate = isolate
         self.limits = limits
         self._trusted: dict[int, bool] = {}
-        self._isolated_runner: Any = None
-        self._isolation_lock = threading.Lock()
+        self._config_limits: Any = None
+        self._run_limits: Any = None
         self.isolation_warning: str | None = None
         # thread ident → node id of in-process nodes running now (for cancel)
         self._running: dict[int, str] = {}
@@ -536,34 +551,39 @@ class _RunContext:
             trusted = self._trusted[key] = is_trusted(skill, self.engine.library.home)
         return not trusted
 
+    def _node_limits(self, skill: Skill) -> Any:
+        """The run's limits (explicit, else the user's ``[isolation]`` config, else the
+        defaults), with the user's ``[isolation.skills.<id>]`` on top."""
+        from llmos_jupyter._isolation import Limits
+        from llmos_jupyter._isolation.limits import config_limits
+
+        if self._config_limits is None:
+            self._config_limits = config_limits(self.engine.library.home)
+        base_items, per_skill = self._config_limits
+        if self._run_limits is None:
+            self._run_limits = self.limits if self.limits is not None else \
+                Limits.parse(base_items)
+        items = per_skill.get(skill.skill_id)
+        return Limits.parse(items, self._run_limits) if items else self._run_limits
+
     def _call_isolated(self, node_id: str, skill: Skill,
                        inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        with self._isolation_lock:
-            if self._isolated_runner is None:
-                from llmos_jupyter._isolation import IsolatedRunner, Limits
+        limits = self._node_limits(skill)
+        runner = self.engine._isolated_runner(limits)
+        warning = runner.isolation_warning
+        if warning and not self.isolation_warning:
+            self.isolation_warning = warning
+            import logging
 
-                limits = self.limits if self.limits is not None else Limits()
-                self._isolated_runner = IsolatedRunner(limits)
-                warning = getattr(self._isolated_runner, "isolation_warning", None)
-                if warning:
-                    self.isolation_warning = warning
-                    import logging
-
-                    logging.getLogger("llmos_jupyter.engine").warning("%s", warning)
-            runner = self._isolated_runner
+            logging.getLogger("llmos_jupyter.engine").warning("%s", warning)
         if skill.requires:
             check_requires(skill.skill_id, skill.requires)
-        run = runner.run(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill))
+        run = runner.run(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill),
+                         limits=limits)
         return check_outputs(skill, run.outputs), (run.log or None)
 
     def close_isolation(self) -> None:
-        with self._isolation_lock:
-            runner, self._isolated_runner = self._isolated_runner, None
-        if runner is not None:
-            try:
-                runner.close()
-            except Exception:  # closing must never lose the run's results
-                pass
+        """Nothing to close per run: the engine keeps its warm isolated worker."""
 
     def interrupt_running(self) -> None:
         """Raise ``NodeCancelled`` in the threads running in-process nodes now."""

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = ["Limits", "format_bytes", "format_seconds", "parse_bytes", "parse_seconds"]
 
@@ -202,3 +202,57 @@ def _parse_value(field: str, raw: str) -> object:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError("expected a positive whole number")
     return int(raw)
+
+
+def config_limits(home: Any = None) -> tuple[list[str], dict[str, list[str]]]:
+    """The user's limits from ``$LLMOS_HOME/config.toml`` as ``KEY=VALUE`` items: those of
+    ``[isolation]`` (every untrusted node) and those of each ``[isolation.skills.SKILL_ID]``
+    (one skill; they beat the run's options, the most specific setting wins)::
+
+        [isolation]
+        memory = "4GiB"
+        [isolation.skills.image-tiler]
+        memory = "8GiB"
+        network = true
+
+    Limits are the user's, never the skill's: a skill file cannot set them.
+
+    Raises:
+        ValueError: the file is not valid TOML or a section is not a table (named).
+    """
+    import tomllib
+    from pathlib import Path
+
+    from llmos_jupyter._paths import llmos_home
+
+    path = (Path(home) if home is not None else llmos_home()) / "config.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return [], {}
+    try:
+        section = tomllib.loads(text).get("isolation", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: [isolation] must be a table")
+
+    def items(table: dict[str, Any], where: str) -> list[str]:
+        out = []
+        for key, value in table.items():
+            if isinstance(value, dict):
+                continue
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            out.append(f"{key}={value}")
+        return out
+
+    skills = section.get("skills", {})
+    if not isinstance(skills, dict):
+        raise ValueError(f"{path}: [isolation.skills] must be a table of skill ids")
+    per_skill = {}
+    for skill_id, table in skills.items():
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: [isolation.skills.{skill_id}] must be a table")
+        per_skill[skill_id] = items(table, f"isolation.skills.{skill_id}")
+    return items(section, "isolation"), per_skill

@@ -130,3 +130,37 @@ def test_isolate_none_runs_untrusted_in_process(team):
     wf.add_node("team-mean", id="stats", params={"values": [1.0, 3.0]})
     r = Engine(lib, max_workers=1, trace=False, isolate="none").run(wf)
     assert not r["stats"].isolated
+
+
+HOG = skill_md("hog", """
+def execute(inputs):
+    block = bytearray(inputs["mib"] * 1024 * 1024)
+    return {"n": len(block)}
+""", inputs="[{name: mib, type: integer}]", outputs="[{name: n, type: integer}]")
+
+
+def test_limits_are_the_users_config_per_run_and_per_skill(team, tmp_path, capsys):
+    (team / "team" / "skills" / "hog.md").write_text(HOG)
+    (team / "config.toml").write_text('[isolation]\nmemory = "256MiB"\n')
+    wf = Workflow(id="hog")
+    wf.add_node("hog", id="big", params={"mib": 400})
+    path = wf.save(tmp_path / "hog.workflow.json")
+    assert main(["run", str(path), "--json", "--no-trace"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert "memory limit 256 MiB" in data["nodes"]["big"]["error"]
+    # The run's option beats the config...
+    assert main(["run", str(path), "--json", "--no-trace", "--limit", "memory=1GiB"]) == 0
+    capsys.readouterr()
+    # ...and the user's per-skill setting beats both.
+    (team / "config.toml").write_text('[isolation]\nmemory = "2GiB"\n'
+                                     '[isolation.skills.hog]\nmemory = "128MiB"\n')
+    assert main(["run", str(path), "--json", "--no-trace", "--limit", "memory=1GiB"]) == 1
+    assert "memory limit 128 MiB" in json.loads(capsys.readouterr().out)["nodes"]["big"]["error"]
+
+
+def test_allow_network_is_accepted(team, tmp_path, capsys):
+    wf = Workflow(id="net")
+    wf.add_node("team-mean", id="m", params={"values": [1, 2]})
+    path = wf.save(tmp_path / "net.workflow.json")
+    assert main(["run", str(path), "--json", "--no-trace", "--allow-network"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"]["m"]["outputs"] == {"mean": 1.5}
