@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
                    "processes=64, file_size=1GiB, open_files=256")
     r.add_argument("--allow-network", action="store_true",
                    help="let isolated (untrusted) nodes use the network")
+    r.add_argument("--executor", choices=("threads", "processes", "dask"), default="threads",
+                   help="where Python nodes run: this process (threads, default), a local "
+                   "process pool (processes: a timed-out node's process is killed), or a Dask "
+                   "cluster (dask)")
+    r.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="the Dask scheduler to use with --executor dask (default: "
+                   "DASK_SCHEDULER_ADDRESS, else a LocalCluster for this run)")
     r.add_argument("-v", "--verbose", action="store_true",
                    help="one line per node while running and in the summary, whatever the size")
 
@@ -310,8 +317,16 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     if len(library.errors) > 20:
         err.print(f"[yellow]warning:[/] … and {len(library.errors) - 20} more broken skill files "
                   "(llmos skills list shows them all)", highlight=False)
+    if args.scheduler and args.executor != "dask":
+        raise ValueError("--scheduler needs --executor dask")
     engine = Engine(library, max_workers=args.workers, node_timeout=args.timeout,
-                    isolate=args.isolate, limits=limits)
+                    isolate=args.isolate, limits=limits, executor=args.executor,
+                    scheduler=args.scheduler)
+    if engine.remote:
+        executor = engine.node_executor()  # start (or connect to) it before the progress
+        link = getattr(executor, "dashboard_link", None)
+        if link:
+            err.print(f"{args.executor}: dashboard {link}", highlight=False, markup=False)
     # An invalid workflow raises WorkflowInvalid from the run's result (exit 2, nothing ran).
     progress = _Progress(err if args.json else out, workflow, verbose=args.verbose)
     try:

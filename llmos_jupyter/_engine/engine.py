@@ -102,6 +102,13 @@ class Engine:
             no network, the node timeout). The user's, never the skill's.
         capture_output: collect what each node prints into its ``NodeResult.log`` instead
             of letting it reach the process' stdout/stderr.
+        executor: where ready Python nodes run: ``"threads"`` (default: this process),
+            ``"processes"`` (a local pool; each node in a child process that a timeout or
+            cancel kills) or ``"dask"`` (a ``distributed`` cluster: ``scheduler`` or
+            ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster for the engine's lifetime), or an
+            executor object (``llmos_jupyter._executors``). The engine keeps order,
+            validation, cache, events, retries and the trace either way.
+        scheduler: the Dask scheduler address for ``executor="dask"``.
     """
 
     def __init__(
@@ -117,6 +124,8 @@ class Engine:
         isolate: str = "untrusted",
         limits: Any = None,
         capture_output: bool = True,
+        executor: Any = "threads",
+        scheduler: str | None = None,
     ) -> None:
         if isolate not in ISOLATE_MODES:
             raise ValueError(f"isolate={isolate!r}: expected one of {', '.join(ISOLATE_MODES)}")
@@ -127,6 +136,11 @@ class Engine:
             raise ValueError(f"max_workers={max_workers!r}: expected at least 1")
         self.isolate = isolate
         self.limits = limits
+        if isinstance(executor, str) and executor not in ("threads", "processes", "dask"):
+            raise ValueError(f"executor={executor!r}: expected threads, processes or dask")
+        self.executor = executor
+        self.scheduler = scheduler
+        self._executor_obj: Any = None if isinstance(executor, str) else executor
         self.capture_output = capture_output
         self.library = library if library is not None else SkillLibrary()
         self.max_workers = max_workers or _default_workers()
@@ -151,6 +165,23 @@ class Engine:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="llmos-node")
             return self._pool
 
+    @property
+    def remote(self) -> bool:
+        """True when Python nodes run on the ``processes`` or ``dask`` executor."""
+        return self.executor != "threads"
+
+    def node_executor(self) -> Any:
+        """The executor object of ``processes``/``dask`` (created on first use and kept
+        until :meth:`close`: a Dask cluster starts in 0.4-1.4 s)."""
+        with self._pool_lock:
+            if self._executor_obj is None:
+                from llmos_jupyter._executors import make_executor
+
+                self._executor_obj = make_executor(
+                    self.executor, workers=None if self.max_workers == _default_workers()
+                    else self.max_workers, scheduler=self.scheduler)
+            return self._executor_obj
+
     def _isolated_runner(self, limits: Any) -> Any:
         """The engine's warm isolated worker (started on the first untrusted node, kept
         for later runs: its cold start is 0.2-0.3 s). Each node passes its own limits."""
@@ -169,8 +200,13 @@ class Engine:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
             isolation, self._isolation = self._isolation, None
+            executor = None
+            if isinstance(self.executor, str) and self._executor_obj is not None:
+                executor, self._executor_obj = self._executor_obj, None
         if isolation is not None:
             isolation.close()
+        if executor is not None:  # ours: a LocalCluster we started goes; a given one stays
+            executor.close()
 
     # -- running -----------------------------------------------------------------------
     def run(
@@ -231,11 +267,12 @@ class Engine:
         try:
             with (routing() if self.capture_output else _nullcontext()), _sigint_marker(ctx):
                 ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected)))
-                if self.max_workers == 1 or len(selected) <= 1:
+                loops = self.node_executor().max_parallel if self.remote else self.max_workers
+                if loops == 1 or len(selected) <= 1:
                     for node_id in selected:
                         ctx.execute(node_id)
                 else:
-                    self._run_parallel(ctx, p, selected)
+                    self._run_parallel(ctx, p, selected, loops)
         finally:
             ctx.close_isolation()
         return ctx.finish(self.trace if trace is None else trace)
@@ -246,7 +283,8 @@ class Engine:
         cancel. Validation errors surface from :meth:`RunHandle.result`."""
         return RunHandle(self, workflow, overrides, kwargs)
 
-    def _run_parallel(self, ctx: _RunContext, p: Plan, selected: list[str]) -> None:
+    def _run_parallel(self, ctx: _RunContext, p: Plan, selected: list[str],
+                      loops: int | None = None) -> None:
         # W loops (W-1 on the pool + the calling thread) pull ready nodes from one queue.
         # After a node, its loop decrements the successors' in-degrees under one lock,
         # keeps one newly ready successor to run itself and queues the rest: a chain never
@@ -257,7 +295,7 @@ class Engine:
         remaining = len(selected)
         lock = threading.Lock()
         ready_q: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        loops = min(self.max_workers, len(selected))
+        loops = min(loops or self.max_workers, len(selected))
         failure: list[BaseException] = []
 
         def stop_all() -> None:
@@ -291,7 +329,8 @@ class Engine:
 
         for node_id in roots:
             ready_q.put(node_id)
-        pool = self._executor()
+        pool = self._executor() if loops <= self.max_workers else ThreadPoolExecutor(
+            loops - 1, thread_name_prefix="llmos-remote")  # waits on remote nodes
         for _ in range(loops - 1):
             pool.submit(loop)
         # The caller's loop only sees a stop once every node is done (or on failure), so
@@ -448,7 +487,9 @@ class _RunContext:
         isolated = self._isolated(node_id, skill)
         log: str | None = None
         try:
-            if isolated:
+            if self.engine.remote and skill.runtime == "python":
+                outputs, log = self._call_remote(node_id, skill, inputs, not isolated, key)
+            elif isolated:
                 outputs, log = self._call_isolated(node_id, skill, inputs)
             elif self.engine.capture_output:
                 # Inline rather than a context manager: this is per node on the hot path.
@@ -580,6 +621,18 @@ class _RunContext:
             check_requires(skill.skill_id, skill.requires)
         run = runner.run(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill),
                          limits=limits)
+        return check_outputs(skill, run.outputs), (run.log or None)
+
+    def _call_remote(self, node_id: str, skill: Skill, inputs: dict[str, Any], trusted: bool,
+                     key: str | None) -> tuple[dict[str, Any], str | None]:
+        """A Python node on the processes/dask executor: in a child process there."""
+        if skill.requires:
+            check_requires(skill.skill_id, skill.requires)
+        run = self.engine.node_executor().run_node(
+            skill, inputs, trusted=trusted, limits=None if trusted else self._node_limits(skill),
+            timeout=self._timeout(node_id, skill), cancel=self.cancel,
+            key=f"{self.run_id}/{node_id}/{key or uuid.uuid4().hex}",
+            resources=getattr(skill, "resources", None) or None)
         return check_outputs(skill, run.outputs), (run.log or None)
 
     def close_isolation(self) -> None:
