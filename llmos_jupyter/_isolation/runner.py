@@ -37,7 +37,13 @@ from llmos_jupyter._isolation.errors import (
     SkillRaised,
 )
 from llmos_jupyter._isolation.limits import Limits, format_bytes, format_seconds
-from llmos_jupyter._isolation.sandbox import Launch, bwrap_launch, find_bwrap, subprocess_launch
+from llmos_jupyter._isolation.sandbox import (
+    Launch,
+    bwrap_launch,
+    find_bwrap,
+    subprocess_launch,
+    trusted_launch,
+)
 
 __all__ = ["IsolatedRunner", "NodeRun"]
 
@@ -140,6 +146,12 @@ class IsolatedRunner:
             :class:`SandboxUnavailable`), ``"subprocess"`` (no file/network isolation).
         preload: modules the warm worker imports once so nodes start fast (default:
             ``numpy`` when installed).
+        trusted: the *trusted* mode, for the user's own skills: the worker is a plain
+            child process with the user's environment, working directory and
+            ``sys.path``, no sandbox and no rlimits (``limits`` other than ``timeout_s``
+            are ignored; ``sandbox`` must stay ``"auto"``). Each node is still a fresh
+            fork, killed with its processes on timeout or cancel. It isolates nothing: it
+            makes trusted nodes killable and lets CPU-bound ones use several cores.
 
     Call it as the engine does, ``runner(skill, inputs, cancel=event, timeout=seconds)``
     → outputs, or use :meth:`run` for the outputs with the node's log. Safe to call from
@@ -148,9 +160,12 @@ class IsolatedRunner:
     """
 
     def __init__(self, limits: Limits | None = None, *, sandbox: str = "auto",
-                 preload: tuple[str, ...] | None = None) -> None:
+                 preload: tuple[str, ...] | None = None, trusted: bool = False) -> None:
         if sandbox not in ("auto", "bwrap", "subprocess"):
             raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'subprocess', got {sandbox!r}")
+        if trusted and sandbox != "auto":
+            raise ValueError(f"trusted=True runs no sandbox; sandbox={sandbox!r} contradicts it")
+        self.trusted = trusted
         self.limits = limits if limits is not None else Limits()
         self.sandbox_requested = sandbox
         if preload is None:
@@ -181,7 +196,8 @@ class IsolatedRunner:
 
     @property
     def sandbox(self) -> str:
-        """``"bwrap"`` or ``"subprocess"``: what actually runs the nodes (starts the worker)."""
+        """``"bwrap"``, ``"subprocess"`` or ``"trusted"``: what actually runs the nodes
+        (starts the worker)."""
         return self._ensure().launch.kind
 
     @property
@@ -231,6 +247,11 @@ class IsolatedRunner:
         if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
             raise SandboxUnavailable("isolated skills need a POSIX system (fork and Unix "
                                      "sockets); this one has none")
+        if self.trusted:
+            try:
+                return self._launch(trusted_launch(self.preload))
+            except (_StartFailed, OSError) as exc:
+                raise SandboxUnavailable(f"cannot start the node worker: {exc}") from None
         why = None
         if self.sandbox_requested in ("auto", "bwrap"):
             bwrap = find_bwrap()
@@ -324,7 +345,8 @@ class IsolatedRunner:
         if cancel is not None and cancel.is_set():
             raise NodeCancelled("cancelled")
         lim = self.limits if limits is None else limits
-        if (lim.network, lim.file_size) != (self.limits.network, self.limits.file_size):
+        if not self.trusted and (lim.network, lim.file_size) != (self.limits.network,
+                                                                 self.limits.file_size):
             raise ValueError("network and file_size are fixed when the sandbox starts: run "
                              "this node on an IsolatedRunner created with those limits")
         limit = lim.effective_timeout(timeout)
@@ -347,7 +369,8 @@ class IsolatedRunner:
                 for attempt in (1, 2):  # a zygote a skill killed may not look dead yet: retry
                     z = self._ensure()
                     try:
-                        z.send({"op": "run", "id": rid, "limits": _limit_dict(lim)},
+                        z.send({"op": "run", "id": rid,
+                                "limits": {} if self.trusted else _limit_dict(lim)},
                                [data_theirs.fileno(), report_theirs.fileno()])
                         break
                     except OSError as exc:

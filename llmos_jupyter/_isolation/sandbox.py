@@ -37,7 +37,7 @@ from pathlib import Path
 
 from llmos_jupyter._isolation.limits import Limits
 
-__all__ = ["Launch", "bwrap_launch", "find_bwrap", "subprocess_launch"]
+__all__ = ["Launch", "bwrap_launch", "find_bwrap", "subprocess_launch", "trusted_launch"]
 
 WORKER = Path(__file__).with_name("worker.py")
 SANDBOX_WORKER = "/llmos/worker.py"
@@ -56,7 +56,7 @@ _ETC_NET = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.co
 class Launch:
     """What to run for one zygote: ``argv`` with ``{ctrl}`` for the control socket's fd."""
 
-    kind: str  # "bwrap" | "subprocess"
+    kind: str  # "bwrap" | "subprocess" | "trusted"
     argv: list[str]
     env: dict[str, str]
     cwd: str | None = None
@@ -187,3 +187,18 @@ def subprocess_launch(limits: Limits, preload: list[str]) -> Launch:
     os.mkdir(tmp)
     argv = [sys.executable, "-I", "-B", str(WORKER), "zygote", "{ctrl}", *_preload_arg(preload)]
     return Launch("subprocess", argv, _env(scratch, tmp), scratch, [scratch])
+
+
+def trusted_launch(preload: list[str]) -> Launch:
+    """The trusted mode: the worker as a plain child process with the user's environment,
+    working directory and ``sys.path`` (no ``-I``, nothing cleared, no rlimits). It exists
+    only so that a trusted node can be *killed* on timeout or cancel (a thread cannot) and
+    so CPU-bound nodes run in parallel outside the caller's GIL; it isolates nothing."""
+    import json
+
+    env = dict(os.environ)
+    env["LLMOS_SYS_PATH"] = json.dumps([os.path.abspath(p) if p else os.getcwd()
+                                        for p in sys.path])
+    argv = [sys.executable, "-B", str(WORKER), "zygote", "{ctrl}", "--trusted",
+            *_preload_arg(preload)]
+    return Launch("trusted", argv, env, os.getcwd())

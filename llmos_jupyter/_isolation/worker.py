@@ -267,8 +267,12 @@ def _kill_descendants() -> None:
             return
 
 
-def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) -> None:
-    """Serve ``run``/``kill`` commands on the control socket until it closes."""
+def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str],
+           trusted: bool = False) -> None:
+    """Serve ``run``/``kill`` commands on the control socket until it closes.
+
+    ``trusted`` (fixed per zygote by its command line, never by a request): nodes keep the
+    user's environment and working directory and get no rlimits (see :func:`run_node`)."""
     if drop_to is not None:
         # Started as real root (bubblewrap without a user namespace): become an ordinary
         # user, so RLIMIT_NPROC applies (root is exempt) and root-only files stay closed.
@@ -281,7 +285,8 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
     # or read the memory of the zygote, its supervisor or a node running beside it (same
     # user) to reach later nodes. (Dropping root above already did this; an ordinary user
     # needs it said.)
-    _prctl(_PR_SET_DUMPABLE, 0)
+    if not trusted:  # a trusted node is the user's own code: debuggers may attach
+        _prctl(_PR_SET_DUMPABLE, 0)
     loaded = []
     for name in preload:
         try:
@@ -368,7 +373,7 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
                     ctrl.close()
-                    supervise(data_fd, report_fd, request)
+                    supervise(data_fd, report_fd, request, trusted)
                 finally:
                     os._exit(70)
             nodes[request["id"]] = pid
@@ -410,7 +415,8 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str]) ->
 
 
 # -- supervisor ----------------------------------------------------------------------------
-def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
+def supervise(data_fd: int, report_fd: int, request: dict[str, Any],
+              trusted: bool = False) -> None:
     """One node: fork the node process, wait for it, clean up, report. Never returns.
 
     The node gets ``data_fd`` (request in, result out); only the supervisor has
@@ -432,11 +438,14 @@ def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
                 pass
 
     signal.signal(signal.SIGUSR1, kill_node)
-    workdir = tempfile.mkdtemp(prefix="node-", dir=os.getcwd())
+    # A trusted node runs in the user's working directory: its scratch dir (only the log
+    # file's home off Linux) goes to the system's temp dir, not into the user's tree.
+    workdir = tempfile.mkdtemp(prefix="llmos-node-" if trusted else "node-",
+                               dir=None if trusted else os.getcwd())
     if hasattr(os, "memfd_create"):
         log_fd = os.memfd_create("llmos-node-log", 0)
     else:  # not Linux: an unlinked file in the scratch directory
-        log_fd, log_path = tempfile.mkstemp(prefix="log-", dir=os.getcwd())
+        log_fd, log_path = tempfile.mkstemp(prefix="log-", dir=workdir)
         os.unlink(log_path)
     pid = os.fork()
     if pid == 0:
@@ -444,7 +453,7 @@ def supervise(data_fd: int, report_fd: int, request: dict[str, Any]) -> None:
             os.setpgid(0, 0)
             signal.signal(signal.SIGUSR1, signal.SIG_DFL)
             os.close(report_fd)
-            run_node(data_fd, log_fd, workdir, request.get("limits", {}))
+            run_node(data_fd, log_fd, workdir, request.get("limits", {}), trusted)
         finally:
             os._exit(71)
     os.close(data_fd)
@@ -515,8 +524,13 @@ def _set_limits(limits: dict[str, Any]) -> None:
     setl(resource.RLIMIT_CORE, 0)
 
 
-def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) -> None:
-    """Run one skill: read the request, execute, write the result frame. Never returns."""
+def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any],
+             trusted: bool = False) -> None:
+    """Run one skill: read the request, execute, write the result frame. Never returns.
+
+    Untrusted: in ``workdir`` (HOME and TMPDIR there) under ``limits``. Trusted: in the
+    zygote's working directory with the user's environment and no rlimits (the parent's
+    wall-clock timeout and cancel still kill it)."""
     import faulthandler
     import io
     import linecache
@@ -537,13 +551,14 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
                                   errors="backslashreplace", write_through=True)
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 -- lives with the process
     faulthandler.enable(sys.stderr)  # a segfault leaves the Python stack in the log
-    os.chdir(workdir)
-    os.mkdir("tmp")
-    os.environ.update(HOME=workdir, TMPDIR=os.path.join(workdir, "tmp"))
-    import tempfile
+    if not trusted:
+        os.chdir(workdir)
+        os.mkdir("tmp")
+        os.environ.update(HOME=workdir, TMPDIR=os.path.join(workdir, "tmp"))
+        import tempfile
 
-    tempfile.tempdir = None  # re-read TMPDIR
-    _set_limits(limits)
+        tempfile.tempdir = None  # re-read TMPDIR
+        _set_limits(limits)
 
     def reply(message: dict[str, Any], blobs: list[bytes] = ()) -> None:  # type: ignore[assignment]
         write_frame(sock_fd, message, blobs)
@@ -605,20 +620,31 @@ def run_node(sock_fd: int, log_fd: int, workdir: str, limits: dict[str, Any]) ->
 
 
 def main(argv: list[str]) -> None:
-    """``worker.py zygote CTRL_FD [--drop UID:GID] [--preload a,b]``."""
+    """``worker.py zygote CTRL_FD [--drop UID:GID] [--preload a,b] [--trusted]``.
+
+    ``--trusted``: the trusted mode (see :func:`zygote`); ``sys.path`` becomes the JSON list
+    in ``LLMOS_SYS_PATH`` (the parent's), so nodes import what the user's process would —
+    and not this file's directory, which running it as a script puts first."""
     if len(argv) < 2 or argv[0] != "zygote":
-        sys.exit("usage: worker.py zygote CTRL_FD [--drop UID:GID] [--preload MOD,MOD]")
+        sys.exit("usage: worker.py zygote CTRL_FD [--drop UID:GID] [--preload MOD,MOD] "
+                 "[--trusted]")
     ctrl_fd = int(argv[1])
-    drop, preload = None, []
+    drop, preload, trusted = None, [], False
     rest = argv[2:]
     while rest:
+        if rest[0] == "--trusted":
+            trusted, rest = True, rest[1:]
+            path = os.environ.pop("LLMOS_SYS_PATH", None)
+            if path is not None:
+                sys.path[:] = _json_loads(path)
+            continue
         opt, value, rest = rest[0], rest[1], rest[2:]
         if opt == "--drop":
             uid, gid = value.split(":")
             drop = (int(uid), int(gid))
         elif opt == "--preload":
             preload = [m for m in value.split(",") if m]
-    zygote(ctrl_fd, drop, preload)
+    zygote(ctrl_fd, drop, preload, trusted)
 
 
 if __name__ == "__main__":
