@@ -199,6 +199,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     as_json = bool(getattr(args, "json", False)) and args.command in ("run", "validate")
     try:
+        return _dispatch(args, out, err, as_json)
+    except BrokenPipeError:
+        # The reader went away (`llmos ... | head`): leave quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, out: Any, err: Any, as_json: bool) -> int:
+    try:
         if args.command == "run":
             return _cmd_run(args, out, err)
         if args.command == "validate":
@@ -223,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             err.print(f"[red]error:[/] {escape(_clean(exc))}", highlight=False)
         return 2
+    except BrokenPipeError:
+        raise
     except (WorkflowError, LlmosError, ValueError, OSError) as exc:
         message = _clean(exc) if not isinstance(exc, OSError) else _clean(
             f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
@@ -237,11 +249,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _print_json(data: Any) -> None:
+def _json_text(data: Any) -> str:
     from llmos_jupyter._redact import redact_obj
 
     # allow_nan=False: the object must parse in every JSON reader (jsonable spells NaN).
-    print(json.dumps(redact_obj(data), indent=2, allow_nan=False))
+    return json.dumps(redact_obj(data), indent=2, allow_nan=False)
+
+
+def _print_json(data: Any) -> None:
+    print(_json_text(data))
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -337,10 +353,16 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     finally:
         engine.close()
     if args.json:
-        data = result.to_json()
-        if interrupted:
-            data["interrupted"] = True
-        _print_json(data)
+        try:
+            data = result.to_json()
+            if interrupted:
+                data["interrupted"] = True
+            text = _json_text(data)
+        except (ValueError, TypeError, RecursionError) as exc:  # never lose the one object
+            text = _json_text({"status": result.status, "run_id": result.run_id,
+                               "trace": result.trace,
+                               "error": f"the result could not be written as JSON: {exc}"})
+        print(text)
     else:
         _print_summary(out, result, library, verbose=args.verbose)
     for warning in result.warnings:

@@ -32,6 +32,9 @@ MAX_DEPTH = 200
 
 _SCALARS = (type(None), bool, int, float, str)
 _SCALAR_SET = frozenset(_SCALARS)
+# Python refuses to print integers of more than 4,300 digits (CVE-2020-10735): such an
+# output could never be shown, traced or written as JSON.
+MAX_INT = 10**4300 - 1
 
 
 class OutputError(LlmosError):
@@ -49,13 +52,19 @@ def check_data(value: Any, where: str) -> Any:
         OutputError: an object that is not data, a cycle, or nesting deeper than
             :data:`MAX_DEPTH`.
     """
-    if type(value) in _SCALAR_SET:
+    t = type(value)
+    if t in _SCALAR_SET and (t is not int or -MAX_INT <= value <= MAX_INT):
         return value
     return _walk(value, where, 0, set())
 
 
 def _walk(value: Any, where: str, depth: int, active: set[int]) -> Any:
     t = type(value)
+    if t is int or isinstance(value, int) and t is not bool:
+        if not -MAX_INT <= value <= MAX_INT:
+            raise OutputError(f"{where}: an integer of more than 4300 digits cannot be data "
+                              "(return it as a string or a float)")
+        return value if t is int else int(value)
     if t in _SCALAR_SET or t is bytes:
         return value
     if depth >= MAX_DEPTH:
@@ -77,7 +86,8 @@ def _walk(value: Any, where: str, depth: int, active: set[int]) -> Any:
             changed = t is not list
             out = []
             for i, v in enumerate(items):
-                if type(v) in _SCALAR_SET:
+                tv = type(v)
+                if tv in _SCALAR_SET and (tv is not int or -MAX_INT <= v <= MAX_INT):
                     out.append(v)
                     continue
                 c = _walk(v, f"{where}[{i}]", depth + 1, active)
@@ -121,7 +131,8 @@ def _walk_dict(value: dict[Any, Any], where: str, depth: int, active: set[int]) 
                 raise OutputError(f"{where}: a dict key of type {type(k).__name__} is not data "
                                   "(keys must be strings)")
             changed = True
-        if type(v) in _SCALAR_SET:
+        tv = type(v)
+        if tv in _SCALAR_SET and (tv is not int or -MAX_INT <= v <= MAX_INT):
             out[key] = v
             continue
         c = _walk(v, f"{where}[{key!r}]", depth + 1, active)

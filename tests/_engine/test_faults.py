@@ -166,6 +166,9 @@ def test_check_data_rules():
             cur.append([])
             cur = cur[0]
         check_data(deep, "o")
+    with pytest.raises(OutputError, match="4300 digits"):
+        check_data({"a": [1, 10**5000]}, "o")
+    assert check_data(10**4000, "o") == 10**4000
     shared = [1]
     assert check_data([shared, shared], "o") == [[1], [1]]  # shared, not cyclic
     value = {"a": [1, 2]}
