@@ -390,6 +390,7 @@ class RunHandle:
         return self._future.result(timeout)
 
 
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _NO_WIRES: Mapping[str, tuple[str, str]] = MappingProxyType({})
 
 
@@ -519,8 +520,9 @@ class _RunContext:
                 text = remote_tb  # the skill's frames, from inside the sandbox
             else:
                 tb = exc.__traceback__
-                # Drop the engine's own frames: the traceback starts in the skill's code.
-                while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+                # Drop the engine's own frames: the traceback starts in the skill's code
+                # (an output check's failure has no frames of the skill: just its line).
+                while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_ENGINE_DIR):
                     tb = tb.tb_next
                 try:
                     text = "".join(traceback.format_exception(type(exc), exc, tb))
