@@ -564,7 +564,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
               proOptions={{ hideAttribution: true }}
             >
               <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
-              <Controls showInteractive={false} />
+              <Controls showInteractive={false}
+                fitViewOptions={{ padding: 0.15, minZoom: READABLE_ZOOM, maxZoom: 1.25, duration: 200 }} />
             </ReactFlow>
             {lod && <LodLayer nodes={doc.nodes} edges={doc.edges} display={display} sizes={sizes}
               skills={skillIndex} statuses={statuses} selected={selected} />}
