@@ -1,0 +1,304 @@
+"""The ``dask`` executor: each ready node is one ``client.submit`` on a ``distributed``
+cluster, where it runs in a child process of a warm runner on the worker (``dask_task``).
+
+* Cluster: ``scheduler`` (an address), else ``DASK_SCHEDULER_ADDRESS``, else
+  ``[dask] scheduler`` of ``$LLMOS_HOME/config.toml``; an existing cluster is only
+  connected to and never shut down. With none, a ``LocalCluster(processes=True,
+  threads_per_worker=1, n_workers=workers or the CPU count)`` is started and
+  :meth:`DaskExecutor.close` shuts it down.
+* Task: ``client.submit(run_node_task, code, code_hash, path, line, inputs, trusted,
+  limits, timeout, key=(skill_id, "run/node/cache-key"), pure=False)``. The key's first
+  element groups tasks by skill on the dashboard (a key prefix per run would make the
+  scheduler's prefix bookkeeping grow with every run). Inputs are tagged JSON; nothing of
+  the user's process is pickled but the task function's *name*.
+* Cancel: the client sets ``distributed.Event("llmos-cancel-<run id>")``; the task's
+  watcher thread sees it and the worker kills the node's process. A task still queued
+  starts, sees the event and returns at once.
+* Resources: a skill's ``resources: {cpu, memory, gpu}`` become Dask resources ``CPU``,
+  ``MEMORY`` (bytes) and ``GPU`` — only those some worker of the cluster declares
+  (``dask worker ADDRESS --resources "GPU=1,MEMORY=16e9"``); the others are ignored with a
+  debug log, so a skill asking for a GPU still runs on a cluster that declares none.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from llmos_jupyter._executors.base import Executor
+from llmos_jupyter._executors.errors import (
+    ExecutorUnavailable,
+    TransferError,
+    WorkerLost,
+    WorkerMissingPackage,
+)
+from llmos_jupyter._isolation import (
+    IsolationError,
+    NodeCancelled,
+    NodeCrashed,
+    NodeRun,
+    NodeTimedOut,
+    SandboxUnavailable,
+    SkillRaised,
+)
+
+__all__ = ["DaskExecutor", "config_scheduler"]
+
+_log = logging.getLogger("llmos_jupyter.executors")
+_TICK = 0.05  # seconds between cancel checks while waiting for a task
+_CANCEL_GRACE = 10.0  # seconds a cancelled task gets to report before it is abandoned
+_RESOURCE_NAMES = {"cpu": "CPU", "memory": "MEMORY", "gpu": "GPU"}
+_INSTALL = 'pip install "llmos-jupyter[dask]"'
+
+
+def config_scheduler(home: Any = None) -> str | None:
+    """``[dask] scheduler`` of ``$LLMOS_HOME/config.toml`` (``None`` when not set).
+
+    Raises ``ValueError`` naming the file when it is not valid TOML."""
+    import tomllib
+    from pathlib import Path
+
+    from llmos_jupyter._paths import llmos_home
+
+    path = (Path(home) if home is not None else llmos_home()) / "config.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        section = tomllib.loads(text).get("dask", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    value = section.get("scheduler") if isinstance(section, dict) else None
+    return str(value) if value else None
+
+
+class DaskExecutor(Executor):
+    """Runs nodes as Dask tasks (see the module docstring).
+
+    Args:
+        workers: worker processes of the LocalCluster it starts (default: CPU count);
+            ignored with an existing cluster.
+        scheduler: the address of an existing scheduler (``tcp://host:8786``).
+
+    Attributes:
+        client: the ``distributed.Client``; ``cluster``: the LocalCluster it started or
+        ``None``; ``dashboard_link``: the dashboard URL (``None`` without bokeh).
+
+    Raises:
+        ExecutorUnavailable: in Pyodide, or ``distributed`` is not installed.
+        OSError / TimeoutError: the scheduler at ``scheduler`` does not answer (named).
+    """
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        import sys
+
+        if sys.platform == "emscripten":
+            raise ExecutorUnavailable("the dask executor cannot run in the browser (Pyodide "
+                                      "has no processes or sockets); nodes run in the page")
+        try:
+            import distributed
+        except ImportError:
+            raise ExecutorUnavailable(f"the dask executor needs dask and distributed: "
+                                      f"{_INSTALL}") from None
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers={workers!r}: expected at least 1")
+        address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or config_scheduler()
+        self.cluster = None
+        if address:
+            try:
+                self.client = distributed.Client(address, set_as_default=False, timeout=10)
+            except (OSError, TimeoutError) as exc:
+                raise type(exc)(f"cannot connect to the Dask scheduler at {address}: "
+                                f"{exc}") from None
+        else:
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                processes=True, dashboard_address=":0", silence_logs=logging.WARNING)
+            self.client = distributed.Client(self.cluster, set_as_default=False)
+        self.address = self.client.scheduler.address
+        self.dashboard_link = self._dashboard()
+        self._lock = threading.Lock()
+        self._cancelled: set[str] = set()
+        self._resources_seen: tuple[float, set[str]] = (0.0, set())
+        self._warned = False
+        self._closed = False
+
+    def _dashboard(self) -> str | None:
+        try:
+            import bokeh  # noqa: F401 -- the dashboard is served only with bokeh
+        except ImportError:
+            return None
+        try:
+            return self.client.dashboard_link
+        except Exception:  # noqa: BLE001 -- no dashboard on that scheduler
+            return None
+
+    @property
+    def max_parallel(self) -> int:  # type: ignore[override]
+        """Worker threads of the cluster now (at least 1)."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # noqa: BLE001 -- scheduler gone: the nodes will say so
+            return 1
+
+    # -- resources -------------------------------------------------------------------------
+    def _declared_resources(self) -> set[str]:
+        seen_at, names = self._resources_seen
+        if time.monotonic() - seen_at > 10.0:
+            info = self.client.scheduler_info()
+            names = set()
+            for w in info.get("workers", {}).values():
+                names.update((w.get("resources") or {}).keys())
+            self._resources_seen = (time.monotonic(), names)
+        return names
+
+    def task_resources(self, wanted: dict[str, Any] | None) -> dict[str, float] | None:
+        """A skill's ``resources`` as Dask resources the cluster declares (else ``None``)."""
+        if not wanted:
+            return None
+        from llmos_jupyter._skills.model import memory_bytes
+
+        declared = self._declared_resources()
+        out: dict[str, float] = {}
+        for name, value in wanted.items():
+            dask_name = _RESOURCE_NAMES.get(str(name).lower(), str(name))
+            if dask_name not in declared:
+                _log.debug("resource %s=%s ignored: no worker of %s declares %s", name, value,
+                           self.address, dask_name)
+                continue
+            out[dask_name] = float(memory_bytes(value) if dask_name == "MEMORY" else value)
+        return out or None
+
+    # -- running ---------------------------------------------------------------------------
+    def run_node(self, skill: Any, inputs: dict[str, Any], *, trusted: bool, limits: Any,
+                 timeout: float | None, cancel: threading.Event, key: str,
+                 resources: dict[str, Any] | None = None) -> NodeRun:
+        """See :meth:`Executor.run_node`; ``key`` is ``run_id/node_id/cache_key``."""
+        import dataclasses
+
+        from llmos_jupyter._executors.dask_task import run_node_task
+        from llmos_jupyter._isolation import worker as wire
+
+        if self._closed:
+            raise RuntimeError("this executor is closed")
+        if cancel.is_set():
+            raise NodeCancelled("cancelled")
+        try:
+            payload = wire.encode(dict(inputs), "inputs")
+        except TypeError as exc:
+            raise TransferError(f"cannot send to a Dask worker: {exc}") from None
+        run_id = key.split("/", 1)[0]
+        event_name = f"llmos-cancel-{run_id}"
+        lim = None if trusted or limits is None else dataclasses.asdict(limits)
+        t0 = time.perf_counter()
+        future = self.client.submit(
+            run_node_task, skill.code, skill.code_hash, skill.source_name, skill.code_line,
+            payload, trusted, lim, timeout, skill_id=skill.skill_id,
+            requires=list(skill.requires), cancel_event=event_name, node_key=key,
+            key=(skill.skill_id, key), pure=False, resources=self.task_resources(resources))
+        try:
+            result = self._wait(future, cancel, event_name, key)
+        finally:
+            future.release()  # the scheduler forgets the key: a retry can reuse it
+        return self._outcome(result, (time.perf_counter() - t0) * 1e3)
+
+    def _wait(self, future: Any, cancel: threading.Event, event_name: str,
+              key: str) -> dict[str, Any]:
+        from concurrent.futures import CancelledError
+
+        from distributed import Event
+        from distributed.scheduler import KilledWorker
+
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
+        give_up = None
+        while not done.wait(_TICK):
+            if cancel.is_set() and give_up is None:
+                with self._lock:
+                    self._cancelled.add(event_name)
+                try:
+                    Event(event_name, client=self.client).set()
+                except Exception:  # noqa: BLE001 -- the scheduler is gone: abandon below
+                    pass
+                give_up = time.monotonic() + _CANCEL_GRACE
+            if give_up is not None and time.monotonic() > give_up:
+                self.client.cancel(future)
+                raise NodeCancelled("cancelled (the worker did not report back; the task "
+                                    "was abandoned)")
+        try:
+            result = future.result()
+        except KilledWorker as exc:
+            raise WorkerLost(f"worker lost while running ({exc})") from None
+        except CancelledError:
+            raise NodeCancelled("cancelled") from None
+        except ModuleNotFoundError as exc:
+            raise WorkerMissingPackage(
+                f"{exc} on the Dask worker: install llmos-jupyter there ({_INSTALL})",
+                package=exc.name or "") from None
+        except Exception as exc:  # noqa: BLE001 -- anything else the cluster raised
+            kind = type(exc).__name__
+            if "serializ" in str(exc).lower() or "pickl" in str(exc).lower():
+                raise TransferError(f"{kind}: {exc}") from None
+            raise IsolationError(f"the Dask task {key} failed: {kind}: {exc}") from None
+        if not isinstance(result, dict):
+            raise TransferError(f"the Dask task {key} returned {type(result).__name__}")
+        return result
+
+    def _outcome(self, result: dict[str, Any], ms: float) -> NodeRun:
+        from llmos_jupyter._isolation import worker as wire
+
+        if result.get("ok"):
+            warning = result.get("warning")
+            if warning and not self._warned:
+                self._warned = True
+                _log.warning("on the Dask worker %s: %s", result.get("worker"), warning)
+            try:
+                outputs = wire.decode(result["outputs"])
+            except (TypeError, ValueError, KeyError) as exc:
+                raise TransferError(f"malformed outputs from the worker: {exc}") from None
+            return NodeRun(outputs, result.get("log", ""), ms, result.get("cpu_s", 0.0),
+                           result.get("maxrss_kib", 0))
+        kind = result.get("kind", "")
+        reason = result.get("reason") or kind or "failed"
+        log, tb = result.get("log", "") or "", result.get("traceback", "") or ""
+        if kind == "SkillRaised":
+            raise SkillRaised(reason, error_type=result.get("error_type", "Exception"),
+                              log=log, traceback=tb)
+        if kind == "WorkerMissingPackage":
+            raise WorkerMissingPackage(f"on the Dask worker {result.get('worker', '')}: "
+                                       f"{reason}", package=result.get("package", ""), log=log)
+        classes = {"NodeTimedOut": NodeTimedOut, "NodeCancelled": NodeCancelled,
+                   "NodeCrashed": NodeCrashed, "SandboxUnavailable": SandboxUnavailable,
+                   "TransferError": TransferError}
+        cls = classes.get(kind)
+        if cls is not None:
+            raise cls(reason, log=log, traceback=tb)
+        raise IsolationError(f"on the Dask worker {result.get('worker', '')}: {kind}: {reason}",
+                             log=log, traceback=tb)
+
+    def close(self) -> None:
+        """Disconnect; shut the LocalCluster down if this executor started it (an existing
+        cluster keeps running). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        from distributed import Event
+
+        with self._lock:
+            names, self._cancelled = list(self._cancelled), set()
+        for name in names:  # a set event would otherwise stay on the scheduler
+            try:
+                Event(name, client=self.client).clear()
+            except Exception:  # noqa: BLE001, S110
+                pass
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()

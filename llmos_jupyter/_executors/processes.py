@@ -1,0 +1,90 @@
+"""The ``processes`` executor: every node in a fresh child process on this machine.
+
+It is the isolated runner's machinery (``_isolation``): a warm worker (a *zygote* that has
+imported numpy once) forks a fresh process per node. Trusted skills go to a zygote in the
+runner's trusted mode (the user's environment, working directory and ``sys.path``; no
+sandbox, no rlimits); untrusted ones to a sandboxed zygote (bubblewrap + rlimits), one per
+distinct ``(network, file_size)`` of their limits, which are fixed when a sandbox starts.
+Each node is its own process, so CPU-bound Python skills run in parallel (no shared GIL)
+and a timeout or cancel kills the node with everything it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from llmos_jupyter._executors.base import Executor
+from llmos_jupyter._isolation import IsolatedRunner, Limits, NodeCancelled, NodeRun
+
+__all__ = ["ProcessExecutor"]
+
+_log = logging.getLogger("llmos_jupyter.executors")
+_TICK = 0.05  # seconds between cancel checks while a node waits for a free slot
+
+
+class ProcessExecutor(Executor):
+    """Runs nodes in child processes of warm local workers.
+
+    Args:
+        workers: nodes running at once (default: the CPU count); more callers wait.
+
+    ``isolation_warning`` is set (and logged once) when untrusted nodes run without
+    bubblewrap. Thread-safe; :meth:`close` kills the workers and any running node.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers={workers!r}: expected at least 1")
+        self.max_parallel = workers or os.cpu_count() or 1
+        self.dashboard_link = None
+        self.isolation_warning: str | None = None
+        self._slots = threading.BoundedSemaphore(self.max_parallel)
+        self._lock = threading.Lock()
+        self._runners: dict[Any, IsolatedRunner] = {}
+        self._closed = False
+
+    def _runner(self, trusted: bool, limits: Limits) -> IsolatedRunner:
+        key = "trusted" if trusted else (limits.network, limits.file_size)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this executor is closed")
+            runner = self._runners.get(key)
+            if runner is None:
+                runner = self._runners[key] = (IsolatedRunner(trusted=True) if trusted
+                                               else IsolatedRunner(limits))
+        if not trusted and self.isolation_warning is None:
+            warning = runner.isolation_warning  # starts the sandbox
+            if warning:
+                self.isolation_warning = warning
+                _log.warning("%s", warning)
+        return runner
+
+    def run_node(self, skill: Any, inputs: dict[str, Any], *, trusted: bool, limits: Any,
+                 timeout: float | None, cancel: threading.Event, key: str,
+                 resources: dict[str, Any] | None = None) -> NodeRun:
+        """See :meth:`Executor.run_node`. ``resources`` are not enforced locally (the
+        untrusted ``limits`` are); ``key`` only names the node."""
+        del key, resources
+        lim = limits if limits is not None else Limits()
+        runner = self._runner(trusted, lim)
+        while not self._slots.acquire(timeout=_TICK):
+            if cancel.is_set():
+                raise NodeCancelled("cancelled")
+        try:
+            return runner.run(skill, inputs, cancel=cancel, timeout=timeout,
+                              limits=None if trusted else lim)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        """Kill the warm workers and every node still running. Idempotent."""
+        with self._lock:
+            self._closed = True
+            runners, self._runners = list(self._runners.values()), {}
+        for runner in runners:
+            runner.close()
