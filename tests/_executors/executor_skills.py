@@ -1,0 +1,53 @@
+"""Skills shared by the executor tests (imported by both test modules)."""
+
+from __future__ import annotations
+
+from llmos_jupyter import parse_skill
+from toy_skills import skill_md
+
+# Pure-Python CPU work: the sum of i*i mod 7 for i < n (identical everywhere it runs).
+CPU = parse_skill(skill_md("cpu", """
+    import os
+
+    def execute(inputs):
+        s = 0
+        for i in range(inputs["n"]):
+            s += i * i % 7
+        print("cpu done", s)
+        return {"s": s, "pid": os.getpid()}
+    """, inputs="[{name: n, type: integer}]",
+    outputs="[{name: s, type: integer}, {name: pid, type: integer}]"))
+
+SPIN = parse_skill(skill_md("spin", """
+    import os
+
+    def execute(inputs):
+        if inputs.get("pidfile"):
+            with open(inputs["pidfile"], "w") as f:
+                f.write(str(os.getpid()))
+        while True:
+            pass
+    """, inputs="[{name: pidfile, type: string, required: false}]",
+    outputs="[{name: y, type: number}]"))
+
+FAIL = parse_skill(skill_md("fail", """
+    def execute(inputs):
+        print("about to fail")
+        raise ValueError(f"cannot use x = {inputs['x']}")
+    """, inputs="[{name: x, type: number}]", outputs="[{name: y, type: number}]"))
+
+SECRET = parse_skill(skill_md("secret", """
+    import os
+
+    def execute(inputs):
+        return {"value": os.environ.get("LLMOS_TEST_SECRET")}
+    """, outputs="[{name: value, type: any, required: false}]"))
+
+NEEDS = parse_skill(skill_md("needs", """
+    def execute(inputs):
+        return {}
+    """, extra="requires: [no_such_package_llmos_xyz]\n"))
+
+
+def expected(n: int) -> int:
+    return sum(i * i % 7 for i in range(n))
