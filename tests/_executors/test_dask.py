@@ -1,0 +1,171 @@
+"""The dask executor against a LocalCluster and against a scheduler + worker started as
+separate processes (which must outlive the executor). Skipped without ``distributed``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from _executors.executor_skills import CPU, FAIL, NEEDS, SECRET, SPIN, expected  # noqa: E402
+
+from llmos_jupyter import Engine, SkillLibrary, Workflow  # noqa: E402
+from llmos_jupyter._executors import WorkerMissingPackage, make_executor  # noqa: E402
+from llmos_jupyter._isolation import NodeCancelled, NodeTimedOut, SkillRaised  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ex():
+    with make_executor("dask", workers=2) as executor:
+        yield executor
+
+
+def _run(ex, skill, inputs, *, trusted=True, timeout=None, cancel=None, key="r1/n/k",
+         resources=None):
+    return ex.run_node(skill, inputs, trusted=trusted, limits=None, timeout=timeout,
+                       cancel=cancel or threading.Event(), key=key, resources=resources)
+
+
+def test_local_cluster_shape(ex):
+    assert ex.name == "dask" and ex.cluster is not None
+    assert ex.max_parallel == 2
+    assert len(ex.client.scheduler_info()["workers"]) == 2
+    if ex.dashboard_link is not None:
+        assert ex.dashboard_link.startswith("http")
+
+
+def test_four_cpu_nodes_on_the_cluster_match_in_process(ex):
+    wf = Workflow(id="four")
+    for i in range(4):
+        wf.add_node("cpu", id=f"c{i}", params={"n": 100_000 + i})
+    lib = SkillLibrary(volumes=[], skills=[CPU])
+    in_process = Engine(lib, trace=False, cache=False).run(wf)
+    remote = Engine(lib, trace=False, cache=False, executor=ex).run(wf)
+    assert remote.status == "completed", {n: r.error for n, r in remote.nodes.items()}
+    for i in range(4):
+        assert remote[f"c{i}"].outputs["s"] == in_process[f"c{i}"].outputs["s"] == \
+            expected(100_000 + i)
+        assert "cpu done" in (remote[f"c{i}"].log or "")
+    worker_pids = set(ex.client.run(os.getpid).values())
+    node_pids = {remote[f"c{i}"].outputs["pid"] for i in range(4)}
+    assert not node_pids & (worker_pids | {os.getpid()})  # a child process of a worker
+
+
+def test_raising_node_on_a_worker_has_the_skills_message(ex):
+    with pytest.raises(SkillRaised) as info:
+        _run(ex, FAIL, {"x": 3}, key="r2/bad/k")
+    assert info.value.reason == "ValueError: cannot use x = 3"
+    assert "about to fail" in info.value.log
+
+
+def test_spinning_node_is_killed_at_its_timeout(ex):
+    t0 = time.perf_counter()
+    with pytest.raises(NodeTimedOut, match="timed out after 2 s"):
+        _run(ex, SPIN, {}, timeout=2, key="r3/spin/k")
+    assert time.perf_counter() - t0 < 3.0
+
+
+def test_cancel_kills_the_node_on_the_worker(ex):
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    t0 = time.perf_counter()
+    with pytest.raises(NodeCancelled):
+        _run(ex, SPIN, {}, trusted=False, cancel=cancel, key="r4/spin/k")
+    assert time.perf_counter() - t0 < 2.5
+    # The worker is free again: the next node runs at once.
+    assert _run(ex, CPU, {"n": 10}, key="r5/after/k").outputs["s"] == expected(10)
+
+
+def test_untrusted_node_on_a_worker_gets_no_secret(ex):
+    # The workers' environment has no such variable either way; what matters is that the
+    # untrusted path runs (sandboxed) and returns data.
+    assert _run(ex, SECRET, {}, trusted=False, key="r6/s/k").outputs == {"value": None}
+
+
+def test_missing_package_on_the_worker_is_named(ex):
+    with pytest.raises(WorkerMissingPackage, match="no_such_package_llmos_xyz"):
+        _run(ex, NEEDS, {}, key="r7/needs/k")
+
+
+def test_undeclared_resources_are_ignored(ex):
+    assert ex.task_resources({"gpu": 1, "memory": "1GiB"}) is None
+    assert _run(ex, CPU, {"n": 5}, resources={"gpu": 1}, key="r8/gpu/k").outputs["s"] == \
+        expected(5)
+
+
+@pytest.fixture(scope="module")
+def external(tmp_path_factory):
+    """``dask scheduler`` and one ``dask worker`` (declaring MEMORY) as separate processes."""
+    folder = tmp_path_factory.mktemp("dask")
+    sched_file = folder / "scheduler.json"
+    bindir = os.path.dirname(sys.executable)
+    dask_cli = [sys.executable, "-m", "dask"]
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ.get('PATH', '')}"}
+    procs = [subprocess.Popen([*dask_cli, "scheduler", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], cwd=folder, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 30
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        import json
+
+        address = json.loads(sched_file.read_text())["address"]
+        procs.append(subprocess.Popen(
+            [*dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
+             "--resources", "MEMORY=8e9"], cwd=folder, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with distributed.Client(address, timeout=30) as probe:
+            probe.wait_for_workers(1, timeout=30)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_existing_cluster_is_used_and_left_running(external):
+    executor = make_executor("dask", scheduler=external)
+    try:
+        assert executor.cluster is None and executor.address == external
+        assert executor.task_resources({"memory": "1GiB", "gpu": 1}) == {"MEMORY": 2.0**30}
+        run = _run(executor, CPU, {"n": 1234}, resources={"memory": "1GiB"}, key="r9/x/k")
+        assert run.outputs["s"] == expected(1234)
+        with pytest.raises(SkillRaised, match=r"^ValueError: cannot use x = 1$"):
+            _run(executor, FAIL, {"x": 1}, key="r9/y/k")
+    finally:
+        executor.close()
+    with distributed.Client(external, timeout=10) as again:  # the scheduler still answers
+        assert len(again.scheduler_info()["workers"]) == 1
+
+
+def test_environment_variable_names_the_scheduler(external, monkeypatch):
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", external)
+    with make_executor("dask") as executor:
+        assert executor.cluster is None and executor.address == external
+
+
+def test_dask_missing_says_what_to_install(monkeypatch):
+    from llmos_jupyter._executors import ExecutorUnavailable
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    with pytest.raises(ExecutorUnavailable, match=r'pip install "llmos-jupyter\[dask\]"'):
+        make_executor("dask")
+
+
+def test_config_toml_names_the_scheduler(external, llmos_home, monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    llmos_home.mkdir(parents=True, exist_ok=True)
+    (llmos_home / "config.toml").write_text(f'[dask]\nscheduler = "{external}"\n')
+    with make_executor("dask") as executor:
+        assert executor.cluster is None and executor.address == external
