@@ -128,6 +128,23 @@ class DaskExecutor(Executor):
         self._resources_seen: tuple[float, set[str]] = (0.0, set())
         self._warned = False
         self._closed = False
+        self.on_node_event: Any = None
+        """``callable(message)`` for live node events from the workers (``{"key",
+        "status": "started", "worker", "time"}``, sent when a node starts on a worker rather
+        than when it is queued); set by the engine or a UI. Called on the client's thread."""
+        from llmos_jupyter._executors.dask_task import TOPIC
+
+        self.client.subscribe_topic(TOPIC, self._on_topic)
+
+    def _on_topic(self, event: Any) -> None:
+        callback = self.on_node_event
+        if callback is None:
+            return
+        try:
+            _, message = event
+            callback(message)
+        except Exception:  # noqa: BLE001 -- a UI's failure must not stop the client
+            _log.debug("on_node_event failed", exc_info=True)
 
     def _dashboard(self) -> str | None:
         try:

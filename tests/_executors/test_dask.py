@@ -169,3 +169,18 @@ def test_config_toml_names_the_scheduler(external, llmos_home, monkeypatch):
     (llmos_home / "config.toml").write_text(f'[dask]\nscheduler = "{external}"\n')
     with make_executor("dask") as executor:
         assert executor.cluster is None and executor.address == external
+
+
+def test_workers_report_node_starts_live(ex):
+    seen = []
+    ex.on_node_event = seen.append
+    try:
+        _run(ex, CPU, {"n": 10}, key="r10/live/k")
+        deadline = time.monotonic() + 5
+        while not any(m.get("key") == "r10/live/k" for m in seen) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        ex.on_node_event = None
+    started = [m for m in seen if m.get("key") == "r10/live/k"]
+    assert started and started[0]["status"] == "started"
+    assert started[0]["worker"] in ex.client.scheduler_info()["workers"]
