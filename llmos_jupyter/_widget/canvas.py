@@ -302,7 +302,7 @@ class Canvas(anywidget.AnyWidget):
                             "port": p.port, "edge": p.edge} for p in exc.problems]
             self.message = f"not run: invalid: {exc}"
             self.statuses = {}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever ended the run is reported
             self.message = f"run failed: {type(exc).__name__}: {exc}"
             # Nothing is queued or running after a failed run.
             self.statuses = {n: s for n, s in self.statuses.items()
