@@ -1,0 +1,228 @@
+"""Scale-out: N CPU-bound pure-Python nodes on threads, processes and Dask (issue 12).
+
+Run from the repository root (needs dask + distributed: ``pip install -e ".[dask]"``)::
+
+    PYTHONPATH=. python benchmarks/scale.py                  # 6 nodes of ~1.5 s, ~1-2 min
+    PYTHONPATH=. python benchmarks/scale.py --nodes 8 --seconds 1 --noops 60
+
+What is timed (wall clock, one workflow of N independent nodes, caching off, no trace):
+
+* sequential   ``skill.load_function()(inputs)`` for each node in one thread: the baseline;
+* threads      ``Engine(executor="threads")`` (the GIL serialises pure Python);
+* processes    ``Engine(executor="processes")``: a fresh child process per node;
+* dask +start  ``make_executor("dask")`` (LocalCluster, 1 thread per worker process)
+               plus ``Engine(executor=that).run``: what ``llmos run --executor dask`` costs;
+* dask         a second run on the same, warm cluster;
+* raw submit   hand-written ``client.submit(cpu_work, n)`` of the same loop as a plain
+               function on the same cluster, then ``gather``: what Dask alone costs.
+
+Per-node overhead: M no-op nodes through our Dask path (engine → executor → worker → node
+process) against M raw ``client.submit(noop)`` of a no-op function, with ``max_parallel``
+in flight; (wall / M). Goal: ours ≤ 1.2 × raw is about *scheduling*; our node also forks a
+fresh process on the worker, which raw Dask does not, so both the ratio and the absolute
+difference are printed.
+
+Checks: a fully cached re-run submits 0 tasks; a spinning node with a 2 s timeout is killed
+within 3 s on processes and on Dask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+from llmos_jupyter import Engine, SkillLibrary, Workflow, parse_skill
+from llmos_jupyter._executors import make_executor
+
+CPU_CODE = """\
+def execute(inputs):
+    s = 0
+    for i in range(inputs["n"]):
+        s += i * i % 7
+    return {"s": s}
+"""
+CPU_MD = ("---\nskill_id: cpu\nversion: '1'\ninputs: [{name: n, type: integer}]\n"
+          "outputs: [{name: s, type: integer}]\n---\n\n# cpu\n\n```python\n" + CPU_CODE
+          + "```\n")
+NOOP_MD = ("---\nskill_id: noop\nversion: '1'\ninputs: [{name: i, type: integer}]\n"
+           "outputs: [{name: y, type: integer}]\n---\n\n# noop\n\n```python\n"
+           "def execute(inputs):\n    return {'y': inputs['i']}\n```\n")
+SPIN_MD = ("---\nskill_id: spin\nversion: '1'\ninputs: []\noutputs: [{name: y, type: number}]\n"
+           "timeout_s: 2\n---\n\n# spin\n\n```python\ndef execute(inputs):\n    while True:\n"
+           "        pass\n```\n")
+
+
+def cpu_work(n: int) -> int:
+    """The CPU skill's loop as a plain function, for raw ``client.submit``."""
+    s = 0
+    for i in range(n):
+        s += i * i % 7
+    return s
+
+
+def noop(i: int) -> int:
+    return i
+
+
+class Counting:
+    """Wraps an executor and counts ``run_node`` calls (tasks submitted)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+        self.name, self.dashboard_link = inner.name, inner.dashboard_link
+
+    @property
+    def max_parallel(self):
+        return self.inner.max_parallel
+
+    def run_node(self, *args, **kwargs):
+        self.calls += 1
+        return self.inner.run_node(*args, **kwargs)
+
+    def close(self):
+        self.inner.close()
+
+
+def workflow(skill_id: str, count: int, param: str, base: int) -> Workflow:
+    wf = Workflow(id=f"scale-{skill_id}")
+    for i in range(count):
+        wf.add_node(skill_id, id=f"{skill_id}{i}", params={param: base + i})
+    return wf
+
+
+def timed_run(engine: Engine, wf: Workflow) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    result = engine.run(wf)
+    wall = time.perf_counter() - t0
+    bad = {n: r.error for n, r in result.nodes.items() if r.status not in ("completed", "cached")}
+    if bad:
+        raise SystemExit(f"nodes failed: {bad}")
+    return wall, {n: r.outputs for n, r in result.nodes.items()}
+
+
+def calibrate(seconds: float) -> int:
+    n = 200_000
+    t0 = time.perf_counter()
+    cpu_work(n)
+    per = (time.perf_counter() - t0) / n
+    return max(10_000, int(seconds / per))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=6)
+    ap.add_argument("--seconds", type=float, default=1.5, help="CPU seconds per node")
+    ap.add_argument("--noops", type=int, default=60, help="no-op nodes for the overhead")
+    ap.add_argument("--workers", type=int, default=None, help="default: the CPU count")
+    args = ap.parse_args()
+
+    cores = os.cpu_count() or 1
+    lib = SkillLibrary(volumes=[], skills=[parse_skill(CPU_MD), parse_skill(NOOP_MD),
+                                           parse_skill(SPIN_MD)])
+    n = calibrate(args.seconds)
+    wf = workflow("cpu", args.nodes, "n", n)
+    print(f"{args.nodes} CPU-bound pure-Python nodes, n={n:,} (~{args.seconds:g} s each), "
+          f"{cores} cores, workers={args.workers or cores}")
+    rows: list[tuple[str, float]] = []
+
+    fn = lib.get("cpu").load_function()
+    t0 = time.perf_counter()
+    reference = {f"cpu{i}": fn({"n": n + i}) for i in range(args.nodes)}
+    sequential = time.perf_counter() - t0
+    rows.append(("sequential (in-process)", sequential))
+
+    def check(outputs: dict, label: str) -> None:
+        if outputs != reference:
+            raise SystemExit(f"{label}: results differ from the sequential ones")
+
+    engine = Engine(lib, trace=False, cache=False, executor="threads",
+                    max_workers=args.workers or cores)
+    wall, out = timed_run(engine, wf)
+    check(out, "threads")
+    rows.append(("threads", wall))
+
+    procs = Counting(make_executor("processes", workers=args.workers))
+    engine = Engine(lib, trace=False, cache=False, executor=procs)
+    wall, out = timed_run(engine, wf)
+    check(out, "processes")
+    rows.append(("processes (worker start included)", wall))
+    wall, out = timed_run(engine, wf)
+    rows.append(("processes (warm)", wall))
+
+    t0 = time.perf_counter()
+    dask_ex = Counting(make_executor("dask", workers=args.workers))
+    start = time.perf_counter() - t0
+    engine = Engine(lib, trace=False, cache=False, executor=dask_ex)
+    wall, out = timed_run(engine, wf)
+    check(out, "dask")
+    rows.append(("dask LocalCluster (cluster start included)", start + wall))
+    rows.append(("dask LocalCluster (first run, start excluded)", wall))
+    wall, out = timed_run(engine, wf)
+    rows.append(("dask LocalCluster (warm)", wall))
+
+    client = dask_ex.inner.client
+    t0 = time.perf_counter()
+    futures = [client.submit(cpu_work, n + i, pure=False, key=f"cpu_work-{i}-{time.time_ns()}")
+               for i in range(args.nodes)]
+    raw = client.gather(futures)
+    rows.append(("raw client.submit (warm)", time.perf_counter() - t0))
+    if {f"cpu{i}": {"s": v} for i, v in enumerate(raw)} != reference:
+        raise SystemExit("raw client.submit: results differ")
+    del futures
+
+    print(f"\n{'mode':<48} {'wall s':>8} {'speedup':>8} {'× seq':>7}")
+    for label, wall in rows:
+        print(f"{label:<48} {wall:8.2f} {sequential / wall:8.2f} {wall / sequential:7.2f}")
+
+    # Per-node overhead: no-op nodes, ours vs raw submit, same cluster, same parallelism.
+    m = args.noops
+    noop_wf = workflow("noop", m, "i", 0)
+    timed_run(engine, workflow("noop", 4, "i", 10_000))  # warm the worker runners
+    t0 = time.perf_counter()
+    timed_run(engine, noop_wf)
+    ours = (time.perf_counter() - t0) / m * 1e3
+    width = dask_ex.max_parallel
+    t0 = time.perf_counter()
+    stamp = time.time_ns()
+    for lo in range(0, m, width):  # the engine keeps max_parallel in flight: so does this
+        client.gather([client.submit(noop, i, pure=False, key=f"noop-{i}-{stamp}")
+                       for i in range(lo, min(m, lo + width))])
+    raw_ms = (time.perf_counter() - t0) / m * 1e3
+    t0 = time.perf_counter()
+    client.gather([client.submit(noop, i, pure=False, key=f"noopall-{i}-{stamp}")
+                   for i in range(m)])
+    raw_all = (time.perf_counter() - t0) / m * 1e3
+    print(f"\nper-node overhead, {m} no-op nodes, {width} in flight:")
+    print(f"  ours (engine -> dask -> child process)  {ours:7.2f} ms/node")
+    print(f"  raw client.submit, {width} in flight          {raw_ms:7.2f} ms/node   "
+          f"ratio {ours / raw_ms:.2f} ({'PASS' if ours <= 1.2 * raw_ms else 'MISS'} vs 1.2)")
+    print(f"  raw client.submit, all at once         {raw_all:7.2f} ms/node")
+
+    # A fully cached re-run submits nothing.
+    cached_engine = Engine(lib, trace=False, executor=dask_ex)
+    timed_run(cached_engine, workflow("noop", 6, "i", 500))
+    before = dask_ex.calls
+    timed_run(cached_engine, workflow("noop", 6, "i", 500))
+    print(f"\nfully cached re-run: {dask_ex.calls - before} tasks submitted")
+
+    for label, ex in (("processes", procs), ("dask", dask_ex)):
+        spin = Engine(lib, trace=False, cache=False, executor=ex)
+        one = Workflow(id="spin")
+        one.add_node("spin", id="spin")
+        t0 = time.perf_counter()
+        result = spin.run(one)
+        wall = time.perf_counter() - t0
+        print(f"spinning node, timeout_s 2, on {label}: {result['spin'].status} "
+              f"({result['spin'].error}) after {wall:.2f} s")
+
+    if dask_ex.dashboard_link:
+        print(f"\nDask dashboard (while running): {dask_ex.dashboard_link}")
+    procs.close()
+    dask_ex.close()
+    threading.Event().wait(0.1)
+
+
+if __name__ == "__main__":  # LocalCluster's worker processes re-import this module
+    main()
