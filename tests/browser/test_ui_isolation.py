@@ -202,6 +202,17 @@ def test_canvas_widget_keys_drops_and_readability(jupyter_server, jupyter_paths,
         page.wait_for_timeout(500)
         assert _overlaps(page, ".jp-NotebookPanel:not(.lm-mod-hidden) .llmos-canvas") == []
         assert canvas.locator('[data-node-id="stats"] [data-more]').inner_text() == "+1 more"
+        # A plot opens large on click, over the page; a click closes it.
+        _run(page, "c.send({'command': 'show', 'node': 'plot'})")
+        image = canvas.locator('[data-preview-image="plot.image"]')
+        image.first.wait_for(timeout=10_000)
+        page.wait_for_timeout(300)
+        image.first.click()
+        lightbox = page.locator('[data-lightbox="plot.image"]')
+        lightbox.wait_for()
+        assert lightbox.locator("img").bounding_box()["width"] > 400
+        lightbox.click()
+        lightbox.wait_for(state="detached")
         before = _cells(page)
 
         # -- a skill dropped from the library onto the widget: a node, not cells ---------
@@ -210,9 +221,12 @@ def test_canvas_widget_keys_drops_and_readability(jupyter_server, jupyter_paths,
         skill.wait_for(timeout=60_000)
         flow = canvas.locator(".llmos-flow").bounding_box()
         drag(page, skill, flow["x"] + flow["width"] - 80, flow["y"] + flow["height"] - 60)
-        canvas.locator('.react-flow__node[data-id="data-analysis"]').wait_for(timeout=10_000)
+        dropped = canvas.locator('.react-flow__node[data-id="data-analysis"]')
+        dropped.wait_for(timeout=10_000)
         page.wait_for_timeout(300)
         assert _cells(page) == before
+        # ... where it was dropped (its top-left corner under the pointer)
+        assert abs(dropped.bounding_box()["x"] - (flow["x"] + flow["width"] - 80)) < 12
         out = _run(page, "print(sorted(n.id for n in c.workflow_obj.nodes))")
         assert "data-analysis" in "".join(o.get("text", "") for o in out)
 
@@ -228,7 +242,9 @@ def test_canvas_widget_keys_drops_and_readability(jupyter_server, jupyter_paths,
                    f"c.statuses = {{p: {{'status': 'failed', 'error': {XSS!r}}}}}")
         probe_node = canvas.locator('.react-flow__node[data-id="xss-probe"]')
         probe_node.wait_for(timeout=30_000)
+        _run(page, "c.send({'command': 'show', 'node': p})")
         canvas.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
         probe_node.locator(".llmos-node__title").click()
         canvas.locator('[data-side-node="xss-probe"]').wait_for()
         assert probe_node.locator('[data-untrusted="true"]').count() == 1
