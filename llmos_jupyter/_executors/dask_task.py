@@ -10,7 +10,7 @@ On the worker each process keeps one :class:`IsolatedRunner` per mode (trusted; 
 per ``(network, file_size)``), started on the first node: a warm zygote that forks a fresh
 process per node. A timeout or cancel kills that process (a Dask task itself cannot be
 stopped: dask/distributed#2617). Cancel arrives through a ``distributed.Event`` named by
-the client, watched in a thread while the node runs.
+the client, polled by one thread per worker process and run while its nodes run.
 
 The task never raises for a node's failure: it returns ``{"ok": False, "kind": ..., ...}``
 and the client raises the named error. (The isolation errors take keyword arguments and
@@ -30,7 +30,6 @@ TOPIC = "llmos-node"
 
 _runners: dict[Any, Any] = {}
 _runners_lock = threading.Lock()
-_WATCH = 0.5  # seconds of each long-poll wait on the cancel event
 
 
 def _runner(trusted: bool, limits: dict[str, Any] | None) -> Any:
@@ -48,20 +47,59 @@ def _runner(trusted: bool, limits: dict[str, Any] | None) -> Any:
     return runner, (None if trusted else lim)
 
 
-def _watch_cancel(name: str, client: Any, cancel: threading.Event,
-                  done: threading.Event) -> None:
-    """Set ``cancel`` when the client sets the ``distributed.Event`` ``name``. ``client`` is
-    the worker's client, taken in the task's thread: another thread has no worker context."""
-    try:
-        from distributed import Event
+class _Watch:
+    """One thread per worker process and run: polls the run's ``distributed.Event`` and
+    sets the cancel flag of every node of that run running here. Polling (``is_set``, a
+    short scheduler call every 0.2 s) rather than a long ``wait``: a pending wait would be
+    cut (and logged as an error by the scheduler) when the cluster closes."""
 
-        event = Event(name, client=client)
-        while not done.is_set():
-            if event.wait(timeout=_WATCH):
-                cancel.set()
-                return
-    except Exception:  # noqa: BLE001 -- no scheduler connection: the timeout still applies
-        return
+    def __init__(self, name: str, client: Any) -> None:
+        self.name, self.client = name, client
+        self.flags: set[threading.Event] = set()
+        self.fired = False
+        self.stopped = False
+        threading.Thread(target=self._loop, name=f"llmos-watch-{name}", daemon=True).start()
+
+    def _loop(self) -> None:
+        try:
+            from distributed import Event
+
+            event = Event(self.name, client=self.client)
+            while not self.stopped:
+                if event.is_set():
+                    with _watch_lock:
+                        self.fired = True
+                        for flag in self.flags:
+                            flag.set()
+                time.sleep(_POLL)
+        except Exception:  # noqa: BLE001, S110 -- the scheduler is gone: timeouts still apply
+            pass
+
+
+_watches: dict[str, _Watch] = {}
+_watch_lock = threading.Lock()
+_POLL = 0.2  # seconds between checks of a run's cancel event
+
+
+def _watch(name: str, client: Any, cancel: threading.Event) -> None:
+    with _watch_lock:
+        watch = _watches.get(name)
+        if watch is None:
+            watch = _watches[name] = _Watch(name, client)
+        watch.flags.add(cancel)
+        if watch.fired:
+            cancel.set()
+
+
+def _unwatch(name: str, cancel: threading.Event) -> None:
+    with _watch_lock:
+        watch = _watches.get(name)
+        if watch is None:
+            return
+        watch.flags.discard(cancel)
+        if not watch.flags:  # no node of that run runs here now
+            watch.stopped = True
+            del _watches[name]
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:
@@ -97,10 +135,9 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
     except Exception:  # noqa: BLE001, S110 -- not on a worker (tests call it directly)
         pass
     cancel = threading.Event()
-    done = threading.Event()
-    if cancel_event and client is not None:
-        threading.Thread(target=_watch_cancel, args=(cancel_event, client, cancel, done),
-                         name="llmos-cancel-watch", daemon=True).start()
+    watching = bool(cancel_event and client is not None)
+    if watching:
+        _watch(cancel_event, client, cancel)  # type: ignore[arg-type]
     try:
         skill = SkillText(skill_id=skill_id, code=code, code_hash=code_hash, source_name=path,
                           code_line=int(line), requires=tuple(requires))
@@ -130,4 +167,5 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
                 "maxrss_kib": run.maxrss_kib, "worker": worker_address,
                 "warning": None if trusted else runner.isolation_warning}
     finally:
-        done.set()
+        if watching:
+            _unwatch(cancel_event, cancel)  # type: ignore[arg-type]
