@@ -393,12 +393,30 @@ class IsolatedRunner:
             data.close()
             report.close()
         ms = (time.perf_counter() - t0) * 1e3
+        if self.trusted:
+            self._learn_imports(z, frames.get("result"))
         lost = None
         if "exit" not in frames:
             lost = ("the isolated worker died (the next node starts a new one)"
                     if z.proc.poll() is not None else
                     "the node's supervisor process died before reporting")
         return _outcome(frames, stopped, ms, lost, lim)
+
+    def _learn_imports(self, z: _Zygote, result: dict[str, Any] | None) -> None:
+        """Trusted mode: ask the zygote to import what a node imported that it has not
+        (once per name), so the next forks start with it."""
+        names = result.get("imported") if isinstance(result, dict) else None
+        if not isinstance(names, list):
+            return
+        with self._lock:
+            known = z.ready.setdefault("$preloaded", set())
+            new = [n for n in names if isinstance(n, str) and n not in known]
+            known.update(new)
+        if new:
+            try:
+                z.send({"op": "preload", "modules": new})
+            except OSError:
+                pass
 
     def _exchange(self, z: _Zygote, rid: int, data: socket.socket, report: socket.socket,
                   frame: bytes, cancel: threading.Event | None, t0: float,

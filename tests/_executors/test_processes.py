@@ -141,3 +141,23 @@ def test_missing_requirement_is_named(ex):
 
     with pytest.raises(RequirementMissing, match="no_such_package_llmos_xyz"):
         _run(ex, NEEDS, {})
+
+
+def test_trusted_worker_learns_the_imports_of_its_nodes():
+    from llmos_jupyter import parse_skill
+    from llmos_jupyter._isolation import IsolatedRunner
+    from toy_skills import skill_md
+
+    probe = parse_skill(skill_md("probe", """
+        import sys
+
+        def execute(inputs):
+            had = "xml.dom.minidom" in sys.modules
+            import xml.dom.minidom  # noqa: F401
+            return {"had": had}
+        """, outputs="[{name: had, type: boolean}]"))
+    for trusted, second in ((True, True), (False, False)):
+        with IsolatedRunner(trusted=trusted) as runner:
+            assert runner.run(probe, {}).outputs == {"had": False}
+            # Trusted: the zygote imported it after the first node; untrusted: never.
+            assert runner.run(probe, {}).outputs == {"had": second}
