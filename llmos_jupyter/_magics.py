@@ -129,6 +129,9 @@ def _workflow_parser() -> _ArgParser:
     rn.add_argument("--all", action="store_true")
     rn.add_argument("--downstream", action="store_true")
     rn.add_argument("--no-trace", action="store_true")
+    rn.add_argument("--isolate", choices=("untrusted", "all", "none"), default=None)
+    rn.add_argument("--executor", choices=("threads", "processes", "dask"), default="threads")
+    rn.add_argument("--scheduler", metavar="ADDRESS", default=None)
     ex = sub.add_parser("export", prog="%workflow export", add_help=False, allow_abbrev=False)
     ex.add_argument("file", metavar="FILE.workflow.json|FILE.ipynb")
     ex.add_argument("--force", action="store_true")
@@ -517,7 +520,8 @@ class LlmosMagics(Magics):
             return self._report(where, "no skill cells have run in this kernel yet")
         targets = None if (args.all or not args.nodes) else args.nodes
         result = self.session.run(targets, downstream=args.downstream,
-                                  trace=self.trace and not args.no_trace)
+                                  trace=self.trace and not args.no_trace, isolate=args.isolate,
+                                  executor=args.executor, scheduler=args.scheduler)
         self._bind(result)
         self._report_failures(result, where)
         rows = [r for r in self.session.rows() if r["node"] in result.nodes]

@@ -294,3 +294,17 @@ def test_skill_reload_rereads_the_volumes(ip, magics, capsys, llmos_home):
     assert ip.run_line_magic("skill", "reload") is None
     out = capsys.readouterr().out
     assert "cube" in magics.library and "new: cube" in out
+
+
+def test_workflow_run_on_the_processes_executor_and_isolated(ip, magics, llmos_home):
+    import os
+
+    cell(ip, "%%skill sq\ndef execute(inputs):\n    import os\n"
+             "    return {'y': 9, 'pid': os.getpid()}")
+    assert ip.user_ns["sq"]["pid"] == os.getpid()
+    magics.session.engine.cache.clear()  # else the cached in-process result comes back
+    cell(ip, "%workflow run --all --executor processes --no-trace")
+    r = ip.user_ns["sq"]
+    assert r["y"] == 9 and r["pid"] != os.getpid()  # ran in a child process
+    cell(ip, "%workflow run --all --isolate all --no-trace")
+    assert ip.user_ns["sq"]["y"] == 9

@@ -222,6 +222,7 @@ class Engine:
         runners: Mapping[str, Runner] | None = None,
         isolate: str | None = None,
         limits: Any = None,
+        trusted_inline: bool = False,
         _context: list[Any] | None = None,
     ) -> RunResult:
         """Run ``workflow`` and return its result (blocking).
@@ -237,6 +238,9 @@ class Engine:
             runners: extra ``{runtime: Runner}`` for this run only (beat the engine's).
             isolate: this run's isolation mode (default: the engine's; see ``ISOLATE_MODES``).
             limits: this run's isolation limits (default: the engine's).
+            trusted_inline: treat the workflow's inline skills as trusted: they are the
+                cells the user just ran in their own kernel (the notebook session passes
+                this); a workflow *file's* inline skills stay untrusted until signed.
 
         Raises:
             WorkflowInvalid: the workflow failed validation (nothing ran).
@@ -262,6 +266,7 @@ class Engine:
                           self.limits if limits is None else limits)
         ctx.selected = selected
         ctx._trace = trace
+        ctx.trusted_inline = trusted_inline
         if _context is not None:
             _context.append(ctx)
         try:
@@ -404,6 +409,7 @@ class _RunContext:
         self.isolate = isolate
         self.limits = limits
         self._trusted: dict[int, bool] = {}
+        self.trusted_inline = False
         self._config_limits: Any = None
         self._run_limits: Any = None
         self.isolation_warning: str | None = None
@@ -586,6 +592,8 @@ class _RunContext:
             return False
         if self.isolate == "all":
             return True
+        if self.trusted_inline and skill.volume in ("inline", "notebook"):
+            return False
         key = id(skill)
         trusted = self._trusted.get(key)
         if trusted is None:

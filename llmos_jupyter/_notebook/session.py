@@ -56,6 +56,8 @@ class NotebookSession:
                  name: str = "") -> None:
         self.library = library
         self.engine = engine
+        # (executor, scheduler) → an engine on that executor, kept for the kernel's lifetime
+        self._remote_engines: dict[tuple[str, str | None], Engine] = {}
         self.workflow_id = workflow_id
         self.name = name
         self.cells: dict[str, CellState] = {}
@@ -169,8 +171,13 @@ class NotebookSession:
         return [n.id for n in wf.nodes if n.id in need]
 
     def run(self, targets: Iterable[str] | None = None, *, downstream: bool = False,
-            trace: bool | None = None, on_event: Any = None) -> RunResult:
+            trace: bool | None = None, on_event: Any = None, isolate: str | None = None,
+            executor: str = "threads", scheduler: str | None = None) -> RunResult:
         """Run ``targets`` (and what they need; see :meth:`select`) with the engine.
+
+        ``isolate``: ``untrusted`` (default) | ``all`` | ``none`` for this run;
+        ``executor``: ``threads`` (this kernel) | ``processes`` | ``dask`` — the executor is
+        started once and kept for the kernel's lifetime, sharing the engine's cache.
 
         Raises:
             WorkflowInvalid: the selected sub-workflow fails validation (nothing ran).
@@ -178,9 +185,20 @@ class NotebookSession:
         """
         nodes = self.select(targets, downstream=downstream)
         wf = self.workflow(nodes)
+        engine = self.engine
+        if executor != "threads":
+            key = (executor, scheduler)
+            engine = self._remote_engines.get(key)
+            if engine is None:
+                engine = self._remote_engines[key] = Engine(
+                    self.engine.library, cache=self.engine.cache if self.engine.cache is not None
+                    else False, trace=self.engine.trace, trace_dir=self.engine.trace_dir,
+                    executor=executor, scheduler=scheduler)
         # Edges whose source is not selected only exist for nodes that are not defined
         # yet; keep them so validation names the missing node.
-        result = self.engine.run(wf, trace=trace, on_event=on_event)
+        # The cells' inline skills are code the user just ran in this kernel: trusted.
+        result = engine.run(wf, trace=trace, on_event=on_event, isolate=isolate,
+                            trusted_inline=True)
         now = self._tick()
         for node_id, r in result.nodes.items():
             self.results[node_id] = r
