@@ -771,7 +771,9 @@ def _cmd_evolve(args: argparse.Namespace, out: Any, err: Any) -> int:
 
     if args.min_runs < 1:
         raise ValueError(f"--min-runs must be >= 1, got {args.min_runs}")
-    report = evolve(min_runs=args.min_runs, dry_run=args.dry_run)
+    report = evolve(min_runs=args.min_runs, dry_run=args.dry_run,
+                    progress=lambda message: err.print(_clean(message), markup=False,
+                                                       highlight=False))
     out.print(report.explain(), markup=False, highlight=False)
     return 0
 
