@@ -184,3 +184,31 @@ def test_workers_report_node_starts_live(ex):
     started = [m for m in seen if m.get("key") == "r10/live/k"]
     assert started and started[0]["status"] == "started"
     assert started[0]["worker"] in ex.client.scheduler_info()["workers"]
+
+
+def test_worker_lost_while_running_is_named():
+    import dask
+    from llmos_jupyter import parse_skill
+    from llmos_jupyter._executors import WorkerLost
+    from toy_skills import skill_md
+
+    # node -> supervisor -> zygote -> Dask worker process: the node kills the worker.
+    killer = parse_skill(skill_md("killer", """
+        import os
+        import signal
+
+        def parent(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+
+        def execute(inputs):
+            os.kill(parent(parent(os.getppid())), signal.SIGKILL)
+            return {}
+        """))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        executor = make_executor("dask", workers=1)
+    try:
+        with pytest.raises(WorkerLost, match="worker lost while running"):
+            _run(executor, killer, {}, key="r11/killer/k")
+    finally:
+        executor.close()
