@@ -212,3 +212,13 @@ def test_worker_lost_while_running_is_named():
             _run(executor, killer, {}, key="r11/killer/k")
     finally:
         executor.close()
+
+
+def test_raising_node_fails_alone_in_a_dask_run(ex):
+    wf = Workflow(id="branches")
+    wf.add_node("fail", id="bad", params={"x": 3})
+    wf.add_node("cpu", id="good", params={"n": 1000})
+    r = Engine(SkillLibrary(volumes=[], skills=[CPU, FAIL]), trace=False, executor=ex).run(wf)
+    assert r["good"].status == "completed" and r["good"].outputs["s"] == expected(1000)
+    assert r["bad"].status == "failed" and r["bad"].error == "ValueError: cannot use x = 3"
+    assert "about to fail" in (r["bad"].log or "")
