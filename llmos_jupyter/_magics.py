@@ -426,9 +426,10 @@ class LlmosMagics(Magics):
         # From now on the library's skill of that id is the file (re-running the inline
         # cell makes the cell's version override it again).
         try:
-            self.library.remove(skill.skill_id)  # re-reads the volumes, finding the new file
+            self.library.remove(skill.skill_id)
         except SkillNotFound:
-            self.library.reload()
+            pass
+        self.library.refresh()  # the new file counts at once (not after the refresh interval)
         print(f"saved skill {sid!r} to {path}\nReuse it with: %%skill NODE_ID --uses {sid}")
         return None
 

@@ -516,8 +516,9 @@ class _RunContext:
             error = _describe(exc)
             if isinstance(exc, NodeCancelled):
                 error = "NodeCancelled: the run was cancelled while this node ran"
-            remote_tb = getattr(exc, "traceback", None) if isolated else None
-            if isolated and hasattr(exc, "reason"):
+            from_child = type(exc).__module__.startswith("llmos_jupyter._isolation")
+            remote_tb = getattr(exc, "traceback", None) if from_child else None
+            if from_child and hasattr(exc, "reason"):
                 # An isolated node's failure: the skill's own ``Type: message`` or a named
                 # reason (``segmentation fault``, ``killed: memory limit 2 GiB``, ...).
                 error = exc.reason if type(exc).__name__ == "SkillRaised" else \
