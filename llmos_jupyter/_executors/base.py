@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from llmos_jupyter._isolation.runner import NodeRun
 
@@ -52,7 +52,7 @@ class Executor:
     def close(self) -> None:
         """Release what this executor started (idempotent)."""
 
-    def __enter__(self) -> Executor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

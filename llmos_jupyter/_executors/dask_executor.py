@@ -241,7 +241,7 @@ class DaskExecutor(Executor):
                     self._cancelled.add(event_name)
                 try:
                     Event(event_name, client=self.client).set()
-                except Exception:  # noqa: BLE001 -- the scheduler is gone: abandon below
+                except Exception:  # noqa: BLE001, S110 -- the scheduler is gone: abandon below
                     pass
                 give_up = time.monotonic() + _CANCEL_GRACE
             if give_up is not None and time.monotonic() > give_up:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from llmos_jupyter import parse_skill
 from toy_skills import skill_md
+
+from llmos_jupyter import parse_skill
 
 # Pure-Python CPU work: the sum of i*i mod 7 for i < n (identical everywhere it runs).
 CPU = parse_skill(skill_md("cpu", """

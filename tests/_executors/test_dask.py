@@ -13,11 +13,11 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from _executors.executor_skills import CPU, FAIL, NEEDS, SECRET, SPIN, expected  # noqa: E402
+from _executors.executor_skills import CPU, FAIL, NEEDS, SECRET, SPIN, expected
 
-from llmos_jupyter import Engine, SkillLibrary, Workflow  # noqa: E402
-from llmos_jupyter._executors import WorkerMissingPackage, make_executor  # noqa: E402
-from llmos_jupyter._isolation import NodeCancelled, NodeTimedOut, SkillRaised  # noqa: E402
+from llmos_jupyter import Engine, SkillLibrary, Workflow
+from llmos_jupyter._executors import WorkerMissingPackage, make_executor
+from llmos_jupyter._isolation import NodeCancelled, NodeTimedOut, SkillRaised
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +188,10 @@ def test_workers_report_node_starts_live(ex):
 
 def test_worker_lost_while_running_is_named():
     import dask
+    from toy_skills import skill_md
+
     from llmos_jupyter import parse_skill
     from llmos_jupyter._executors import WorkerLost
-    from toy_skills import skill_md
 
     # node -> supervisor -> zygote -> Dask worker process: the node kills the worker.
     killer = parse_skill(skill_md("killer", """

@@ -144,9 +144,10 @@ def test_missing_requirement_is_named(ex):
 
 
 def test_trusted_worker_learns_the_imports_of_its_nodes():
+    from toy_skills import skill_md
+
     from llmos_jupyter import parse_skill
     from llmos_jupyter._isolation import IsolatedRunner
-    from toy_skills import skill_md
 
     probe = parse_skill(skill_md("probe", """
         import sys
