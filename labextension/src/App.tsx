@@ -342,6 +342,12 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const onKeyDown = useCallback((e: KeyboardEvent) => {
     const t = e.target as HTMLElement;
     if (t.closest('input, textarea, select, [contenteditable="true"]')) return;
+    const item = t.closest<HTMLElement>('[data-skill-id]');
+    if (item && e.key === 'Enter') {  // a palette item: add its skill
+      addSkill(item.dataset.skillId!);
+      e.preventDefault();
+      return;
+    }
     const mod = e.ctrlKey || e.metaKey;
     const key = e.key.toLowerCase();
     if (mod && key === 'z') {
@@ -362,7 +368,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     }
     e.preventDefault();
     e.stopPropagation();
-  }, [dispatch, fit, layout, selected, selectedEdges, remove]);
+  }, [dispatch, fit, layout, selected, selectedEdges, remove, addSkill]);
   const keyHandler = useRef(onKeyDown);
   keyHandler.current = onKeyDown;
   useEffect(() => {
@@ -399,13 +405,16 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
           window.setTimeout(() => el.setAttribute('data-lm-suppress-shortcuts', 'true'), 0);
           return;
         }
-        // The canvas' own element (focused after a press on the pane or a deleted node)
-        // is outside the body whose onKeyDown handles keys: handle and stop them here.
-        if (t === el && !MODIFIERS.has(e.key)) {
-          keyHandler.current(e);
-          e.stopPropagation();
-        }
-        return;  // inside the body: its onKeyDown handles it
+        // Form fields (parameters, rename, search) keep their keys and React handlers;
+        // modifiers alone pass (React Flow tracks Shift), Escape too (closes a large view).
+        if (MODIFIERS.has(e.key) || e.key === 'Escape') return;
+        if (t.closest('input, textarea, select, [contenteditable="true"]')) return;
+        // Every other key is the canvas' alone, handled and stopped here, in the window's
+        // capture phase: Notebook 7's notebook listens for keys in the capture phase of
+        // its node (and moves the focus to the cell), before any handler in the canvas.
+        keyHandler.current(e);
+        e.stopPropagation();
+        return;
       }
       if (!(active && (t === document.body || t.contains(el)))) return;
       // The focus fell out of the canvas onto an ancestor (a deleted node, the notebook's
