@@ -22,7 +22,18 @@ from llmos_jupyter._isolation import NodeCancelled, NodeTimedOut, SkillRaised
 
 @pytest.fixture(scope="module")
 def ex():
-    with make_executor("dask", workers=2) as executor:
+    # The workers inherit this process's environment when they start: a secret set now is
+    # in every worker's environment, where an untrusted node must still not see it.
+    saved = os.environ.get("LLMOS_TEST_SECRET")
+    os.environ["LLMOS_TEST_SECRET"] = "worker-s3cret"
+    try:
+        executor = make_executor("dask", workers=2)
+    finally:
+        if saved is None:
+            del os.environ["LLMOS_TEST_SECRET"]
+        else:
+            os.environ["LLMOS_TEST_SECRET"] = saved
+    with executor:
         yield executor
 
 
@@ -83,8 +94,8 @@ def test_cancel_kills_the_node_on_the_worker(ex):
 
 
 def test_untrusted_node_on_a_worker_gets_no_secret(ex):
-    # The workers' environment has no such variable either way; what matters is that the
-    # untrusted path runs (sandboxed) and returns data.
+    # Trusted nodes run with the worker's environment; untrusted ones in the sandbox.
+    assert _run(ex, SECRET, {}, trusted=True, key="r6/t/k").outputs == {"value": "worker-s3cret"}
     assert _run(ex, SECRET, {}, trusted=False, key="r6/s/k").outputs == {"value": None}
 
 
