@@ -94,6 +94,9 @@ class DaskExecutor(Executor):
     """
 
     name = "dask"
+    disconnect_grace = 10.0
+    """Seconds without a connection to the scheduler before a waiting node fails (a client
+    reconnects by itself meanwhile; a lost scheduler would otherwise hang the run)."""
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
         import sys
@@ -235,7 +238,17 @@ class DaskExecutor(Executor):
         done = threading.Event()
         future.add_done_callback(lambda _f: done.set())
         give_up = None
+        cut_since: float | None = None
         while not done.wait(_TICK):
+            if self.client.status != "running":
+                now = time.monotonic()
+                cut_since = cut_since or now
+                if now - cut_since > self.disconnect_grace:
+                    raise WorkerLost(f"lost the connection to the Dask scheduler at "
+                                     f"{self.address} while the node ran (client "
+                                     f"{self.client.status})")
+            else:
+                cut_since = None
             if cancel.is_set() and give_up is None:
                 with self._lock:
                     self._cancelled.add(event_name)
@@ -252,8 +265,13 @@ class DaskExecutor(Executor):
             result = future.result()
         except KilledWorker as exc:
             raise WorkerLost(f"worker lost while running ({exc})") from None
-        except CancelledError:
-            raise NodeCancelled("cancelled") from None
+        except CancelledError as exc:
+            if cancel.is_set():
+                raise NodeCancelled("cancelled") from None
+            # Not ours: the scheduler dropped the task (it closed, or the connection broke).
+            raise WorkerLost(f"lost the connection to the Dask scheduler at {self.address}: "
+                             f"the task was cancelled there ({exc or 'no reason given'})"
+                             ) from None
         except ModuleNotFoundError as exc:
             raise WorkerMissingPackage(
                 f"{exc} on the Dask worker: install llmos-jupyter there ({_INSTALL})",

@@ -234,3 +234,18 @@ def test_raising_node_fails_alone_in_a_dask_run(ex):
     assert r["good"].status == "completed" and r["good"].outputs["s"] == expected(1000)
     assert r["bad"].status == "failed" and r["bad"].error == "ValueError: cannot use x = 3"
     assert "about to fail" in (r["bad"].log or "")
+
+
+def test_a_lost_scheduler_fails_the_node_instead_of_hanging():
+    from llmos_jupyter._executors import WorkerLost
+
+    executor = make_executor("dask", workers=1)
+    executor.disconnect_grace = 1.0
+    try:
+        threading.Timer(1.0, executor.cluster.close).start()
+        t0 = time.perf_counter()
+        with pytest.raises(WorkerLost, match="lost the connection to the Dask scheduler"):
+            _run(executor, SPIN, {}, key="r12/spin/k")
+        assert time.perf_counter() - t0 < 15
+    finally:
+        executor.close()
