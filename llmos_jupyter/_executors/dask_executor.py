@@ -120,9 +120,15 @@ class DaskExecutor(Executor):
                 raise type(exc)(f"cannot connect to the Dask scheduler at {address}: "
                                 f"{exc}") from None
         else:
-            self.cluster = distributed.LocalCluster(
-                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                processes=True, dashboard_address=":0", silence_logs=logging.WARNING)
+            try:
+                self.cluster = distributed.LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                    processes=True, dashboard_address=":0", silence_logs=logging.WARNING)
+            except RuntimeError as exc:  # "Nanny failed to start."
+                raise ExecutorUnavailable(
+                    f"could not start a Dask LocalCluster ({exc}). In a script, create the "
+                    "engine under `if __name__ == \"__main__\":` — the workers are spawned "
+                    "processes that import the script again") from None
             self.client = distributed.Client(self.cluster, set_as_default=False)
         self.address = self.client.scheduler.address
         self.dashboard_link = self._dashboard()
