@@ -77,7 +77,7 @@ def test_cpu_nodes_run_in_parallel(ex):
         t.join()
     both = time.perf_counter() - t0
     assert one.outputs["s"] == expected(1_500_000)
-    assert both < 1.7 * single, (both, single)  # under a GIL it would be ~2x
+    assert both < 1.8 * single, (both, single)  # under one GIL it would be ~2x
 
 
 def test_spinning_node_is_killed_at_its_timeout(ex, tmp_path):
