@@ -144,6 +144,8 @@ class Engine:
         self.capture_output = capture_output
         self.library = library if library is not None else SkillLibrary()
         self.max_workers = max_workers or _default_workers()
+        self._workers_given = max_workers  # processes/dask size their pool by it when given
+        self._runs: dict[str, _RunContext] = {}  # live runs, for events from remote workers
         # `is False`, not truthiness: an empty cache object has len() 0.
         self.cache = MemoryCache() if cache is None else (None if cache is False else cache)
         self.node_timeout = node_timeout
@@ -177,10 +179,22 @@ class Engine:
             if self._executor_obj is None:
                 from llmos_jupyter._executors import make_executor
 
-                self._executor_obj = make_executor(
-                    self.executor, workers=None if self.max_workers == _default_workers()
-                    else self.max_workers, scheduler=self.scheduler)
+                self._executor_obj = make_executor(self.executor, workers=self._workers_given,
+                                                   scheduler=self.scheduler)
+                if hasattr(self._executor_obj, "on_node_event"):
+                    self._executor_obj.on_node_event = self._on_remote_event
             return self._executor_obj
+
+    def _on_remote_event(self, message: Mapping[str, Any]) -> None:
+        """A node started on a Dask worker (not when it was queued): emit its
+        ``node_started`` on the run's bus, so statuses are live."""
+        key = str(message.get("key") or "")
+        run_id, _, rest = key.partition("/")
+        node_id = rest.partition("/")[0]
+        ctx = self._runs.get(run_id)
+        if ctx is None or node_id not in ctx.plan.skills or message.get("status") != "started":
+            return
+        ctx.remote_started(node_id, float(message.get("time") or time.time()))
 
     def _isolated_runner(self, limits: Any) -> Any:
         """The engine's warm isolated worker (started on the first untrusted node, kept
@@ -269,6 +283,7 @@ class Engine:
         ctx.trusted_inline = trusted_inline
         if _context is not None:
             _context.append(ctx)
+        self._runs[ctx.run_id] = ctx
         try:
             with (routing() if self.capture_output else _nullcontext()), _sigint_marker(ctx):
                 ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected)))
@@ -280,6 +295,7 @@ class Engine:
                     self._run_parallel(ctx, p, selected, loops)
         finally:
             ctx.close_isolation()
+            self._runs.pop(ctx.run_id, None)
         return ctx.finish(self.trace if trace is None else trace)
 
     def start(self, workflow: Workflow | str | Path, overrides: Mapping[str, Any] | None = None,
@@ -417,6 +433,7 @@ class _RunContext:
         self._running: dict[int, str] = {}
         self._running_lock = threading.Lock()
         self.sigint_seen = False
+        self._remote_started: set[str] = set()
         self._abandon_lock = threading.Lock()
         self._abandoned: RunResult | None = None
         self._trace: bool | None = None
@@ -488,8 +505,10 @@ class _RunContext:
                 return
 
         started = time.time()
-        self.emit(Event("node_started", self.run_id, node_id, skill.skill_id, "running",
-                        time=started))
+        if not (self.engine.executor == "dask" and skill.runtime == "python"):
+            # (on Dask the worker says when the node really starts: _on_remote_event)
+            self.emit(Event("node_started", self.run_id, node_id, skill.skill_id, "running",
+                            time=started))
         t0 = time.perf_counter()
         isolated = self._isolated(node_id, skill)
         log: str | None = None
@@ -634,6 +653,16 @@ class _RunContext:
                          limits=limits)
         return check_outputs(skill, run.outputs), (run.log or None)
 
+    def remote_started(self, node_id: str, when: float | None = None) -> None:
+        """Emit ``node_started`` of a remote node once: from the worker's event, or when its
+        result arrives first (events and results travel separately)."""
+        with self._running_lock:
+            if node_id in self._remote_started or node_id in self.results:
+                return
+            self._remote_started.add(node_id)
+        self.emit(Event("node_started", self.run_id, node_id, self.plan.skills[node_id].skill_id,
+                        "running", time=when or time.time()))
+
     def _call_remote(self, node_id: str, skill: Skill, inputs: dict[str, Any], trusted: bool,
                      key: str | None) -> tuple[dict[str, Any], str | None]:
         """A Python node on the processes/dask executor: in a child process there."""
@@ -644,6 +673,8 @@ class _RunContext:
             timeout=self._timeout(node_id, skill), cancel=self.cancel,
             key=f"{self.run_id}/{node_id}/{key or uuid.uuid4().hex}",
             resources=getattr(skill, "resources", None) or None)
+        if self.engine.executor == "dask":
+            self.remote_started(node_id)
         return check_outputs(skill, run.outputs), (run.log or None)
 
     def close_isolation(self) -> None:
