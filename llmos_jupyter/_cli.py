@@ -509,15 +509,15 @@ class _Progress:
 
 _SUMMARY_NODES = 20
 _SUMMARY_FAILURES = 5
-_SUMMARY_OUTPUTS = 20
+_SUMMARY_OUTPUTS = 30
 _TRACEBACK_LINES = 12
 
 
 def _print_summary(out: Any, result: RunResult, library: SkillLibrary,
                    verbose: bool = False) -> None:
     """At most ~100 lines whatever the size: a node table for small runs (or --verbose),
-    else totals; the first failures with the end of their traceback and log; the outputs
-    of sink nodes (nodes nothing else in the run consumes)."""
+    else totals; the outputs (every node's for small runs, sink nodes' for big ones, at
+    most 30 lines); the first failures with the end of their traceback and log."""
     from rich.table import Table
 
     nodes = result.nodes
@@ -545,7 +545,9 @@ def _print_summary(out: Any, result: RunResult, library: SkillLibrary,
     # Outputs of sink nodes, one per line (node.port = value unit).
     consumed = {e.source for e in result.workflow.edges}
     shown = 0
-    sinks = [n for n in nodes if n not in consumed] if not verbose else list(nodes)
+    # Small runs show every node's outputs; big ones those of sink nodes only.
+    small = verbose or len(nodes) <= _SUMMARY_NODES
+    sinks = list(nodes) if small else [n for n in nodes if n not in consumed]
     for node_id in sinks:
         r = nodes[node_id]
         skill = library.get(r.skill_id) if r.skill_id in library else None

@@ -69,3 +69,27 @@ def test_rc_workflow_through_ngspice_from_the_cli(llmos_home):
     assert stats["max"] == pytest.approx(5 * (1 - 2.718281828459045 ** -5), abs=1e-3)
     assert data["nodes"]["plot"]["outputs"]["image"].startswith("data:image/png;base64,")
     assert data["trace"].endswith(".ipynb")
+
+
+def test_readme_sample_output_is_what_llmos_run_prints(capsys, llmos_home):
+    """The README shows the real output of its first command (timings, run id and trace
+    path aside)."""
+    import re
+
+    from llmos_jupyter._cli import main
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("What the first command prints")
+    a = readme.index("```text\n", start) + len("```text\n")
+    sample = readme[a:readme.index("```", a)]
+    assert main(["run", str(REPO / "notebooks" / "h2-vqe.workflow.json")]) == 0
+    out = capsys.readouterr().out
+
+    def normal(text: str) -> list[str]:
+        text = re.sub(r"\d+(\.\d+)? ms", "T ms", text)
+        text = re.sub(r"│ *\d+\.\d *│", "│ T │", text)  # the table's ms column
+        text = re.sub(r"run [0-9a-f]{12}", "run ID", text)
+        text = re.sub(r"trace: .*", "trace: PATH", text)
+        return [re.sub(r"[ ─━]+", " ", line).strip() for line in text.strip().splitlines()]
+
+    assert normal(out) == normal(sample)
