@@ -96,7 +96,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         # -- 4. a workflow document: open, edit, dirty, save, revert, reopen ----------------
         shutil.copy(RC, root / "rc.workflow.json")
         original = json.loads((root / "rc.workflow.json").read_text())
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'rc.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         node_ids = [n["id"] for n in original["nodes"]]
@@ -136,7 +136,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
 
         # Close and reopen: the canvas shows the saved document intact.
         page.evaluate("() => window.jupyterapp.shell.currentWidget.close()")
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'rc.workflow.json'}); }")
         for n in node_ids:
             doc.locator(f'.react-flow__node[data-id="{n}"]').wait_for()

@@ -294,7 +294,7 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
     page, errors = new_page(browser, 1500, 1000, console="llmos")
     try:
         open_lab(page, base, token)
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'save.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         node = doc.locator('.react-flow__node[data-id="rc"]')
@@ -319,7 +319,7 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
         assert pos["rc"] != {"x": 0, "y": 80}, pos
 
         # -- invalid documents never say "valid" -----------------------------------------
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'unknown.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         validity = doc.locator('[data-validity="invalid"]')
@@ -335,7 +335,7 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
         assert "not run: invalid" in doc.locator('[role="status"]').inner_text()
         assert doc.locator('[data-status]:not([data-status="idle"])').count() == 0
 
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'syntax.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         validity = doc.locator('[data-validity="invalid"]')
@@ -452,7 +452,7 @@ def test_themes_contrast(jupyter_server, jupyter_paths, browser, artifacts):
         compare.wait_for(timeout=60_000)
         assert compare.locator("[data-compare-image]").count() == 2  # the plots side by side
         assert compare.locator("tr.llmos-mod-differs").count() >= 1
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'theme.workflow.json', options: {mode: 'split-right'}}); }")
         page.locator(".llmos-WorkflowDocument .react-flow__node").first.wait_for(timeout=60_000)
         for theme in ("JupyterLab Light", "JupyterLab Dark"):

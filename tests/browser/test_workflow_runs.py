@@ -98,7 +98,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
     try:
         open_lab(page, base, token)
         page.evaluate("() => window.jupyterapp.commands.execute('llmos:refresh-skills')")
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'slow.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         for n in ("a", "b"):
@@ -198,7 +198,7 @@ def test_document_runs_a_javascript_node_in_the_page(jupyter_server, jupyter_pat
     page, errors = new_page(browser, 1400, 900, console=None)
     try:
         open_lab(page, base, token)
-        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:open', "
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'js.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
         doc.locator('.react-flow__node[data-id="ma"]').wait_for()
