@@ -143,6 +143,13 @@ def bwrap_launch(bwrap: str, limits: Limits, preload: list[str]) -> Launch:
             argv += ["--ro-bind", top, top]
     for path in _ETC + (_ETC_NET if limits.network else ()):
         argv += ["--ro-bind-try", path, path]
+    # The private file systems come before the Python installation's binds: a virtual
+    # environment under /tmp (or a Python installed there) must show through the tmpfs.
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             # multiprocessing's semaphores live in /dev/shm: private and writable.
+             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", SCRATCH]
     made = {"/", "/usr", "/etc", "/tmp", SCRATCH, "/proc", "/dev"}
     private = [os.path.realpath(p) for p in (os.path.expanduser("~"), os.environ.get("LLMOS_HOME"),
                                               os.getcwd()) if p]
@@ -164,11 +171,6 @@ def bwrap_launch(bwrap: str, limits: Limits, preload: list[str]) -> Launch:
         made.add(path)
     argv += ["--perms", "0755", "--dir", "/llmos",
              "--ro-bind", str(WORKER), SANDBOX_WORKER,
-             "--proc", "/proc", "--dev", "/dev",
-             # multiprocessing's semaphores live in /dev/shm: private and writable.
-             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", "/tmp",
-             "--perms", "1777", "--size", str(limits.file_size), "--tmpfs", SCRATCH,
              "--chdir", SCRATCH,
              sys.executable, "-I", "-B", SANDBOX_WORKER, "zygote", "{ctrl}"]
     if root:
