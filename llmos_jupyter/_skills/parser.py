@@ -441,6 +441,11 @@ def _load_yaml(
         if isinstance(exc, _LimitExceeded):
             raise SkillError(f"frontmatter {exc.problem}", path=path, line=line,
                              field=exc.field) from None
+        if "maximum nesting depth" in str(exc.problem or ""):
+            # libyaml >= 0.2.5 (PyYAML 6.0.4 wheels) stops deep nesting itself, before our
+            # composer's check: the same named error either way.
+            raise SkillError(f"frontmatter nested deeper than {MAX_DEPTH} levels", path=path,
+                             line=line, field="yaml-depth") from None
         raise SkillError(f"invalid YAML: {exc.problem or exc}", path=path, line=line) from None
     except yaml.reader.ReaderError as exc:
         line = first_line + fm_text.count("\n", 0, exc.position)
