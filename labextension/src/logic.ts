@@ -3,6 +3,7 @@
  * auto-layout. No React, no DOM: unit-tested with vitest (test/logic.test.ts).
  */
 import dagre from '@dagrejs/dagre';
+import { idProblem } from './ids';
 
 import type { Port, SkillSummary, WfEdge, WfNode, WorkflowJSON } from './types';
 
@@ -276,9 +277,8 @@ export function applyEdit(doc: Doc, a: Action): Doc | string | null {
     case 'rename': {
       const to = a.to.trim();
       if (to === a.node) return null;
-      if (!/^[A-Za-z0-9_.-]+$/.test(to)) {
-        return 'a node id may hold letters, digits, "_", "-" and "." only';
-      }
+      const why = idProblem('node', to); // the one id grammar (ids.ts = _ids.py)
+      if (why) return why;
       if (doc.nodes.some((n) => n.id === to)) return `node id ${to} is already used`;
       const ren = (id: string) => (id === a.node ? to : id);
       return {
