@@ -31,6 +31,7 @@ import {
   portColor,
   READABLE_ZOOM,
   resolveOverlaps,
+  safeUrl,
   workflowFromDoc,
   type Action,
   type Box,
@@ -67,6 +68,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const problems = useTrait<Problem[]>(model, 'errors') ?? [];
   const message = useTrait<string>(model, 'message') ?? '';
   const running = useTrait<boolean>(model, 'running') ?? false;
+  // The Dask dashboard of the canvas' engine (executor="dask"); only http(s) URLs show.
+  const dashboard = safeUrl(useTrait<string>(model, 'dashboard') ?? '', 'link');
   const layoutDirection = useTrait<'LR' | 'TB'>(model, 'layout_direction') === 'TB' ? 'TB' : 'LR';
   const skillIndex = useMemo(() => indexSkills(skills), [skills]);
 
@@ -512,6 +515,10 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
             onClick={() => send('run')}>▶ Run</button>
           <button type="button" data-action="cancel" aria-label="Cancel run" title="Cancel the run"
             disabled={!running} onClick={() => send('cancel')}>■ Cancel</button>
+          {dashboard && (
+            <a className="llmos-dashboard" data-action="dashboard" href={dashboard} target="_blank"
+              rel="noopener noreferrer" title="The Dask cluster's dashboard (task stream, workers)">
+              Dask dashboard</a>)}
           <span className="llmos-sep" />
           <button type="button" data-action="fit" aria-label="Fit view" title="Fit view (F)" onClick={() => fit()}>⤢ Fit</button>
           <button type="button" data-action="layout" aria-label="Auto-layout" title="Auto-layout (L)" onClick={layout}>⇶ Layout</button>

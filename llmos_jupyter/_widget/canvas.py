@@ -94,6 +94,8 @@ class Canvas(anywidget.AnyWidget):
     errors = traitlets.List().tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     running = traitlets.Bool(False).tag(sync=True)
+    dashboard = traitlets.Unicode("").tag(sync=True)
+    """The Dask dashboard's URL when the canvas' engine runs on ``executor="dask"``."""
     height = traitlets.Int(600).tag(sync=True)
     layout_direction = traitlets.Enum(("LR", "TB"), "LR").tag(sync=True)
 
@@ -271,6 +273,14 @@ class Canvas(anywidget.AnyWidget):
                 return None
             self.running = True
             self.message = "running…"
+            if getattr(self.engine, "remote", False):
+                # processes/dask: start (or reach) the executor now; show Dask's dashboard.
+                try:
+                    link = getattr(self.engine.node_executor(), "dashboard_link", None)
+                except Exception as exc:  # noqa: BLE001 -- the run reports it as a failure
+                    link = None
+                    self.message = f"executor {self.engine.executor!r} unavailable: {exc}"
+                self.dashboard = link or ""
             self._run_id = uuid.uuid4().hex[:12]  # known before the first event arrives
             handle = self.engine.start(wf, targets=targets, run_id=self._run_id,
                                        runners=self.browser_runner.runners(), **kwargs)

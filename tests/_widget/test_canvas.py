@@ -184,3 +184,22 @@ def test_refused_run_clears_stale_statuses_and_says_invalid(toy_canvas):
 
 def test_palette_skills_say_whether_they_are_trusted(toy_canvas):
     assert toy_canvas.skills and all(isinstance(s["trusted"], bool) for s in toy_canvas.skills)
+
+
+def test_a_canvas_on_the_dask_executor_shows_the_dashboard_link(llmos_home):
+    pytest.importorskip("distributed")
+    from llmos_jupyter import Canvas, Engine, SkillLibrary, Workflow
+    from llmos_jupyter._skills.parser import parse_skill
+    from toy_skills import ADD
+
+    lib = SkillLibrary(volumes=[], skills=[parse_skill(ADD)])
+    engine = Engine(lib, trace=False, executor="dask", max_workers=1)
+    wf = Workflow(id="d")
+    wf.add_node("add", id="a", params={"a": 2, "b": 5})
+    canvas = Canvas(wf, engine=engine)
+    try:
+        result = canvas.run().result(60)
+        assert result["a"].outputs["sum"] == 7
+        assert canvas.dashboard.startswith("http")  # bokeh is in the [dask] extra
+    finally:
+        engine.close()
