@@ -147,7 +147,11 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
 
         # -- 5. run it (command) and see the run in the run history ------------------------
         page.evaluate("() => window.jupyterapp.commands.execute('llmos:run-workflow')")
-        page.wait_for_selector('.llmos-WorkflowCanvas[data-run-status]', timeout=90_000)
+        # data-run-status is "running" while the kernel checks and runs: wait for the end.
+        page.wait_for_selector(".llmos-WorkflowCanvas:is([data-run-status=completed], "
+                               "[data-run-status=failed], [data-run-status=cancelled], "
+                               "[data-run-status=invalid], [data-run-status=error])",
+                               timeout=90_000)
         assert doc.locator(".llmos-WorkflowCanvas").get_attribute("data-run-status") == \
             "completed", doc.locator('[role="status"]').all_inner_texts()
         for n in node_ids:

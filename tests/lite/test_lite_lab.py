@@ -46,7 +46,7 @@ def _drive(site_url: str) -> dict:
                 ".federated_extensions?.map(e => e.name) ?? []")
 
             # -- the sidebar: its Pyodide library kernel lists the shipped skills ----------
-            page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-skill-library')")
+            page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-skill-library'); }")
             panel = page.locator("#llmos-skills")
             page.wait_for_function(
                 "() => document.querySelector('#llmos-skills [data-skill-id]') || "
@@ -58,16 +58,20 @@ def _drive(site_url: str) -> dict:
                 "els => els.map((e) => e.dataset.skillId)"))
 
             # -- a workflow document in the canvas, run in the library kernel --------------
-            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
-                          "{path: 'rc-stats.workflow.json'})")
+            page.evaluate("async () => { await window.jupyterapp.commands.execute("
+                          "'docmanager:open', {path: 'rc-stats.workflow.json'}); }")
             doc = page.locator(".llmos-WorkflowDocument:visible")
             wf = json.loads((REPO / "jupyterlite/files/rc-stats.workflow.json").read_text())
             out["node_ids"] = [n["id"] for n in wf["nodes"]]
             for n in out["node_ids"]:
                 doc.locator(f'.react-flow__node[data-id="{n}"]').wait_for(timeout=30_000)
             t1 = time.perf_counter()
-            page.evaluate("() => window.jupyterapp.commands.execute('llmos:run-workflow')")
-            page.wait_for_selector(".llmos-WorkflowCanvas[data-run-status]", timeout=120_000)
+            page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-workflow'); }")
+            # data-run-status is "running" while the kernel checks and runs: wait for the end.
+            page.wait_for_selector(".llmos-WorkflowCanvas:is([data-run-status=completed], "
+                                   "[data-run-status=failed], [data-run-status=cancelled], "
+                                   "[data-run-status=invalid], [data-run-status=error])",
+                                   timeout=120_000)
             out["run_s"] = time.perf_counter() - t1
             out["run_status"] = doc.locator(".llmos-WorkflowCanvas").get_attribute(
                 "data-run-status")
