@@ -4,6 +4,7 @@
  * which cells a run executes. The `%%skill` grammar itself is never parsed here: the
  * graph and the new cell sources come from Python (`llmos_jupyter._lab`), the one parser.
  */
+import { topoOrder } from '../logic';
 import type { Preview, StatusInfo, WfEdge, WfNode, WorkflowJSON } from '../types';
 
 /** Mime type of a `%%skill` cell's result (`llmos_jupyter._notebook.display.NODE_MIME`). */
@@ -196,28 +197,5 @@ export function runOrder(wf: WorkflowJSON, nodes: Set<string>, cellIndex: (node:
     seen.add(k);
     return true;
   });
-  return topoSort(ids, edges);
-}
-
-function topoSort(ids: string[], edges: WfEdge[]): { order: string[]; cycle: string[] } {
-  const rank = new Map(ids.map((id, i) => [id, i]));
-  const indeg = new Map(ids.map((id) => [id, 0]));
-  const next = new Map<string, string[]>();
-  for (const e of edges) {
-    indeg.set(e.target, (indeg.get(e.target) ?? 0) + 1);
-    next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
-  }
-  const ready = ids.filter((id) => indeg.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length) {
-    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
-    const n = ready.shift()!;
-    order.push(n);
-    for (const m of next.get(n) ?? []) {
-      indeg.set(m, indeg.get(m)! - 1);
-      if (indeg.get(m) === 0) ready.push(m);
-    }
-  }
-  const done = new Set(order);
-  return { order, cycle: ids.filter((id) => !done.has(id)) };
+  return topoOrder(ids, edges);
 }
