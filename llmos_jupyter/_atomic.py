@@ -14,7 +14,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     ``os.replace`` it into place (atomic on POSIX and Windows). Creates parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The name is cut: a 255-byte file name plus the temp prefix/suffix would not fit.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

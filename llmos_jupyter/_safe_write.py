@@ -239,7 +239,7 @@ def _write_checked(root: Path, text: str, parts: list[str], payload: bytes,
                    make: bool) -> None:  # pragma: no cover - platforms without openat
     """The same refusals by ``lstat`` before the write (a concurrent swap of a folder for a
     link between the check and the rename is not ruled out here)."""
-    import tempfile
+    from llmos_jupyter._atomic import atomic_write_bytes
 
     folder = root
     for name in parts[:-1]:
@@ -261,11 +261,4 @@ def _write_checked(root: Path, text: str, parts: list[str], payload: bytes,
         _check_target(text, parts[-1], os.lstat(target))
     except FileNotFoundError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{parts[-1][:100]}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, payload)

@@ -174,3 +174,18 @@ def test_bad_data_and_missing_root(root, tmp_path):
         safe_write(tmp_path / "nope", "a.json", "x")
     with pytest.raises(UnsafeWrite, match="does not exist"):
         safe_write(root, "new/a.json", "x", make_parents=False)
+
+
+def test_the_lstat_fallback_writes_atomically_and_refuses_links(tmp_path):
+    # Where openat is missing (Windows, some Pyodide builds) the checks run by lstat.
+    import llmos_jupyter._safe_write as sw
+
+    root = tmp_path / "work"
+    root.mkdir()
+    sw._write_checked(root, "sub/out.json", ["sub", "out.json"], b"{}", True)
+    assert (root / "sub" / "out.json").read_bytes() == b"{}"
+    assert [p.name for p in (root / "sub").iterdir()] == ["out.json"]  # no temp file left
+    (root / "link").symlink_to(tmp_path)
+    with pytest.raises(sw.UnsafeWrite, match="symbolic link"):
+        sw._write_checked(root, "link/x", ["link", "x"], b"x", True)
+    assert not (tmp_path / "x").exists()
