@@ -23,6 +23,7 @@ not yet started are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -30,10 +31,9 @@ import threading
 import time
 import traceback
 import uuid
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import nullcontext as _nullcontext
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext as _nullcontext
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -294,7 +294,6 @@ class Engine:
                 else:
                     self._run_parallel(ctx, p, selected, loops)
         finally:
-            ctx.close_isolation()
             self._runs.pop(ctx.run_id, None)
         return ctx.finish(self.trace if trace is None else trace)
 
@@ -462,7 +461,7 @@ class _RunContext:
         override = p.overrides.get(node_id)
         if override:
             inputs.update(override)
-        for k, v in inputs.items():  # mutable defaults/params: the skill gets a copy
+        for v in inputs.values():  # mutable defaults/params: the skill gets a copy
             if type(v) is list or type(v) is dict:
                 inputs = {k2: private_copy(v2) for k2, v2 in inputs.items()}
                 break
@@ -677,9 +676,6 @@ class _RunContext:
             self.remote_started(node_id)
         return check_outputs(skill, run.outputs), (run.log or None)
 
-    def close_isolation(self) -> None:
-        """Nothing to close per run: the engine keeps its warm isolated worker."""
-
     def interrupt_running(self) -> None:
         """Raise ``NodeCancelled`` in the threads running in-process nodes now."""
         import ctypes
@@ -840,12 +836,10 @@ def _call_with_timeout(fn: Callable[[dict[str, Any]], Any], inputs: dict[str, An
                        timeout: float, running: dict[int, str] | None = None,
                        node_id: str = "", lock: Any = None) -> Any:
     box: dict[str, Any] = {}
-    from llmos_jupyter._engine.streams import _local
-
-    log = getattr(_local, "log", None)  # the helper thread writes into the same node log
+    log = getattr(_stream_local, "log", None)  # the helper thread writes into the same node log
 
     def target() -> None:
-        _local.log = log
+        _stream_local.log = log
         ident = threading.get_ident()
         if running is not None:
             running[ident] = node_id
