@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="everything local: Pyodide from npm, pure wheels from PyPI (cached)")
     lb.add_argument("--output", type=Path, default=Path("_site"), help="default ./_site")
     lb.add_argument("--sourcemaps", action="store_true", help="keep source maps (twice the size)")
+
+    from llmos_jupyter._commands import register_all
+
+    register_all(sub, ss)
     return p
 
 
@@ -209,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, out: Any, err: Any, as_json: bool) -> int:
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:  # a command of llmos_jupyter._commands
+            return int(handler(args, out, err))
         if args.command == "run":
             return _cmd_run(args, out, err)
         if args.command == "validate":
