@@ -23,6 +23,16 @@ workflow files, notebook outputs of the magics) passes its text or JSON-like dat
   header values. The patterns are anchored on the vendors' fixed prefixes and lengths
   (and OpenAI's on a digit and an upper-case letter), so hex digests, run ids, skill ids
   such as ``sk-learn-regression`` and base64 image data are left alone;
+* **credentials in URLs**, wherever a URL appears in text: the password of a URL's
+  userinfo (``https://user:pw@host``, ``postgresql+psycopg://u:pw@h/db``, RFC 3986 §3.2.1,
+  which deprecates it) and the value of query parameters whose name says secret
+  (``?api_key=…``, ``&access_token=…``, ``?key=…``, ``&sig=…``, ``&password=…``);
+* **secret HTTP headers** in data: inside a mapping under a ``headers`` key (or a port
+  named ``headers``), the value of ``Authorization``, ``Proxy-Authorization``, ``Cookie``,
+  ``Set-Cookie``, ``X-Api-Key`` and of every header whose name contains ``token``,
+  ``secret``, ``key``, ``password``, ``passwd``, ``auth``, ``session``, ``credential``
+  or ``signature`` (:func:`is_secret_header`) is replaced whole and registered as a known
+  secret, so a trace that prints the same value elsewhere is scrubbed too;
 * **secret ports**: :func:`redact_ports` shows the value of a port declared
   ``secret: true`` as :data:`SECRET_MASK` (``●●●``) and registers it as a known secret.
 
@@ -47,11 +57,13 @@ __all__ = [
     "REDACTED",
     "SECRET_MASK",
     "install_log_filter",
+    "is_secret_header",
     "known_secrets",
     "redact",
     "redact_obj",
     "redact_ports",
     "register_secret",
+    "register_secret_headers",
     "secret_env_names",
     "strip_control",
 ]
@@ -93,7 +105,19 @@ _VALUE = (
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic|token)\s+)"
                r"[^\s'\",}]+"),
     re.compile(r"(?i)(x-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
+    # URL userinfo password (RFC 3986 §3.2.1: userinfo = user[:password], ending at '@';
+    # '/', '?', '#' and '@' cannot occur in it unencoded). The scheme and user are kept.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/?#@:'\"<>]*:)[^\s/?#@'\"<>]+(?=@)"),
+    # Query parameters named like a credential (api_key, access_token, key, sig, ...).
+    re.compile(r"(?i)([?&](?:[a-z0-9_.\-]*(?:token|secret|passw|pwd|api[_\-]?key|access[_\-]?key"
+               r"|credential|signature)[a-z0-9_.\-]*|key|sig|auth)=)[^&#\s'\"<>]+"),
 )
+
+# Header names whose values are credentials (RFC 9110 §11.6.2 Authorization, §11.7.2
+# Proxy-Authorization; RFC 6265 Cookie / Set-Cookie) and the usual vendor names.
+_SECRET_HEADER = re.compile(
+    r"(?i)^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key)$"
+    r"|token|secret|key|passw|pwd|auth|session|credential|signature")
 
 _ROOTS = frozenset({"anthropic", "httpx2", "httpx", "httpcore2", "httpcore", "llmos_jupyter"})
 
@@ -174,24 +198,63 @@ def redact(text: Any) -> str:
     return _redact_with(s, known_secrets())
 
 
+def is_secret_header(name: Any) -> bool:
+    """Whether an HTTP header called ``name`` carries a credential (case-insensitive):
+    ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key``
+    or any name containing ``token``, ``secret``, ``key``, ``passw``, ``pwd``, ``auth``,
+    ``session``, ``credential`` or ``signature`` (``X-Auth-Token``, ``X-Session-Id``)."""
+    return isinstance(name, str) and _SECRET_HEADER.search(name.strip()) is not None
+
+
+def _header_items(headers: Any) -> list[tuple[Any, Any]] | None:
+    """(name, value) pairs of a mapping or of a list of 2-item pairs (as httpx accepts)."""
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    if isinstance(headers, (list, tuple)) and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 for p in headers):
+        return [(p[0], p[1]) for p in headers]
+    return None
+
+
+def register_secret_headers(headers: Any) -> None:
+    """Register the values of ``headers`` (a mapping or a list of pairs) whose names are
+    secret (:func:`is_secret_header`) as known secrets, so :func:`redact` scrubs them from
+    any text, including places that never see the mapping (an error, a trace cell).
+    Values shorter than :data:`MIN_SECRET_LENGTH` are not registered (see there)."""
+    for name, value in _header_items(headers) or ():
+        if is_secret_header(name):
+            for v in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(v, str):
+                    register_secret(v)
+
+
+def _walk(v: Any, known: list[str], key: Any = None) -> Any:
+    if isinstance(v, str):
+        return _redact_with(v, known)
+    if isinstance(key, str) and key.lower() == "headers":
+        items = _header_items(v)
+        if items is not None:
+            register_secret_headers(items)
+            shown = [(_walk(k, known), REDACTED if is_secret_header(k) and x is not None
+                      else _walk(x, known)) for k, x in items]
+            return dict(shown) if isinstance(v, Mapping) else [list(p) for p in shown]
+    if isinstance(v, Mapping):
+        return {_walk(k, known): _walk(x, known, k) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_walk(x, known) for x in v]
+    return v
+
+
 def redact_obj(value: Any) -> Any:
     """A copy of JSON-like ``value`` with every string scrubbed, dict keys included.
 
     Dicts stay dicts (any ``Mapping`` becomes a ``dict``), lists and tuples become lists;
-    other values (numbers, ``None``, bytes) are returned as they are.
+    other values (numbers, ``None``, bytes) are returned as they are. Under a ``headers``
+    key (any case), a mapping or list of pairs is read as HTTP headers: the values of
+    secret headers (:func:`is_secret_header`) become :data:`REDACTED` and are registered
+    (:func:`register_secret_headers`).
     """
-    known = known_secrets()
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            return _redact_with(v, known)
-        if isinstance(v, Mapping):
-            return {walk(k): walk(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [walk(x) for x in v]
-        return v
-
-    return walk(value)
+    return _walk(value, known_secrets())
 
 
 def _is_secret(port: Any) -> bool:
@@ -204,7 +267,8 @@ def redact_ports(skill: Any, values: Mapping[str, Any], side: str | None = None)
     value passed through :func:`redact_obj`.
 
     The string values of secret ports are also registered (:func:`register_secret`), so
-    the same value is scrubbed when it turns up elsewhere (an error message, a log).
+    the same value is scrubbed when it turns up elsewhere (an error message, a log). A
+    port named ``headers`` is read as HTTP headers (see :func:`redact_obj`).
 
     Args:
         skill: the node's skill (``None``: no port is secret).
@@ -222,7 +286,9 @@ def redact_ports(skill: Any, values: Mapping[str, Any], side: str | None = None)
         v = values.get(name)
         if isinstance(v, str):
             register_secret(v)
-    return {k: SECRET_MASK if k in secret and v is not None else redact_obj(v)
+    known = known_secrets()
+    # The port name is the key: a port called ``headers`` is read as HTTP headers.
+    return {k: SECRET_MASK if k in secret and v is not None else _walk(v, known, k)
             for k, v in values.items()}
 
 

@@ -176,3 +176,80 @@ def test_llm_redact_reexports_the_one_step():
     from llmos_jupyter._llm import redact as llm_redact
 
     assert llm_redact.redact is redact and llm_redact.redact_obj is redact_obj
+
+
+# -- credentials in URLs and HTTP headers (the http-request and sql-query nodes) ----------
+@pytest.mark.parametrize("raw, shown", [
+    ("https://user:pw@example.org/x", "https://user:[REDACTED]@example.org/x"),
+    ("postgresql://u:s3cr3t@db.local:5432/app", "postgresql://u:[REDACTED]@db.local:5432/app"),
+    ("postgresql+psycopg://svc:p%40ss:word@h/db", "postgresql+psycopg://svc:[REDACTED]@h/db"),
+    ("error connecting to 'mysql+pymysql://root:hunter2@127.0.0.1/x'",
+     "error connecting to 'mysql+pymysql://root:[REDACTED]@127.0.0.1/x'"),
+    ("GET https://api.example.org/v1?api_key=abc123&page=2",
+     "GET https://api.example.org/v1?api_key=[REDACTED]&page=2"),
+    ("https://h/p?key=AIzaSyA&access_token=t.x.y#frag",
+     "https://h/p?key=[REDACTED]&access_token=[REDACTED]#frag"),
+    ("https://bucket.s3/obj?X-Amz-Signature=ab12&X-Amz-Date=2026",
+     "https://bucket.s3/obj?X-Amz-Signature=[REDACTED]&X-Amz-Date=2026"),
+])
+def test_url_credentials_are_redacted_everywhere(raw, shown):
+    assert redact(raw) == shown
+    assert redact_obj({"url": raw}) == {"url": shown}
+
+
+@pytest.mark.parametrize("text", [
+    "http://localhost:8080/path", "sqlite:///results.db", "sqlite:////tmp/a.db",
+    "https://example.org/a?page=2&sort=name", "mailto:someone@example.org",
+    "ssh://git@github.com/org/repo.git", "http://host:8080/a@b", "ratio 3:4 @ noon",
+    "https://h/search?monkey=1&keyboard=2",
+])
+def test_urls_without_credentials_are_left_alone(text):
+    assert redact(text) == text
+
+
+def test_secret_header_names():
+    from llmos_jupyter._redact import is_secret_header
+
+    for name in ("Authorization", "proxy-authorization", "Cookie", "Set-Cookie", "X-Api-Key",
+                 "X-Auth-Token", "x-session-id", "X-Client-Secret", "PRIVATE-TOKEN",
+                 "X-Amz-Security-Token", "x-password"):
+        assert is_secret_header(name), name
+    for name in ("Accept", "Content-Type", "User-Agent", "X-Request-Id", "Retry-After",
+                 "Cache-Control", "Location", 3, None):
+        assert not is_secret_header(name), name
+
+
+def test_headers_mapping_values_are_redacted_and_registered():
+    value = {"request": {"headers": {"Authorization": "Bearer opaque-value-1",
+                                     "Accept": "application/json",
+                                     "X-Custom-Token": "tok-value-22",
+                                     "Cookie": ["sid=abcdef12", "theme=dark-mode"]}},
+             "HEADERS": [["X-Api-Key", "k-value-333"], ["Accept", "text/plain"]],
+             "not_headers": {"Authorization": "plain: not in a headers mapping"}}
+    out = redact_obj(value)
+    assert out == {"request": {"headers": {"Authorization": REDACTED,
+                                           "Accept": "application/json",
+                                           "X-Custom-Token": REDACTED,
+                                           "Cookie": REDACTED}},
+                   "HEADERS": [["X-Api-Key", REDACTED], ["Accept", "text/plain"]],
+                   "not_headers": {"Authorization": "plain: not in a headers mapping"}}
+    # registered: the same values are scrubbed from any later text (a trace cell, an error)
+    text = "sent Bearer opaque-value-1 and tok-value-22 and k-value-333, sid=abcdef12"
+    assert redact(text) == "sent [REDACTED] and [REDACTED] and [REDACTED], [REDACTED]"
+
+
+def test_a_port_named_headers_is_read_as_headers():
+    shown = redact_ports(_Skill(inputs=[_Port("headers"), _Port("url")]),
+                         {"headers": {"x-api-key": "port-key-value-9", "Accept": "*/*"},
+                          "url": "https://u:pw-123@h/"})
+    assert shown == {"headers": {"x-api-key": REDACTED, "Accept": "*/*"},
+                     "url": "https://u:[REDACTED]@h/"}
+
+
+def test_register_secret_headers_ignores_odd_shapes():
+    from llmos_jupyter._redact import register_secret_headers
+
+    for odd in (None, 3, "Authorization: x", [1, 2], [["a"]], {"Authorization": 5}):
+        register_secret_headers(odd)  # never raises
+    register_secret_headers([("Authorization", "Basic dXNlcjpwYXNzd29yZA==")])
+    assert redact("got Basic dXNlcjpwYXNzd29yZA== back") == "got [REDACTED] back"
