@@ -1,84 +1,34 @@
-"""Reading trace notebooks fast: only their ``metadata.llmos.trace``.
+"""Reading trace notebooks for evolution: their ``metadata.llmos.trace`` records, fast.
 
-A trace is 50-100 kB (skill code, PNG outputs) but the evolution step needs only the
-notebook metadata, a few kB at the end of the file: nbformat writes JSON with sorted
-keys and a one-space indent, so the top-level ``"metadata"`` key is the one line that
-reads ``\\n "metadata": {`` (a raw newline never occurs inside a JSON string), followed
-only by ``"nbformat"`` and ``"nbformat_minor"``. :func:`read_trace` reads the file's tail,
-parses that slice, and falls back to parsing the whole notebook when a file was written
-differently.
+The record's format and its reader live in :mod:`llmos_jupyter._trace.record` (one
+module writes and reads trace metadata); this module adds what mining needs on top:
+iterating many files and reading thousands of them with the garbage collector paused.
 """
 
 from __future__ import annotations
 
 import gc
-import json
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from llmos_jupyter._trace.record import read_trace_metadata, trace_files
+
 __all__ = ["iter_traces", "read_trace", "read_traces", "trace_files"]
-
-_META = b'\n "metadata": {'
-_END = b',\n "nbformat":'
-_TAIL = 32768
-
-
-def trace_files(directory: str | Path) -> list[Path]:
-    """The ``*.ipynb`` files directly in ``directory``, sorted by name (= time order)."""
-    try:
-        entries = os.scandir(directory)
-    except FileNotFoundError:
-        return []
-    with entries:
-        names = sorted(e.name for e in entries if e.name.endswith(".ipynb") and e.is_file()
-                       and not e.name.startswith("."))
-    return [Path(directory) / n for n in names]
 
 
 def read_trace(path: str | Path) -> dict[str, Any] | None:
     """The ``llmos.trace`` metadata of a trace notebook (with ``path`` added), or ``None``
-    for a notebook that is not a trace or cannot be read."""
-    try:
-        with open(path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            tail = min(size, _TAIL)
-            while True:
-                f.seek(size - tail)
-                data = f.read(tail)
-                start = data.rfind(_META)
-                if start >= 0 or tail == size:
-                    break
-                tail = min(size, tail * 4)
-    except OSError:
-        return None
-    meta = None
-    if start >= 0:
-        end = data.rfind(_END)
-        if end > start:
-            try:
-                meta = json.loads(data[start + len(_META) - 1:end])
-            except ValueError:
-                meta = None
-    if meta is None:  # not nbformat's layout: parse the whole notebook
-        try:
-            with open(path, "rb") as f:
-                meta = json.loads(f.read()).get("metadata")
-        except (OSError, ValueError, AttributeError):
-            return None
-    trace = (meta or {}).get("llmos", {}).get("trace") if isinstance(meta, dict) else None
-    if not isinstance(trace, dict) or not isinstance(trace.get("nodes"), dict):
-        return None
-    trace["path"] = str(path)
-    return trace
+    for a notebook that is not a trace or cannot be read
+    (:func:`llmos_jupyter._trace.record.read_trace_metadata`)."""
+    return read_trace_metadata(path)
 
 
 def iter_traces(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
     """:func:`read_trace` over ``paths``, skipping files that are not traces."""
     for p in paths:
-        t = read_trace(p)
+        t = read_trace_metadata(p)
         if t is not None:
             yield t
 
@@ -98,7 +48,7 @@ def read_traces(paths: Iterable[str | Path], *,
     last = time.monotonic()
     try:
         for k, p in enumerate(paths):
-            t = read_trace(p)
+            t = read_trace_metadata(p)
             if t is not None:
                 out.append(t)
             if progress is not None and time.monotonic() - last >= 0.5:

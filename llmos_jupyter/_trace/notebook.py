@@ -10,7 +10,7 @@ Layout of a trace:
   (wired inputs refer to the upstream node's variable, parameters are literals), and
   its real outputs: ``text/plain`` + ``application/json`` of the outputs and
   ``image/png`` for ``image`` ports; a failed node has its error as the output;
-* notebook metadata ``llmos.trace`` with the workflow JSON, the overrides, each node's
+* notebook metadata ``llmos.trace`` (:mod:`llmos_jupyter._trace.record`) with the workflow JSON, the overrides, each node's
   status, timing and parameters, versions and the run id.
 
 Nothing a workflow carries becomes code or markup. The only code pasted into a cell is
@@ -54,6 +54,7 @@ from llmos_jupyter._atomic import atomic_write_text
 from llmos_jupyter._engine.result import NodeResult, RunResult
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.ports import is_png, png_bytes
+from llmos_jupyter._trace.record import node_metadata, trace_metadata
 from llmos_jupyter._version import __version__
 
 __all__ = ["MASK", "SUMMARY_ROWS", "VALUE_CAP", "build_trace", "markdown_text", "trace_filename",
@@ -120,7 +121,7 @@ def write_trace(result: RunResult, library: SkillLibrary, directory: str | Path)
                     batch.clear()
             if batch:
                 f.write("," + _encode(batch)[1:-1])
-            # The layout llmos_jupyter._evolution.traces.read_trace reads fast: a line
+            # The layout llmos_jupyter._trace.record.read_trace_metadata reads fast: a line
             # '\n "metadata": {' followed only by "nbformat" and "nbformat_minor".
             f.write(f'],\n "metadata": {_encode(trace.metadata())},\n "nbformat": 4,\n'
                     ' "nbformat_minor": 5\n}\n')
@@ -162,7 +163,7 @@ def build_trace(result: RunResult, library: SkillLibrary) -> Any:
 def _dumps(nb: dict[str, Any]) -> str:
     """The notebook as JSON text: the cells on one line, the metadata on the next.
 
-    Keeps the layout ``llmos_jupyter._evolution.traces.read_trace`` reads fast (a line
+    Keeps the layout ``llmos_jupyter._trace.record.read_trace_metadata`` reads fast (a line
     ``\\n "metadata": {`` followed only by ``"nbformat"`` and ``"nbformat_minor"``), while
     the compact encoder runs in C (``indent`` would switch json to its Python encoder).
     """
@@ -366,39 +367,39 @@ class _Trace:
             view = skills.get(r.skill_id)
             sec_in = view.secret_in if view else _NO_SECRETS
             wired = r.wired or {}
-            nodes_meta[n] = {
-                "skill": r.skill_id,
-                "version": view.version if view else None,
-                "code_hash": view.code_hash if view else None,
-                "status": r.status,
-                "duration_ms": round(_number(r.duration_ms), 3),
-                "started_at": _iso(r.started_at) if r.started_at else None,
-                "params": {k: MASK if k in sec_in else _meta_value(n, k, v, side)
-                           for k, v in (r.inputs or {}).items() if k not in wired},
-                "wired": {(k if type(k) is str else _key_text(k)): f"{s}.{p}"
-                          for k, (s, p) in wired.items()},
-                "error": r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
-                "cache_key": (r.cache_key if type(r.cache_key) is str and _HEX.match(r.cache_key)
-                              else None),
-            }
+            nodes_meta[n] = node_metadata(
+                skill=r.skill_id,
+                version=view.version if view else None,
+                code_hash=view.code_hash if view else None,
+                status=r.status,
+                duration_ms=round(_number(r.duration_ms), 3),
+                started_at=_iso(r.started_at) if r.started_at else None,
+                params={k: MASK if k in sec_in else _meta_value(n, k, v, side)
+                        for k, v in (r.inputs or {}).items() if k not in wired},
+                wired={(k if type(k) is str else _key_text(k)): f"{s}.{p}"
+                       for k, (s, p) in wired.items()},
+                error=r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
+                cache_key=(r.cache_key if type(r.cache_key) is str and _HEX.match(r.cache_key)
+                           else None),
+            )
         return {
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
-            "llmos": {"trace": {
-                "run_id": _plain(run.run_id),
-                "workflow": _capped_workflow(run.workflow, side),
-                "workflow_path": run.path,
-                "overrides": run.overrides,
-                "status": _plain(run.status),
-                "started_at": _iso(run.started_at),
-                "duration_ms": round(_number(run.duration_ms), 3),
-                "nodes": nodes_meta,
-                "versions": {
+            **trace_metadata(
+                run_id=_plain(run.run_id),
+                workflow=_capped_workflow(run.workflow, side),
+                workflow_path=run.path,
+                overrides=run.overrides,
+                status=_plain(run.status),
+                started_at=_iso(run.started_at),
+                duration_ms=round(_number(run.duration_ms), 3),
+                nodes=nodes_meta,
+                versions={
                     "llmos_jupyter": __version__,
                     "python": platform.python_version(),
                     "platform": platform.platform(),
                 },
-            }},
+            ),
         }
 
 
