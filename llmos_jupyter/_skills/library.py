@@ -14,7 +14,7 @@ from typing import Any
 from llmos_jupyter._exceptions import SkillError, SkillNotFound
 from llmos_jupyter._paths import VOLUMES, llmos_home, volume_dir
 from llmos_jupyter._skills.model import Skill
-from llmos_jupyter._skills.parser import load_skill
+from llmos_jupyter._skills.parser import load_skill, skill_warnings
 from llmos_jupyter._skills.ports import jsonable
 
 __all__ = ["SkillLibrary", "skill_files"]
@@ -34,6 +34,7 @@ class _Loaded:
     signature: tuple[int, int, int, int]  # (mtime_ns, ctime_ns, size, inode)
     skill: Skill | None
     error: SkillError | None
+    warnings: tuple[Any, ...] = ()  # Agent Skills specification violations (SkillWarning)
 
 
 def _signature(path: Path) -> tuple[int, int, int, int] | None:
@@ -93,6 +94,10 @@ class SkillLibrary:
         self._built = False
         self._refreshing = threading.Lock()
         self.errors: list[SkillError] = []
+        self.warnings: list[Any] = []
+        """Agent Skills specification violations of third-party ``SKILL.md`` folders
+        (``_skills.agentskills.SkillWarning``: file, line, field, message); those skills
+        load all the same."""
         self.reload()
 
     refresh_interval: float = 1.0
@@ -128,7 +133,9 @@ class SkillLibrary:
                     continue
                 changed = True
                 try:
-                    files[path] = _Loaded(name, sig or (0, 0, 0, 0), load_skill(path, volume=name), None)
+                    skill = load_skill(path, volume=name)
+                    files[path] = _Loaded(name, sig or (0, 0, 0, 0), skill, None,
+                                          tuple(skill_warnings(skill)))
                 except SkillError as exc:
                     files[path] = _Loaded(name, sig or (0, 0, 0, 0), None, exc)
         if changed or files.keys() != self._files.keys() or not self._built:
@@ -144,7 +151,9 @@ class SkillLibrary:
         skills: dict[str, Skill] = {}
         shadowed: dict[str, list[Skill]] = {}
         errors: list[SkillError] = []
+        warnings: list[Any] = []
         for loaded in self._files.values():  # in volume order, then file order
+            warnings += loaded.warnings
             if loaded.skill is not None:
                 _place(loaded.skill, skills, shadowed, errors)
             elif loaded.error is not None:
@@ -152,6 +161,7 @@ class SkillLibrary:
         for skill in self._extra:
             _place(skill, skills, shadowed, errors)
         self._skills, self._shadowed, self.errors = skills, shadowed, errors
+        self.warnings = warnings
 
     def _maybe_refresh(self) -> None:
         # One thread refreshes; the others go on with the current skills.
@@ -187,6 +197,7 @@ class SkillLibrary:
         volumes and without changing this library (a workflow's inline skills)."""
         other = object.__new__(SkillLibrary)
         other.home, other.volumes, other.errors = self.home, list(self.volumes), list(self.errors)
+        other.warnings = list(self.warnings)
         other._extra = list(self._extra)
         other._files = dict(self._files)
         other._checked = self._checked

@@ -45,6 +45,7 @@ __all__ = [
     "load_skill",
     "parse_skill",
     "skill_schema",
+    "skill_warnings",
 ]
 
 MAX_FILE_BYTES = 1 << 20
@@ -121,25 +122,40 @@ def parse_skill(text: str, *, path: str | Path | None = None, volume: str | None
     return skill
 
 
-def check_skill(text: str, *, path: str | Path | None = None) -> list[SkillError]:
+def check_skill(text: str, *, path: str | Path | None = None,
+                warnings: list[Any] | None = None) -> list[SkillError]:
     """Every problem of skill Markdown ``text``, sorted by line (empty when valid).
 
     Problems that stop the reading (no frontmatter, invalid YAML, a limit exceeded) come
     alone; past those, every schema violation, port problem and code problem is listed.
+    When ``warnings`` is a list and the text loads, the Agent Skills specification
+    violations of a third-party ``SKILL.md`` (``_skills.agentskills.SkillWarning``:
+    description too long, name not the folder's...) are appended to it.
     """
-    problems = _parse(text, Path(path) if path is not None else None, None)[1]
+    skill, problems = _parse(text, Path(path) if path is not None else None, None)
+    if warnings is not None and skill is not None:
+        warnings.extend(skill_warnings(skill))
     return sorted(problems, key=lambda p: p.line or 0)
 
 
-def check_skill_file(path: str | Path) -> list[SkillError]:
+def check_skill_file(path: str | Path, *, warnings: list[Any] | None = None) -> list[SkillError]:
     """Every problem of the skill file at ``path`` (empty when it loads), for
-    ``llmos skills check``; see :func:`check_skill`."""
+    ``llmos skills check``; see :func:`check_skill` (and its ``warnings``)."""
     path = Path(path)
     try:
         text = _read(path)
     except SkillError as exc:
         return [exc]
-    return check_skill(text, path=path)
+    return check_skill(text, path=path, warnings=warnings)
+
+
+def skill_warnings(skill: Skill) -> list[Any]:
+    """The Agent Skills specification violations of a skill loaded from a third-party
+    ``SKILL.md`` folder (warnings, not errors: the skill loads); empty for llmos skills.
+    See :func:`llmos_jupyter._skills.agentskills.spec_warnings`."""
+    from llmos_jupyter._skills.agentskills import spec_warnings
+
+    return spec_warnings(skill)
 
 
 def _read(path: Path) -> str:
