@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmos_jupyter._atomic import atomic_write_text
 from llmos_jupyter._exceptions import SkillError, WorkflowError
 from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.parser import parse_skill
+from llmos_jupyter._workflow.graph import ancestors, descendants
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "Edge", "Node", "Workflow", "loads_strict"]
 
@@ -410,27 +410,6 @@ class Edge:
         )
 
 
-def _redacted_data(data: Any) -> Any:
-    """``data`` itself when no string in it (keys included) holds a secret, else a copy
-    with every string redacted. One ``redact`` call over the distinct strings joined, so
-    saving a 5,000-node workflow costs one short scan, not one per string."""
-    from llmos_jupyter._redact import redact, redact_obj
-
-    seen: set[str] = set()
-    stack = [data]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            seen.add(v)
-        elif isinstance(v, Mapping):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, (list, tuple)):
-            stack.extend(v)
-    joined = "\x00".join(seen)
-    return data if redact(joined) == joined else redact_obj(data)
-
-
 def _edge_id(source: str, source_handle: str, target: str, target_handle: str) -> str:
     return f"{source}.{source_handle}->{target}.{target_handle}"
 
@@ -537,67 +516,31 @@ class Workflow:
 
     @classmethod
     def load(cls, path: str | Path) -> Workflow:
-        """Read a ``*.workflow.json`` file, or a notebook (``*.ipynb``) whose ``%%skill``
-        cells are the workflow.
+        """Read a ``*.workflow.json`` file or a notebook (``*.ipynb``): the same as
+        :func:`llmos_jupyter._workflow.files.load_workflow`, which owns file formats.
 
         Raises:
             WorkflowError: missing/unreadable file, invalid JSON, wrong shape.
         """
-        path = Path(path)
-        if path.suffix == ".ipynb":
-            # The notebook mapping is its own layer; imported only when needed.
-            from llmos_jupyter._notebook.mapping import read_notebook_workflow
+        # The model stays free of file formats; the loader module is imported on use
+        # (it imports this module, and the notebook mapping in turn).
+        from llmos_jupyter._workflow.files import load_workflow
 
-            return read_notebook_workflow(path)
-        try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise WorkflowError(f"cannot read workflow: {exc.strerror}", path=path) from None
-        if len(data) > MAX_BYTES:
-            raise WorkflowError(f"the file is larger than {MAX_BYTES // 2**20} MiB", path=path)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise WorkflowError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
-                                f"{exc.start} ({exc.reason})", path=path, line=line) from None
-        return cls.from_json(text.removeprefix("\ufeff"), path=path)
+        return load_workflow(path)
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Write the workflow atomically (temporary file + rename); returns the path.
-
-        A path ending in ``.ipynb`` gets a real notebook whose ``%%skill`` cells are the
-        workflow (:func:`llmos_jupyter._notebook.mapping.notebook_from_workflow`); any
-        other path gets the JSON of :meth:`to_json`. Key-shaped strings and known
-        secrets in the workflow (a pasted API key in a param) are written as
-        ``[REDACTED]`` (:mod:`llmos_jupyter._redact`); the workflow in memory keeps them.
+        """Write the workflow atomically to ``path`` (default: where it was loaded from),
+        as JSON or, for ``.ipynb``, as a notebook, secrets redacted: the same as
+        :func:`llmos_jupyter._workflow.files.save_workflow`.
 
         Raises:
-            WorkflowError: no path, a NaN or infinite value (JSON has neither), or the
-                notebook cannot be built from this workflow (an id outside the grammar).
+            WorkflowError: no path, a NaN or infinite value, or a notebook that cannot be
+                built from this workflow.
             OSError: the file cannot be written.
         """
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            raise WorkflowError("no path given and the workflow was not loaded from a file")
-        data = self.to_dict()
-        clean = _redacted_data(data)
-        if target.suffix == ".ipynb":
-            # Lazily: _notebook.mapping imports this module.
-            from llmos_jupyter._notebook.mapping import write_notebook
+        from llmos_jupyter._workflow.files import save_workflow
 
-            wf = self if clean is data else Workflow.from_dict(clean, path=self.path)
-            write_notebook(wf, target)
-        else:
-            try:
-                text = json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-            except ValueError:  # load() refuses NaN/Infinity: never write a file it refuses
-                raise WorkflowError("cannot save: a parameter is NaN or infinite, which JSON "
-                                    "cannot hold", path=target) from None
-            atomic_write_text(target, text)
-        self.path = target
-        return target
+        return save_workflow(self, path)
 
     def inline_skills(self) -> list[Skill]:
         """The skills this workflow carries itself, in ``extra["inline_skills"]``
@@ -661,25 +604,11 @@ class Workflow:
 
     def downstream(self, node_ids: Iterable[str]) -> set[str]:
         """The given nodes and every node reachable from them along edges."""
-        return self._reach(node_ids, forward=True)
+        return descendants(((e.source, e.target) for e in self.edges), node_ids)
 
     def upstream(self, node_ids: Iterable[str]) -> set[str]:
         """The given nodes and every node they depend on."""
-        return self._reach(node_ids, forward=False)
-
-    def _reach(self, node_ids: Iterable[str], *, forward: bool) -> set[str]:
-        nxt: dict[str, list[str]] = {}
-        for e in self.edges:
-            a, b = (e.source, e.target) if forward else (e.target, e.source)
-            nxt.setdefault(a, []).append(b)
-        seen = set(node_ids)
-        stack = list(seen)
-        while stack:
-            for m in nxt.get(stack.pop(), ()):
-                if m not in seen:
-                    seen.add(m)
-                    stack.append(m)
-        return seen
+        return ancestors(((e.source, e.target) for e in self.edges), node_ids)
 
     # -- edits -------------------------------------------------------------------------
     def add_node(

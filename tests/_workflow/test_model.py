@@ -332,3 +332,62 @@ def test_save_refuses_what_load_would_refuse(tmp_path):
     bad.add_node("add", id="a\nimport os")
     with pytest.raises(WorkflowError, match="node id"):
         bad.save(tmp_path / "bad.ipynb")
+
+
+# -- the loader module and the graph module ------------------------------------------
+
+def test_files_module_loads_and_saves_both_formats(tmp_path):
+    from llmos_jupyter._workflow.files import load_workflow, save_workflow
+
+    wf = Workflow(id="fl", name="Files")
+    wf.add_node("add", id="a", params={"a": 1})
+    wf.add_node("add", id="b")
+    wf.connect("a", "sum", "b", "a")
+    for name in ("fl.workflow.json", "fl.ipynb"):
+        path = save_workflow(wf, tmp_path / name)
+        assert path == tmp_path / name and wf.path == path
+        back = load_workflow(path)
+        assert [n.id for n in back.nodes] == ["a", "b"]
+        assert [(e.source, e.target) for e in back.edges] == [("a", "b")]
+        assert back.node("a").params == {"a": 1}
+    with pytest.raises(WorkflowError, match="no path given"):
+        save_workflow(Workflow(id="nowhere"))
+
+
+def test_the_model_module_imports_no_file_format():
+    import ast
+    import inspect
+
+    import llmos_jupyter._workflow.model as model
+
+    imported = {n.module for n in ast.walk(ast.parse(inspect.getsource(model)))
+                if isinstance(n, ast.ImportFrom)}
+    assert not any(m and m.startswith("llmos_jupyter._notebook") for m in imported)
+
+
+def test_graph_orders_and_walks():
+    from llmos_jupyter._workflow.graph import (
+        ancestors,
+        descendants,
+        find_cycle,
+        kahn_order,
+        topological_order,
+    )
+
+    preds = {"c": ["a", "b"], "a": [], "b": ["a"], "d": []}
+    assert topological_order(preds) == ["a", "d", "b", "c"]  # ties in mapping order
+    assert kahn_order(["x", "y"], [(0, 1)]) == ["y", "x"]
+    assert find_cycle(preds) is None
+    cyclic = {"a": ["c"], "b": ["a"], "c": ["b"], "d": []}
+    assert topological_order(cyclic) is None
+    cycle = find_cycle(cyclic)
+    assert cycle[0] == cycle[-1] and set(cycle) == {"a", "b", "c"}
+    edges = [("a", "b"), ("b", "c"), ("x", "c"), ("c", "d")]
+    assert descendants(edges, ["b"]) == {"b", "c", "d"}
+    assert ancestors(edges, ["c"]) == {"a", "b", "c", "x"}
+    wf = Workflow()
+    for n in "abc":
+        wf.add_node("add", id=n)
+    wf.connect("a", "sum", "b", "a")
+    wf.connect("b", "sum", "c", "a")
+    assert wf.downstream(["b"]) == {"b", "c"} and wf.upstream(["b"]) == {"a", "b"}
