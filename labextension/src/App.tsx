@@ -36,6 +36,7 @@ import {
   type Action,
   type Box,
 } from './logic';
+import { edgeInactive, isControl } from './control';
 import { useTrait, type WidgetModel } from './model';
 import { DND_TYPE, Palette, SidePanel } from './Panels';
 import { CanvasContext, SkillNode, type SkillFlowNode } from './SkillNode';
@@ -70,6 +71,10 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const running = useTrait<boolean>(model, 'running') ?? false;
   // The Dask dashboard of the canvas' engine (executor="dask"); only http(s) URLs show.
   const dashboard = safeUrl(useTrait<string>(model, 'dashboard') ?? '', 'link');
+  // Where the engine runs nodes (threads | processes | dask), when the host says: the
+  // JupyterLab setting for documents; the Canvas widget's engine for the anywidget.
+  const executor = useTrait<string | undefined>(model, 'executor');
+  const scheduler = useTrait<string | undefined>(model, 'scheduler');
   const layoutDirection = useTrait<'LR' | 'TB'>(model, 'layout_direction') === 'TB' ? 'TB' : 'LR';
   const skillIndex = useMemo(() => indexSkills(skills), [skills]);
 
@@ -186,16 +191,23 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     for (const n of doc.nodes) {
       for (const p of skillIndex.get(n.data.skill)?.outputs ?? []) types.set(`${n.id}.${p.name}`, p.type);
     }
+    const control = new Set(doc.nodes.filter((n) => isControl(skillIndex.get(n.data.skill))).map((n) => n.id));
     return doc.edges.map((e) => {
       const src = statuses[e.source]?.status;
+      // A wire that carried nothing (an untaken branch, or out of a skipped node): dashed, grey.
+      const ports = previews[e.source] ? Object.keys(previews[e.source]) : null;
+      const inactive = edgeInactive(e, statuses, control.has(e.source), ports);
       return {
         id: e.id, source: e.source, sourceHandle: e.sourceHandle, target: e.target,
         targetHandle: e.targetHandle, selected: selectedEdges.has(e.id),
-        animated: src === 'running' || statuses[e.target]?.status === 'running',
-        style: { stroke: portColor(types.get(`${e.source}.${e.sourceHandle}`)), strokeWidth: 2 },
+        animated: !inactive && (src === 'running' || statuses[e.target]?.status === 'running'),
+        className: inactive ? 'llmos-edge--inactive' : undefined,
+        style: inactive
+          ? { stroke: 'var(--llmos-status-idle)', strokeWidth: 2, strokeDasharray: '6 5' }
+          : { stroke: portColor(types.get(`${e.source}.${e.sourceHandle}`)), strokeWidth: 2 },
       };
     });
-  }, [doc.edges, doc.nodes, skillIndex, selectedEdges, statuses]);
+  }, [doc.edges, doc.nodes, skillIndex, selectedEdges, statuses, previews]);
   const selected = useMemo(() => rfNodes.filter((n) => n.selected).map((n) => n.id), [rfNodes]);
   // The optional `selected` trait (node ids) follows the selection both ways; a host that
   // does not set it (the anywidget) is never sent one.
@@ -515,6 +527,11 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
             onClick={() => send('run')}>▶ Run</button>
           <button type="button" data-action="cancel" aria-label="Cancel run" title="Cancel the run"
             disabled={!running} onClick={() => send('cancel')}>■ Cancel</button>
+          {typeof executor === 'string' && executor && (
+            <span className="llmos-executor" data-executor={executor}
+              title={`Nodes run on the ${executor} executor${scheduler ? ` of the Dask scheduler ${scheduler}` : ''}` +
+                ' (Settings → llmos → Executor)'}>
+              ⚙ {executor}{typeof scheduler === 'string' && scheduler ? ` · ${scheduler}` : ''}</span>)}
           {dashboard && (
             <a className="llmos-dashboard" data-action="dashboard" href={dashboard} target="_blank"
               rel="noopener noreferrer" title="The Dask cluster's dashboard (task stream, workers)">
@@ -619,7 +636,7 @@ function LodLayer({ nodes, edges, display, sizes, skills, statuses, selected }: 
   const boxes = useMemo(() => nodes.map((n) => {
     const p = display?.[n.id] ?? n.position;
     const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(skills.get(n.data.skill)) };
-    return { id: n.id, x: p.x, y: p.y, w: size.width, h: size.height };
+    return { id: n.id, x: p.x, y: p.y, w: size.width, h: size.height, control: isControl(skills.get(n.data.skill)) };
   }), [nodes, display, sizes, skills]);
   const byId = useMemo(() => new Map(boxes.map((b) => [b.id, b])), [boxes]);
   useEffect(() => {
@@ -671,6 +688,9 @@ function LodLayer({ nodes, edges, display, sizes, skills, statuses, selected }: 
         for (const b of list) g.rect(b.x, b.y, b.w, b.h);
         g.stroke();
       }
+      // Control nodes keep their mark when drawn as boxes: a stripe in the control colour.
+      g.fillStyle = color('--llmos-control', '#6741d9');
+      for (const b of boxes) if (b.control && inView(b)) g.fillRect(b.x, b.y, Math.min(8, b.w / 4), b.h);
       if (want.size) {
         g.strokeStyle = color('--llmos-accent', '#2f6fde');
         g.lineWidth = 4 / k;

@@ -2,7 +2,8 @@
 import React, { useMemo, useState } from 'react';
 
 import { formatElapsed, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
-import { PreviewView, StatusBadge } from './SkillNode';
+import { CONTROL_CATEGORY, controlIcon, isControl, skipInfo } from './control';
+import { PreviewView, ProgressView, StatusBadge } from './SkillNode';
 import type { Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
 
 export const DND_TYPE = 'application/x-llmos-skill';
@@ -22,7 +23,9 @@ export function Palette({ skills, onAdd, children }: {
       if (q && !hay.toLowerCase().includes(q)) continue;
       out.set(s.category, [...(out.get(s.category) ?? []), s]);
     }
-    return [...out.entries()].sort(([a], [b]) => a.localeCompare(b));
+    // Control nodes (condition, map, …) first: they shape every workflow.
+    return [...out.entries()].sort(([a], [b]) =>
+      Number(b === CONTROL_CATEGORY) - Number(a === CONTROL_CATEGORY) || a.localeCompare(b));
   }, [skills, query]);
   return (
     <aside className="llmos-palette" aria-label="Skill palette">
@@ -31,13 +34,14 @@ export function Palette({ skills, onAdd, children }: {
       <div className="llmos-palette__list">
         {groups.length === 0 && <div className="llmos-muted">No skill matches.</div>}
         {groups.map(([category, list]) => (
-          <details key={category} open className="llmos-palette__group">
+          <details key={category} open className="llmos-palette__group" data-category={category}>
             <summary>{category} <span className="llmos-muted">{list.length}</span></summary>
             {list.map((s) => (
               <div
                 key={s.id}
-                className="llmos-palette__item"
+                className={`llmos-palette__item${isControl(s) ? ' llmos-palette__item--control' : ''}`}
                 data-skill-id={s.id}
+                data-control={isControl(s) ? 'true' : undefined}
                 draggable
                 tabIndex={0}
                 role="button"
@@ -53,7 +57,9 @@ export function Palette({ skills, onAdd, children }: {
                   if (e.key === 'Enter') onAdd(s.id);
                 }}
               >
-                <span className="llmos-palette__name">{s.name}</span>
+                <span className="llmos-palette__name">
+                  {isControl(s) && <span className="llmos-palette__icon" aria-hidden="true">{controlIcon(s.id)}</span>}
+                  {s.name}</span>
                 {s.trusted === false && <UntrustedBadge />}
                 <span className="llmos-palette__ports">
                   {s.inputs.map((p) => (
@@ -245,6 +251,7 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
   }
   const skill = skills.get(node.data.skill);
   const info = statuses[node.id];
+  const skip = skipInfo(info);
   const wired = new Map(doc.edges.filter((e) => e.target === node.id)
     .map((e) => [e.targetHandle, `${e.source}.${e.sourceHandle}`]));
   const pv = previews[node.id] ?? {};
@@ -253,6 +260,7 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
     <aside className="llmos-side" aria-label={`Node ${node.id}`} data-side-node={node.id}>
       <RenameField node={node.id} onRename={(to) => onRename(node.id, to)} />
       <div className="llmos-side__skill">
+        {isControl(skill) && <span className="llmos-node__icon" aria-hidden="true">{controlIcon(node.data.skill)}</span>}
         <b>{skill?.name ?? node.data.skill}</b> <span className="llmos-muted">{node.data.skill}</span>
         {skill?.trusted === false && <> <UntrustedBadge /></>}
       </div>
@@ -261,7 +269,11 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
         <StatusBadge info={info} />
         {info?.elapsed_ms !== undefined && <span className="llmos-muted"> {formatElapsed(info.elapsed_ms)}</span>}
       </div>
-      {info?.error && <pre className="llmos-error" role="alert">{info.error}</pre>}
+      {info?.error && (skip
+        // A skip is not an error: its reason in the skip's own colour, with its kind.
+        ? <pre className={`llmos-skip-reason llmos-node__skip--${skip.kind}`} data-skip-reason={skip.kind}>{skip.label}: {skip.reason}</pre>
+        : <pre className="llmos-error" role="alert">{info.error}</pre>)}
+      <ProgressView info={info} />
       <div className="llmos-side__actions">
         <button type="button" data-action="run-node" aria-label={`Run ${node.id}`}
           onClick={() => onAction('run-node', node.id)}>Run node</button>

@@ -2,6 +2,7 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import React, { createContext, memo, useContext, useEffect, useState } from 'react';
 
+import { controlIcon, isControl, progressOf, skipInfo, type NodeState } from './control';
 import { formatElapsed, formatNumber, portColor, PREVIEW_CAP, safeUrl, sparklinePath, type SkillIndex } from './logic';
 import { useNodeEntry, type WidgetModel } from './model';
 import { NetlistView } from './NetlistView';
@@ -47,12 +48,31 @@ export function StatusBadge({ info }: { info: StatusInfo | undefined }) {
   const status = info?.status ?? 'idle';
   const elapsed = useElapsed(info);
   const showTime = elapsed !== undefined && ['running', 'completed', 'failed'].includes(status);
+  // An untaken branch is the expected outcome of a condition, not a failure: say so.
+  const skip = skipInfo(info);
+  const text = skip?.kind === 'branch' ? 'not taken' : STATUS_TEXT[status] ?? status;
   return (
-    <span className={`llmos-badge llmos-badge--${status}`} title={info?.error ?? status}>
+    <span className={`llmos-badge llmos-badge--${status}${skip ? ` llmos-badge--skip-${skip.kind}` : ''}`}
+      title={info?.error ?? status}>
       {status === 'running' && <span className="llmos-spinner" aria-hidden="true" />}
-      {STATUS_TEXT[status] ?? status}
+      {text}
       {showTime && <span className="llmos-badge__time"> {formatElapsed(elapsed!)}</span>}
     </span>
+  );
+}
+
+/** A running node's `i / N` (a `map` over its items) and a thin bar under it. */
+export function ProgressView({ info }: { info: NodeState | undefined }) {
+  const p = progressOf(info);
+  if (!p) return null;
+  return (
+    <div className="llmos-progress" data-progress={`${p.done}/${p.total}`}>
+      <span className="llmos-progress__text">{p.text}</span>
+      <div className="llmos-progress__bar" role="progressbar" aria-label="items done"
+        aria-valuemin={0} aria-valuemax={p.total} aria-valuenow={p.done} aria-valuetext={p.text}>
+        <div className="llmos-progress__fill" style={{ width: `${(p.fraction * 100).toFixed(1)}%` }} />
+      </div>
+    </div>
   );
 }
 
@@ -174,7 +194,7 @@ export function PreviewView({ nodeId, port, preview, large = false }: {
 
 function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
   const ctx = useContext(CanvasContext)!;
-  const info = useNodeEntry<StatusInfo>(ctx.model, 'statuses', id);
+  const info = useNodeEntry<NodeState>(ctx.model, 'statuses', id);
   const previews = useNodeEntry<Record<string, Preview>>(ctx.model, 'previews', id);
   const skill = ctx.skills.get(data.skill);
   const status = info?.status ?? 'idle';
@@ -183,22 +203,38 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
   const all = previews ? Object.entries(previews) : [];
   const shown = all.slice(0, PREVIEW_CAP);
   const more = all.length - shown.length;
+  const control = isControl(skill);
+  const skip = skipInfo(info);
   return (
     <div
       className={`llmos-node llmos-node--${status}${selected ? ' llmos-node--selected' : ''}` +
-        `${skill ? '' : ' llmos-node--unknown'}${problems ? ' llmos-node--problem' : ''}`}
+        `${skill ? '' : ' llmos-node--unknown'}${problems ? ' llmos-node--problem' : ''}` +
+        `${control ? ' llmos-node--control' : ''}${skip ? ` llmos-node--skip-${skip.kind}` : ''}`}
       data-node-id={id}
       data-status={status}
       data-skill={data.skill}
+      data-control={control ? 'true' : undefined}
+      data-skip-kind={skip?.kind}
       title={info?.error ?? problems?.join('\n') ?? skill?.description ?? ''}
     >
       <div className="llmos-node__head">
+        {control && (
+          <span className="llmos-node__icon" aria-hidden="true" data-control-icon={data.skill}>
+            {controlIcon(data.skill)}</span>)}
         <span className="llmos-node__title">{label}</span>
         {skill?.trusted === false && (
           <span className="llmos-untrusted" data-untrusted="true" title="Untrusted skill: read it before running">untrusted</span>)}
         <StatusBadge info={info} />
       </div>
-      <div className="llmos-node__skill">{skill ? skill.name : `unknown skill ${data.skill}`}</div>
+      <div className="llmos-node__skill">
+        {control && <span className="llmos-node__kind">control · </span>}
+        {skill ? skill.name : `unknown skill ${data.skill}`}
+      </div>
+      {skip && (
+        // The reason as text (never HTML); its full wording is the node's tooltip too.
+        <div className={`llmos-node__skip llmos-node__skip--${skip.kind}`} data-skip-reason={skip.kind}
+          title={skip.reason}>{skip.text}</div>)}
+      <ProgressView info={info} />
       <div className="llmos-node__ports">
         <div className="llmos-node__inputs">
           {(skill?.inputs ?? []).map((p) => (

@@ -1,5 +1,6 @@
 /** Pure logic of the JupyterLab plugins (unit-tested in test/lab.test.ts). */
-import type { NodeStatus, Port, SkillSummary, StatusInfo } from '../types';
+import type { NodeState } from '../control';
+import type { NodeStatus, Port, SkillSummary } from '../types';
 
 /** A skill as the library kernel lists it (`llmos_jupyter._lab.skills_json`). */
 export interface LibrarySkill extends SkillSummary {
@@ -112,6 +113,29 @@ export function loadsExtension(sources: string[]): boolean {
   return sources.some((s) => /%load_ext\s+llmos_jupyter\b/.test(s));
 }
 
+/** The kernelspec of the llmos kernel (the magics preloaded: no `%load_ext` needed). */
+export const LLMOS_KERNEL = 'llmos';
+
+/**
+ * Whether a `%load_ext llmos_jupyter` cell must be added to a notebook that gets a
+ * `%%skill` cell: not when it loads the magics already, nor when its kernel is the llmos
+ * kernel (`kernelName`: the running kernel's name, else the notebook's kernelspec).
+ */
+export function needsLoadExt(sources: string[], kernelName: string | null | undefined): boolean {
+  return kernelName !== LLMOS_KERNEL && !loadsExtension(sources);
+}
+
+/**
+ * The kernel a notebook created by the extension should start: the llmos kernel when it
+ * is installed, else `fallback` (the settings' kernel) when installed, else `null` (the
+ * server's default).
+ */
+export function preferredNotebookKernel(specs: Iterable<string>, fallback: string): string | null {
+  const names = new Set(specs);
+  if (names.has(LLMOS_KERNEL)) return LLMOS_KERNEL;
+  return names.has(fallback) ? fallback : null;
+}
+
 /** `1.2 s`, `340 ms`, `2 min 5 s`. */
 export function formatDuration(ms?: number | null): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '';
@@ -130,9 +154,29 @@ export function paramsSummary(run: RunInfo, max = 6): string {
   return parts.length > max ? `${parts.slice(0, max).join(', ')}, …` : parts.join(', ');
 }
 
-/** Python source that prints one JSON line from `llmos_jupyter._lab.<fn>(*args)`. */
+/** A Python expression for the JSON value `a` (decoded in the kernel: never code). */
+function pyJson(a: unknown): string {
+  return `__import__('json').loads(${JSON.stringify(JSON.stringify(a))})`;
+}
+
+/** Keyword arguments of a `pythonCall` (wrap them so they are not taken as a positional). */
+export class Kwargs {
+  constructor(readonly values: Record<string, unknown>) {}
+}
+
+/**
+ * Python source that prints one JSON line from `llmos_jupyter._lab.<fn>(*args)`; a last
+ * argument that is a `Kwargs` becomes keyword arguments (names must be identifiers).
+ */
 export function pythonCall(fn: string, ...args: unknown[]): string {
-  const argv = args.map((a) => `__import__('json').loads(${JSON.stringify(JSON.stringify(a))})`);
+  const last = args[args.length - 1];
+  const kw = last instanceof Kwargs ? last.values : null;
+  const positional = kw ? args.slice(0, -1) : args;
+  const argv = positional.map(pyJson);
+  for (const [k, v] of Object.entries(kw ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`not a keyword argument name: ${JSON.stringify(k)}`);
+    argv.push(`${k}=${pyJson(v)}`);
+  }
   return `import llmos_jupyter._lab as _llmos_lab\nprint(_llmos_lab.${fn}(${argv.join(', ')}))`;
 }
 
@@ -154,6 +198,9 @@ export interface EngineEvent {
   duration_ms?: number;
   error?: string;
   nodes?: string[];
+  /** `node_progress`: items finished so far and in all (a `map` node). */
+  done?: number;
+  total?: number;
 }
 
 /** Splits a stream of stdout chunks into whole lines (a line may span chunks). */
@@ -176,14 +223,24 @@ export class LineSplitter {
  * Python side (`run_started` queues its nodes, `node_started` → running, `node_finished`
  * → completed/cached with the time, failed/skipped keep the error).
  */
-export function applyEvent(statuses: Record<string, StatusInfo>, e: EngineEvent): Record<string, StatusInfo> {
+export function applyEvent(statuses: Record<string, NodeState>, e: EngineEvent): Record<string, NodeState> {
   if (e.kind === 'run_started') {
     const next = { ...statuses };
     for (const n of e.nodes ?? []) next[n] = { status: 'queued' };
     return next;
   }
   if (!e.node_id) return statuses;
-  let entry: StatusInfo;
+  if (e.kind === 'node_progress') {
+    // A running map's `done / total`: kept on its (running) entry until it finishes.
+    const { done, total } = e;
+    if (!Number.isInteger(done) || !Number.isInteger(total) || total! < 1 || done! < 0 || done! > total!) {
+      return statuses;
+    }
+    const old = statuses[e.node_id];
+    if (old && old.status !== 'running' && old.status !== 'queued') return statuses;  // late, after its end
+    return { ...statuses, [e.node_id]: { ...(old ?? {}), status: 'running', done, total } };
+  }
+  let entry: NodeState;
   if (e.kind === 'node_started') entry = { status: 'running' };
   else if (e.kind === 'node_finished') entry = { status: (e.status as NodeStatus) || 'completed' };
   else if (e.kind === 'node_failed') entry = { status: 'failed' };
@@ -237,15 +294,36 @@ export function visibleRows(rows: CompareRow[], onlyDifferences: boolean): Compa
 
 // -- settings -------------------------------------------------------------------------
 
+/** Where a document's run executes its nodes (`llmos run --executor`). */
+export type ExecutorName = 'threads' | 'processes' | 'dask';
+export const EXECUTORS: readonly ExecutorName[] = ['threads', 'processes', 'dask'];
+
 /** The settings as the extension uses them; unset or invalid values get the defaults. */
 export function readConfig(get: (key: string) => unknown): {
   kernel: string; llmosHome: string; layoutDirection: 'LR' | 'TB';
+  executor: ExecutorName; daskScheduler: string;
 } {
   const str = (v: unknown, d: string) => (typeof v === 'string' && v.trim() ? v.trim() : d);
   const dir = get('layoutDirection');
+  const executor = get('executor');
   return {
     kernel: str(get('kernel'), 'python3'),
     llmosHome: str(get('llmosHome'), ''),
     layoutDirection: dir === 'TB' ? 'TB' : 'LR',
+    executor: EXECUTORS.includes(executor as ExecutorName) ? executor as ExecutorName : 'threads',
+    daskScheduler: str(get('daskScheduler'), ''),
   };
+}
+
+/**
+ * The keyword arguments a document run sends with `run_workflow_json` for the executor
+ * setting: none for the default (`threads`: the kernel's engine as it is, so a kernel
+ * with an older llmos-jupyter still runs documents), else `executor`, plus `scheduler`
+ * for `dask` with an address (a scheduler without dask means nothing).
+ */
+export function executorKwargs(c: { executor: ExecutorName; daskScheduler: string }): Record<string, string> {
+  if (c.executor === 'threads') return {};
+  const kw: Record<string, string> = { executor: c.executor };
+  if (c.executor === 'dask' && c.daskScheduler) kw.scheduler = c.daskScheduler;
+  return kw;
 }

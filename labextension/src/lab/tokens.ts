@@ -10,6 +10,7 @@ export enum CommandIDs {
   openSkillLibrary = 'llmos:open-skill-library',
   exportNotebook = 'llmos:export-workflow-notebook',
   newWorkflow = 'llmos:new-workflow',
+  newWorkflowFromTemplate = 'llmos:new-workflow-from-template',
   openRunHistory = 'llmos:open-run-history',
   refreshSkills = 'llmos:refresh-skills',
   showNotebookGraph = 'llmos:show-notebook-graph',
@@ -40,9 +41,15 @@ export interface LlmosConfig {
   llmosHome: string;
   /** Auto-layout direction: left to right or top to bottom. */
   layoutDirection: 'LR' | 'TB';
+  /** Where workflow documents' runs execute their nodes. */
+  executor: 'threads' | 'processes' | 'dask';
+  /** A Dask scheduler's address (`tcp://host:8786`) for `executor: dask`; '' starts a LocalCluster. */
+  daskScheduler: string;
 }
 
-export const DEFAULT_CONFIG: LlmosConfig = { kernel: 'python3', llmosHome: '', layoutDirection: 'LR' };
+export const DEFAULT_CONFIG: LlmosConfig = {
+  kernel: 'python3', llmosHome: '', layoutDirection: 'LR', executor: 'threads', daskScheduler: '',
+};
 
 /** The library kernel and the skill list, shared by the plugins. */
 export interface ILlmosLibrary {

@@ -21,8 +21,8 @@ import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources'
 import { blobWorkerFactory } from '../runtime/host';
 import { DocumentRuntime } from './documentRuntime';
 import { callIn, ensureLlmos } from './kernel';
-import { applyEvent, type EngineEvent } from './logic';
-import type { ILlmosLibrary } from './tokens';
+import { applyEvent, executorKwargs, Kwargs, type EngineEvent } from './logic';
+import type { ILlmosLibrary, LlmosConfig } from './tokens';
 
 /** What `run_workflow_json` returns. */
 interface RunReply {
@@ -31,6 +31,13 @@ interface RunReply {
   statuses: Record<string, StatusInfo>;
   previews?: Record<string, Record<string, unknown>>;
   trace?: string | null;
+  /** The Dask dashboard's URL when the run went to a Dask cluster. */
+  dashboard?: string | null;
+}
+
+/** The toolbar's executor label (`executor`, `scheduler` traits) from the settings. */
+export function executorTraits(c: LlmosConfig): { executor: string; scheduler: string } {
+  return { executor: c.executor, scheduler: c.executor === 'dask' ? c.daskScheduler : '' };
 }
 
 /** Parse a document's text; an empty file is an empty workflow. */
@@ -52,10 +59,13 @@ export class WorkflowCanvas extends Widget {
     this.model = new HostModel(
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
         message: '', running: false, height: '100%',
-        layout_direction: library.config().layoutDirection },
+        layout_direction: library.config().layoutDirection, ...executorTraits(library.config()) },
       (content) => void this.onAction(content),
     );
-    library.onConfigChanged((c) => this.model.update('layout_direction', c.layoutDirection));
+    library.onConfigChanged((c) => {
+      this.model.update('layout_direction', c.layoutDirection);
+      for (const [k, v] of Object.entries(executorTraits(c))) this.model.update(k, v);
+    });
     this.model.onLocalChange = (key, value) => {
       if (key !== 'workflow') return;
       const text = JSON.stringify(value, null, 2) + '\n';
@@ -202,7 +212,10 @@ export class WorkflowCanvas extends Widget {
       this.model.update('message', `running in ${label}…`);
       const home = this.library.config().llmosHome;
       // events: live statuses; browser: this page runs the javascript/threejs nodes.
-      const args = [JSON.stringify(wf), node, downstream, true, true];
+      const args: unknown[] = [JSON.stringify(wf), node, downstream, true, true];
+      // The executor setting (Settings → llmos): keyword arguments of run_workflow_json.
+      const kw = executorKwargs(this.library.config());
+      if (Object.keys(kw).length) args.push(new Kwargs(kw));
       const onStdin = (prompt: string) => this.runtime.ask(prompt);
       let r: RunReply;
       if (kernel) {
@@ -220,6 +233,7 @@ export class WorkflowCanvas extends Widget {
         if (r.previews) this.model.update('previews', { ...this.model.get('previews'), ...r.previews });
         this.model.update('message', r.message);
       }
+      this.model.update('dashboard', typeof r.dashboard === 'string' ? r.dashboard : '');
       this.node.dataset.runStatus = r.status;
     } catch (e) {
       // Nothing is queued or running any more: those statuses go.

@@ -1,0 +1,125 @@
+/**
+ * Control flow as the canvas draws it: which nodes are control nodes (system skills of
+ * category `control`: condition, switch, merge, map, loop, delay, subworkflow), why a
+ * node was skipped (an untaken branch is not a failure), which wires carried nothing,
+ * and a `map` node's progress. Pure functions (no React, no DOM): test/control.test.ts.
+ */
+import type { SkillSummary, StatusInfo, WfEdge } from './types';
+
+/** The category the engine's control nodes declare in their frontmatter. */
+export const CONTROL_CATEGORY = 'control';
+
+/** Whether `skill` is a control node (drawn with its own shape, colour and icon). */
+export function isControl(skill: Pick<SkillSummary, 'category'> | undefined | null): boolean {
+  return skill?.category === CONTROL_CATEGORY;
+}
+
+/**
+ * A glyph per control skill (shown beside the title and in the palette; decorative, the
+ * skill's name is the accessible text). Unknown control skills get the generic one.
+ */
+const CONTROL_ICONS: Record<string, string> = {
+  condition: '◇',
+  switch: '⑂',
+  merge: '⋈',
+  map: '⧉',
+  loop: '↻',
+  delay: '⏱',
+  subworkflow: '⊞',
+};
+export const CONTROL_ICON_DEFAULT = '◆';
+
+export function controlIcon(skillId: string): string {
+  return CONTROL_ICONS[skillId] ?? CONTROL_ICON_DEFAULT;
+}
+
+// -- skipped nodes ----------------------------------------------------------------------
+
+/**
+ * Why a node was skipped, from the `node_skipped` event's `error` (the engine's reason):
+ *  - `branch`: a control node did not take the branch it depends on (`branch not taken`);
+ *    the expected outcome of a condition, never a failure;
+ *  - `upstream-failed`: a node it needs failed (`upstream node 'x' failed`);
+ *  - `cancelled`: the run was cancelled (`run cancelled`, `upstream node 'x' was cancelled`);
+ *  - `other`: anything else (e.g. `upstream node 'x' did not run`).
+ */
+export type SkipKind = 'branch' | 'upstream-failed' | 'cancelled' | 'other';
+
+export function skipKind(reason: string | undefined | null): SkipKind {
+  const r = (reason ?? '').toLowerCase();
+  if (/branch not taken|not taken/.test(r)) return 'branch';
+  if (/cancel/.test(r)) return 'cancelled';
+  if (/fail|error|raised|timed out|timeout/.test(r)) return 'upstream-failed';
+  return 'other';
+}
+
+/** The short label a skipped node shows (the full reason is in its tooltip). */
+export const SKIP_LABELS: Record<SkipKind, string> = {
+  branch: 'branch not taken',
+  'upstream-failed': 'upstream failed',
+  cancelled: 'cancelled',
+  other: 'not run',
+};
+
+/** Longest reason shown on a node (the whole one is in its tooltip and the side panel). */
+export const SKIP_TEXT_MAX = 90;
+
+/**
+ * `{kind, label, reason, text}` for a skipped status entry, or null when it is not
+ * skipped. `text` is what the node shows: the reason, prefixed with the kind's label when
+ * the reason does not say it already, cut to `SKIP_TEXT_MAX` characters.
+ */
+export function skipInfo(info: StatusInfo | undefined):
+  { kind: SkipKind; label: string; reason: string; text: string } | null {
+  if (info?.status !== 'skipped') return null;
+  const reason = typeof info.error === 'string' && info.error.trim() ? info.error.trim() : 'skipped';
+  const kind = skipKind(reason);
+  const label = SKIP_LABELS[kind];
+  const full = reason.toLowerCase().includes(label) || reason === 'skipped' ? reason : `${label}: ${reason}`;
+  const text = full.length > SKIP_TEXT_MAX ? `${full.slice(0, SKIP_TEXT_MAX - 1)}…` : full;
+  return { kind, label, reason, text };
+}
+
+// -- wires that carried nothing ---------------------------------------------------------
+
+/**
+ * Whether a wire carried no value in the last run (drawn dashed and grey):
+ *  - its source was skipped (nothing came out of it);
+ *  - its source is a control node that ran and left this output empty: either the output
+ *    is missing from the outputs it reported (`sourcePorts`, its previews' ports, when
+ *    known), or the target was skipped because its branch was not taken.
+ * A wire into a node skipped because something *failed* is left as it is: the failure,
+ * not the wire, is what the user must see.
+ */
+export function edgeInactive(edge: Pick<WfEdge, 'source' | 'target' | 'sourceHandle'>,
+  statuses: Record<string, StatusInfo | undefined>, sourceIsControl: boolean,
+  sourcePorts?: readonly string[] | null): boolean {
+  const src = statuses[edge.source];
+  if (src?.status === 'skipped') return true;
+  if (!sourceIsControl || (src?.status !== 'completed' && src?.status !== 'cached')) return false;
+  if (sourcePorts && sourcePorts.length && !sourcePorts.includes(edge.sourceHandle)) return true;
+  const dst = statuses[edge.target];
+  return dst?.status === 'skipped' && skipKind(dst.error) === 'branch';
+}
+
+// -- map progress -----------------------------------------------------------------------
+
+/** A status entry as the canvas keeps it: the engine's, plus a running map's progress. */
+export interface NodeState extends StatusInfo {
+  /** Items finished so far (a `node_progress` event's `done`). */
+  done?: number;
+  /** Items in all (its `total`). */
+  total?: number;
+}
+
+/**
+ * `{done, total, fraction, text}` of a node's progress when it reports one (integers,
+ * 0 ≤ done ≤ total, total ≥ 1), else null: malformed numbers are never shown.
+ */
+export function progressOf(info: NodeState | undefined): { done: number; total: number; fraction: number; text: string } | null {
+  if (!info) return null;
+  const { done, total } = info;
+  if (!Number.isInteger(done) || !Number.isInteger(total)) return null;
+  if ((total as number) < 1 || (done as number) < 0 || (done as number) > (total as number)) return null;
+  return { done: done!, total: total!, fraction: done! / total!, text: `${done} / ${total}` };
+}
