@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from llmos_jupyter._engine.cache import MemoryCache, cache_key
+from llmos_jupyter._engine.control import BRANCH_NOT_TAKEN, RetryPolicy
 from llmos_jupyter._engine.data import OutputError, check_data, private_copy
 from llmos_jupyter._engine.events import Event, EventBus, Subscriber
 from llmos_jupyter._engine.requirements import check_requires
@@ -238,6 +239,7 @@ class Engine:
         limits: Any = None,
         trusted_inline: bool = False,
         _context: list[Any] | None = None,
+        _nested: bool = False,
     ) -> RunResult:
         """Run ``workflow`` and return its result (blocking).
 
@@ -281,6 +283,9 @@ class Engine:
         ctx.selected = selected
         ctx._trace = trace
         ctx.trusted_inline = trusted_inline
+        if _nested:  # a control node's inner run: its events stay off the engine's bus
+            ctx._events = None
+            trace = False
         if _context is not None:
             _context.append(ctx)
         self._runs[ctx.run_id] = ctx
@@ -433,6 +438,7 @@ class _RunContext:
         self._running_lock = threading.Lock()
         self.sigint_seen = False
         self._remote_started: set[str] = set()
+        self._subruns: dict[str, list[dict[str, Any]]] = {}
         self._abandon_lock = threading.Lock()
         self._abandoned: RunResult | None = None
         self._trace: bool | None = None
@@ -474,24 +480,44 @@ class _RunContext:
             # full passes are a third of the engine's overhead.
             values = dict(inputs)
             wired = {}
+            untaken = 0
             for port, src, src_port in incoming:
                 up = results.get(src)
-                if up is None or not up.ok:
+                if up is not None and up.ok and src_port in up.outputs:
+                    # The skill gets its own copy: mutating it cannot corrupt the upstream
+                    # node's cached output (or what other dependents receive).
+                    inputs[port] = private_copy(up.outputs[src_port])
+                    values.pop(port, None)  # a wire beats a param; only the wire is in the key
+                    wired[port] = (src, src_port)
+                    upstream_keys.append((port, up.cache_key, src_port))
+                elif up is not None and (up.ok or up.error == BRANCH_NOT_TAKEN):
+                    # An untaken branch (see _engine/control.py): a required input makes the
+                    # node skipped; an optional one is simply absent.
+                    spec = skill.input_ports.get(port)
+                    if spec is None or spec.required:
+                        self._skip(node_id, skill, BRANCH_NOT_TAKEN)
+                        return
+                    untaken += 1
+                    inputs.pop(port, None)
+                    values.pop(port, None)
+                    upstream_keys.append((port, "untaken", src_port))
+                else:
                     why = "was cancelled" if self.cancel.is_set() else (
                         "failed" if up is not None and up.status == "failed" else "did not run")
                     self._skip(node_id, skill, f"upstream node {src!r} {why}")
                     return
-                # The skill gets its own copy: mutating it cannot corrupt the upstream
-                # node's cached output (or what other dependents receive).
-                inputs[port] = private_copy(up.outputs[src_port])
-                values.pop(port, None)  # a wire beats a param; only the wire is in the key
-                wired[port] = (src, src_port)
-                upstream_keys.append((port, up.cache_key, src_port))
+            if untaken and untaken == len(incoming):
+                self._skip(node_id, skill, BRANCH_NOT_TAKEN)
+                return
         if self.cancel.is_set():
             self._skip(node_id, skill, "run cancelled")
             return
 
         cache = self.engine.cache
+        control = p.controls.get(node_id) if p.controls else None
+        if control in ("map", "loop", "subworkflow"):
+            # Not cached as a whole (the files it runs may change): its inner nodes are.
+            cache = None
         key = cache_key(skill.code_hash, values, upstream_keys) if cache is not None else None
         if key is not None:
             hit = cache.get(key)
@@ -509,24 +535,26 @@ class _RunContext:
             self.emit(Event("node_started", self.run_id, node_id, skill.skill_id, "running",
                             time=started))
         t0 = time.perf_counter()
-        isolated = self._isolated(node_id, skill)
+        isolated = False if control in ("map", "loop", "subworkflow") else \
+            self._isolated(node_id, skill)
         log: str | None = None
+        data = node.data_extra
+        policy = RetryPolicy.of(data) if data else None
+        attempt = 1
         try:
-            if self.engine.remote and skill.runtime == "python":
-                outputs, log = self._call_remote(node_id, skill, inputs, not isolated, key)
-            elif isolated:
-                outputs, log = self._call_isolated(node_id, skill, inputs)
-            elif self.engine.capture_output:
-                # Inline rather than a context manager: this is per node on the hot path.
-                previous = getattr(_stream_local, "log", None)
-                captured = _stream_local.log = NodeLog()
+            while True:
                 try:
-                    outputs = self._call(node_id, skill, inputs)
-                finally:
-                    _stream_local.log = previous
-                    log = captured.text() if captured.size else None
-            else:
-                outputs = self._call(node_id, skill, inputs)
+                    outputs, log = self._dispatch(node_id, skill, inputs, isolated, key, control)
+                    break
+                except Exception as exc:
+                    if policy is None or attempt >= policy.attempts or not policy.matches(exc) \
+                            or self.cancel.is_set():
+                        raise
+                    # Wait (cancellable), then try again with fresh copies of the inputs.
+                    if self.cancel.wait(policy.delay(attempt, exc)):
+                        raise
+                    attempt += 1
+                    inputs = {k: private_copy(v) for k, v in inputs.items()}
         except BaseException as exc:
             # SystemExit, KeyboardInterrupt and GeneratorExit raised by a skill fail its node
             # only: the run's exit status is the run's, never the skill's.
@@ -554,8 +582,11 @@ class _RunContext:
                 except Exception:  # a hostile __str__: keep what is safe to show
                     text = error
             log = log or getattr(exc, "log", None) or None
+            if attempt > 1:
+                error = f"{error} (after {attempt} attempts)"
             results[node_id] = NodeResult(node_id, skill.skill_id, "failed", {}, inputs, wired,
-                                          error, text, ms, started, key, log, isolated)
+                                          error, text, ms, started, key, log, isolated, attempt,
+                                          self._subruns.pop(node_id, None))
             self.emit(Event("node_failed", self.run_id, node_id, skill.skill_id, "failed", ms,
                             error))
             if isinstance(exc, KeyboardInterrupt) and self.sigint_seen:
@@ -564,11 +595,51 @@ class _RunContext:
             return
         ms = (time.perf_counter() - t0) * 1e3
         results[node_id] = NodeResult(node_id, skill.skill_id, "completed", outputs, inputs, wired,
-                                      None, None, ms, started, key, log, isolated)
+                                      None, None, ms, started, key, log, isolated, attempt,
+                                      self._subruns.pop(node_id, None) if self._subruns else None)
         if key is not None:
             cache.put(key, outputs)
         self.emit(Event("node_finished", self.run_id, node_id, skill.skill_id, "completed", ms,
                         outputs=outputs))
+
+    def _dispatch(self, node_id: str, skill: Skill, inputs: dict[str, Any], isolated: bool,
+                  key: str | None, control: str | None) -> tuple[dict[str, Any], str | None]:
+        """Run one node once, wherever it runs; ``(outputs, log)``."""
+        if control in ("map", "loop", "subworkflow"):
+            from llmos_jupyter._engine.control import run_control
+
+            return check_outputs(skill, run_control(self, node_id, skill, inputs)), None
+        if self.engine.remote and skill.runtime == "python":
+            return self._call_remote(node_id, skill, inputs, not isolated, key)
+        if isolated:
+            return self._call_isolated(node_id, skill, inputs)
+        if not self.engine.capture_output:
+            return self._call(node_id, skill, inputs), None
+        # Inline rather than a context manager: this is per node on the hot path.
+        previous = getattr(_stream_local, "log", None)
+        captured = _stream_local.log = NodeLog()
+        try:
+            outputs = self._call(node_id, skill, inputs)
+        except BaseException as exc:
+            if captured.size and getattr(exc, "log", None) is None:
+                try:  # the failure keeps what the node printed before it failed
+                    exc.log = captured.text()  # type: ignore[union-attr]
+                except Exception:
+                    pass
+            raise
+        finally:
+            _stream_local.log = previous
+        return outputs, (captured.text() if captured.size else None)
+
+    def add_subrun(self, node_id: str, res: RunResult, tag: str) -> None:
+        """Keep a summary of a control node's nested run for its NodeResult and trace."""
+        summary = {"tag": tag, "run_id": res.run_id, "status": res.status,
+                   "duration_ms": round(res.duration_ms, 3),
+                   "nodes": {n: {"status": r.status, "duration_ms": round(r.duration_ms, 3),
+                                 **({"error": r.error} if r.error else {})}
+                             for n, r in res.nodes.items()}}
+        with self._running_lock:
+            self._subruns.setdefault(node_id, []).append(summary)
 
     def abandon(self) -> RunResult:
         """The result of a cancelled run now, without waiting for running nodes."""
@@ -598,7 +669,7 @@ class _RunContext:
         """Seconds this node may run: node ``data.timeout_s`` < skill ``timeout_s`` <
         the engine's ``node_timeout`` (the first one set wins)."""
         node = self.plan.nodes[node_id]
-        data = getattr(node, "data", None)
+        data = node.data_extra
         t = data.get("timeout_s") if isinstance(data, dict) else None
         if t is None:
             t = getattr(skill, "timeout_s", None)
@@ -714,8 +785,11 @@ class _RunContext:
     def finish(self, trace: bool) -> RunResult:
         if self._abandoned is not None:  # abandon() already made the result and the trace
             return self._abandoned
-        statuses = {r.status for r in self.results.values()}
-        incomplete = "failed" in statuses or "skipped" in statuses
+        # A node skipped because its branch was not taken is the workflow working as
+        # designed: the run still completes.
+        incomplete = any(r.status == "failed" or (r.status == "skipped"
+                                                  and r.error != BRANCH_NOT_TAKEN)
+                         for r in self.results.values())
         status = ("cancelled" if self.cancel.is_set() and incomplete
                   else "failed" if incomplete else "completed")
         # self.results is in completion order, which is execution order for one worker.

@@ -6,7 +6,10 @@ Kinds, in the order a run emits them::
     node_started   a node begins executing (not emitted for cached or skipped nodes)
     node_finished  status "completed" (executed) or "cached" (outputs from the cache)
     node_failed    error = "ExceptionType: message"; the traceback is in the RunResult
-    node_skipped   error = why (an upstream node failed, or the run was cancelled)
+    node_progress  a running node's progress: done of total (a ``map``'s items, a
+                   ``loop``'s iterations of its maximum)
+    node_skipped   error = why (an upstream node failed, the run was cancelled, or
+                   ``branch not taken``: the branch feeding it was not taken)
     run_finished   status "completed" | "failed" | "cancelled", trace = notebook path
 
 Subscribers are called synchronously in the thread that ran the node, so they must be
@@ -27,7 +30,8 @@ __all__ = ["Event", "EventBus", "EventKind", "Subscriber"]
 log = logging.getLogger("llmos_jupyter.engine")
 
 EventKind = Literal[
-    "run_started", "node_started", "node_finished", "node_failed", "node_skipped", "run_finished"
+    "run_started", "node_started", "node_progress", "node_finished", "node_failed",
+    "node_skipped", "run_finished"
 ]
 
 
@@ -49,6 +53,8 @@ class Event:
     outputs: dict[str, Any] | None = field(default=None, repr=False)
     trace: str | None = None
     time: float = field(default_factory=time.time)
+    done: int | None = None
+    total: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (``outputs`` left out: they may be large or binary)."""
@@ -59,6 +65,8 @@ class Event:
                 d[key] = value
         if self.nodes:
             d["nodes"] = list(self.nodes)
+        if self.total is not None:
+            d["done"], d["total"] = self.done, self.total
         return d
 
 

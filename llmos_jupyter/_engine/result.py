@@ -41,6 +41,12 @@ class NodeResult:
     cache_key: str | None = None
     log: str | None = None
     isolated: bool = False
+    attempts: int = 1
+    """How many times the node ran (more than 1 under a ``data.retry`` policy)."""
+    subruns: list[dict[str, Any]] | None = None
+    """Nested runs of a ``subworkflow``/``map``/``loop`` node: one summary per run,
+    ``{"tag", "run_id", "status", "duration_ms", "nodes": {id: {"status",
+    "duration_ms", "error"}}}`` (``tag`` is the item index, iteration or ``sub``)."""
 
     @property
     def ok(self) -> bool:

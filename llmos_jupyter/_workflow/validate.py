@@ -8,6 +8,15 @@ standard skill or non-local runtime used as a node, duplicate node id, duplicate
 edge to a missing node or port, type mismatch between connected ports, two edges into one
 input, unknown or ill-typed params and run-time overrides (enum, minimum, maximum),
 required input neither wired nor set, and cycles (the nodes on the cycle, in order).
+
+Control skills (system skills with a ``control:`` field; see :mod:`..._workflow.control`)
+get node-specific ports here: ``switch`` declares ``case0``…``caseN-1`` from its
+``cases`` param; ``subworkflow`` takes the declared ``inputs``/``outputs`` of the file it
+names (typed from the inner ports). The files that ``subworkflow``/``map``/``loop`` name are
+validated too (``invalid-subworkflow``), and a cycle of files is ``workflow-cycle``
+naming them. Per-node policies in ``data`` (``retry``, ``timeout_s``) are checked
+(``bad-policy``), as are the expressions of ``condition``/``switch``/``loop``
+(``bad-expression``).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import difflib
 import graphlib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -26,6 +35,7 @@ from llmos_jupyter._ids import EDGE_ID_MAX, ID_KINDS, NODE_ID_MAX, id_problem, i
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import Port, check_value, compatible
+from llmos_jupyter._workflow.control import check_control, control_kind
 from llmos_jupyter._workflow.model import INLINE_KEY, Node, Workflow
 
 __all__ = ["Plan", "normalize_overrides", "plan", "topological_order", "validate"]
@@ -51,6 +61,11 @@ class Plan:
     incoming: dict[str, tuple[tuple[str, str, str], ...]]
     successors: dict[str, tuple[str, ...]]
     overrides: dict[str, dict[str, Any]]
+    controls: dict[str, str] = field(default_factory=dict)
+    """``{node: kind}`` of control nodes (``condition``, ``switch``, ``merge``, ``map``,
+    ``loop``, ``delay``, ``subworkflow``)."""
+    subflows: dict[str, Workflow] = field(default_factory=dict)
+    """``{node: workflow}``: the sub-workflow each ``subworkflow``/``map``/``loop`` runs."""
 
 
 def normalize_overrides(overrides: Overrides | None) -> dict[str, dict[str, Any]]:
@@ -124,7 +139,10 @@ def _analyse(
     library: SkillLibrary,
     overrides: dict[str, dict[str, Any]],
     runtimes: tuple[str, ...],
+    provided: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[list[WorkflowProblem], Plan | None]:
+    """``provided``: inputs ``(node, port)`` a caller supplies at run time (a
+    sub-workflow's declared inputs), exempt from ``missing-input``."""
     problems: list[WorkflowProblem] = []
     add = problems.append
     if not is_valid_id("workflow", wf.id):
@@ -139,6 +157,8 @@ def _analyse(
     # The id grammar, checked inline: 5,000 nodes share a handful of skill ids.
     node_id_ok, edge_id_ok = ID_KINDS["node"][0].match, ID_KINDS["edge"][0].match
     good_skill_ids: set[str] = set()
+    controls: dict[str, str] = {}
+    subflows: dict[str, Workflow] = {}
 
     for node in wf.nodes:
         if type(node.id) is not str:  # built in code; a file's ids are strings
@@ -174,6 +194,12 @@ def _analyse(
             add(WorkflowProblem("unsupported-runtime", f"skill {skill.skill_id!r} has runtime "
                                 f"{skill.runtime!r}, which this engine does not run (it runs: "
                                 f"{', '.join(runtimes)});{where}".rstrip(";"), node=node.id))
+        kind = control_kind(skill)
+        if kind is not None:
+            controls[node.id] = kind
+        if kind is not None or node.data_extra:
+            skill = check_control(kind, wf, node, skill, overrides.get(node.id, {}), library,
+                                  runtimes, add, subflows, _analyse)
         skills[node.id] = skill
         _check_params(node.id, skill, node.params, "param", add)
 
@@ -257,7 +283,8 @@ def _analyse(
         params, extra = nodes[node_id].params, overrides.get(node_id, {})
         wired = {port for port, _, _ in incoming[node_id]}
         for port in skill.required_inputs:
-            if port.name not in params and port.name not in extra and port.name not in wired:
+            if (port.name not in params and port.name not in extra and port.name not in wired
+                    and (node_id, port.name) not in provided):
                 add(WorkflowProblem("missing-input", "required input is neither wired nor set "
                                     f"({port.type}{', ' + port.unit if port.unit else ''})",
                                     node=node_id, port=port.name))
@@ -276,7 +303,8 @@ def _analyse(
 
     if problems:
         return problems, None
-    return problems, Plan(wf, library, nodes, skills, order, incoming, successors, overrides)
+    return problems, Plan(wf, library, nodes, skills, order, incoming, successors, overrides,
+                          controls, subflows)
 
 
 _first = itemgetter(0)
