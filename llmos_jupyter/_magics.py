@@ -39,23 +39,22 @@ already loaded.
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from traitlets import Bool
 
-from llmos_jupyter._api import default_engine, default_library
-from llmos_jupyter._engine.engine import Engine
 from llmos_jupyter._engine.result import RunResult
-from llmos_jupyter._exceptions import LlmosError, SkillNotFound, WorkflowError, WorkflowInvalid
+from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._notebook import display as views
 from llmos_jupyter._notebook.cells import (
     INLINE_CATEGORY,
-    SUBCOMMANDS,
+    RESERVED_SUBCOMMANDS,
     Assignment,
     SkillCell,
     parse_magic_line,
@@ -65,12 +64,44 @@ from llmos_jupyter._notebook.cells import (
 from llmos_jupyter._notebook.session import NotebookSession, notebook_name
 from llmos_jupyter._redact import redact, strip_control
 from llmos_jupyter._skills.library import SkillLibrary
+from llmos_jupyter._workbench import SKELETON, Workbench
 
-__all__ = ["LlmosMagics", "load_ipython_extension"]
+__all__ = ["RESERVED_SUBCOMMANDS", "SKELETON", "SKILL_SUBCOMMANDS", "WORKFLOW_SUBCOMMANDS",
+           "LlmosMagics", "Subcommand", "load_ipython_extension"]
 
-_SKILL_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_SUBCOMMANDS = (*SUBCOMMANDS, *(c for c in ("reload",) if c not in SUBCOMMANDS))
-"""``%skill`` subcommands (``reload`` on top of cells.py's)."""
+Handler = Callable[["LlmosMagics", argparse.Namespace, str], Any]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One subcommand of a line magic: ``handler(magics, args, where)`` and the function
+    that adds its arguments to its argparse parser."""
+
+    name: str
+    handler: Handler
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+SKILL_SUBCOMMANDS: dict[str, Subcommand] = {}
+"""``%skill`` subcommands by name: the dispatch table. Its names are exactly
+``_notebook.cells.RESERVED_SUBCOMMANDS`` (checked below), the one list the cell grammar
+and the front-end use."""
+WORKFLOW_SUBCOMMANDS: dict[str, Subcommand] = {}
+"""``%workflow`` subcommands by name."""
+
+
+def _command(table: dict[str, Subcommand], name: str,
+             arguments: Callable[[argparse.ArgumentParser], None] | None = None
+             ) -> Callable[[Handler], Handler]:
+    """Register the decorated method as ``name`` of ``table``."""
+    if table is SKILL_SUBCOMMANDS and name not in RESERVED_SUBCOMMANDS:
+        raise ValueError(f"%skill {name}: not in cells.RESERVED_SUBCOMMANDS; add it there")
+
+    def register(fn: Handler) -> Handler:
+        table[name] = Subcommand(name, fn, arguments)
+        return fn
+
+    return register
 
 
 class MagicError(LlmosError):
@@ -91,87 +122,67 @@ class _ArgParser(argparse.ArgumentParser):
         raise WorkflowError((message or self.format_usage()).strip())
 
 
-def _skill_parser() -> _ArgParser:
-    p = _ArgParser(prog="%skill", add_help=False, allow_abbrev=False)
+def _table_parser(magic: str, table: dict[str, Subcommand]) -> _ArgParser:
+    """The argparse parser of ``%magic`` with one subparser per entry of ``table``."""
+    p = _ArgParser(prog=f"%{magic}", add_help=False, allow_abbrev=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgParser,
-                           metavar="{list,show,new,save,evolve,history,reload}")
-    ls = sub.add_parser("list", prog="%skill list", add_help=False, allow_abbrev=False)
-    ls.add_argument("--category")
-    ls.add_argument("--tag")
-    ls.add_argument("--volume")
-    sh = sub.add_parser("show", prog="%skill show", add_help=False, allow_abbrev=False)
-    sh.add_argument("skill_id")
-    nw = sub.add_parser("new", prog="%skill new", add_help=False, allow_abbrev=False)
-    nw.add_argument("skill_id")
-    nw.add_argument("--force", action="store_true")
-    sv = sub.add_parser("save", prog="%skill save", add_help=False, allow_abbrev=False)
-    sv.add_argument("node_id")
-    sv.add_argument("--as", dest="as_id", metavar="SKILL_ID")
-    sv.add_argument("--category")
-    sv.add_argument("--force", action="store_true")
-    ev = sub.add_parser("evolve", prog="%skill evolve", add_help=False, allow_abbrev=False)
-    ev.add_argument("--min-runs", type=int, default=3)
-    ev.add_argument("--dry-run", action="store_true")
-    hi = sub.add_parser("history", prog="%skill history", add_help=False, allow_abbrev=False)
-    hi.add_argument("skill_id")
-    hi.add_argument("--volume", default="user", choices=("user", "team"))
-    sub.add_parser("reload", prog="%skill reload", add_help=False, allow_abbrev=False)
+                           metavar="{" + ",".join(table) + "}")
+    for name, cmd in table.items():
+        sp = sub.add_parser(name, prog=f"%{magic} {name}", add_help=False, allow_abbrev=False)
+        if cmd.arguments is not None:
+            cmd.arguments(sp)
     return p
 
 
-def _workflow_parser() -> _ArgParser:
-    p = _ArgParser(prog="%workflow", add_help=False, allow_abbrev=False)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgParser,
-                           metavar="{graph,run,export,import,status}")
-    sub.add_parser("graph", prog="%workflow graph", add_help=False)
-    rn = sub.add_parser("run", prog="%workflow run", add_help=False, allow_abbrev=False)
-    rn.add_argument("nodes", nargs="*", metavar="NODE_ID")
-    rn.add_argument("--all", action="store_true")
-    rn.add_argument("--downstream", action="store_true")
-    rn.add_argument("--no-trace", action="store_true")
-    rn.add_argument("--isolate", choices=("untrusted", "all", "none"), default=None)
-    rn.add_argument("--executor", choices=("threads", "processes", "dask"), default="threads")
-    rn.add_argument("--scheduler", metavar="ADDRESS", default=None)
-    ex = sub.add_parser("export", prog="%workflow export", add_help=False, allow_abbrev=False)
-    ex.add_argument("file", metavar="FILE.workflow.json|FILE.ipynb")
-    ex.add_argument("--force", action="store_true")
-    im = sub.add_parser("import", prog="%workflow import", add_help=False, allow_abbrev=False)
-    im.add_argument("file", metavar="FILE.workflow.json|FILE.ipynb")
-    sub.add_parser("status", prog="%workflow status", add_help=False)
-    return p
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--category")
+    p.add_argument("--tag")
+    p.add_argument("--volume")
 
 
-SKELETON = '''---
-skill_id: {skill_id}
-name: {name}
-description: TODO one or two sentences - what it computes and when to use it.
-category: general
-version: "0.1.0"
-runtime: python
-requires: []
-inputs:
-  - name: x
-    type: number
-    default: 1.0
-    description: TODO the input, with its unit.
-outputs:
-  - name: y
-    type: number
-    description: TODO the output, with its unit.
----
+def _skill_id_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("skill_id")
 
-# {name}
 
-TODO: what the skill computes, the method, and its source (paper, textbook, docs).
+def _new_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("skill_id")
+    p.add_argument("--force", action="store_true")
 
-```python
-def execute(inputs):
-    x = inputs["x"]
-    if x < 0:
-        raise ValueError(f"x must be >= 0, got {{x}}")
-    return {{"y": 2 * x}}
-```
-'''
+
+def _save_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("node_id")
+    p.add_argument("--as", dest="as_id", metavar="SKILL_ID")
+    p.add_argument("--category")
+    p.add_argument("--force", action="store_true")
+
+
+def _evolve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-runs", type=int, default=3)
+    p.add_argument("--dry-run", action="store_true")
+
+
+def _history_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("skill_id")
+    p.add_argument("--volume", default="user", choices=("user", "team"))
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("nodes", nargs="*", metavar="NODE_ID")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--downstream", action="store_true")
+    p.add_argument("--no-trace", action="store_true")
+    p.add_argument("--isolate", choices=("untrusted", "all", "none"), default=None)
+    p.add_argument("--executor", choices=("threads", "processes", "dask"), default="threads")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None)
+
+
+def _file_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE.workflow.json|FILE.ipynb")
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    _file_args(p)
+    p.add_argument("--force", action="store_true")
 
 
 @magics_class
@@ -184,32 +195,39 @@ class LlmosMagics(Magics):
     trace = Bool(True, config=True, help="Write a trace notebook for every run.")
 
     def __init__(self, shell: Any = None, *, library: SkillLibrary | None = None,
-                 **kwargs: Any) -> None:
+                 workbench: Workbench | None = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
-        self._library = library
-        self._session: NotebookSession | None = None
+        if workbench is None and library is not None:
+            workbench = Workbench.for_library(library)
+        self._workbench = workbench
 
     # -- state ---------------------------------------------------------------------------
     @property
+    def workbench(self) -> Workbench:
+        """The kernel's service (:meth:`Workbench.current` unless a library or workbench
+        was given): library, engine, cache, events, session, authoring."""
+        if self._workbench is None:
+            self._workbench = Workbench.current()
+        return self._workbench
+
+    @property
     def library(self) -> SkillLibrary:
-        """The library of this kernel (the process-wide default unless one was given)."""
-        if self._library is None:
-            self._library = default_library()
-        return self._library
+        """The library of this kernel (the workbench's)."""
+        return self.workbench.library
+
+    @property
+    def _session(self) -> NotebookSession | None:
+        """The session if a cell created it (``None`` before)."""
+        wb = self._workbench
+        return wb.session() if wb is not None and wb.has_session else None
 
     @property
     def session(self) -> NotebookSession:
-        """The kernel's skill cells and results (created on first use)."""
-        if self._session is None:
-            lib = self.library
-            # Nodes run in the kernel's main thread (output goes to the right cell, Ctrl-C
-            # works between nodes); the cache is the one run() uses in this process.
-            engine = Engine(lib, max_workers=1, cache=default_engine(lib).cache)
-            name = notebook_name(self.shell.user_ns if self.shell is not None else {})
-            wid = re.sub(r"[^A-Za-z0-9_-]+", "-", name.removesuffix(".ipynb")).strip("-") if name else ""
-            self._session = NotebookSession(lib, engine, workflow_id=wid or "notebook",
-                                            name=name.removesuffix(".ipynb") if name else "")
-        return self._session
+        """The kernel's skill cells and results (the workbench's; created on first use).
+        Nodes run in the kernel's main thread (output goes to the right cell, Ctrl-C works
+        between nodes) on the workbench's cache and event bus."""
+        name = notebook_name(self.shell.user_ns if self.shell is not None else {})
+        return self.workbench.session(name)
 
     # -- errors --------------------------------------------------------------------------
     def _report(self, where: str, message: str) -> None:
@@ -320,18 +338,19 @@ class LlmosMagics(Magics):
 
     def _skill_line(self, line: str) -> Any:
         first = line.split(None, 1)[0] if line.strip() else ""
-        if first and first not in _SUBCOMMANDS and not first.startswith("-"):
+        if first and first not in SKILL_SUBCOMMANDS and not first.startswith("-"):
             if "--uses" not in line.split():
                 import difflib
 
-                close = difflib.get_close_matches(first, _SUBCOMMANDS, n=1)
+                close = difflib.get_close_matches(first, SKILL_SUBCOMMANDS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 return self._report("%skill", f"unknown subcommand {first!r}{hint}: use "
-                                    f"{', '.join(_SUBCOMMANDS)}, or the line form of a node, "
-                                    "%skill NODE_ID --uses SKILL_ID [--in ...] [--set ...]")
+                                    f"{', '.join(SKILL_SUBCOMMANDS)}, or the line form of a "
+                                    "node, %skill NODE_ID --uses SKILL_ID [--in ...] [--set ...]")
             return self._skill_cell(line, "")  # the line form of a node without a body
-        return self._dispatch("skill", _skill_parser(), line)
+        return self._dispatch("skill", SKILL_SUBCOMMANDS, line)
 
+    @_command(SKILL_SUBCOMMANDS, 'list', _list_args)
     def _skill_list(self, args: argparse.Namespace, where: str) -> Any:
         skills = self.library.list(category=args.category, tag=args.tag, volume=args.volume)
         if not skills:
@@ -342,6 +361,7 @@ class LlmosMagics(Magics):
         title = f"{len(skills)} skills" + (f" ({filters})" if filters else "")
         return views.SkillTable(skills, title)
 
+    @_command(SKILL_SUBCOMMANDS, 'show', _skill_id_arg)
     def _skill_show(self, args: argparse.Namespace, where: str) -> Any:
         skill = self.library.get(args.skill_id)  # SkillNotFound with suggestions
         text = None
@@ -356,31 +376,10 @@ class LlmosMagics(Magics):
                     text = state.cell.skill_markdown
         return views.SkillView(skill, text)
 
-    def _user_skills_dir(self) -> Path:
-        from llmos_jupyter._paths import volume_dir
-
-        return volume_dir("user", self.library.home) / "skills"
-
-    def _write_user_skill(self, path: Path, text: str, message: str) -> None:
-        """Write a skill file into the user volume as one git commit."""
-        from llmos_jupyter._volumes.volume import Volume
-
-        Volume("user", self.library.home).write_text(path, text, message=message)
-
+    @_command(SKILL_SUBCOMMANDS, 'new', _new_args)
     def _skill_new(self, args: argparse.Namespace, where: str) -> Any:
-        from llmos_jupyter._skills.parser import parse_skill
-
+        path, text = self.workbench.new_skill(args.skill_id, force=args.force)
         sid = args.skill_id
-        if not _SKILL_ID.match(sid):
-            return self._report(where, f"invalid skill id {sid!r}: use lowercase letters, digits "
-                                "and '-' (e.g. fit-curve)")
-        path = self._user_skills_dir() / f"{sid}.md"
-        if path.exists() and not args.force:
-            return self._report(where, f"{path} already exists (add --force to overwrite it)")
-        text = SKELETON.format(skill_id=sid, name=sid.replace("-", " ").capitalize())
-        parse_skill(text, path=path)  # the skeleton itself must be a valid skill
-        self._write_user_skill(path, text, f"Add skill {sid} (skeleton from %skill new)")
-        self.library.reload()
         node = variable_name(sid)
         cell = f"%%skill {node}\n{text.rstrip()}"
         self.shell.set_next_input(cell, replace=False)
@@ -389,11 +388,8 @@ class LlmosMagics(Magics):
               f"Use it anywhere with `%%skill NODE --uses {sid}`.")
         return None
 
+    @_command(SKILL_SUBCOMMANDS, 'save', _save_args)
     def _skill_save(self, args: argparse.Namespace, where: str) -> Any:
-        import dataclasses
-
-        from llmos_jupyter._skills.parser import parse_skill
-
         state = self.session.cells.get(args.node_id)
         if state is None:
             known = ", ".join(self.session.cells) or "none yet"
@@ -403,36 +399,14 @@ class LlmosMagics(Magics):
             return self._report(where, f"node {args.node_id!r} uses the library skill "
                                 f"{state.cell.uses!r}; only a cell that defines its own skill "
                                 "can be saved")
-        skill = state.cell.skill
-        sid = args.as_id or skill.skill_id
-        if not _SKILL_ID.match(sid):
-            return self._report(where, f"invalid skill id {sid!r}: use lowercase letters, digits "
-                                "and '-'")
-        category = args.category or (
-            "general" if skill.category == INLINE_CATEGORY else skill.category)
-        if sid == skill.skill_id and category == skill.category and state.cell.markdown is not None:
-            text = state.cell.markdown
-        else:
-            fm = {k: v for k, v in skill.frontmatter.items() if k not in ("skill_id", "category")}
-            text = dataclasses.replace(skill, skill_id=sid, category=category,
-                                       frontmatter=fm).to_markdown()
-        path = self._user_skills_dir() / f"{sid}.md"
-        if path.exists() and not args.force and path.read_text(encoding="utf-8") != text:
-            return self._report(where, f"{path} already exists (add --force to overwrite it)")
-        parse_skill(text, path=path)
-        existed = path.exists()
-        self._write_user_skill(path, text, f"{'Update' if existed else 'Add'} skill {sid} "
-                               f"(%skill save {args.node_id})")
-        # From now on the library's skill of that id is the file (re-running the inline
-        # cell makes the cell's version override it again).
-        try:
-            self.library.remove(skill.skill_id)
-        except SkillNotFound:
-            pass
-        self.library.refresh()  # the new file counts at once (not after the refresh interval)
+        sid = args.as_id or state.cell.skill.skill_id
+        path = self.workbench.save_skill(state.cell.skill, markdown=state.cell.markdown,
+                                         as_id=args.as_id, category=args.category,
+                                         force=args.force, source=f"%skill save {args.node_id}")
         print(f"saved skill {sid!r} to {path}\nReuse it with: %%skill NODE_ID --uses {sid}")
         return None
 
+    @_command(SKILL_SUBCOMMANDS, 'evolve', _evolve_args)
     def _skill_evolve(self, args: argparse.Namespace, where: str) -> Any:
         from llmos_jupyter._evolution.evolve import evolve
 
@@ -442,11 +416,10 @@ class LlmosMagics(Magics):
         print(strip_control(redact(report.explain())))
         return None
 
+    @_command(SKILL_SUBCOMMANDS, 'history', _history_args)
     def _skill_history(self, args: argparse.Namespace, where: str) -> Any:
-        from llmos_jupyter._volumes.volume import Volume
-
-        vol = Volume(args.volume, self.library.home)
-        revs = vol.log(skill_id=args.skill_id)
+        revs = self.workbench.skill_history(args.skill_id, args.volume)
+        vol = self.workbench.volume(args.volume)
         if not revs:
             known = "" if args.skill_id in self.library else (
                 " (and no such skill in the library)")
@@ -459,25 +432,12 @@ class LlmosMagics(Magics):
         print(f"Restore one with: llmos volume restore {args.skill_id} --rev REV")
         return None
 
+    @_command(SKILL_SUBCOMMANDS, 'reload')
     def _skill_reload(self, args: argparse.Namespace, where: str) -> Any:
-        """Re-read the library's volumes (``refresh()`` when the library has it: it keeps
-        what did not change; ``reload()`` otherwise)."""
-        lib = self.library
-        before = {s.skill_id for s in lib}
-        refresh = getattr(lib, "refresh", None)
-        if callable(refresh):
-            refresh()
-        else:
-            lib.reload()
-        after = {s.skill_id for s in lib}
-        added, removed = sorted(after - before), sorted(before - after)
-        text = f"reloaded {len(after)} skills"
-        if added:
-            text += f"; new: {', '.join(added)}"
-        if removed:
-            text += f"; gone: {', '.join(removed)}"
-        print(redact(text))
-        for err in getattr(lib, "errors", []):
+        """Re-read the library's volumes (what did not change is kept)."""
+        report = self.workbench.reload()
+        print(redact(str(report)))
+        for err in report.errors:
             print(redact(f"  skipped: {err}"), file=sys.stderr)
         return None
 
@@ -486,18 +446,18 @@ class LlmosMagics(Magics):
     @line_magic
     def workflow(self, line: str) -> Any:
         """``%workflow graph|run|export|import|status`` (see the module docstring)."""
-        return self._dispatch("workflow", _workflow_parser(), line)
+        return self._dispatch("workflow", WORKFLOW_SUBCOMMANDS, line)
 
-    def _dispatch(self, magic: str, parser: argparse.ArgumentParser, line: str) -> Any:
-        """Parse a line magic's subcommand and call ``_<magic>_<command>``; user mistakes
-        become one short message (see :meth:`_report`)."""
+    def _dispatch(self, magic: str, table: dict[str, Subcommand], line: str) -> Any:
+        """Parse a line magic's subcommand and call its handler from ``table``; user
+        mistakes become one short message (see :meth:`_report`)."""
         try:
-            args = parser.parse_args(shlex.split(line))
+            args = _table_parser(magic, table).parse_args(shlex.split(line))
         except (WorkflowError, ValueError) as exc:
             return self._report(f"%{magic}", str(exc))
         where = f"%{magic} {args.command}"
         try:
-            return getattr(self, f"_{magic}_{args.command}")(args, where)
+            return table[args.command].handler(self, args, where)
         except WorkflowInvalid as exc:
             return self._report(where, _problems(exc))
         except (LlmosError, ValueError, OSError) as exc:
@@ -506,11 +466,13 @@ class LlmosMagics(Magics):
     def _statuses(self) -> dict[str, str]:
         return {n: self.session.status(n) for n in self.session.cells}
 
+    @_command(WORKFLOW_SUBCOMMANDS, 'graph')
     def _workflow_graph(self, args: argparse.Namespace, where: str) -> Any:
         wf = self.session.workflow()
         self._display(views.GraphView(wf, self._statuses()))
         return wf
 
+    @_command(WORKFLOW_SUBCOMMANDS, 'run', _run_args)
     def _workflow_run(self, args: argparse.Namespace, where: str) -> Any:
         if args.all and args.nodes:
             return self._report(where, "give NODE_IDs or --all, not both")
@@ -530,6 +492,7 @@ class LlmosMagics(Magics):
                              f"{len(result.ran)} ran, {len(result.cached)} cached, "
                              f"{result.duration_ms:.0f} ms", result.trace)
 
+    @_command(WORKFLOW_SUBCOMMANDS, 'status')
     def _workflow_status(self, args: argparse.Namespace, where: str) -> Any:
         if not self.session.cells:
             print("no skill cells have run in this kernel yet")
@@ -538,11 +501,11 @@ class LlmosMagics(Magics):
         return views.RunView(self.session.rows(), f"workflow {wf_id!r}: "
                              f"{len(self.session.cells)} nodes", self.session.last_trace)
 
+    @_command(WORKFLOW_SUBCOMMANDS, 'export', _export_args)
     def _workflow_export(self, args: argparse.Namespace, where: str) -> Any:
         import nbformat
 
         from llmos_jupyter._notebook.mapping import notebook_from_workflow
-        from llmos_jupyter._volumes import write_product_file
 
         if not self.session.cells:
             return self._report(where, "no skill cells have run in this kernel yet")
@@ -551,11 +514,12 @@ class LlmosMagics(Magics):
             return self._report(where, f"{path} already exists (add --force to overwrite it)")
         wf = self.session.workflow()
         text = nbformat.writes(notebook_from_workflow(wf)) if path.suffix == ".ipynb" else wf.to_json()
-        write_product_file(path, text, message=f"Export workflow {wf.id} to {path.name}",
-                           home=self.library.home)
+        self.workbench.save_workflow(wf, path, text=text,
+                                     message=f"Export workflow {wf.id} to {path.name}")
         print(f"exported {len(wf.nodes)} nodes and {len(wf.edges)} edges to {path}")
         return None
 
+    @_command(WORKFLOW_SUBCOMMANDS, 'import', _file_args)
     def _workflow_import(self, args: argparse.Namespace, where: str) -> Any:
         from llmos_jupyter._notebook.mapping import notebook_from_workflow, skill_cells
         from llmos_jupyter._workflow.model import Workflow
@@ -605,6 +569,11 @@ def _strip_where(message: str, where: str) -> str:
         if message.startswith(prefix):
             return message[len(prefix):]
     return message
+
+
+if tuple(SKILL_SUBCOMMANDS) != RESERVED_SUBCOMMANDS:  # pragma: no cover - a developer's slip
+    raise ImportError(f"%skill dispatch table {tuple(SKILL_SUBCOMMANDS)} differs from "
+                      f"cells.RESERVED_SUBCOMMANDS {RESERVED_SUBCOMMANDS}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -47,13 +47,17 @@ from typing import Any
 
 from llmos_jupyter._exceptions import SkillError, WorkflowError
 from llmos_jupyter._ids import ID_KINDS, id_problem
+from llmos_jupyter._overrides import OverrideError, parse_set
+from llmos_jupyter._overrides import parse_value as _parse_override
 from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.ports import PORT_TYPES, Port
 
 __all__ = [
     "INLINE_CATEGORY",
     "INLINE_VERSION",
+    "RESERVED_SUBCOMMANDS",
     "Assignment",
+    "LineToken",
     "SkillCell",
     "Wire",
     "format_skill_cell",
@@ -65,13 +69,18 @@ __all__ = [
     "parse_skill_cell",
     "rewrite_skill_cell",
     "skill_id_for",
+    "tokenize_line",
     "variable_name",
 ]
 
 MAGIC = "%%skill"
 LINE_MAGIC = "%skill"
-SUBCOMMANDS = ("list", "show", "new", "save", "evolve", "history")
-"""``%skill`` subcommands; any other first word of ``%skill`` is a node id (line form)."""
+RESERVED_SUBCOMMANDS = ("list", "show", "new", "save", "evolve", "history", "reload")
+"""``%skill`` subcommands, the one list: ``_magics.LlmosMagics`` dispatches exactly these
+(a test checks its table against this tuple) and the front-end's copy is generated from
+it. Any other first word of ``%skill`` is a node id (the line form), so these cannot be
+node ids in the line form."""
+SUBCOMMANDS = RESERVED_SUBCOMMANDS  # the historical name
 INLINE_CATEGORY = "notebook"
 """The category of skills defined inline in a cell (``%skill list --category notebook``)."""
 INLINE_VERSION = "0.1.0"
@@ -217,6 +226,96 @@ class SkillCell:
         return list(dict.fromkeys(out))
 
 
+# -- the one tokenizer of the magic line ------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LineToken:
+    """One word of the ``%%skill`` line: ``text`` with quotes and escapes removed (as
+    ``shlex.split`` gives it), ``start``/``end`` its span in the line (quotes included),
+    ``closed`` false for a last word whose quote is still open (``partial`` mode)."""
+
+    text: str
+    start: int
+    end: int
+    closed: bool = True
+
+
+_WHITESPACE = " \t\r\n"
+
+
+def tokenize_line(line: str, *, partial: bool = False) -> list[LineToken]:
+    """The words of a magic line with their spans: POSIX shell quoting as
+    ``shlex.split(line, posix=True)`` reads it (single quotes literal; in double quotes a
+    backslash escapes only ``"`` and ``\\``; outside quotes it escapes any character; no
+    comments). Parsing, rewriting and the kernel's completion share it, so they agree on
+    what a word is.
+
+    Raises:
+        WorkflowError: an open quote or a trailing backslash (``partial=False``); with
+            ``partial`` (completion while typing) the last word just stays open.
+    """
+    tokens: list[LineToken] = []
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and line[i] in _WHITESPACE:
+            i += 1
+        if i >= n:
+            break
+        start, chars, quote = i, [], None
+        while i < n:
+            c = line[i]
+            if quote == "'":
+                if c == "'":
+                    quote = None
+                else:
+                    chars.append(c)
+                i += 1
+            elif quote == '"':
+                if c == '"':
+                    quote = None
+                    i += 1
+                elif c == "\\" and i + 1 < n:
+                    nxt = line[i + 1]
+                    chars.append(nxt if nxt in '"\\' else c + nxt)
+                    i += 2
+                elif c == "\\":
+                    quote = "\\"  # a trailing backslash inside an open quote
+                    i += 1
+                else:
+                    chars.append(c)
+                    i += 1
+            elif c in _WHITESPACE:
+                break
+            elif c in "'\"":
+                quote = c
+                i += 1
+            elif c == "\\":
+                if i + 1 >= n:
+                    quote = "\\"
+                    i += 1
+                else:
+                    chars.append(line[i + 1])
+                    i += 2
+            else:
+                chars.append(c)
+                i += 1
+        if quote is not None:
+            if not partial:
+                what = "No escaped character" if quote == "\\" else "No closing quotation"
+                raise WorkflowError(f"%%skill: cannot split the line: {what}")
+            tokens.append(LineToken("".join(chars), start, n, closed=False))
+            break
+        tokens.append(LineToken("".join(chars), start, i))
+    return tokens
+
+
+def _split(line: str, where: str = "%%skill") -> list[str]:
+    """The words of a magic line (:func:`tokenize_line`), for argparse and rewriting."""
+    try:
+        return [t.text for t in tokenize_line(line)]
+    except WorkflowError as exc:
+        raise WorkflowError(f"{where}: {_strip_magic(exc.message)}") from None
+
+
 # -- parsing -------------------------------------------------------------------------------
 class _LineParser(argparse.ArgumentParser):
     """argparse that raises instead of exiting (a kernel must never exit)."""
@@ -296,10 +395,7 @@ def parse_magic_line(line: str, body: str = "") -> SkillCell:
     Raises:
         WorkflowError: unknown option, bad ``--in``/``--set``/port spec, body errors.
     """
-    try:
-        argv = shlex.split(line, comments=False, posix=True)
-    except ValueError as exc:
-        raise WorkflowError(f"%%skill: cannot split the line: {exc}") from None
+    argv = _split(line)
     if not argv:
         raise WorkflowError("%%skill: missing NODE_ID (usage: %%skill NODE_ID [--uses SKILL_ID] "
                             "[--in PORT=NODE.PORT ...] [--set PORT=VALUE ...])")
@@ -320,13 +416,13 @@ def parse_magic_line(line: str, body: str = "") -> SkillCell:
         seen_ports[w.port] = w
     sets: dict[str, Any] = {}
     for item in args.sets:
-        name, eq, raw = item.partition("=")
-        name = name.strip()
-        if not eq or not name:
-            raise WorkflowError(f"{where}: --set {item!r}: expected PORT=VALUE")
+        try:  # the one --set grammar, shared with `llmos run --set` (_overrides.py)
+            name, value = parse_set(item, dotted=False)
+        except OverrideError as exc:
+            raise WorkflowError(f"{where}: {exc}") from None
         if name in sets:
             raise WorkflowError(f"{where}: --set {name}=... is given twice")
-        sets[name] = parse_value(raw)
+        sets[name] = value
 
     if args.uses is not None:
         for opt in ("inputs", "outputs", "name", "description"):
@@ -384,15 +480,16 @@ def _parse_wire(item: str, where: str) -> Wire:
 
 
 def parse_value(raw: str) -> Any:
-    """A ``--set`` value: JSON when it parses, else a Python literal, else the string."""
+    """A ``--set`` value: JSON when it parses (no NaN/Infinity), else the string
+    (:func:`llmos_jupyter._overrides.parse_value`, the CLI's grammar too).
+
+    Raises:
+        WorkflowError: NaN/Infinity or a value nested too deeply.
+    """
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, ValueError):
-        pass
-    try:
-        return ast.literal_eval(raw)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return raw
+        return _parse_override(raw)
+    except OverrideError as exc:
+        raise WorkflowError(str(exc)) from None
 
 
 def _parse_ports(items: list[str], kind: str, where: str) -> tuple[Port, ...]:
@@ -727,6 +824,21 @@ def format_value(value: Any) -> str | None:
     return text if same else None
 
 
+def set_token(node_id: str, name: str, value: Any) -> str:
+    """``NAME=JSON``: one ``--set`` word that :func:`parse_value` reads back equal.
+
+    Raises:
+        WorkflowError: ``value`` has no JSON form (NaN, Infinity, an object), naming the
+            node and the port.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise WorkflowError(f"%%skill {node_id}: parameter {name!r} = {value!r} has no JSON "
+                            f"form for --set ({exc})") from None
+    return f"{name}={text}"
+
+
 def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
@@ -782,7 +894,7 @@ def format_skill_cell(
             indent = " " * (len(key) + 3)
             body_lines.append(f"{key} = " + ("\n" + indent).join(lines))
         else:
-            sets.append(_quote(f"{key}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"))
+            sets.append(_quote(set_token(node_id, key, value)))
     if sets:
         parts += ["--set", *sets]
     if uses is None and markdown is None:
@@ -923,11 +1035,7 @@ def rewrite_skill_cell(
     first, _, rest = stripped.partition("\n")
     cell_form = first.startswith(MAGIC)
     head_args = first[len(MAGIC if cell_form else LINE_MAGIC):]
-    try:
-        tokens = shlex.split(head_args, posix=True)
-    except ValueError as exc:  # pragma: no cover - parse_skill_cell accepted it
-        raise WorkflowError(f"%%skill {parsed.node_id}: cannot split the line: {exc}") from None
-    groups = _option_groups(tokens)
+    groups = _option_groups(_split(head_args, f"%%skill {parsed.node_id}"))
     line_changed = False
 
     if node_id is not None and (not _NODE_ID.match(node_id) or node_id in SUBCOMMANDS):
@@ -958,7 +1066,7 @@ def rewrite_skill_cell(
     edits: list[tuple[int, int, list[str]]] = []  # (first line, last line, new lines), 0-based
 
     def to_set(name: str, value: Any) -> None:
-        new_sets[name] = f"{name}={json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
+        new_sets[name] = set_token(parsed.node_id, name, value)
 
     for name, value in params.items():
         if name in parsed.sets and parsed.sets[name] == value and type(

@@ -45,19 +45,19 @@ class NotebookSession:
     """The skill cells of one kernel, their workflow and their last results.
 
     Args:
-        library: where ``--uses`` skills are found; inline skills are added to it (as
-            in-memory skills of volume ``notebook``, overriding files of the same id).
-        engine: runs the nodes (the magics pass one that runs in the kernel's main thread
-            and shares the process-wide cache with :func:`llmos_jupyter.run`).
+        workbench: the kernel's :class:`~llmos_jupyter._workbench.Workbench`: its library
+            (where ``--uses`` skills are found; inline skills are added to it as in-memory
+            skills of volume ``notebook``, overriding files of the same id) and its engine
+            (nodes run in the caller's thread, on the workbench's cache and event bus, so a
+            canvas of this workflow shows them and ``%%llm`` reuses their results).
         workflow_id: the workflow's id (the notebook's name when the kernel knows it).
+        name: the workflow's name.
+
+    Prefer :meth:`Workbench.session` (one session per kernel) to the constructor.
     """
 
-    def __init__(self, library: SkillLibrary, engine: Engine, *, workflow_id: str = "notebook",
-                 name: str = "") -> None:
-        self.library = library
-        self.engine = engine
-        # (executor, scheduler) → an engine on that executor, kept for the kernel's lifetime
-        self._remote_engines: dict[tuple[str, str | None], Engine] = {}
+    def __init__(self, workbench: Any, *, workflow_id: str = "notebook", name: str = "") -> None:
+        self.workbench = workbench
         self.workflow_id = workflow_id
         self.name = name
         self.cells: dict[str, CellState] = {}
@@ -66,6 +66,17 @@ class NotebookSession:
         self.last_trace: str | None = None
         self.last_run: RunResult | None = None
         self._clock = 0
+
+    @property
+    def library(self) -> SkillLibrary:
+        """The workbench's library."""
+        return self.workbench.library
+
+    @property
+    def engine(self) -> Engine:
+        """The engine a cell's run uses: the workbench's engine in the caller's thread
+        (same cache and event bus as every other surface)."""
+        return self.workbench.engine_for(main_thread=True)
 
     def _tick(self) -> int:
         self._clock += 1
@@ -185,20 +196,14 @@ class NotebookSession:
         """
         nodes = self.select(targets, downstream=downstream)
         wf = self.workflow(nodes)
-        engine = self.engine
-        if executor != "threads":
-            key = (executor, scheduler)
-            engine = self._remote_engines.get(key)
-            if engine is None:
-                engine = self._remote_engines[key] = Engine(
-                    self.engine.library, cache=self.engine.cache if self.engine.cache is not None
-                    else False, trace=self.engine.trace, trace_dir=self.engine.trace_dir,
-                    executor=executor, scheduler=scheduler)
         # Edges whose source is not selected only exist for nodes that are not defined
         # yet; keep them so validation names the missing node.
         # The cells' inline skills are code the user just ran in this kernel: trusted.
-        result = engine.run(wf, trace=trace, on_event=on_event, isolate=isolate,
-                            trusted_inline=True)
+        # Threads run in the caller's thread (output goes to the cell, Ctrl-C works between
+        # nodes); processes/dask executors are started once and kept for the kernel.
+        result = self.workbench.run(wf, executor=executor, scheduler=scheduler,
+                                    main_thread=True, trace=trace, on_event=on_event,
+                                    isolate=isolate, trusted_inline=True)
         now = self._tick()
         for node_id, r in result.nodes.items():
             self.results[node_id] = r

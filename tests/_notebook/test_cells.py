@@ -34,11 +34,14 @@ def test_uses_cell_with_wires_sets_and_literal_params():
     assert cell.reads() == ["ham"]
 
 
-def test_set_values_are_json_then_python_literals_then_strings():
+def test_set_values_are_json_else_strings_as_on_the_command_line():
+    # One grammar with `llmos run --set` (_overrides.py): Python's True is not JSON.
     cell = parse_skill_cell("%%skill n --uses s --set a=1 b=true c=True d='[1, 2]' e=hello "
                             "'f=two words'\n")
-    assert cell.params() == {"a": 1, "b": True, "c": True, "d": [1, 2], "e": "hello",
+    assert cell.params() == {"a": 1, "b": True, "c": "True", "d": [1, 2], "e": "hello",
                              "f": "two words"}
+    with pytest.raises(WorkflowError, match=r"--set x: NaN is not a JSON number"):
+        parse_skill_cell("%%skill n --uses s --set x=NaN\n")
 
 
 def test_non_literal_params_need_a_kernel():
