@@ -37,7 +37,7 @@ def _cmd_test(args: argparse.Namespace, out: Any, err: Any) -> int:
     from rich.markup import escape
 
     from llmos_jupyter._api import default_library
-    from llmos_jupyter._cli import _StdoutGuard, _clean, _print_json
+    from llmos_jupyter._cli import _clean, _print_json, _StdoutGuard
     from llmos_jupyter._testing.runner import CaseResult, FileResult, junit_xml, run_file
 
     t0 = time.perf_counter()

@@ -166,11 +166,13 @@ def load_cases(workflow: Workflow, library: Any = None) -> list[Case]:
         case, errors = _load_case(workflow, library, i, item, source)
         problems += errors
         if case is not None:
-            if case.name in names:
-                problems.append(f"tests[{i}] ({case.name!r}): the name is already used by "
-                                f"tests[{names[case.name]}] (names must be unique)")
-            names.setdefault(case.name, i)
             cases.append(case)
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if isinstance(name, str):
+            if name in names:
+                problems.append(f"tests[{i}] ({name!r}): the name is already used by "
+                                f"tests[{names[name]}] (names must be unique)")
+            names.setdefault(name, i)
     if problems:
         raise CaseError("invalid tests block:\n  - " + "\n  - ".join(problems),
                         path=workflow.path)
