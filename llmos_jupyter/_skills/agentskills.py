@@ -169,15 +169,15 @@ def frontmatter_problems(data: Mapping[str, Any], folder: str | None) -> list[tu
     if not isinstance(desc, str) or not desc.strip():
         out.append(("description", "description must be a non-empty string"))
     elif len(desc) > MAX_DESCRIPTION_CHARS:
-        out.append(("description", f"description is longer than {MAX_DESCRIPTION_CHARS} "
-                    f"characters ({len(desc)})"))
+        out.append(("description", (f"description is longer than {MAX_DESCRIPTION_CHARS} "
+                    f"characters ({len(desc)})")))
     if "compatibility" in data:
         comp = data["compatibility"]
         if not isinstance(comp, str):
             out.append(("compatibility", "compatibility must be a string"))
         elif len(comp) > MAX_COMPATIBILITY_CHARS:
-            out.append(("compatibility", f"compatibility is longer than "
-                        f"{MAX_COMPATIBILITY_CHARS} characters ({len(comp)})"))
+            out.append(("compatibility", (f"compatibility is longer than "
+                        f"{MAX_COMPATIBILITY_CHARS} characters ({len(comp)})")))
     if "metadata" in data:
         meta = data["metadata"]
         if not isinstance(meta, dict):
@@ -192,8 +192,8 @@ def frontmatter_problems(data: Mapping[str, Any], folder: str | None) -> list[tu
         out.append(("allowed-tools", "allowed-tools must be a space-separated string"))
     unknown = sorted(str(k) for k in data if k not in SPEC_FIELDS)
     for key in unknown:
-        out.append((key, f"unknown top-level field {key!r} (the specification allows only "
-                    f"{', '.join(sorted(SPEC_FIELDS))}; put other data under metadata)"))
+        out.append((key, (f"unknown top-level field {key!r} (the specification allows only "
+                    f"{', '.join(sorted(SPEC_FIELDS))}; put other data under metadata)")))
     return out
 
 
@@ -608,7 +608,8 @@ def read_folder(folder: str | Path) -> AgentSkillFolder:
     fm = dict(spec.frontmatter)
     warnings = [SkillWarning(m, str(skill_md), None, f)
                 for f, m in frontmatter_problems(fm, folder.resolve().name)]
-    meta = fm.get("metadata") if isinstance(fm.get("metadata"), dict) else {}
+    raw_meta = fm.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     if "llmos-format" not in meta:
         return AgentSkillFolder(folder, spec.skill_id, text, False, files, warnings)
     if str(meta["llmos-format"]) != FORMAT:
@@ -656,15 +657,30 @@ def read_folder(folder: str | Path) -> AgentSkillFolder:
     for key, value in rest.items():
         out.setdefault(key, value)
     body = _restore_body(spec.body, code)
-    import yaml
-
-    head = yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=100)
+    head = _yaml_dump(out)
     markdown = f"---\n{head}---\n"
     if body.strip():
         markdown += "\n" + body.strip("\n") + "\n"
     imported = AgentSkillFolder(folder, sid, markdown, True, files, warnings)
     imported.skill()  # refuse now what would not load (a SkillError naming the file)
     return imported
+
+
+def _yaml_dump(data: Mapping[str, Any]) -> str:
+    """``yaml.safe_dump`` whose strings read back identical: PyYAML writes a NEL (U+0085)
+    or line/paragraph separator raw inside quotes and folds it on reading, so such
+    strings go double-quoted (where it escapes them)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: Any, value: str) -> Any:
+        style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(dict(data), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _restore_body(body: str, code: str | None) -> str:
@@ -757,14 +773,14 @@ def import_folders(folders: Iterable[str | Path], *, volume: str = "user", force
             main = base / "SKILL.md"
         else:
             main = existing if existing.is_file() else vol.skills_dir / f"{sid}.md"
-        rel_main = vol.relative(main)
-        check_relative_path(rel_main)
+        rel_main = main.relative_to(vol.root).as_posix()
         extras = {}
         for rel, data in item.extras.items():
             extras[(Path(rel_main).parent / rel).as_posix()] = data
         for rel in [rel_main, *extras]:
             check_relative_path(rel)
             _refuse_links(vol.root, rel, UnsafeWrite)
+            vol.relative(rel)  # and, resolved, still inside the volume
         plans.append((item, rel_main, extras))
     results = []
     for item, rel_main, extras in plans:
