@@ -3,7 +3,9 @@
 The extension has no server part (it must work unchanged in JupyterLite, where there is
 no server to extend): it starts a small *library kernel* and executes one of these
 functions in it, reading the JSON it prints. Each returns a JSON string; each is cheap
-to import (no numpy, no IPython).
+to import (no numpy, no IPython). Every call goes through the kernel's
+:class:`~llmos_jupyter._workbench.Workbench` (its library, engine, cache and event bus),
+so a document run and the kernel's magics and canvases share one engine and cache.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._paths import traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.preview import output_previews
+from llmos_jupyter._workbench import Workbench
 
 __all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "notebook_graph_json",
            "read_trace_json", "rerun_trace_json", "rewrite_cells_json", "run_workflow_json",
@@ -25,7 +28,8 @@ __all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "noteboo
 
 def set_llmos_home(path: str) -> str:
     """Point this kernel's volumes (and traces) at ``path`` (``LLMOS_HOME``, the extension's
-    "volumes' location" setting); the default library and engine reload when it changes."""
+    "volumes' location" setting); the kernel's workbench (library, engine) is made anew on
+    the new volumes when it changes."""
     if os.environ.get("LLMOS_HOME") != path:
         from llmos_jupyter._api import forget_defaults
 
@@ -57,8 +61,10 @@ def skill_record(library: SkillLibrary, skill: Any) -> dict[str, Any]:
 
 def skills_json() -> str:
     """Every skill of the default volumes (system < team < user), the winner of each id,
-    each with ``trusted`` (see :func:`skill_record`)."""
-    library = SkillLibrary()
+    each with ``trusted`` (see :func:`skill_record`). The kernel's library is brought up to
+    date with the files first (``refresh``), so an edited or new skill file shows."""
+    library = Workbench.current().library
+    library.refresh()
     return json.dumps({"skills": [skill_record(library, s) for s in library.list()],
                        "errors": [str(e) for e in library.errors]})
 
@@ -73,7 +79,6 @@ def validate_workflow_json(text: str) -> str:
     library (plus the workflow's inline skills): ``{"problems": [{"code", "message",
     "node", "port", "edge"}]}``, empty when it is valid. A text that is not JSON or not a
     workflow is one problem (code ``syntax`` / ``invalid``) saying where."""
-    from llmos_jupyter._api import default_library
     from llmos_jupyter._exceptions import LlmosError
     from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
     from llmos_jupyter._workflow.model import Workflow
@@ -86,7 +91,7 @@ def validate_workflow_json(text: str) -> str:
                                          "node": None, "port": None, "edge": None}]})
     try:
         wf = Workflow.from_json(text)
-        library = default_library()
+        library = Workbench.current().library
         inline = wf.inline_skills() if wf.extra.get("inline_skills") else []
         if inline:
             library = library.overlay(inline)
@@ -147,12 +152,10 @@ workflow runs); the call's result is still its last line."""
 
 
 def _statuses_and_previews(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    from llmos_jupyter._api import default_library
-
     statuses = {n: {"status": r.status, "elapsed_ms": round(r.duration_ms, 3),
                     **({"error": r.error} if r.error else {})}
                 for n, r in result.nodes.items()}
-    library = default_library()
+    library = Workbench.current().library
     previews = {}
     for n, r in result.nodes.items():
         if r.outputs:
@@ -174,11 +177,10 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
     (:class:`~llmos_jupyter._widget.browser_runtime.StdinBridge`)."""
     import queue
 
-    from llmos_jupyter._api import default_engine
     from llmos_jupyter._exceptions import LlmosError
 
     q: queue.Queue[Any] = queue.Queue()
-    engine = default_engine()
+    workbench = Workbench.current()
     on_event = (lambda e: q.put(e.to_dict())) if events else None
     bridge = None
     if browser:
@@ -186,8 +188,8 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
 
         bridge = StdinBridge()
     try:
-        handle = engine.start(workflow, overrides, targets=targets, on_event=on_event,
-                              runners=bridge.runners() if bridge else None)
+        handle = workbench.start(workflow, overrides, targets=targets, on_event=on_event,
+                                 runners=bridge.runners() if bridge else None)
         result = None
         cancelled = False
         while result is None:
@@ -371,14 +373,13 @@ def notebook_graph_json(nb: dict[str, Any]) -> str:
 def _graph_problems(graph: dict[str, Any]) -> list[dict[str, Any]]:
     """Validation problems of a notebook's graph (what would stop a run), leaving out the
     missing inputs a parameter expression sets at run time."""
-    from llmos_jupyter._api import default_library
     from llmos_jupyter._workflow.model import Workflow
     from llmos_jupyter._workflow.validate import validate
 
     expressions = graph.get("expressions") or {}
     try:
         wf = Workflow.from_dict(graph["workflow"])
-        problems = _problem_dicts(validate(wf, default_library()))
+        problems = _problem_dicts(validate(wf, Workbench.current().library))
     except Exception as exc:  # noqa: BLE001 - reported, never raised into the sidebar
         return [{"code": "invalid", "message": str(exc), "node": None, "port": None,
                  "edge": None}]

@@ -72,7 +72,10 @@ class Agent:
     Args:
         client: the :class:`LlmClient` (its ledger counts every call of the kernel).
         library: the skills (context and tools).
-        toolbox: the tools' state (default: a new :class:`Toolbox` on ``library``).
+        toolbox: the tools' state (default: a new :class:`Toolbox` on ``library`` and its
+            :class:`~llmos_jupyter._workbench.Workbench`, so runs reuse the kernel's cache).
+        workbench: the kernel's service the default toolbox runs on (default: the one of
+            ``library``).
         chat: the conversation (default: a new chat notebook in the user volume).
         approve: decides calls that write, commit or run untrusted code (default: the
             toolbox's own, ``None`` there denies them).
@@ -80,10 +83,10 @@ class Agent:
 
     def __init__(self, client: LlmClient, library: SkillLibrary, *,
                  toolbox: Toolbox | None = None, chat: Chat | None = None,
-                 approve: Approver | None = None) -> None:
+                 approve: Approver | None = None, workbench: Any = None) -> None:
         self.client = client
         self.library = library
-        self.toolbox = toolbox or Toolbox(library)
+        self.toolbox = toolbox or Toolbox(library, workbench=workbench)
         if approve is not None:
             self.toolbox.approve = approve
         self.chat = chat or Chat(model=client.config.model)

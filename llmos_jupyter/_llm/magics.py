@@ -95,25 +95,35 @@ class LlmMagics(Magics):
     raise_errors = Bool(False, config=True, help="Raise errors instead of printing them.")
 
     def __init__(self, shell: Any = None, *, library: Any = None, client: Any = None,
-                 **kwargs: Any) -> None:
+                 workbench: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._library = library
+        self._workbench = workbench
         self._client = client
         self._key: str | None = None
         self._agent: Any = None
 
     # -- state ---------------------------------------------------------------------------
     @property
-    def library(self) -> Any:
-        if self._library is None:
-            skills = self._skill_magics()
-            if skills is not None:
-                self._library = skills.library
-            else:
-                from llmos_jupyter._api import default_library
+    def workbench(self) -> Any:
+        """The kernel's :class:`~llmos_jupyter._workbench.Workbench` (the skill magics'
+        when they are loaded): the tools run on its engine and cache, and a built workflow
+        becomes cells of its notebook session."""
+        if self._workbench is None:
+            from llmos_jupyter._workbench import Workbench
 
-                self._library = default_library()
-        return self._library
+            skills = self._skill_magics()
+            if self._library is not None:
+                self._workbench = Workbench.for_library(self._library)
+            elif skills is not None:
+                self._workbench = skills.workbench
+            else:
+                self._workbench = Workbench.current()
+        return self._workbench
+
+    @property
+    def library(self) -> Any:
+        return self._library if self._library is not None else self.workbench.library
 
     @property
     def client(self) -> Any:
@@ -132,7 +142,7 @@ class LlmMagics(Magics):
         if self._agent is None:
             from llmos_jupyter._llm.agent import Agent
 
-            self._agent = Agent(self.client, self.library)
+            self._agent = Agent(self.client, self.library, workbench=self.workbench)
         return self._agent
 
     def _skill_magics(self) -> Any:
@@ -227,12 +237,15 @@ class LlmMagics(Magics):
             print("%%llm --build: the model did not create a workflow", file=sys.stderr)
             return
         nb = notebook_from_workflow(wf)
+        # The cells join the kernel's notebook session (so %workflow run re-runs them) when
+        # the skill magics are loaded.
         skills = self._skill_magics()
+        session = skills.session if skills is not None else None  # the workbench's session
         cells = []
         for _, cell in skill_cells(nb):
-            if skills is not None:
+            if session is not None:
                 parsed = parse_skill_cell(cell.source)
-                skills.session.define(parsed, parsed.params(), cell.metadata.get("llmos"))
+                session.define(parsed, parsed.params(), cell.metadata.get("llmos"))
             cells.append({"source": cell.source, "metadata": dict(cell.metadata)})
         where = f"saved to {answer.saved}" if answer.saved else "not saved (it did not run)"
         display(views.CellsView(cells, f"Workflow {wf.id!r}: {len(cells)} skill cells, {where}"))
@@ -243,10 +256,9 @@ class LlmMagics(Magics):
                         display(Image(data=png_bytes(value)))
 
     def _notebook_context(self) -> str | None:
-        skills = self._skill_magics()
         parts = []
-        if skills is not None and skills._session is not None:
-            wf = skills.session.workflow()
+        if self.workbench.has_session:
+            wf = self.workbench.session().workflow()
             parts.append("Skill graph: " + ", ".join(f"{n.id} ({n.skill})" for n in wf.nodes))
             parts += [f"{e.source}.{e.source_handle} -> {e.target}.{e.target_handle}"
                       for e in wf.edges]

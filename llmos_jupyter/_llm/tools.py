@@ -228,7 +228,11 @@ class Toolbox:
 
     Args:
         library: the skills the model may use.
-        engine: runs workflows (default: one engine on ``library``, one worker).
+        engine: runs workflows (default: the workbench's engine in the caller's thread:
+            the kernel's one cache and event bus, so a workflow the model builds reuses
+            what ``%%skill`` cells computed and shows on an open canvas of that workflow).
+        workbench: the kernel's :class:`~llmos_jupyter._workbench.Workbench` (default: the
+            one of ``library``); runs and saved workflow files go through it.
         save_dir: where ``run_workflow`` saves ``<id>.workflow.json`` (default:
             ``<user volume>/workflows``).
         trace: write trace notebooks for runs.
@@ -238,6 +242,7 @@ class Toolbox:
 
     library: SkillLibrary
     engine: Engine | None = None
+    workbench: Any = None
     save_dir: Path | None = None
     trace: bool = True
     workflows: dict[str, Workflow] = field(default_factory=dict)
@@ -248,8 +253,13 @@ class Toolbox:
     approve: Approver | None = None
 
     def __post_init__(self) -> None:
+        if self.workbench is None:
+            from llmos_jupyter._workbench import Workbench
+
+            self.workbench = Workbench.for_library(self.library)
         if self.engine is None:
-            self.engine = Engine(self.library, max_workers=1)
+            # One worker in the caller's thread, as before, on the kernel's cache and bus.
+            self.engine = self.workbench.engine_for(main_thread=True)
         if self.save_dir is None:
             self.save_dir = volume_dir("user") / "workflows"
 
@@ -448,15 +458,13 @@ class Toolbox:
             raise ToolError("the workflow is invalid; fix these first: "
                             + "; ".join(str(p) for p in problems))
         assert self.engine is not None and self.save_dir is not None
-        from llmos_jupyter._volumes import write_product_file
-
-        path = write_product_file(
-            self._save_path(wf), redact(wf.to_json()),
-            message=f"Save workflow {wf.id} (built by %%llm)", home=self.library.home)
+        path = self.workbench.save_workflow(
+            wf, self._save_path(wf), text=redact(wf.to_json()),
+            message=f"Save workflow {wf.id} (built by %%llm)")
         mark_untrusted(path, self.library.home)  # the model wrote it: the user has not vouched
         wf.path = path
         self.saved[wf.id] = path
-        result = self.engine.run(wf, trace=self.trace)
+        result = self.workbench.run(wf, engine=self.engine, trace=self.trace)
         self.results[wf.id] = result
         if self.on_change is not None:
             self.on_change("ran", wf)

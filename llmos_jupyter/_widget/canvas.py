@@ -119,13 +119,18 @@ class Canvas(anywidget.AnyWidget):
             workflow = Workflow(id="workflow", name="Untitled workflow")
         elif not isinstance(workflow, Workflow):
             workflow = Workflow.load(workflow)
-        if engine is None:
-            from llmos_jupyter._api import default_engine, default_library
+        from llmos_jupyter._workbench import Workbench
 
-            library = library or default_library()
-            engine = default_engine(library)
+        if engine is None:
+            workbench = Workbench.for_library(library) if library is not None else Workbench.current()
+            engine = workbench.engine
+        else:
+            workbench = Workbench.for_library(library if library is not None else engine.library)
+        self.workbench: Workbench = workbench
+        """The kernel's service: runs of this canvas' workflow from other surfaces (a
+        ``%%skill`` cell, ``%%llm``) on the same engine show here too."""
         self.engine: Engine = engine
-        self.library: SkillLibrary = library or engine.library
+        self.library: SkillLibrary = library if library is not None else engine.library
         self._wf = workflow
         self._lock = threading.RLock()
         self._handle: RunHandle | None = None
@@ -223,7 +228,10 @@ class Canvas(anywidget.AnyWidget):
 
     def reload_skills(self) -> None:
         """Re-read the library's volumes and refresh the palette."""
-        self.library.reload()
+        if self.library is self.workbench.library:
+            self.workbench.reload()
+        else:
+            self.library.reload()
         self._refresh_skills()
         self._revalidate()
 
@@ -282,8 +290,9 @@ class Canvas(anywidget.AnyWidget):
                     self.message = f"executor {self.engine.executor!r} unavailable: {exc}"
                 self.dashboard = link or ""
             self._run_id = uuid.uuid4().hex[:12]  # known before the first event arrives
-            handle = self.engine.start(wf, targets=targets, run_id=self._run_id,
-                                       runners=self.browser_runner.runners(), **kwargs)
+            handle = self.workbench.start(wf, targets=targets, run_id=self._run_id,
+                                          engine=self.engine,
+                                          runners=self.browser_runner.runners(), **kwargs)
             self._handle = handle
         if wait or sys.platform == "emscripten":  # Pyodide: no threads, the run is over
             self._watch(handle)
@@ -329,13 +338,20 @@ class Canvas(anywidget.AnyWidget):
 
     def _on_event(self, event: Event) -> None:
         if event.run_id != self._run_id:
-            return  # another run of the shared engine
+            # Another run on the kernel's engine: shown when it runs this canvas' workflow
+            # (a %%skill cell of the notebook this canvas shows, a %%llm build), and only
+            # for the nodes this canvas has.
+            if self.workbench.workflow_of(event.run_id) != self._wf.id:
+                return
+            if event.node_id is not None and event.node_id not in self._wf:
+                return
         with self._lock:
             statuses = dict(self.statuses)
             if event.kind == "run_started":
-                for n in event.nodes:
+                nodes = [n for n in event.nodes if n in self._wf]
+                for n in nodes:
                     statuses[n] = {"status": "queued"}
-                self.previews = {k: v for k, v in self.previews.items() if k not in event.nodes}
+                self.previews = {k: v for k, v in self.previews.items() if k not in nodes}
             elif event.node_id is None:
                 return
             elif event.kind == "node_started":
