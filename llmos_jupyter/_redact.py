@@ -58,12 +58,14 @@ __all__ = [
     "SECRET_MASK",
     "install_log_filter",
     "is_secret_header",
+    "is_secret_param",
     "known_secrets",
     "redact",
     "redact_obj",
     "redact_ports",
     "register_secret",
     "register_secret_headers",
+    "register_url_secrets",
     "secret_env_names",
     "strip_control",
 ]
@@ -112,6 +114,11 @@ _VALUE = (
     re.compile(r"(?i)([?&](?:[a-z0-9_.\-]*(?:token|secret|passw|pwd|api[_\-]?key|access[_\-]?key"
                r"|credential|signature)[a-z0-9_.\-]*|key|sig|auth)=)[^&#\s'\"<>]+"),
 )
+
+# Query parameter names whose values are credentials (the same names as in _VALUE).
+_SECRET_PARAM = re.compile(
+    r"(?i)^(?:[a-z0-9_.\-]*(?:token|secret|passw|pwd|api[_\-]?key|access[_\-]?key"
+    r"|credential|signature)[a-z0-9_.\-]*|key|sig|auth)$")
 
 # Header names whose values are credentials (RFC 9110 §11.6.2 Authorization, §11.7.2
 # Proxy-Authorization; RFC 6265 Cookie / Set-Cookie) and the usual vendor names.
@@ -204,6 +211,41 @@ def is_secret_header(name: Any) -> bool:
     or any name containing ``token``, ``secret``, ``key``, ``passw``, ``pwd``, ``auth``,
     ``session``, ``credential`` or ``signature`` (``X-Auth-Token``, ``X-Session-Id``)."""
     return isinstance(name, str) and _SECRET_HEADER.search(name.strip()) is not None
+
+
+def is_secret_param(name: Any) -> bool:
+    """Whether a URL query parameter called ``name`` carries a credential: ``key``,
+    ``sig``, ``auth`` or a name containing ``token``, ``secret``, ``passw``, ``pwd``,
+    ``api_key``/``apikey``, ``access_key``, ``credential`` or ``signature``."""
+    return isinstance(name, str) and _SECRET_PARAM.match(name) is not None
+
+
+def register_url_secrets(url: Any, query: Any = None) -> None:
+    """Register the credentials of an ``url`` as known secrets: the userinfo password and
+    the values of credential query parameters (:func:`is_secret_param`), of the URL and
+    of ``query`` (a mapping name → value or list of values, as an HTTP client adds it).
+    A server that echoes them back (a redirect, an error page) is then scrubbed too."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    if not isinstance(url, str):
+        return
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return
+    if password:
+        register_secret(password)
+        register_secret(unquote(password))
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if is_secret_param(name):
+            register_secret(value)
+    if isinstance(query, Mapping):
+        for name, value in query.items():
+            if is_secret_param(name):
+                for v in value if isinstance(value, (list, tuple)) else (value,):
+                    if isinstance(v, str):
+                        register_secret(v)
 
 
 def _header_items(headers: Any) -> list[tuple[Any, Any]] | None:

@@ -253,3 +253,17 @@ def test_register_secret_headers_ignores_odd_shapes():
         register_secret_headers(odd)  # never raises
     register_secret_headers([("Authorization", "Basic dXNlcjpwYXNzd29yZA==")])
     assert redact("got Basic dXNlcjpwYXNzd29yZA== back") == "got [REDACTED] back"
+
+
+def test_register_url_secrets():
+    from llmos_jupyter._redact import is_secret_param, register_url_secrets
+
+    assert is_secret_param("api_key") and is_secret_param("access_token")
+    assert is_secret_param("key") and is_secret_param("X-Amz-Signature")
+    assert not is_secret_param("keyboard") and not is_secret_param("page")
+    register_url_secrets("https://u:pass%2Fword-1@h/p?access_token=at-value-55&page=22",
+                         {"apikey": "query-key-66", "page": "33"})
+    assert redact("pass/word-1 at-value-55 query-key-66 page 22 33") == \
+        "[REDACTED] [REDACTED] [REDACTED] page 22 33"
+    for odd in (None, 3, "http://[::1", "not a url"):
+        register_url_secrets(odd)  # never raises
