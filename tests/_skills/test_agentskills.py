@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import skills_ref
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from toy_skills import skill_md
 
 from llmos_jupyter import SkillLibrary, Workflow, load_skill, parse_skill, run
@@ -333,3 +335,40 @@ def test_cli_export_and_import(tmp_path, llmos_home, capsys):
     out = capsys.readouterr().out
     assert "quantum-vqe (llmos skill)" in out and "untrusted" in out
     assert main(["skills", "export", "no-such-skill", "-o", str(tmp_path / "y")]) == 2
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    name=st.one_of(st.sampled_from(["pdf-tools", "Pdf-Tools", "-pdf", "pdf-", "pdf--tools",
+                                    "pdf_tools", "pdf tools", "x" * 64, "x" * 65, "ünï-códe",
+                                    "ＰＤＦ", "", "  ", "pdf-tools "]),
+                   st.text(max_size=70)),
+    desc=st.one_of(st.integers(0, 1100).map(lambda n: "d" * n), st.text(max_size=20)),
+    extra=st.lists(st.sampled_from(["license", "compatibility", "version", "tags",
+                                    "allowed-tools", "inputs"]), max_size=3, unique=True),
+    compat=st.integers(0, 600),
+)
+def test_warnings_agree_with_the_reference_validator(name, desc, extra, compat):
+    """Differential: our checks flag exactly the frontmatters skills-ref rejects."""
+    from skills_ref.validator import validate_metadata
+
+    from llmos_jupyter._skills.agentskills import frontmatter_problems
+
+    data = {"name": name, "description": desc, "metadata": {"k": "v"}}
+    data.update({k: "c" * compat if k == "compatibility" else "x" for k in extra})
+    folder = Path("/skills") / "pdf-tools"
+    ours = frontmatter_problems(data, folder.name)
+    theirs = validate_metadata(data, folder)
+    assert bool(ours) == bool(theirs), (ours, theirs)
+    assert {f if f in ("name", "description", "compatibility") else "fields"
+            for f, _ in ours} == {_field_of(t) for t in theirs}
+
+
+def _field_of(message: str) -> str:
+    """The field a skills-ref message is about."""
+    if message.startswith("Unexpected fields"):
+        return "fields"
+    for field in ("name", "description", "compatibility"):
+        if f"'{field}'" in message or field.capitalize() in message or f" {field} " in message:
+            return field
+    return "fields"
