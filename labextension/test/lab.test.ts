@@ -213,8 +213,10 @@ describe('comparing runs', () => {
 describe('settings', () => {
   it('reads the settings with defaults for unset or invalid values', () => {
     const vals: Record<string, unknown> = { kernel: ' ', llmosHome: '/data/llmos', layoutDirection: 'TB' };
-    expect(readConfig((k) => vals[k])).toEqual({ kernel: 'python3', llmosHome: '/data/llmos', layoutDirection: 'TB' });
-    expect(readConfig(() => undefined)).toEqual({ kernel: 'python3', llmosHome: '', layoutDirection: 'LR' });
+    expect(readConfig((k) => vals[k])).toEqual({ kernel: 'python3', llmosHome: '/data/llmos', layoutDirection: 'TB',
+      executor: 'threads', daskScheduler: '' });
+    expect(readConfig(() => undefined)).toEqual({ kernel: 'python3', llmosHome: '', layoutDirection: 'LR',
+      executor: 'threads', daskScheduler: '' });
     expect(readConfig((k) => (k === 'layoutDirection' ? 'diagonal' : 'py311')).layoutDirection).toBe('LR');
   });
 });

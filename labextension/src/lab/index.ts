@@ -26,8 +26,9 @@ import { LibraryKernel } from './kernel';
 import {
   emptyWorkflow,
   readConfig,
-  loadsExtension,
+  needsLoadExt,
   nodeIdFor,
+  preferredNotebookKernel,
   skillCellSource,
   skillNodeIds,
   type Comparison,
@@ -48,6 +49,7 @@ import {
   type LlmosConfig,
 } from './tokens';
 import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
+import { freeWorkflowName, instantiateTemplate, joinPath, templateReaderCode, TEMPLATES } from './templates';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { cellsRendererFactory } from './cellsRenderer';
 import { NotebookCanvas, acceptSkillDrops } from './notebookCanvas';
@@ -125,11 +127,33 @@ function notebookSources(panel: NotebookPanel | null | undefined): string[] {
   return cells.map((c) => c.getSource());
 }
 
+/** The notebook's kernel: the running one's name, else its kernelspec, else the preferred one. */
+function kernelNameOf(panel: NotebookPanel): string | null {
+  const spec = panel.content.model?.getMetadata('kernelspec') as { name?: unknown } | undefined;
+  return panel.sessionContext.session?.kernel?.name
+    ?? (typeof spec?.name === 'string' ? spec.name : undefined)
+    ?? panel.sessionContext.kernelPreference.name ?? null;
+}
+
+/** A `%%skill` cell went in: load the magics first, unless the kernel (llmos) has them. */
 function ensureLoadExt(panel: NotebookPanel) {
   const shared = panel.content.model?.sharedModel;
-  if (shared && !loadsExtension(notebookSources(panel))) {
+  if (shared && needsLoadExt(notebookSources(panel), kernelNameOf(panel))) {
     shared.insertCell(0, { cell_type: 'code', source: '%load_ext llmos_jupyter', metadata: {} });
   }
+}
+
+/**
+ * A new notebook (opened) on the llmos kernel when the server has that kernelspec, else
+ * on the settings' kernel when it has that one, else on the server's default.
+ */
+async function newNotebook(app: JupyterFrontEnd, library: ILlmosLibrary): Promise<NotebookPanel> {
+  const specs = app.serviceManager.kernelspecs;
+  await specs.ready;
+  const kernelName = preferredNotebookKernel(Object.keys(specs.specs?.kernelspecs ?? {}), library.config().kernel);
+  const panel = await app.commands.execute('notebook:create-new', kernelName ? { kernelName } : {}) as NotebookPanel;
+  await panel.context.ready;
+  return panel;
 }
 
 /** The skill library in the left sidebar (widget id `llmos-skills`). */
@@ -155,12 +179,25 @@ const skillsPlugin: JupyterFrontEndPlugin<void> = {
         if (notebookSources(panel).includes(source)) ensureLoadExt(panel);
       });
     };
-    const onInsert = (skill: LibrarySkill) => {
-      const panel = tracker?.currentWidget;
+    const onInsert = async (skill: LibrarySkill) => {
       const cell = cellFor(skill);
-      if (!panel || !cell) {
-        void showErrorMessage('No notebook', 'Open a notebook to insert a %%skill cell into.');
-        return;
+      if (!cell) return;
+      let panel = tracker?.currentWidget ?? null;
+      if (!panel) {
+        // No notebook open: a new one, on the llmos kernel when it is installed (the
+        // magics preloaded), else the settings' kernel.
+        try {
+          panel = await newNotebook(app, library);
+        } catch (e) {
+          void showErrorMessage('Cannot create a notebook', String(e));
+          return;
+        }
+        const only = panel.content.model?.sharedModel;
+        if (only && only.cells.length === 1 && !only.cells[0].getSource()) {
+          only.cells[0].setSource(cell.source);
+          ensureLoadExt(panel);
+          return;
+        }
       }
       NotebookActions.insertBelow(panel.content);
       panel.content.activeCell?.model.sharedModel.setSource(cell.source);
@@ -168,7 +205,7 @@ const skillsPlugin: JupyterFrontEndPlugin<void> = {
     };
     let shown = false;
     const widget = new ReactHost(React.createElement(SkillLibrary, {
-      store, onRefresh: () => show(library.refresh()), cellFor, onDropped, onInsert,
+      store, onRefresh: () => show(library.refresh()), cellFor, onDropped, onInsert: (sk) => void onInsert(sk),
     }), () => {
       if (!shown) show(library.skills());  // the library kernel starts when first needed
       shown = true;
@@ -297,6 +334,32 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
         }
       },
     });
+    app.commands.addCommand(CommandIDs.newWorkflowFromTemplate, {
+      label: (args) => {
+        const t = TEMPLATES.find((x) => x.name === args.template);
+        const what = t?.label ?? String(args.template ?? 'template');
+        return args.isLauncher ? what : `New Workflow from Template: ${what}`;
+      },
+      caption: (args) => TEMPLATES.find((x) => x.name === args.template)?.caption
+        ?? 'A new *.workflow.json from one of llmos\'s templates',
+      icon: (args) => (args.isPalette ? undefined : workflowIcon),
+      execute: async (args) => {
+        const name = String(args.template ?? '');
+        const cwd = (args.cwd as string) ?? browser?.model.path ?? '';
+        try {
+          const path = await newFromTemplate(app, library, name, cwd);
+          return await app.commands.execute('docmanager:open', { path, factory: FACTORY });
+        } catch (e) {
+          void showErrorMessage('Cannot create the workflow', e instanceof Error ? e.message : String(e));
+        }
+      },
+    });
+    TEMPLATES.forEach((t, i) => {
+      launcher?.add({ command: CommandIDs.newWorkflowFromTemplate, category: TEMPLATE_CATEGORY,
+        rank: i, args: { template: t.name } });
+      palette?.addItem({ command: CommandIDs.newWorkflowFromTemplate, category: 'llmos',
+        args: { template: t.name, isPalette: true } });
+    });
     for (const command of [CommandIDs.newWorkflow, CommandIDs.runWorkflow,
       CommandIDs.runNodeDownstream, CommandIDs.cancelRun, CommandIDs.fitView,
       CommandIDs.autoLayout, CommandIDs.exportNotebook]) {
@@ -308,6 +371,60 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
       { command: CommandIDs.runNodeDownstream }, { command: CommandIDs.cancelRun }], 40);
   },
 };
+
+/** The launcher's section of "New workflow from template" items. */
+const TEMPLATE_CATEGORY = 'Workflow from template';
+
+/** A folder (and its parents) through the Contents API, when missing. */
+async function ensureDir(app: JupyterFrontEnd, dir: string): Promise<void> {
+  const contents = app.serviceManager.contents;
+  let at = '';
+  for (const part of dir.split('/').filter(Boolean)) {
+    const next = joinPath(at, part);
+    try {
+      await contents.get(next, { content: false });
+    } catch {
+      const made = await contents.newUntitled({ path: at, type: 'directory' });
+      await contents.rename(made.path, next);
+    }
+    at = next;
+  }
+}
+
+/**
+ * Write template `name` as a new workflow in folder `cwd` (`name.workflow.json`, or
+ * `name-2…` when taken) with the sub-workflows it runs beside it (existing files are
+ * kept); returns the new file's path. The library kernel reads the template (see
+ * ./templates.ts); the Contents API writes it.
+ */
+async function newFromTemplate(app: JupyterFrontEnd, library: ILlmosLibrary, name: string,
+  cwd: string): Promise<string> {
+  if (!TEMPLATES.some((t) => t.name === name)) throw new Error(`no template ${JSON.stringify(name)}`);
+  const reply = await library.kernel.run<{ files?: Record<string, unknown> }>(templateReaderCode(name));
+  const files = reply?.files ?? {};
+  const main = `${name}.workflow.json`;
+  if (typeof files[main] !== 'string') throw new Error(`the library kernel sent no ${main}`);
+  const contents = app.serviceManager.contents;
+  const listing = await contents.get(cwd, { content: true });
+  const taken = Array.isArray(listing.content) ? listing.content.map((c: { name: string }) => c.name) : [];
+  const target = joinPath(cwd, freeWorkflowName(name, taken));
+  const id = target.split('/').pop()!.replace(/\.workflow\.json$/, '');
+  const text = instantiateTemplate(files[main] as string, id, name);
+  for (const [rel, sub] of Object.entries(files)) {
+    if (rel === main || typeof sub !== 'string') continue;
+    const path = joinPath(cwd, rel);
+    try {
+      await contents.get(path, { content: false });
+      continue;  // the user's file of that name stays as it is
+    } catch {
+      /* missing: written below */
+    }
+    if (rel.includes('/')) await ensureDir(app, path.slice(0, path.lastIndexOf('/')));
+    await contents.save(path, { type: 'file', format: 'text', content: sub });
+  }
+  await contents.save(target, { type: 'file', format: 'text', content: text });
+  return target;
+}
 
 /** The run history: trace notebooks of the user volume, newest first. */
 const runsPlugin: JupyterFrontEndPlugin<void> = {
@@ -372,8 +489,11 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
         void showErrorMessage('Cannot compare the runs', String(e));
       }
     };
+    // The run analytics of one workflow (`llmos stats --workflow ID --json`'s figures).
+    const stats = (workflow: string) => library.kernel.call<unknown>('stats_json', workflow);
     const widget = new ReactHost(React.createElement(RunHistory, {
       store, onRefresh: refresh, onOpen: open, onRerun: rerun, onCompare: (a, b) => void compare(a, b),
+      onStats: stats,
     }), refresh);
     widget.addClass('llmos-RunsPanel');
     addSidePanel(app, restorer, widget, { id: RUNS_ID, icon: runsIcon, caption: 'Run history',

@@ -151,6 +151,22 @@ export class LibraryKernel {
     return this.queued(async () => callIn<T>(await this.kernel(), fn, args, onEvent, onStdin));
   }
 
+  /**
+   * Run `code` (the extension's own Python, never text from elsewhere) and parse its last
+   * printed line as JSON. One call at a time, with `call`.
+   */
+  run<T>(code: string): Promise<T> {
+    return this.queued(async () => {
+      const text = (await executeIn(await this.kernel(), code)).trim();
+      return JSON.parse(text.split('\n').pop() ?? '') as T;
+    });
+  }
+
+  /** The kernelspec name the library kernel starts. */
+  get name(): string {
+    return this.kernelName;
+  }
+
   /** Interrupt the running call (a run cancels at its next node boundary). */
   async interrupt(): Promise<void> {
     if (this._kernel) await (await this._kernel).interrupt();

@@ -1,5 +1,5 @@
 /** Pure logic of the JupyterLab plugins (unit-tested in test/lab.test.ts). */
-import type { NodeState } from '../control';
+import { CONTROL_CATEGORY, type NodeState } from '../control';
 import type { NodeStatus, Port, SkillSummary } from '../types';
 
 /** A skill as the library kernel lists it (`llmos_jupyter._lab.skills_json`). */
@@ -14,7 +14,10 @@ export interface RunInfo {
   path: string;
   name: string;
   run_id?: string;
+  /** The workflow's name (else its id). */
   workflow?: string;
+  /** The workflow's id (what `stats_json` and `llmos stats --workflow` select by). */
+  workflow_id?: string;
   status?: string;
   started_at?: string;
   duration_ms?: number;
@@ -34,7 +37,7 @@ export function filterSkills<T extends LibrarySkill>(skills: T[], query: string)
   });
 }
 
-/** `[category, skills]` pairs, categories and skills sorted by name. */
+/** `[category, skills]` pairs, categories and skills sorted by name (control nodes first). */
 export function groupByCategory<T extends LibrarySkill>(skills: T[]): [string, T[]][] {
   const groups = new Map<string, T[]>();
   for (const s of skills) {
@@ -43,7 +46,7 @@ export function groupByCategory<T extends LibrarySkill>(skills: T[]): [string, T
     groups.get(key)!.push(s);
   }
   return [...groups.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => Number(b === CONTROL_CATEGORY) - Number(a === CONTROL_CATEGORY) || a.localeCompare(b))
     .map(([k, v]) => [k, [...v].sort((a, b) => a.id.localeCompare(b.id))]);
 }
 

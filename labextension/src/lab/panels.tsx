@@ -5,6 +5,7 @@ import { Widget } from '@lumino/widgets';
 import React, { useMemo, useState, useSyncExternalStore } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
+import { controlIcon, isControl } from '../control';
 import type { Port } from '../types';
 import { safeUrl } from '../logic';
 import {
@@ -20,6 +21,7 @@ import {
   type RunInfo,
   type RunSummary,
 } from './logic';
+import { StatsSection } from './statsView';
 import { JUPYTER_CELL_MIME } from './tokens';
 
 /** A value with subscribers, for React's useSyncExternalStore. */
@@ -144,11 +146,13 @@ export function SkillLibrary(props: SkillLibraryProps) {
               const draggable = !!props.cellFor(s);
               const expanded = open === s.id;
               return (
-                <div key={s.id} className="llmos-Skill" data-skill-id={s.id} data-volume={s.volume ?? ''}
+                <div key={s.id} className={`llmos-Skill${isControl(s) ? ' llmos-mod-control' : ''}`}
+                  data-skill-id={s.id} data-volume={s.volume ?? ''} data-control={isControl(s) ? 'true' : undefined}
                   data-overrides={(s.overrides ?? []).join(' ')} data-executable={String(!!s.executable)}
                   title={draggable ? 'Drag into a notebook to add a %%skill cell' : 'A standard (non-executable) skill'}
                   onMouseDown={(e) => startDrag(e, s, props)}>
                   <div className="llmos-Skill-head" onClick={() => setOpen(expanded ? null : s.id)}>
+                    {isControl(s) && <span className="llmos-Skill-controlIcon" aria-hidden="true">{controlIcon(s.id)}</span>}
                     <span className="llmos-Skill-name">{s.name || s.id}</span>
                     {s.trusted === false && (
                       <span className="llmos-Skill-untrusted" data-untrusted="true"
@@ -182,6 +186,8 @@ export function SkillLibrary(props: SkillLibraryProps) {
 
 export interface RunHistoryProps {
   store: Store<Loadable<RunInfo[]>>;
+  /** The statistics of a workflow's runs (`_lab.stats_json`), parsed JSON. */
+  onStats?: (workflow: string) => Promise<unknown>;
   onRefresh: () => void;
   onOpen: (run: RunInfo) => void;
   /** Run the traced workflow again with the same parameters and overrides. */
@@ -190,7 +196,7 @@ export interface RunHistoryProps {
   onCompare: (a: RunInfo, b: RunInfo) => void;
 }
 
-export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare }: RunHistoryProps) {
+export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare, onStats }: RunHistoryProps) {
   const state = useSyncExternalStore(store.subscribe, store.get);
   const [picked, setPicked] = useState<string[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
@@ -219,6 +225,7 @@ export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare }: Run
       {state.error && <div className="llmos-SkillLibrary-note" data-state="error">{state.error}</div>}
       {!state.loading && !state.error && !state.data.length && (
         <div className="llmos-SkillLibrary-note" data-state="empty">No runs yet.</div>)}
+      {onStats && !state.error && <StatsSection runs={state.data} onStats={onStats} />}
       <div className="llmos-RunHistory-list" data-count={state.data.length}>
         {state.data.map((r) => (
           <div key={r.path} className="llmos-Run" data-run-id={r.run_id ?? ''} data-status={r.status ?? ''}
