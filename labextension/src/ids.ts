@@ -1,21 +1,34 @@
 /**
  * One grammar for the ids a workflow carries: node, skill, edge and workflow ids.
  *
- * The same patterns and limits live in `llmos_jupyter/_ids.py`; a Python test reads this
- * file and checks that every `*_ID_PATTERN` source and `*_ID_MAX` here is identical to
- * the Python one, so the canvas, the kernel and the CLI accept exactly the same ids.
+ * The patterns and limits are `llmos_jupyter/_ids.py`'s, generated into
+ * `contract.gen.ts` (through the contract's JSON Schema; tests/_contract fails when they
+ * drift), so the canvas, the kernel and the CLI accept exactly the same ids.
  * Plain ASCII only: no control characters, newline, space, quote, backslash, `<`, `&` or
  * backtick. Node ids hold no `.` (`NODE.PORT` splits on it).
  */
 
-export const NODE_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
-export const NODE_ID_MAX = 128;
-export const SKILL_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-export const SKILL_ID_MAX = 128;
-export const EDGE_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:>+=@#~/-]*$/;
-export const EDGE_ID_MAX = 512;
-export const WORKFLOW_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-export const WORKFLOW_ID_MAX = 128;
+import {
+  EDGE_ID_MAX,
+  EDGE_ID_PATTERN,
+  NODE_ID_MAX,
+  NODE_ID_PATTERN,
+  SKILL_ID_MAX,
+  SKILL_ID_PATTERN,
+  WORKFLOW_ID_MAX,
+  WORKFLOW_ID_PATTERN,
+} from './contract.gen';
+
+export {
+  EDGE_ID_MAX,
+  EDGE_ID_PATTERN,
+  NODE_ID_MAX,
+  NODE_ID_PATTERN,
+  SKILL_ID_MAX,
+  SKILL_ID_PATTERN,
+  WORKFLOW_ID_MAX,
+  WORKFLOW_ID_PATTERN,
+};
 
 export type IdKind = 'node' | 'skill' | 'edge' | 'workflow';
 

@@ -7,43 +7,32 @@
  *   {kind: 'cancel', request, reason}
  * and expects back, through `model.send`,
  *   {action: 'result', request, outputs} or {action: 'result', request, error, line, stack}.
- * A worker gets a `WorkerJob` and posts a `WorkerAnswer`.
+ * A worker gets a `WorkerJob` and posts a `WorkerAnswer`. The message types are generated
+ * from the Python contract (llmos_jupyter/_contract/schemas.py → contract.gen.ts).
  */
 import { parse } from 'acorn';
 
-export const BROWSER_RUNTIMES = ['javascript', 'threejs'] as const;
-export type BrowserRuntime = (typeof BROWSER_RUNTIMES)[number];
+import {
+  BROWSER_RUNTIMES,
+  type BrowserRuntime,
+  type CancelRequest,
+  type ExecuteRequest,
+  type ResultMessage,
+  type WorkerAnswer,
+} from '../contract.gen';
 
-export interface ExecuteRequest {
-  kind: 'execute';
-  request: string;
-  skill: string;
-  runtime: BrowserRuntime;
-  code: string;
-  code_line: number;
-  source: string;
-  inputs: Record<string, unknown>;
-}
-
-export interface CancelRequest {
-  kind: 'cancel';
-  request: string;
-  reason?: string;
-}
-
-/** What a worker posts back: outputs, or the error with its line in the skill file. */
-export type WorkerAnswer =
-  | { outputs: Record<string, unknown> }
-  | { error: string; line: number | null; stack: string | null };
-
-export type ResultMessage = { action: 'result'; request: string } & WorkerAnswer;
+// The message types are the Python contract's (llmos_jupyter/_contract, contract.gen.ts).
+export { BROWSER_RUNTIMES };
+export type { BrowserRuntime, CancelRequest, ExecuteRequest, ResultMessage, WorkerAnswer };
 
 /** The kernel's message as a request, or null when it is not one of ours. */
 export function parseRuntimeMessage(msg: unknown): ExecuteRequest | CancelRequest | null {
   if (typeof msg !== 'object' || msg === null) return null;
   const m = msg as Record<string, unknown>;
   if (typeof m.request !== 'string') return null;
-  if (m.kind === 'cancel') return { kind: 'cancel', request: m.request, reason: String(m.reason ?? '') };
+  if (m.kind === 'cancel') {
+    return { kind: 'cancel', request: m.request, reason: m.reason === 'timeout' ? 'timeout' : 'cancel' };
+  }
   if (m.kind !== 'execute') return null;
   if (!(BROWSER_RUNTIMES as readonly unknown[]).includes(m.runtime) || typeof m.code !== 'string') {
     return null;
