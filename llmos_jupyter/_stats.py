@@ -29,7 +29,7 @@ show the same figures. The report is one JSON object::
       "failures": [                              # node failures grouped by error, most first
         {"error": "ValueError: x must be > #, got #",   # the message, numbers as "#"
          "example": "ValueError: x must be > 0, got -1",  # the first message seen
-         "count", "nodes": [{"workflow", "node"}], "run_ids": [...≤ 10],
+         "count", "nodes": [node ids], "workflows": [workflow ids], "run_ids": [...≤ 10],
          "last": ISO 8601 | null}]
     }
 
@@ -142,11 +142,12 @@ def compute_stats(records: Iterable[Any], *, bottlenecks: int = BOTTLENECKS) -> 
                 error = redact(n.error or "(no error message)")
                 g = failures.setdefault(_NUMBER.sub("#", error), {
                     "error": _NUMBER.sub("#", error), "example": error, "count": 0,
-                    "nodes": [], "run_ids": [], "last": None})
+                    "nodes": [], "workflows": [], "run_ids": [], "last": None})
                 g["count"] += 1
-                where = {"workflow": wid, "node": n.node_id}
-                if where not in g["nodes"]:
-                    g["nodes"].append(where)
+                if n.node_id not in g["nodes"]:
+                    g["nodes"].append(n.node_id)
+                if wid not in g["workflows"]:
+                    g["workflows"].append(wid)
                 if rec.run_id not in g["run_ids"] and len(g["run_ids"]) < FAILURE_RUN_IDS:
                     g["run_ids"].append(rec.run_id)
                 if started is not None and (g["last"] is None or started > g["last"]):

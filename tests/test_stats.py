@@ -76,8 +76,7 @@ def test_compute_stats_exact_figures():
         ("other", "a", round(4 / 96, 4))]
     [f] = s["failures"]
     assert f == {"error": "ValueError: x = # is bad", "example": "ValueError: x = 3 is bad",
-                 "count": 2, "nodes": [{"workflow": "wf", "node": "a"},
-                                       {"workflow": "other", "node": "a"}],
+                 "count": 2, "nodes": ["a"], "workflows": ["wf", "other"],
                  "run_ids": ["r3", "r4"], "last": "2026-11-30T12:03:00.000+00:00"}
     assert [(w["workflow"], w["runs"], w["success_rate"]) for w in s["workflows"]] == [
         ("wf", 3, round(2 / 3, 4)), ("other", 1, 0.0)]
@@ -145,7 +144,7 @@ def test_exact_figures_from_real_traces(runs):
     assert a["cache_hit_rate"] == round(1 / 3, 4)
     [f] = s["failures"]
     assert (f["error"], f["count"], f["nodes"], f["run_ids"]) == (
-        "ValueError: cannot use x = #", 1, [{"workflow": "breaks", "node": "f"}],
+        "ValueError: cannot use x = #", 1, ["f"],
         [runs[3].run_id])
     only = stats_report(workflow="Breaks")  # by name too
     assert (only["runs"], only["success_rate"], only["filters"]["workflow"]) == (1, 0.0, "Breaks")

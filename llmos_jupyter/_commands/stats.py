@@ -104,7 +104,7 @@ def _cmd_stats(args: argparse.Namespace, out: Any, err: Any) -> int:
         parts = [f"{text(b['node'])} {pct(b['share'])}" for b in report["bottlenecks"]]
         out.print("bottlenecks (share of node time): " + ", ".join(parts), highlight=False)
     for g in report["failures"][:_FAILURE_ROWS]:
-        where = ", ".join(f"{w['node']}" for w in g["nodes"][:5])
+        where = ", ".join(g["nodes"][:5])
         out.print(f"[red]{g['count']}×[/] {text(g['error'])}  [dim]({text(where)}; e.g. "
                   f"{text(g['example'])})[/]",
                   highlight=False)

@@ -64,7 +64,7 @@ def _cmd_test(args: argparse.Namespace, out: Any, err: Any) -> int:
             if result.error and not args.json:
                 err.print(f"  [red]invalid:[/] {escape(result.error)}", highlight=False)
             elif not result.cases and not args.json:
-                out.print("  no test cases (the file has no \"tests\" block)",
+                out.print("  no test cases (no \"tests\" block, or an empty one)",
                           markup=False, highlight=False)
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
