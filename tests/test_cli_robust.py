@@ -127,11 +127,11 @@ def test_ctrl_c_cancels_writes_a_cancelled_trace_and_exits_130(home, tmp_path, w
                              "--workers", workers], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(2.5)  # interpreter start + the run begins
-    t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, (out, err)
-    assert time.monotonic() - t0 < 10
+    # (communicate's 20 s bound is under the 30 s the sleeping nodes would take: the run
+    # was abandoned, not waited out; no tighter wall-clock assertion on shared CI)
     assert "Traceback" not in err and "Traceback" not in out.split("failed:")[0]
     traces = list((home / "user" / "traces").glob("*.ipynb"))
     assert len(traces) == 1

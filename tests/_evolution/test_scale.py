@@ -95,9 +95,7 @@ def _write_trace(folder: Path, trace: dict) -> Path:
 
 def test_evolve_on_a_1000_node_trace_reports_without_writing_a_huge_compound(llmos_home):
     _write_trace(llmos_home / "user" / "traces", _chain_trace(1000, 0))
-    start = time.perf_counter()
-    report = evolve(min_runs=1)
-    assert time.perf_counter() - start < 3.0
+    report = evolve(min_runs=1)  # (its speed is benchmarks/evolve.py's business)
     [cand] = report.candidates
     assert cand.action == "skip" and f"more than {MAX_COMPOUND_MEMBERS}" in cand.reason
     text = report.explain()

@@ -163,9 +163,7 @@ def test_symlink_cycles_are_scanned_once(tmp_path):
     (root / "sub" / "up").symlink_to("..")
     (root / "sub" / "again.md").symlink_to(root / "add.md")
     (root / "dangling").symlink_to(tmp_path / "nowhere")
-    start = time.monotonic()
-    files = skill_files(root)
-    assert time.monotonic() - start < 1
+    files = skill_files(root)  # returns at all: the cycles were not followed
     assert files == [root / "add.md", root / "sub" / "other.md"]
     lib = SkillLibrary(volumes=[("user", root)])
     assert {s.skill_id for s in lib} == {"add", "other"} and lib.errors == []
