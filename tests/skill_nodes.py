@@ -40,3 +40,18 @@ def error(skill: str, **params: Any) -> str:
     _, node = run_node(skill, **params)
     assert node.status == "failed", f"expected a failure, got outputs {node.outputs!r}"
     return node.error
+
+
+def fresh_execute(skill: str):
+    """The skill's ``execute`` compiled into a namespace of its own (so a test may patch
+    its globals without touching the library's cached function), defaults merged in."""
+    s = system_library().get(skill)
+    namespace: dict[str, Any] = {"__name__": f"fresh_{skill.replace('-', '_')}"}
+    exec(compile(s.code, str(s.path), "exec"), namespace)
+    execute = namespace["execute"]
+
+    def run(inputs: dict[str, Any]) -> dict[str, Any]:
+        return execute({**s.defaults, **inputs})
+
+    run.namespace = namespace
+    return run
