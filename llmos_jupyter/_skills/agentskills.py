@@ -354,13 +354,15 @@ def _code_note(script: str) -> str:
             "`metadata` (`llmos-inputs`, `llmos-outputs`).")
 
 
-def export_skill(skill: Skill) -> tuple[str, dict[str, str]]:
-    """An llmos skill as an Agent Skills folder: ``(folder name, {relative path: text})``
+def export_skill(skill: Skill) -> tuple[str, dict[str, str | bytes]]:
+    """An llmos skill as an Agent Skills folder: ``(folder name, {relative path: content})``
     with ``SKILL.md`` and, for an executable skill, the script holding its code block
-    (:data:`SCRIPT_FILES`). Nothing is written.
+    (:data:`SCRIPT_FILES`). A skill that is itself a folder (``…/SKILL.md``) brings its
+    other files (references, assets) along. Nothing is written.
 
     Raises:
-        SkillError: the id has no specification name, or a field cannot be encoded.
+        SkillError: the id has no specification name, a field cannot be encoded, or the
+            skill's folder cannot be read (see :func:`read_folder`'s limits).
     """
     name = spec_name(skill.skill_id)
     fm = _frontmatter_of(skill)
@@ -373,9 +375,12 @@ def export_skill(skill: Skill) -> tuple[str, dict[str, str]]:
     # Only what the frontmatter declares: a default stays a default after the round trip.
     if "category" in fm:
         meta["llmos-category"] = skill.category
-    if "version" in fm:
+    if isinstance(fm.get("version"), str):
         meta["llmos-version"] = skill.version
-    files: dict[str, str] = {}
+    files: dict[str, str | bytes] = {}
+    if skill.path is not None and skill.path.name == "SKILL.md":
+        files.update((rel, data) for rel, data in _read_tree(skill.path.parent).items()
+                     if rel != "SKILL.md")
     body = skill.body
     if skill.code is not None:
         script = SCRIPT_FILES.get(skill.runtime)
@@ -383,7 +388,7 @@ def export_skill(skill: Skill) -> tuple[str, dict[str, str]]:
             raise SkillError(f"runtime {skill.runtime!r} has no script file", field="runtime")
         meta["llmos-runtime"] = skill.runtime
         meta["llmos-script"] = script
-        files[script] = skill.code
+        files[script] = skill.code  # over a same-named file of the folder: the code wins
         body = _replace_code(body, skill.code, script)
     for key, mkey in _JSON_KEYS.items():
         if fm.get(key) is not None:
@@ -392,8 +397,8 @@ def export_skill(skill: Skill) -> tuple[str, dict[str, str]]:
     rest: dict[str, Any] = {}
     own_meta: dict[str, str] = {}
     for key, value in fm.items():
-        if key in _MAPPED:
-            continue
+        if key in _MAPPED and not (key == "version" and not isinstance(value, str)):
+            continue  # (a numeric version goes to llmos-frontmatter: JSON keeps its type)
         if key in ("license", "allowed-tools") and isinstance(value, str) and value.strip():
             top[key] = value
         elif (key == "metadata" and isinstance(value, dict)
@@ -430,7 +435,7 @@ def _compatibility(skill: Skill) -> str:
     if skill.code is None:
         return ""
     if skill.runtime == "python":
-        how = "Python 3.10+"
+        how = "Python 3.11+"
         if skill.requires:
             how += " with " + ", ".join(skill.requires)
     elif skill.runtime in ("javascript", "threejs"):
@@ -480,7 +485,7 @@ def export_skills(skills: Iterable[Skill], output: str | Path, *,
     from llmos_jupyter._safe_write import safe_write
 
     out = Path(output)
-    planned: dict[str, tuple[Skill, dict[str, str]]] = {}
+    planned: dict[str, tuple[Skill, dict[str, str | bytes]]] = {}
     for skill in skills:
         name, files = export_skill(skill)
         if name in planned:

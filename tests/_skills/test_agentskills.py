@@ -282,6 +282,15 @@ def test_importing_anyones_folder_copies_it_as_a_standard_skill(tmp_path, llmos_
     assert skill.path == r.path and not is_trusted(skill)
     with pytest.raises(SkillError, match="already exists"):
         import_folders([src])
+    # Exported again, it is valid (name from the id, version under metadata) and keeps
+    # its folder's files.
+    [out] = export_skills([skill], tmp_path / "again")
+    assert skills_ref.validate(out) == []
+    assert (out / "references" / "forms.md").read_text() == "# Forms\n"
+    assert (out / "scripts" / "fill.py").read_text() == "print('fill')\n"
+    assert skills_ref.read_properties(out).license is None
+    back = read_folder(out)
+    assert back.llmos and dict(back.skill().frontmatter)["version"] == 1.2
 
 
 def test_import_refuses_links_traversal_and_bad_metadata(tmp_path, llmos_home):
