@@ -661,7 +661,7 @@ def read_folder(folder: str | Path) -> AgentSkillFolder:
         out["metadata"] = own
     for key, value in rest.items():
         out.setdefault(key, value)
-    body = _restore_body(spec.body, code)
+    body = _restore_body(spec.body, code, str(out.get("runtime", "python")))
     head = _yaml_dump(out)
     markdown = f"---\n{head}---\n"
     if body.strip():
@@ -688,7 +688,9 @@ def _yaml_dump(data: Mapping[str, Any]) -> str:
     return yaml.dump(dict(data), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _restore_body(body: str, code: str | None) -> str:
+def _restore_body(body: str, code: str | None, runtime: str = "python") -> str:
+    """The exported body made the llmos body again: the description block dropped, the
+    code block put back at its marker (or appended, fenced in ``runtime``'s language)."""
     rows = body.split("\n")
     if rows and rows[0] == _DESC_OPEN and _DESC_CLOSE in rows:
         end = rows.index(_DESC_CLOSE) + 1
@@ -716,7 +718,8 @@ def _restore_body(body: str, code: str | None) -> str:
     # No marker (an edited SKILL.md): the block goes at the end, without the note.
     note_rows = [r for r in rows if r.startswith("The code of this skill is [`")]
     rows = [r for r in rows if r not in note_rows]
-    return "\n".join(rows).rstrip("\n") + "\n\n```python\n" + code.rstrip("\n") + "\n```"
+    return ("\n".join(rows).rstrip("\n") + f"\n\n```{runtime}\n" + code.rstrip("\n")
+            + "\n```")
 
 
 @dataclass

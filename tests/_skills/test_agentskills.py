@@ -381,3 +381,21 @@ def _field_of(message: str) -> str:
         if f"'{field}'" in message or field.capitalize() in message or f" {field} " in message:
             return field
     return "fields"
+
+
+def test_a_skill_without_a_file_and_an_edited_export_still_import(tmp_path):
+    """Skills built in code have no block in their body; a SKILL.md whose marker was
+    edited away still gets its code back, fenced in the runtime's language."""
+    from llmos_jupyter import Skill
+
+    js = Skill("js-add", "JS add", description="adds", runtime="javascript",
+               inputs=parse_skill(ADD).inputs, outputs=parse_skill(ADD).outputs,
+               code="function execute(inputs) {\n  return {sum: inputs.a + inputs.b};\n}\n",
+               body="# JS add\n\nAdds two numbers.")
+    [folder] = export_skills([js], tmp_path)
+    assert skills_ref.validate(folder) == []
+    assert (folder / "scripts" / "execute.js").read_text() == js.code
+    back = read_folder(folder).skill()
+    assert (back.code, back.runtime, back.inputs, back.outputs) == \
+        (js.code, js.runtime, js.inputs, js.outputs)
+    assert back.body.startswith(js.body) and "```javascript" in back.body
