@@ -421,7 +421,7 @@ def export_skill(skill: Skill) -> tuple[str, dict[str, str | bytes]]:
         lines.append(f"allowed-tools: {_dq(top['allowed-tools'])}")
     lines.append("metadata:")
     for key, value in {**own_meta, **meta}.items():
-        shown = key if _ID_RE.match(key) else _dq(key)
+        shown = key if _ID_RE.match(key) and "---" not in key else _dq(key)
         lines.append(f"  {shown}: {_sq(value) if key in _JSON_VALUES else _dq(value)}")
     lines.append("---")
     text = "\n".join(lines) + "\n"
