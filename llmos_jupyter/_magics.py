@@ -582,6 +582,13 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     if magics not in getattr(ipython, "configurables", []):
         ipython.configurables.append(magics)
+    # Skill-cell completion in any IPython kernel (the llmos kernel answers it itself).
+    from llmos_jupyter._kernel.startup import register_completion
+
+    try:
+        register_completion(ipython)
+    except AttributeError:  # a shell without IPython's Completer (a test double)
+        pass
 
 
 __all__ += ["MagicError"]
