@@ -13,6 +13,7 @@ subworkflow   inputs/outputs = the declared interface of the file ``workflow`` n
 map           ``item_input`` (and the keys of ``params``) are inputs of that file
 loop          that file declares an input ``state`` and an output ``state``;
               ``until`` parses
+router        one output per key of the ``routes`` param (``llm-router``)
 ============  ==========================================================================
 
 Per-node policies on any node (``data`` of the node, beside ``skill`` and ``params``):
@@ -35,9 +36,11 @@ from llmos_jupyter._skills.ports import Port
 from llmos_jupyter._workflow.model import Node, Workflow
 from llmos_jupyter._workflow.subflows import interface, load_subflow, resolve_path
 
-__all__ = ["CONTROL_KINDS", "FILE_KINDS", "check_control", "control_kind", "parse_expression"]
+__all__ = ["CONTROL_KINDS", "FILE_KINDS", "check_control", "control_kind", "is_valid_port",
+           "parse_expression"]
 
-CONTROL_KINDS = ("condition", "switch", "merge", "delay", "subworkflow", "map", "loop")
+CONTROL_KINDS = ("condition", "switch", "merge", "delay", "subworkflow", "map", "loop",
+                 "router")
 FILE_KINDS = ("subworkflow", "map", "loop")
 """Control kinds that run another workflow file."""
 
@@ -52,6 +55,13 @@ def control_kind(skill: Skill) -> str | None:
     """The control kind of a system skill (``None`` for ordinary skills)."""
     kind = skill.frontmatter.get("control") if skill.volume == "system" else None
     return kind if kind in CONTROL_KINDS else None
+
+
+def is_valid_port(name: str) -> bool:
+    """Port names of declared outputs: an identifier-like name (letters, digits, ``_``,
+    ``-``; not starting with a digit), at most 64 characters."""
+    return 0 < len(name) <= 64 and not name[0].isdigit() and \
+        name.replace("-", "_").isidentifier() and name.isascii()
 
 
 def parse_expression(text: Any) -> str | None:
@@ -105,6 +115,26 @@ def check_control(kind: str | None, wf: Workflow, node: Node, skill: Skill,
                                             description=f"the value, when cases[{i}] is the "
                                             "first case that holds")
                         for i in range(len(cases)))
+        return dataclasses.replace(skill, outputs=outputs + tuple(skill.outputs))
+    elif kind == "router":
+        routes = values.get("routes")
+        if not isinstance(routes, Mapping):
+            if "routes" not in values:
+                add(WorkflowProblem("bad-param", "set 'routes' on the node (route name → "
+                                    "description): one output per route is declared from it",
+                                    node=nid, port="routes"))
+            return skill
+        fixed = set(skill.output_ports)
+        bad = [r for r in routes if not (isinstance(r, str) and is_valid_port(r)) or r in fixed]
+        if bad or not routes or len(routes) > MAX_CASES:
+            add(WorkflowProblem("bad-param", f"routes: 1 to {MAX_CASES} names that are port "
+                                f"names and not {', '.join(sorted(fixed))}"
+                                + (f" (bad: {', '.join(map(repr, bad[:5]))})" if bad else ""),
+                                node=nid, port="routes"))
+            return skill
+        outputs = tuple(Port(name, "any", required=False,
+                             description=f"the value, when the model chooses {name!r}")
+                        for name in routes)
         return dataclasses.replace(skill, outputs=outputs + tuple(skill.outputs))
     elif kind == "loop" and "until" in values:
         _expr(values["until"], nid, "until", add)
