@@ -65,6 +65,7 @@ __all__ = [
     "redact_ports",
     "register_secret",
     "register_secret_headers",
+    "register_secrets_in",
     "register_url_secrets",
     "secret_env_names",
     "strip_control",
@@ -246,6 +247,54 @@ def register_url_secrets(url: Any, query: Any = None) -> None:
                 for v in value if isinstance(value, (list, tuple)) else (value,):
                     if isinstance(v, str):
                         register_secret(v)
+
+
+_URL_IN_TEXT = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s'\"<>]+")
+
+
+def register_secrets_in(value: Any, _depth: int = 0) -> None:
+    """Register every credential found in JSON-like ``value`` (a node's inputs, say) as a
+    known secret: secret header values under a ``headers`` key
+    (:func:`register_secret_headers`), and in every URL inside a string the userinfo
+    password, the Basic credentials an HTTP client derives from it and credential query
+    values (:func:`register_url_secrets`).
+
+    For writers that see a run's values but not the process that ran it (a node run in a
+    child process or on a Dask worker registered its secrets there): calling this on the
+    node's inputs before :func:`redact` scrubs an echoed ``Authorization`` value from the
+    outputs too. Never raises; nesting deeper than 64 levels is not walked.
+    """
+    if _depth > 64:
+        return
+    if isinstance(value, str):
+        if "://" in value:
+            for url in _URL_IN_TEXT.findall(value):
+                register_url_secrets(url)
+                _register_basic(url)
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if isinstance(k, str) and k.lower() == "headers":
+                register_secret_headers(v)
+            register_secrets_in(v, _depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            register_secrets_in(v, _depth + 1)
+
+
+def _register_basic(url: str) -> None:
+    """``base64(user:password)``, what HTTP clients send for a URL's userinfo."""
+    import base64
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        return
+    if password:
+        basic = f"{unquote(user or '')}:{unquote(password)}".encode()
+        register_secret(base64.b64encode(basic).decode("ascii"))
 
 
 def _header_items(headers: Any) -> list[tuple[Any, Any]] | None:

@@ -267,3 +267,21 @@ def test_register_url_secrets():
         "[REDACTED] [REDACTED] [REDACTED] page 22 33"
     for odd in (None, 3, "http://[::1", "not a url"):
         register_url_secrets(odd)  # never raises
+
+
+def test_register_secrets_in_a_nodes_inputs():
+    """What a trace writer calls for nodes that ran in another process."""
+    import base64 as b64
+
+    from llmos_jupyter._redact import register_secrets_in
+
+    register_secrets_in({"url": "see https://carol:pw-in-child-7@h/x?token=tq-child-8 now",
+                         "nested": [{"headers": {"X-Api-Key": "child-key-9999"}}],
+                         "n": 3, "deep": [[[[None]]]]})
+    basic = b64.b64encode(b"carol:pw-in-child-7").decode()
+    echoed = f"pw-in-child-7 tq-child-8 child-key-9999 Basic {basic}"
+    assert redact(echoed) == "[REDACTED] [REDACTED] [REDACTED] Basic [REDACTED]"
+    nested = {}
+    for _ in range(200):
+        nested = {"a": nested}
+    register_secrets_in(nested)  # deep nesting is not walked, and never raises
