@@ -283,7 +283,7 @@ class LlmosMagics(Magics):
         try:
             code = compile(a.source, f"<%%skill {parsed.node_id}, line {a.line}>", "eval")
             return eval(code, self.shell.user_ns)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the user's expression may raise anything
             raise WorkflowError(f"line {a.line}: {a.name} = {a.source}: "
                                 f"{type(exc).__name__}: {exc}") from None
 

@@ -368,17 +368,19 @@ def inspect(code: str, cursor_pos: int | None, workbench: Any,
         words = [t.text for t in cell.tokens]
         i = cell.tokens.index(token)
         text = token.text
+        option = next((w for w in reversed(words[:i]) if w.startswith("--")), None)
         if _skill(workbench, text) is not None:
             skill = _skill(workbench, text)
-        elif text in ("--uses", "--set") or (i == 1 and cell.form == "cell") or (
+        elif option == "--in" and "=" in text and col > token.start + text.find("="):
+            # After the "=" of --in PORT=NODE.PORT: the upstream node's skill.
+            skill = _node_skill(workbench, text.partition("=")[2].partition(".")[0])
+        elif text in ("--uses", "--set", "--in") or (i == 1 and cell.form == "cell") or (
                 i > 1 and not text.startswith("-") and "=" in text):
             skill = _skill(workbench, _uses(cell))
             if skill is None and i == 1:
                 skill = _node_skill(workbench, text)
         elif i == 1 and cell.form == "line" and text not in RESERVED_SUBCOMMANDS:
             skill = _skill(workbench, _uses(cell))
-        elif i > 1 and words[i - 1] in ("--in",) and "." in text:
-            skill = _node_skill(workbench, text.partition("=")[2].partition(".")[0])
     elif cell.form == "cell" and cursor_pos >= cell.body_start:
         skill = _skill(workbench, _uses(cell))
         offset = cursor_pos - cell.body_start
