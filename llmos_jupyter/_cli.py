@@ -753,9 +753,13 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
         else:
             err.print(_clean(f"{path}: no such file or folder"), highlight=False, markup=False)
             return 2
-    bad = 0
+    bad = warned = 0
     for f in files:
-        problems = check_skill_file(f)
+        warnings: list[Any] = []
+        problems = check_skill_file(f, warnings=warnings)
+        for w in warnings:  # Agent Skills specification violations: reported, not fatal
+            err.print(f"[yellow]![/] {escape(_clean(w))}", highlight=False)
+        warned += bool(warnings)
         if problems:
             bad += 1
             for exc in problems:
@@ -770,7 +774,8 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
             kind = "executable" if skill.executable else "standard"
             out.print(f"[green]✓[/] {escape(_clean(f))} ({escape(_clean(skill.skill_id))}, {kind})",
                       highlight=False)
-    out.print(f"{len(files) - bad} ok, {bad} with errors", highlight=False)
+    out.print(f"{len(files) - bad} ok, {bad} with errors"
+              + (f", {warned} with warnings" if warned else ""), highlight=False)
     return 1 if bad else 0
 
 

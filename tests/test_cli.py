@@ -80,7 +80,7 @@ def test_invalid_workflow_exits_2_listing_problems(capsys, tmp_path, user_skills
     path = wf.save(tmp_path / "bad.workflow.json")
     code, out, err = run_cli(capsys, "run", str(path))
     assert code == 2 and out == ""
-    assert "unknown skill 'ad'; did you mean 'add'?" in err
+    assert "unknown skill 'ad'; did you mean 'add'" in err
     assert "node 'y', port 'q'" in err
 
 
@@ -117,3 +117,14 @@ def test_console_script_runs(flow):
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["nodes"]["b"]["outputs"] == {"sum": 5}
+
+
+def test_skills_check_reports_agent_skills_spec_violations_as_warnings(tmp_path, capsys):
+    folder = tmp_path / "pdf-tools"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: Pdf_Tools\ndescription: d\nversion: 1\n---\nbody\n")
+    assert main(["skills", "check", str(folder)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 with warnings" in out
+    assert len([line for line in err.splitlines() if line.startswith("! ")]) == 4
+    assert "SKILL.md:4: [version]" in err
