@@ -20,6 +20,10 @@ from skill_nodes import error, outputs, run_node
 from llmos_jupyter._redact import REDACTED
 
 
+FLAKY: dict[str, int] = {}
+FLAKY_LOCK = threading.Lock()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -68,6 +72,15 @@ class Handler(BaseHTTPRequestHandler):
             status = int(path.rsplit("/", 1)[1])
             extra = [("Retry-After", query["retry"][0])] if "retry" in query else []
             self.send(status, b'{"error": "nope"}\n  second line', "application/json", extra)
+        elif path == "/flaky":  # 503 (Retry-After 0) for the first `fail` calls per key
+            with FLAKY_LOCK:
+                key = query["key"][0]
+                FLAKY[key] = FLAKY.get(key, 0) + 1
+                calls = FLAKY[key]
+            if calls <= int(query["fail"][0]):
+                self.send(503, b"busy", extra=[("Retry-After", "0")])
+            else:
+                self.send(200, json.dumps({"calls": calls}).encode(), "application/json")
         elif path == "/redirect":
             self.send(302, b"", None, [("Location", "/json")])
         elif path == "/loop":
@@ -176,30 +189,57 @@ def test_retry_after_seconds_and_date_are_exposed(server):
 
 
 def test_http_status_error_carries_retry_after_s(server):
-    from llmos_jupyter import SkillLibrary
+    from skill_nodes import fresh_execute
 
-    from skill_nodes import system_library
-
-    skill = system_library().get("http-request")
-    execute = skill.load_function()
-    defaults = dict(skill.defaults)
+    execute = fresh_execute("http-request")
     with pytest.raises(Exception) as caught:
-        execute({**defaults, "url": f"{server}/status/503?retry=7"})
+        execute({"url": f"{server}/status/503?retry=7"})
     exc = caught.value
     assert type(exc).__name__ == "HttpStatusError"
     assert (exc.status, exc.reason, exc.retry_after_s) == (503, "Service Unavailable", 7.0)
     assert exc.url == f"{server}/status/503?retry=7"
     with pytest.raises(Exception) as caught:
-        execute({**defaults, "url": f"{server}/status/404?retry=7"})
+        execute({"url": f"{server}/status/404?retry=7"})
     assert caught.value.retry_after_s is None  # only 429 and 503 carry a delay
     past = email.utils.formatdate(time.time() - 3600, usegmt=True)
     with pytest.raises(Exception) as caught:
-        execute({**defaults, "url": f"{server}/status/429?retry={past}"})
+        execute({"url": f"{server}/status/429?retry={past}"})
     assert caught.value.retry_after_s == 0.0
     with pytest.raises(Exception) as caught:
-        execute({**defaults, "url": f"{server}/status/429?retry=soon"})
+        execute({"url": f"{server}/status/429?retry=soon"})
     assert caught.value.retry_after_s is None
-    assert SkillLibrary  # imported for its side effect of being the public API
+
+
+def test_the_engine_retry_policy_retries_http_status_errors(server):
+    from llmos_jupyter import Engine, Workflow
+    from skill_nodes import system_library
+
+    def run(key, fail, on):
+        wf = Workflow(id="retry", name="retry")
+        node = wf.add_node("http-request", id="n",
+                           params={"url": f"{server}/flaky?key={key}&fail={fail}"})
+        node.data_extra["retry"] = {"attempts": 3, "backoff_s": 0, "on": on}
+        return Engine(system_library(), max_workers=1).run(wf, trace=False).nodes["n"]
+
+    node = run("a", 2, ["HttpStatusError"])
+    assert node.status == "completed" and node.outputs["json"] == {"calls": 3}
+    assert node.attempts == 3
+    node = run("b", 5, ["HttpStatusError"])
+    assert node.status == "failed" and node.attempts == 3 and "HTTP 503" in node.error
+    node = run("c", 1, ["TimeoutError"])  # another error type: not retried
+    assert node.status == "failed" and node.attempts == 1
+
+
+def test_retry_delay_honours_retry_after(server):
+    from llmos_jupyter._engine.control import RetryPolicy
+    from skill_nodes import fresh_execute
+
+    with pytest.raises(Exception) as caught:
+        fresh_execute("http-request")({"url": f"{server}/status/503?retry=7"})
+    policy = RetryPolicy({"attempts": 3, "backoff_s": 1, "on": ["HttpStatusError"]})
+    assert policy.matches(caught.value)
+    assert policy.delay(1, caught.value) == 7.0  # max(backoff 1 s, Retry-After 7 s)
+    assert policy.delay(4, caught.value) == 8.0  # backoff 1·2³ is longer
 
 
 def test_redirects(server):
