@@ -12,13 +12,13 @@ Nothing heavy is imported here: numpy, scipy and matplotlib load only inside the
 skills that declare them, so the package also runs in Pyodide.
 """
 
-# Core API
+# The core API, and the errors: one tree under LlmosError (mapped in
+# llmos_jupyter._exceptions), every class catchable as llmos_jupyter.X without a private
+# import.
 from llmos_jupyter._api import default_library, run, validate
-from llmos_jupyter._engine.engine import Engine, RunHandle
+from llmos_jupyter._engine.engine import Engine, NodeTimeout, RunHandle
 from llmos_jupyter._engine.events import Event
 from llmos_jupyter._engine.result import NodeResult, RunResult
-
-# Errors
 from llmos_jupyter._exceptions import (
     LlmosError,
     RequirementMissing,
@@ -28,29 +28,75 @@ from llmos_jupyter._exceptions import (
     WorkflowInvalid,
     WorkflowProblem,
 )
+from llmos_jupyter._executors.errors import ExecutorUnavailable
+from llmos_jupyter._isolation.errors import (
+    IsolationError,
+    NodeCrashed,
+    SandboxUnavailable,
+    SkillRaised,
+)
+from llmos_jupyter._llm.errors import (
+    AuthenticationFailed,
+    LlmError,
+    LlmNotInstalled,
+    LlmUnavailable,
+    MissingApiKey,
+    RequestRefused,
+)
+from llmos_jupyter._safe_write import UnsafeWrite
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import Skill
 from llmos_jupyter._skills.parser import load_skill, parse_skill
 from llmos_jupyter._skills.ports import Port
+from llmos_jupyter._trust import TrustError
 from llmos_jupyter._version import __version__
+from llmos_jupyter._volumes.errors import (
+    RevisionNotFound,
+    VolumeError,
+    VolumeGitError,
+    VolumeLocked,
+    VolumeReadOnly,
+)
+from llmos_jupyter._widget.browser_runtime import BrowserSkillError, BrowserTimeout
 from llmos_jupyter._workflow.model import Edge, Node, Workflow
 
 __all__ = [
+    "AuthenticationFailed",
+    "BrowserSkillError",
+    "BrowserTimeout",
     "Canvas",
     "Edge",
     "Engine",
     "Event",
+    "ExecutorUnavailable",
+    "IsolationError",
+    "LlmError",
+    "LlmNotInstalled",
+    "LlmUnavailable",
     "LlmosError",
+    "MissingApiKey",
     "Node",
+    "NodeCrashed",
     "NodeResult",
+    "NodeTimeout",
     "Port",
+    "RequestRefused",
     "RequirementMissing",
+    "RevisionNotFound",
     "RunHandle",
     "RunResult",
+    "SandboxUnavailable",
     "Skill",
     "SkillError",
     "SkillLibrary",
     "SkillNotFound",
+    "SkillRaised",
+    "TrustError",
+    "UnsafeWrite",
+    "VolumeError",
+    "VolumeGitError",
+    "VolumeLocked",
+    "VolumeReadOnly",
     "Workflow",
     "WorkflowError",
     "WorkflowInvalid",

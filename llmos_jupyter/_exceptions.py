@@ -1,13 +1,28 @@
-"""Every error llmos-jupyter raises on purpose.
+"""Every error llmos-jupyter raises on purpose: one tree, exported from ``llmos_jupyter``.
 
-Hierarchy::
+The classes defined here are the core ones; the others live beside the code that raises
+them and are re-exported by the package, so every one is catchable as
+``llmos_jupyter.X`` without a private import::
 
     LlmosError
-     ├── SkillError            a skill file is invalid (file, line, field)
-     ├── SkillNotFound         no skill with that id in the library (with suggestions)
-     ├── WorkflowError         a workflow file cannot be read at all (file, line)
-     ├── WorkflowInvalid       a workflow fails validation (every problem listed)
-     └── RequirementMissing    a skill needs a Python package that is not installed
+     ├── SkillError              a skill file is invalid (file, line, field)
+     ├── SkillNotFound           no skill with that id in the library (with suggestions)
+     ├── WorkflowError           a workflow file cannot be read at all (file, line)
+     ├── WorkflowInvalid         a workflow fails validation (every problem listed)
+     ├── RequirementMissing      a skill needs a Python package that is not installed
+     ├── VolumeError             a volume operation failed (_volumes/errors.py)
+     │    ├── VolumeReadOnly, RevisionNotFound, VolumeLocked, VolumeGitError
+     ├── LlmError                the LLM layer (_llm/errors.py; messages redacted)
+     │    ├── LlmNotInstalled, MissingApiKey, AuthenticationFailed, RequestRefused,
+     │    └── LlmUnavailable
+     ├── IsolationError          an isolated node failed (_isolation/errors.py)
+     │    ├── SkillRaised, NodeCrashed, SandboxUnavailable (no sandbox on this machine)
+     ├── ExecutorUnavailable     the executor cannot run here (_executors/errors.py)
+     ├── NodeTimeout             a node ran past the engine's node_timeout
+     ├── BrowserSkillError       a javascript/threejs node failed in the browser
+     ├── BrowserTimeout          a browser node did not answer in time
+     ├── TrustError              the trust store cannot be read or written
+     └── UnsafeWrite             a write outside its folder or through a link was refused
 
 A failing *node* is not an exception: its error is recorded in the run result, its
 dependents are skipped and every other branch still runs. Catch ``LlmosError`` to handle

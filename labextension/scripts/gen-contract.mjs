@@ -9,6 +9,8 @@
 //   node scripts/gen-contract.mjs            write src/contract.gen.ts
 //   node scripts/gen-contract.mjs --out F    write F instead
 //   node scripts/gen-contract.mjs --check    exit 1 when src/contract.gen.ts is stale
+//
+// It also refuses a package.json whose "version" is not llmos_jupyter/_version.py's.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,18 @@ import { compile } from 'json-schema-to-typescript';
 const here = dirname(fileURLToPath(import.meta.url));
 const SCHEMA = resolve(here, '../../llmos_jupyter/_contract/contract.schema.json');
 const OUT = resolve(here, '../src/contract.gen.ts');
+const VERSION_PY = resolve(here, '../../llmos_jupyter/_version.py');
+const PACKAGE_JSON = resolve(here, '../package.json');
+
+/** The Python package's version is the one version: package.json must repeat it. */
+function checkVersion() {
+  const py = /^__version__ = "([^"]+)"$/m.exec(readFileSync(VERSION_PY, 'utf8'))?.[1];
+  const npm = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')).version;
+  if (py !== npm) {
+    throw new Error(`labextension/package.json has version ${npm}, llmos_jupyter/_version.py ` +
+                    `${py}: set package.json's "version" to the Python one`);
+  }
+}
 
 const BANNER = `/* eslint-disable */
 /**
@@ -75,6 +89,7 @@ export async function generate(schemaPath = SCHEMA) {
 
 const args = process.argv.slice(2);
 if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  checkVersion();
   const text = await generate();
   const outAt = args.indexOf('--out');
   const out = outAt >= 0 ? resolve(args[outAt + 1]) : OUT;

@@ -297,8 +297,8 @@ class _Trace:
     (so a 100,000-node trace is written without holding all its cells), the metadata."""
 
     def __init__(self, result: RunResult, library: SkillLibrary, side: _SideFiles) -> None:
-        # The one redaction step (re-exported by llmos_jupyter._redact once it exists).
-        from llmos_jupyter._llm.redact import redact, register_secret
+        # The one redaction step.
+        from llmos_jupyter._redact import redact, register_secret
 
         run, skills = _view(result, library)
         # A secret port's value is masked where it is that port's value, and redacted

@@ -578,32 +578,53 @@ class Volume:
         return data.decode("utf-8", errors="replace")
 
     def resolve(self, rev: str, repo: Any = None) -> bytes:
-        """A commit id (hex bytes) for ``HEAD``, ``HEAD~N``, ``HEAD^``, a branch or a
-        (short) commit id.
+        """A commit id (hex bytes) for a git revision, as git reads it: ``HEAD``,
+        ``HEAD~N`` (N-th first-parent ancestor), ``HEAD^N`` (the N-th parent of a merge;
+        ``^`` is ``^1``), chains of them (``HEAD~2^2``), a branch, a tag, a full or short
+        (≥ 4 digits) commit id, each optionally followed by those suffixes.
+
+        Parsed by dulwich's own revision parser (:mod:`dulwich.objectspec`:
+        ``parse_commit`` for the base, ``parse_object`` for the ``~``/``^`` suffixes), so
+        the grammar is git's, not a look-alike.
 
         Raises:
-            RevisionNotFound: nothing matches, or a short id is ambiguous.
+            RevisionNotFound: nothing matches, or a suffix goes past the history (no such
+                parent).
+            VolumeError: a short id is ambiguous.
             VolumeGitError: the repository could not be read.
         """
         with _git_errors(self, f"resolve the revision {rev!r}"):
             return self._resolve(rev, repo)
 
     def _resolve(self, rev: str, repo: Any) -> bytes:
+        from dulwich.objects import Commit
+        from dulwich.objectspec import AmbiguousShortId, parse_commit, parse_object
+
         repo = repo if repo is not None else self._repo_or_error()
         text = rev.strip()
-        m = re.fullmatch(r"(.+?)((?:[~^]\d*)*)", text)
-        base, suffix = (m[1], m[2]) if m else (text, "")
-        sha = self._resolve_base(repo, base, rev)
-        for op, num in re.findall(r"([~^])(\d*)", suffix):
-            steps = int(num) if num else 1
-            if op == "^":  # ^N: the N-th parent; here only the first parent is supported
-                steps = 1
-            for _ in range(steps):
-                parents = repo[sha].parents
-                if not parents:
-                    raise RevisionNotFound(rev, volume=self.name)
-                sha = parents[0]
-        return sha
+        # The base (a ref or an id) up to the first ~ or ^: parse_commit resolves refs and
+        # short ids; parse_object applies git's ~N / ^N operators to the full id.
+        base, suffix = re.fullmatch(r"([^~^]*)(.*)", text, re.S).groups()  # type: ignore[union-attr]
+        if not base:
+            raise RevisionNotFound(rev, volume=self.name)
+        # One operator at a time: dulwich's parse_object splits a chain at its first "~"
+        # before any "^" ("X^2~1" would be read as ("X^2")~1 and fail).
+        steps = re.findall(r"[~^]\d*", suffix)
+        if "".join(steps) != suffix:
+            raise RevisionNotFound(rev, volume=self.name)
+        try:
+            commit = parse_commit(repo, base.encode())
+            for step in steps:
+                commit = parse_commit(repo, parse_object(repo, commit.id + step.encode()))
+        except AmbiguousShortId as exc:
+            n = len(exc.args[1]) if len(exc.args) > 1 else "several"
+            raise VolumeError(f"revision {rev!r} is ambiguous ({n} commits match); give more "
+                              "digits", volume=self.name) from None
+        except (KeyError, ValueError, TypeError):
+            raise RevisionNotFound(rev, volume=self.name) from None
+        if not isinstance(commit, Commit):
+            raise RevisionNotFound(rev, volume=self.name)
+        return commit.id
 
     # -- internals ---------------------------------------------------------------------
     def _repo_or_error(self) -> Any:
@@ -613,27 +634,6 @@ class Volume:
                               volume=self.name)
         with _git_errors(self, "open the repository"):
             return self._repo()
-
-    def _resolve_base(self, repo: Any, base: str, rev: str) -> bytes:
-        for ref in (base.encode(), b"refs/heads/" + base.encode(), b"refs/tags/" + base.encode()):
-            try:
-                return repo.refs[ref]
-            except KeyError:
-                continue
-        if re.fullmatch(r"[0-9a-fA-F]{4,40}", base):
-            prefix = base.lower().encode()
-            try:
-                head = repo.head()
-            except KeyError:
-                raise RevisionNotFound(rev, volume=self.name) from None
-            hits = [e.commit.id for e in repo.get_walker(include=[head])
-                    if e.commit.id.startswith(prefix)]
-            if len(hits) == 1:
-                return hits[0]
-            if len(hits) > 1:
-                raise VolumeError(f"revision {rev!r} is ambiguous ({len(hits)} commits match); "
-                                  "give more digits", volume=self.name)
-        raise RevisionNotFound(rev, volume=self.name)
 
     def _tracked(self, repo: Any, rel: str) -> bool:
         return rel.encode() in repo.open_index()
