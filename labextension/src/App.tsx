@@ -36,7 +36,7 @@ import {
   type Action,
   type Box,
 } from './logic';
-import { edgeInactive, isControl } from './control';
+import { edgeInactive, isControl, skipInfo } from './control';
 import { useTrait, type WidgetModel } from './model';
 import { DND_TYPE, Palette, SidePanel } from './Panels';
 import { CanvasContext, SkillNode, type SkillFlowNode } from './SkillNode';
@@ -569,7 +569,8 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
               <div className="llmos-minimap">
                 <MiniMap pannable zoomable style={{ width: 176, height: 110 }}
                   bgColor="var(--llmos-bg2)" maskColor="var(--llmos-mask)"
-                  nodeClassName={(n) => `llmos-mm llmos-mm--${statuses[n.id]?.status ?? 'idle'}`} />
+                  nodeClassName={(n) => `llmos-mm llmos-mm--${statuses[n.id]?.status ?? 'idle'}` +
+                    (skipInfo(statuses[n.id])?.kind === 'branch' ? ' llmos-mm--skip-branch' : '')} />
               </div>
             )}
           </Palette>

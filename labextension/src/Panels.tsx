@@ -2,7 +2,8 @@
 import React, { useMemo, useState } from 'react';
 
 import { formatElapsed, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
-import { CONTROL_CATEGORY, controlIcon, isControl, skipInfo } from './control';
+import { CONTROL_CATEGORY, isControl, skipInfo } from './control';
+import { ControlIcon } from './ControlIcon';
 import { PreviewView, ProgressView, StatusBadge } from './SkillNode';
 import type { Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
 
@@ -58,7 +59,7 @@ export function Palette({ skills, onAdd, children }: {
                 }}
               >
                 <span className="llmos-palette__name">
-                  {isControl(s) && <span className="llmos-palette__icon" aria-hidden="true">{controlIcon(s.id)}</span>}
+                  {isControl(s) && <ControlIcon skill={s.id} className="llmos-palette__icon" />}
                   {s.name}</span>
                 {s.trusted === false && <UntrustedBadge />}
                 <span className="llmos-palette__ports">
@@ -260,7 +261,7 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
     <aside className="llmos-side" aria-label={`Node ${node.id}`} data-side-node={node.id}>
       <RenameField node={node.id} onRename={(to) => onRename(node.id, to)} />
       <div className="llmos-side__skill">
-        {isControl(skill) && <span className="llmos-node__icon" aria-hidden="true">{controlIcon(node.data.skill)}</span>}
+        {isControl(skill) && <ControlIcon skill={node.data.skill} className="llmos-node__icon" />}
         <b>{skill?.name ?? node.data.skill}</b> <span className="llmos-muted">{node.data.skill}</span>
         {skill?.trusted === false && <> <UntrustedBadge /></>}
       </div>

@@ -2,7 +2,8 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import React, { createContext, memo, useContext, useEffect, useState } from 'react';
 
-import { controlIcon, isControl, progressOf, skipInfo, type NodeState } from './control';
+import { isControl, progressOf, skipInfo, type NodeState } from './control';
+import { ControlIcon } from './ControlIcon';
 import { formatElapsed, formatNumber, portColor, PREVIEW_CAP, safeUrl, sparklinePath, type SkillIndex } from './logic';
 import { useNodeEntry, type WidgetModel } from './model';
 import { NetlistView } from './NetlistView';
@@ -218,9 +219,7 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
       title={info?.error ?? problems?.join('\n') ?? skill?.description ?? ''}
     >
       <div className="llmos-node__head">
-        {control && (
-          <span className="llmos-node__icon" aria-hidden="true" data-control-icon={data.skill}>
-            {controlIcon(data.skill)}</span>)}
+        {control && <ControlIcon skill={data.skill} className="llmos-node__icon" />}
         <span className="llmos-node__title">{label}</span>
         {skill?.trusted === false && (
           <span className="llmos-untrusted" data-untrusted="true" title="Untrusted skill: read it before running">untrusted</span>)}

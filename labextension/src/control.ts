@@ -15,20 +15,22 @@ export function isControl(skill: Pick<SkillSummary, 'category'> | undefined | nu
 }
 
 /**
- * A glyph per control skill (shown beside the title and in the palette; decorative, the
- * skill's name is the accessible text). Unknown control skills get the generic one.
+ * An icon per control skill, as SVG path data in a 16×16 box (stroked with the control
+ * colour; drawn as SVG so it looks the same whatever fonts the machine has). Unknown
+ * control skills get the generic one. Decorative: the skill's name is the accessible text.
  */
 const CONTROL_ICONS: Record<string, string> = {
-  condition: '◇',
-  switch: '⑂',
-  merge: '⋈',
-  map: '⧉',
-  loop: '↻',
-  delay: '⏱',
-  subworkflow: '⊞',
+  condition: 'M8 1.5 14.5 8 8 14.5 1.5 8Z',                          // a decision diamond
+  switch: 'M1.5 8H6M6 8 13 3M6 8H13M6 8 13 13M11 2.5 13 3 12.5 5M11 13.5 13 13 12.5 11',  // one in, many out
+  merge: 'M2 3 8 8M2 13 8 8M2 8H14M12 6 14 8 12 10',                 // many in, one out
+  map: 'M2 6H10V14H2ZM5 6V3H13V11H10',                                // the same box, stacked
+  loop: 'M13 8A5 5 0 1 1 11.5 4.5M11.5 1.5V4.5H14.5',                 // a circular arrow
+  delay: 'M8 2A6 6 0 1 0 8.01 2ZM8 4.5V8L10.5 9.5',                   // a clock
+  subworkflow: 'M1.5 2.5H14.5V13.5H1.5ZM4 6H7V10H4ZM9 6H12V10H9ZM7 8H9',  // a graph in a box
 };
-export const CONTROL_ICON_DEFAULT = '◆';
+export const CONTROL_ICON_DEFAULT = 'M8 3 13 8 8 13 3 8Z';
 
+/** The SVG path data of `skillId`'s icon (see `CONTROL_ICONS`). */
 export function controlIcon(skillId: string): string {
   return CONTROL_ICONS[skillId] ?? CONTROL_ICON_DEFAULT;
 }

@@ -5,7 +5,8 @@ import { Widget } from '@lumino/widgets';
 import React, { useMemo, useState, useSyncExternalStore } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
-import { controlIcon, isControl } from '../control';
+import { isControl } from '../control';
+import { ControlIcon } from '../ControlIcon';
 import type { Port } from '../types';
 import { safeUrl } from '../logic';
 import {
@@ -152,7 +153,7 @@ export function SkillLibrary(props: SkillLibraryProps) {
                   title={draggable ? 'Drag into a notebook to add a %%skill cell' : 'A standard (non-executable) skill'}
                   onMouseDown={(e) => startDrag(e, s, props)}>
                   <div className="llmos-Skill-head" onClick={() => setOpen(expanded ? null : s.id)}>
-                    {isControl(s) && <span className="llmos-Skill-controlIcon" aria-hidden="true">{controlIcon(s.id)}</span>}
+                    {isControl(s) && <ControlIcon skill={s.id} className="llmos-Skill-controlIcon" />}
                     <span className="llmos-Skill-name">{s.name || s.id}</span>
                     {s.trusted === false && (
                       <span className="llmos-Skill-untrusted" data-untrusted="true"
