@@ -13,11 +13,25 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["STARTUP_CODE", "enable", "register_completion"]
+__all__ = ["PYODIDE_STARTUP_CODE", "STARTUP_CODE", "enable", "register_completion"]
 
 STARTUP_CODE = "import llmos_jupyter._kernel.startup as _llmos_startup; _llmos_startup.enable()"
-"""One line of Python a kernel runs at start (JupyterLite: the Pyodide kernel's startup,
-after our wheel is installed) to behave like the llmos kernel."""
+"""One line of Python a kernel runs at start to behave like the llmos kernel."""
+
+PYODIDE_STARTUP_CODE = (
+    "import importlib.util\n"
+    'if importlib.util.find_spec("llmos_jupyter") is None:\n'
+    "    import piplite\n"
+    '    await piplite.install("llmos-jupyter")\n'
+    f"{STARTUP_CODE}"
+)
+"""What a JupyterLite notebook's Pyodide kernel runs once when it starts (top-level
+``await`` is allowed there): install our wheel from the site's piplite index when it is
+missing (as the JupyterLab extension's ``PYODIDE_BOOTSTRAP`` does for the library kernel),
+then :data:`STARTUP_CODE`. The Pyodide kernel has no startup-code setting of its own
+(its settings are ``pyodideUrl``, ``disablePyPIFallback``, ``pipliteUrls``,
+``loadPyodideOptions``), so the JupyterLab extension sends it, silently, to a notebook
+kernel whose ``kernel_info`` says ``implementation: pyodide``."""
 
 _MARK = "_llmos_skill_matcher"
 

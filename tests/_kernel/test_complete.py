@@ -104,3 +104,13 @@ def test_plain_shell_completes_after_load_ext(ip, wb):
     with provisionalcompleter():
         found = [(c.text, c.start, c.type) for c in ip.Completer.completions(code, len(code))]
     assert found == [("count", code.index("co"), "skill")]
+
+
+def test_pyodide_startup_code_makes_a_plain_shell_an_llmos_one(ip):
+    from llmos_jupyter._kernel.startup import PYODIDE_STARTUP_CODE, STARTUP_CODE
+
+    assert PYODIDE_STARTUP_CODE.splitlines()[-1] == STARTUP_CODE
+    result = ip.run_cell(PYODIDE_STARTUP_CODE)  # top-level await, as in Pyodide
+    assert result.success, result.error_in_exec
+    assert "skill" in ip.magics_manager.magics["cell"]
+    assert sum(getattr(m, "_llmos_skill_matcher", False) for m in ip.Completer.custom_matchers) == 1
