@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,7 +96,7 @@ def server():
 
 
 @pytest.mark.parametrize("template", params())
-def test_every_template_passes_its_own_tests(template, sandbox, server, request):
+def test_every_template_passes_its_own_tests(template, sandbox, server):
     path = sandbox(template)
     library = SkillLibrary()
     workflow, cases = load_file(path, library)
@@ -104,6 +105,8 @@ def test_every_template_passes_its_own_tests(template, sandbox, server, request)
     if template == "blank":
         assert cases == []
     for case in cases:
+        # A case that waits for the user's server is run here against ours.
+        case = dataclasses.replace(case, skip=None)
         result = run_case(workflow, case, library=library)
         assert result.passed, result.messages
 

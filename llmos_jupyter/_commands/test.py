@@ -1,6 +1,6 @@
 """``llmos test FILE… [--junit report.xml] [--json] [--trace]``: run workflows' test cases.
 
-Exit status: 0 every case passed, 1 a case failed, 2 a file is invalid (unreadable,
+Exit status: 0 every case passed (or was skipped), 1 a case failed, 2 a file is invalid (unreadable,
 malformed ``tests`` block, overrides that do not validate) or no file holds a case.
 See docs/workflow-tests.md.
 """
@@ -47,6 +47,10 @@ def _cmd_test(args: argparse.Namespace, out: Any, err: Any) -> int:
     def show_case(c: CaseResult) -> None:
         if args.json:
             return
+        if c.skipped:
+            out.print(f"  [yellow]–[/] {escape(_clean(c.case.name))}  [dim]skipped: "
+                      f"{escape(_clean(c.case.skip))}[/]", highlight=False)
+            return
         mark = "[green]✓[/]" if c.passed else "[red]✗[/]"
         out.print(f"  {mark} {escape(_clean(c.case.name))}  [dim]{c.duration_ms:.0f} ms[/]",
                   highlight=False)
@@ -68,11 +72,12 @@ def _cmd_test(args: argparse.Namespace, out: Any, err: Any) -> int:
                           markup=False, highlight=False)
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
+    skipped = sum(r.skipped for r in results)
     invalid = [r for r in results if r.error]
     seconds = time.perf_counter() - t0
     if invalid:
         status, code = "invalid", 2
-    elif passed + failed == 0:
+    elif passed + failed + skipped == 0:
         status, code = "no-tests", 2
     else:
         status, code = ("failed", 1) if failed else ("passed", 0)
@@ -81,11 +86,11 @@ def _cmd_test(args: argparse.Namespace, out: Any, err: Any) -> int:
 
         atomic_write_text(args.junit, junit_xml(results))
     if args.json:
-        _print_json({"status": status, "passed": passed, "failed": failed,
+        _print_json({"status": status, "passed": passed, "failed": failed, "skipped": skipped,
                      "invalid": len(invalid), "duration_ms": round(seconds * 1e3, 3),
                      "files": [r.to_json() for r in results]})
         return code
-    summary = f"{passed} passed, {failed} failed"
+    summary = f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
     if invalid:
         summary += f", {len(invalid)} invalid file{'s' if len(invalid) != 1 else ''}"
     if status == "no-tests":

@@ -35,6 +35,9 @@ they depend on (the engine's ``targets``). Expectation forms, by key ``node.port
 * ``{"equals": v}``: exact equality with ``v`` even when ``v`` is an object that looks
   like one of the forms above.
 
+A case with ``"skip": "reason"`` is reported as skipped and not run (e.g. one that needs
+a server the user still has to set up); ``description`` is free text.
+
 Errors in the block are :class:`CaseError` (a :class:`~llmos_jupyter.WorkflowError`)
 naming the file and the case's index (``tests[2]``) and name.
 """
@@ -101,6 +104,8 @@ class Case:
     overrides: dict[str, Any]
     expect: tuple[Expectation, ...]
     source: str = ""
+    skip: str | None = None
+    """Why the case is not run (``None``: it runs)."""
 
     @property
     def targets(self) -> list[str]:
@@ -187,10 +192,13 @@ def _load_case(workflow: Workflow, library: Any, i: int, item: Any,
     name = item.get("name")
     label = f"tests[{i}]" + (f" ({name!r})" if isinstance(name, str) else "")
     problems: list[str] = []
-    unknown = sorted(set(item) - {"name", "overrides", "expect", "description"})
+    unknown = sorted(set(item) - {"name", "overrides", "expect", "description", "skip"})
     if unknown:
         problems.append(f"{label}: unknown field(s) {', '.join(map(repr, unknown))} "
-                        "(expected name, overrides, expect, description)")
+                        "(expected name, overrides, expect, description, skip)")
+    skip = item.get("skip")
+    if skip is not None and (not isinstance(skip, str) or not skip.strip()):
+        problems.append(f"{label}: 'skip' must be a non-empty string saying why")
     if not isinstance(name, str) or not name.strip():
         problems.append(f"{label}: 'name' must be a non-empty string")
         name = f"tests[{i}]"
@@ -221,7 +229,7 @@ def _load_case(workflow: Workflow, library: Any, i: int, item: Any,
     if problems:
         return None, problems
     return Case(name=name, index=i, overrides=dict(overrides), expect=tuple(expectations),
-                source=source), []
+                source=source, skip=skip), []
 
 
 def _expectation(workflow: Workflow, library: Any, key: str,

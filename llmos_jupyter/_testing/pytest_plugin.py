@@ -94,6 +94,8 @@ class WorkflowCaseItem(pytest.Item):
     def runtest(self) -> None:
         from llmos_jupyter._api import default_library
 
+        if self.case.skip is not None:
+            pytest.skip(self.case.skip)
         result = run_case(self.workflow, self.case, library=default_library())
         if not result.passed:
             raise WorkflowCaseFailed(result)

@@ -38,10 +38,16 @@ class CaseResult:
     duration_ms: float = 0.0
     run_id: str | None = None
     error: str | None = None
+    skipped: bool = False
 
     @property
     def passed(self) -> bool:
+        """No failure (a skipped case is not a failure; see :attr:`skipped`)."""
         return not self.failures and self.error is None
+
+    @property
+    def status(self) -> str:
+        return "skipped" if self.skipped else "passed" if self.passed else "failed"
 
     @property
     def messages(self) -> list[str]:
@@ -52,7 +58,7 @@ class CaseResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.case.name, "index": self.case.index,
-                "status": "passed" if self.passed else "failed",
+                "status": self.status, "skip": self.case.skip,
                 "duration_ms": round(self.duration_ms, 3), "run_id": self.run_id,
                 "error": self.error, "failures": [f.to_json() for f in self.failures]}
 
@@ -68,7 +74,11 @@ class FileResult:
 
     @property
     def passed(self) -> int:
-        return sum(1 for c in self.cases if c.passed)
+        return sum(1 for c in self.cases if c.passed and not c.skipped)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for c in self.cases if c.skipped)
 
     @property
     def failed(self) -> int:
@@ -76,7 +86,7 @@ class FileResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.path, "workflow": self.workflow_id, "error": self.error,
-                "passed": self.passed, "failed": self.failed,
+                "passed": self.passed, "failed": self.failed, "skipped": self.skipped,
                 "cases": [c.to_json() for c in self.cases]}
 
 
@@ -106,9 +116,12 @@ def load_file(path: str | Path, library: Any) -> tuple[Workflow, list[Case]]:
 
 def run_case(workflow: Workflow, case: Case, *, library: Any = None,
              trace: bool = False) -> CaseResult:
-    """Run ``case`` (its overrides; only the nodes its expectations need) and check it."""
+    """Run ``case`` (its overrides; only the nodes its expectations need) and check it;
+    a case with ``skip`` is not run."""
     from llmos_jupyter._api import run
 
+    if case.skip is not None:
+        return CaseResult(case, skipped=True)
     t0 = time.perf_counter()
     try:
         result = run(workflow, case.overrides, trace=trace, library=library,
@@ -156,13 +169,13 @@ def junit_xml(files: Iterable[FileResult]) -> str:
     ``testcase`` per case (``classname`` = workflow id), ``failure`` elements holding every
     failure message; an invalid file is a suite with one ``error`` test case."""
     root = ET.Element("testsuites", name="llmos test")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
     for f in files:
         suite_time = sum(c.duration_ms for c in f.cases) / 1e3
         suite = ET.SubElement(root, "testsuite", name=_x(f.workflow_id or f.path), file=_x(f.path),
                               tests=str(len(f.cases) or (1 if f.error else 0)),
                               failures=str(f.failed), errors=str(1 if f.error else 0),
-                              skipped="0", time=f"{suite_time:.3f}")
+                              skipped=str(f.skipped), time=f"{suite_time:.3f}")
         if f.error:
             tc = ET.SubElement(suite, "testcase", classname=_x(f.workflow_id or f.path),
                                name="(load)", file=_x(f.path), time="0")
@@ -175,13 +188,16 @@ def junit_xml(files: Iterable[FileResult]) -> str:
             tc = ET.SubElement(suite, "testcase", classname=_x(f.workflow_id or f.path),
                                name=_x(c.case.name), file=_x(f.path),
                                time=f"{c.duration_ms / 1e3:.3f}")
-            if not c.passed:
+            if c.skipped:
+                ET.SubElement(tc, "skipped", message=_x(c.case.skip))
+            elif not c.passed:
                 lines = c.messages
                 fail = ET.SubElement(tc, "failure", message=_x(lines[0]),
                                      type="WorkflowExpectation")
                 fail.text = _x("\n".join(lines))
         totals["tests"] += len(f.cases)
         totals["failures"] += f.failed
+        totals["skipped"] += f.skipped
         totals["time"] += suite_time
     for k, v in totals.items():
         root.set(k, f"{v:.3f}" if k == "time" else str(v))

@@ -149,3 +149,17 @@ def test_ini_option_turns_the_plugin_on(tmp_path):
          "-p", "no:cacheprovider", "-o", "workflow_tests=true", "-q", str(tmp_path)],
         check=False, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert "2 passed" in res.stdout, res.stdout + res.stderr
+
+
+def test_skipped_cases_are_reported_not_run(tmp_path, capsys):
+    skip = {**WRONG, "skip": "needs a server"}
+    path = write(tmp_path, [GOOD[0], skip])
+    code, out, _ = run_cli(capsys, "test", path, "--junit", tmp_path / "r.xml")
+    assert code == 0 and "– three volts  skipped: needs a server" in out
+    assert "1 passed, 0 failed, 1 skipped" in out
+    root = ET.parse(tmp_path / "r.xml").getroot()
+    assert root.get("skipped") == "1"
+    assert root.find("testsuite/testcase[@name='three volts']/skipped").get("message") == (
+        "needs a server")
+    res = pytest_run(tmp_path, "-q", "--workflow-tests")
+    assert "1 passed, 1 skipped" in res.stdout, res.stdout
