@@ -49,8 +49,8 @@ def test_tables_survive_pipes_backticks_and_newlines():
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert rows == [
         "| `a` | string | `` x\\|`y` `` | m\\|s | first line second \\| line |",
-        "| `k` | string | *optional* |  | One of `p`, `q`. **Secret**: masked in front-ends, "
-        "redacted in traces and logs. |",
+        ("| `k` | string | *optional* |  | One of `p`, `q`. **Secret**: masked in front-ends, "
+         "redacted in traces and logs. |"),
         "| `out` | integer |  | Minimum 0. |",
     ]
     # no unescaped pipe inside a cell: inputs have 5 columns (6 bars), outputs 4 (5 bars)

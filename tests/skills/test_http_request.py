@@ -19,7 +19,6 @@ from skill_nodes import error, outputs, run_node
 
 from llmos_jupyter._redact import REDACTED
 
-
 FLAKY: dict[str, int] = {}
 FLAKY_LOCK = threading.Lock()
 
@@ -183,7 +182,7 @@ def test_retry_after_seconds_and_date_are_exposed(server):
     message = error("http-request", url=f"{server}/status/503?retry=2")
     assert "HTTP 503 Service Unavailable" in message and "(Retry-After 2 s)" in message
     future = email.utils.formatdate(time.time() + 120, usegmt=True)
-    run, node = run_node("http-request", url=f"{server}/status/429?retry={future}")
+    _, node = run_node("http-request", url=f"{server}/status/429?retry={future}")
     assert node.status == "failed" and "HTTP 429 Too Many Requests" in node.error
     assert "(Retry-After 1" in node.error  # about 120 s
 
@@ -211,8 +210,9 @@ def test_http_status_error_carries_retry_after_s(server):
 
 
 def test_the_engine_retry_policy_retries_http_status_errors(server):
-    from llmos_jupyter import Engine, Workflow
     from skill_nodes import system_library
+
+    from llmos_jupyter import Engine, Workflow
 
     def run(key, fail, on):
         wf = Workflow(id="retry", name="retry")
@@ -231,8 +231,9 @@ def test_the_engine_retry_policy_retries_http_status_errors(server):
 
 
 def test_retry_delay_honours_retry_after(server):
-    from llmos_jupyter._engine.control import RetryPolicy
     from skill_nodes import fresh_execute
+
+    from llmos_jupyter._engine.control import RetryPolicy
 
     with pytest.raises(Exception) as caught:
         fresh_execute("http-request")({"url": f"{server}/status/503?retry=7"})
