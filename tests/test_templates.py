@@ -24,8 +24,11 @@ READINGS = {"station": "lab-1", "readings": [
 
 
 def _missing(template):
-    """Skills a template's nodes use that the library does not hold (yet)."""
-    library = SkillLibrary()
+    """Skills a template's nodes use that the system volume does not hold (yet). Called
+    at collection, before each test's own LLMOS_HOME: so the system volume only."""
+    from llmos_jupyter._paths import system_skills_dir
+
+    library = SkillLibrary(volumes=[("system", system_skills_dir())])
     used = set()
     for text in template_files(template).values():
         used |= {n["data"]["skill"] for n in json.loads(text)["nodes"]}
