@@ -5,10 +5,13 @@ runs one node per :meth:`Executor.run_node` call, from several engine threads at
 
 * ``threads``: in the calling thread (trusted) or the isolated runner (untrusted), as the
   engine does without an executor; a timed-out trusted node cannot be killed.
-* ``processes`` (:class:`ProcessExecutor`): a fresh child process per node, forked by a
-  warm local worker; CPU-bound skills run in parallel; timeout/cancel kill the process.
+* ``processes`` (:class:`ProcessExecutor`): each node in a child process: trusted ones in
+  the warm node processes of a :class:`NodePool` (no fork per node), untrusted ones in a
+  fresh sandboxed process; CPU-bound skills run in parallel; timeout/cancel kill the
+  process.
 * ``dask`` (:class:`DaskExecutor`): one ``client.submit`` per node on a ``distributed``
-  cluster; on the worker the node runs in a child process the same way.
+  cluster; on the worker the node runs in a child process the same way; upstream results
+  stay on the cluster and reach downstream tasks as futures.
 
 See docs/scale-out.md.
 """
@@ -19,6 +22,7 @@ import threading
 from typing import Any
 
 from llmos_jupyter._executors.base import Executor, SkillText
+from llmos_jupyter._executors.node_pool import NodePool
 from llmos_jupyter._executors.errors import (
     ExecutorUnavailable,
     TransferError,
@@ -27,7 +31,7 @@ from llmos_jupyter._executors.errors import (
 )
 from llmos_jupyter._isolation import NodeRun
 
-__all__ = ["EXECUTORS", "Executor", "ExecutorUnavailable", "NodeRun", "SkillText",
+__all__ = ["EXECUTORS", "Executor", "ExecutorUnavailable", "NodePool", "NodeRun", "SkillText",
            "ThreadExecutor", "TransferError", "WorkerLost", "WorkerMissingPackage",
            "make_executor"]
 
@@ -50,7 +54,7 @@ class ThreadExecutor(Executor):
 
     def run_node(self, skill: Any, inputs: dict[str, Any], *, trusted: bool, limits: Any,
                  timeout: float | None, cancel: threading.Event, key: str,
-                 resources: dict[str, Any] | None = None) -> NodeRun:
+                 resources: dict[str, Any] | None = None, wired: Any = None) -> NodeRun:
         """See :meth:`Executor.run_node`. A trusted node past ``timeout`` fails with
         ``NodeTimeout`` but its thread runs on (threads cannot be killed)."""
         import time
@@ -58,7 +62,7 @@ class ThreadExecutor(Executor):
         from llmos_jupyter._engine.streams import capture_node
         from llmos_jupyter._isolation import IsolatedRunner, Limits, NodeCancelled
 
-        del key, resources
+        del key, resources, wired
         if cancel.is_set():
             raise NodeCancelled("cancelled")
         if not trusted:

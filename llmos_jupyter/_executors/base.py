@@ -24,10 +24,40 @@ class Executor:
     name: str = "executor"
     max_parallel: int = 1
     dashboard_link: str | None = None
+    passes_futures: bool = False
+    """True when :meth:`run_node` uses ``wired`` (Dask: upstream results stay on the
+    cluster and go to the downstream task as futures); the engine passes ``wired`` only
+    then, so executors written before it keep working."""
+    on_node_event: Any = None
+    """``callable(message)`` for live node events, set by the engine or a UI; called from
+    the executor's threads (keep it quick). Messages, ``key`` being ``run/node/cache-key``:
+    ``{"key", "status": "started", "worker", "time"}`` (Dask: the node began on a worker)
+    and ``{"key", "status": "log", "text", "time"}`` (new stdout/stderr of a running
+    node, at most every 50 ms per node; the whole log still comes in ``NodeRun.log``)."""
+
+    def log_listener(self, key: str) -> Any:
+        """``on_log(text)`` for the node ``key`` that forwards to :attr:`on_node_event`
+        (``None`` when nobody listens, so the node's log is not read while it runs)."""
+        import time
+
+        if self.on_node_event is None:
+            return None
+
+        def on_log(text: str) -> None:
+            callback = self.on_node_event
+            if callback is not None:
+                callback({"key": key, "status": "log", "text": text, "time": time.time()})
+
+        return on_log
+
+    def release_run(self, run_id: str) -> None:
+        """The run ``run_id`` is over: drop what was kept for it (Dask: the results held
+        on the cluster for downstream nodes). Idempotent; a no-op by default."""
 
     def run_node(self, skill: Any, inputs: dict[str, Any], *, trusted: bool, limits: Any,
                  timeout: float | None, cancel: threading.Event, key: str,
-                 resources: dict[str, Any] | None = None) -> NodeRun:
+                 resources: dict[str, Any] | None = None,
+                 wired: Any = None) -> NodeRun:
         """Run one node of the Python ``skill`` on its resolved ``inputs``.
 
         Args:
@@ -39,6 +69,9 @@ class Executor:
             cancel: when set while the node runs, its process is killed.
             key: ``run_id/node_id/cache_key`` (the Dask task key).
             resources: the skill's ``resources`` frontmatter (``cpu``, ``memory``, ``gpu``).
+            wired: ``{port: (upstream node id, upstream port)}`` of the inputs that come
+                from wires (only passed when :attr:`passes_futures`); ``inputs`` still
+                holds their values.
 
         Returns:
             :class:`NodeRun`: outputs as plain data, the node's stdout/stderr log, timings.

@@ -94,6 +94,7 @@ class DaskExecutor(Executor):
     """
 
     name = "dask"
+    passes_futures = True
     disconnect_grace = 10.0
     """Seconds without a connection to the scheduler before a waiting node fails (a client
     reconnects by itself meanwhile; a lost scheduler would otherwise hang the run)."""
@@ -137,10 +138,12 @@ class DaskExecutor(Executor):
         self._resources_seen: tuple[float, set[str]] = (0.0, set())
         self._warned = False
         self._closed = False
+        self._held: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
         self.on_node_event: Any = None
         """``callable(message)`` for live node events from the workers (``{"key",
-        "status": "started", "worker", "time"}``, sent when a node starts on a worker rather
-        than when it is queued); set by the engine or a UI. Called on the client's thread."""
+        "status": "started", "worker", "time"}`` when a node starts on a worker rather than
+        when it is queued; ``{"key", "status": "log", "text", "time"}`` for new output of a
+        running trusted node); set by the engine or a UI. Called on the client's thread."""
         from llmos_jupyter._executors.dask_task import TOPIC
 
         self.client.subscribe_topic(TOPIC, self._on_topic)
@@ -204,8 +207,16 @@ class DaskExecutor(Executor):
     # -- running ---------------------------------------------------------------------------
     def run_node(self, skill: Any, inputs: dict[str, Any], *, trusted: bool, limits: Any,
                  timeout: float | None, cancel: threading.Event, key: str,
-                 resources: dict[str, Any] | None = None) -> NodeRun:
-        """See :meth:`Executor.run_node`; ``key`` is ``run_id/node_id/cache_key``."""
+                 resources: dict[str, Any] | None = None,
+                 wired: Any = None) -> NodeRun:
+        """See :meth:`Executor.run_node`; ``key`` is ``run_id/node_id/cache_key``.
+
+        ``wired`` (``{port: (upstream node, port)}``): an input wired from a node this
+        executor ran in the same run is passed as that node's *future* — Dask hands the
+        upstream result to the task on the worker — when the engine's value equals what
+        the upstream node returned (same types), so the value never travels client →
+        scheduler → worker. The result of every successful node stays held on the cluster
+        until :meth:`release_run` (the engine calls it when the run ends)."""
         import dataclasses
 
         from llmos_jupyter._executors.dask_task import run_node_task
@@ -215,24 +226,86 @@ class DaskExecutor(Executor):
             raise RuntimeError("this executor is closed")
         if cancel.is_set():
             raise NodeCancelled("cancelled")
+        run_id, _, rest = key.partition("/")
+        node_id = rest.partition("/")[0]
+        upstream = self._upstream(run_id, inputs, wired)
         try:
-            payload = wire.encode(dict(inputs), "inputs")
+            payload = wire.encode({k: v for k, v in inputs.items() if k not in upstream},
+                                  "inputs")
         except TypeError as exc:
             raise TransferError(f"cannot send to a Dask worker: {exc}") from None
-        run_id = key.split("/", 1)[0]
         event_name = f"llmos-cancel-{run_id}"
         lim = None if trusted or limits is None else dataclasses.asdict(limits)
+        self._release((run_id, node_id))  # a retry of the node reuses its key
         t0 = time.perf_counter()
         future = self.client.submit(
             run_node_task, skill.code, skill.code_hash, skill.source_name, skill.code_line,
             payload, trusted, lim, timeout, skill_id=skill.skill_id,
             requires=list(skill.requires), cancel_event=event_name, node_key=key,
+            upstream=upstream or None, live_log=self.on_node_event is not None,
             key=(skill.skill_id, key), pure=False, resources=self.task_resources(resources))
+        held = False
         try:
             result = self._wait(future, cancel, event_name, key)
+            run = self._outcome(result, (time.perf_counter() - t0) * 1e3)
+            if self.keep_results:
+                self._hold((run_id, node_id), future, run.outputs)
+                held = True
+            return run
         finally:
-            future.release()  # the scheduler forgets the key: a retry can reuse it
-        return self._outcome(result, (time.perf_counter() - t0) * 1e3)
+            if not held:
+                future.release()  # the scheduler forgets the key: a retry can reuse it
+
+    # -- upstream results held on the cluster ------------------------------------------------
+    keep_results = True
+    """Hold each successful node's result on the cluster for its downstream nodes (until
+    :meth:`release_run`); ``False``: every value goes through the client."""
+    max_held = 10_000
+    """Results held at most (the oldest are released first): a bound for engines that do
+    not call :meth:`release_run`."""
+
+    def _hold(self, node: tuple[str, str], future: Any, outputs: dict[str, Any]) -> None:
+        with self._lock:
+            self._held[node] = (future, outputs)
+            while len(self._held) > self.max_held:
+                oldest = next(iter(self._held))
+                self._held.pop(oldest)[0].release()
+
+    def _release(self, node: tuple[str, str]) -> None:
+        with self._lock:
+            held = self._held.pop(node, None)
+        if held is not None:
+            held[0].release()
+
+    def release_run(self, run_id: str) -> None:
+        """Release the results of ``run_id`` held on the cluster. Idempotent."""
+        with self._lock:
+            nodes = [n for n in self._held if n[0] == run_id]
+            futures = [self._held.pop(n)[0] for n in nodes]
+        for future in futures:
+            future.release()
+
+    @property
+    def held(self) -> dict[tuple[str, str], Any]:
+        """``{(run id, node id): future}`` of the results held now (a copy)."""
+        with self._lock:
+            return {n: f for n, (f, _) in self._held.items()}
+
+    def _upstream(self, run_id: str, inputs: dict[str, Any], wired: Any) -> dict[str, Any]:
+        """``{port: (future, upstream port)}`` of the wired inputs whose upstream result is
+        held here and equals the engine's value."""
+        if not wired:
+            return {}
+        out = {}
+        with self._lock:
+            for port, (src, src_port) in wired.items():
+                held = self._held.get((run_id, src))
+                if held is None or port not in inputs:
+                    continue
+                future, outputs = held
+                if src_port in outputs and _same(outputs[src_port], inputs[port]):
+                    out[port] = (future, src_port)
+        return out
 
     def _wait(self, future: Any, cancel: threading.Event, event_name: str,
               key: str) -> dict[str, Any]:
@@ -333,6 +406,7 @@ class DaskExecutor(Executor):
 
         with self._lock:
             names, self._cancelled = list(self._cancelled), set()
+            self._held = {}
         for name in names:  # a set event would otherwise stay on the scheduler
             try:
                 Event(name, client=self.client).clear()
@@ -343,3 +417,15 @@ class DaskExecutor(Executor):
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` with the same types all the way down (``1 == 1.0`` is not enough: the
+    downstream skill would see an int where the engine gave it a float)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

@@ -1,11 +1,11 @@
-"""The ``processes`` executor: every node in a fresh child process on this machine.
+"""The ``processes`` executor: every node in a child process on this machine.
 
-It is the isolated runner's machinery (``_isolation``): a warm worker (a *zygote* that has
-imported numpy once) forks a fresh process per node. Trusted skills go to a zygote in the
-runner's trusted mode (the user's environment, working directory and ``sys.path``; no
-sandbox, no rlimits); untrusted ones to a sandboxed zygote (bubblewrap + rlimits), one per
-distinct ``(network, file_size)`` of their limits, which are fixed when a sandbox starts.
-Each node is its own process, so CPU-bound Python skills run in parallel (no shared GIL)
+Trusted skills run in the warm node processes of a :class:`NodePool` (``node_pool.py``:
+the user's environment, working directory and ``sys.path``; no fork per node; a timed-out
+or cancelled node's process is killed and replaced). Untrusted ones go to the isolated
+runner (``_isolation``): a sandboxed zygote (bubblewrap + rlimits) that forks a fresh
+process per node, one zygote per distinct ``(network, file_size)`` of their limits, which
+are fixed when a sandbox starts. CPU-bound Python skills run in parallel (no shared GIL)
 and a timeout or cancel kills the node with everything it started.
 """
 
@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from llmos_jupyter._executors.base import Executor
+from llmos_jupyter._executors.node_pool import NodePool
 from llmos_jupyter._isolation import IsolatedRunner, Limits, NodeCancelled, NodeRun
 
 __all__ = ["ProcessExecutor"]
@@ -45,17 +46,17 @@ class ProcessExecutor(Executor):
         self.isolation_warning: str | None = None
         self._slots = threading.BoundedSemaphore(self.max_parallel)
         self._lock = threading.Lock()
-        self._runners: dict[Any, IsolatedRunner] = {}
+        self._runners: dict[Any, IsolatedRunner | NodePool] = {}
         self._closed = False
 
-    def _runner(self, trusted: bool, limits: Limits) -> IsolatedRunner:
+    def _runner(self, trusted: bool, limits: Limits) -> IsolatedRunner | NodePool:
         key = "trusted" if trusted else (limits.network, limits.file_size)
         with self._lock:
             if self._closed:
                 raise RuntimeError("this executor is closed")
             runner = self._runners.get(key)
             if runner is None:
-                runner = self._runners[key] = (IsolatedRunner(trusted=True) if trusted
+                runner = self._runners[key] = (NodePool() if trusted
                                                else IsolatedRunner(limits))
         if not trusted and self.isolation_warning is None:
             warning = runner.isolation_warning  # starts the sandbox
@@ -66,18 +67,23 @@ class ProcessExecutor(Executor):
 
     def run_node(self, skill: Any, inputs: dict[str, Any], *, trusted: bool, limits: Any,
                  timeout: float | None, cancel: threading.Event, key: str,
-                 resources: dict[str, Any] | None = None) -> NodeRun:
+                 resources: dict[str, Any] | None = None,
+                 wired: Any = None) -> NodeRun:
         """See :meth:`Executor.run_node`. ``resources`` are not enforced locally (the
-        untrusted ``limits`` are); ``key`` only names the node."""
-        del key, resources
+        untrusted ``limits`` are); ``wired`` changes nothing here (one machine). A trusted
+        node's output reaches :attr:`on_node_event` as ``{"key", "status": "log",
+        "text", "time"}`` while it runs; an untrusted node's log arrives at its end."""
+        del resources, wired
         lim = limits if limits is not None else Limits()
         runner = self._runner(trusted, lim)
         while not self._slots.acquire(timeout=_TICK):
             if cancel.is_set():
                 raise NodeCancelled("cancelled")
         try:
-            return runner.run(skill, inputs, cancel=cancel, timeout=timeout,
-                              limits=None if trusted else lim)
+            if trusted:
+                return runner.run(skill, inputs, cancel=cancel, timeout=timeout,
+                                  on_log=self.log_listener(key))
+            return runner.run(skill, inputs, cancel=cancel, timeout=timeout, limits=lim)
         finally:
             self._slots.release()
 

@@ -204,24 +204,21 @@ def test_worker_lost_while_running_is_named():
     from llmos_jupyter import parse_skill
     from llmos_jupyter._executors import WorkerLost
 
-    # node -> supervisor -> zygote -> Dask worker process: the node kills the worker.
+    # The node kills the Dask worker process that runs it (its pid given as an input).
     killer = parse_skill(skill_md("killer", """
         import os
         import signal
 
-        def parent(pid):
-            with open(f"/proc/{pid}/stat") as f:
-                return int(f.read().rsplit(")", 1)[1].split()[1])
-
         def execute(inputs):
-            os.kill(parent(parent(os.getppid())), signal.SIGKILL)
+            os.kill(inputs["pid"], signal.SIGKILL)
             return {}
-        """))
+        """, inputs="[{name: pid, type: integer}]"))
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         executor = make_executor("dask", workers=1)
     try:
+        (worker_pid,) = executor.client.run(os.getpid).values()
         with pytest.raises(WorkerLost, match="worker lost while running"):
-            _run(executor, killer, {}, key="r11/killer/k")
+            _run(executor, killer, {"pid": worker_pid}, key="r11/killer/k")
     finally:
         executor.close()
 

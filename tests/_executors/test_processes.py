@@ -59,8 +59,9 @@ def test_four_cpu_nodes_match_in_process_results(tmp_path):
         assert remote[f"c{i}"].outputs["s"] == in_process[f"c{i}"].outputs["s"] == \
             expected(200_000 + i)
         assert remote[f"c{i}"].outputs["pid"] != os.getpid()  # ran in a child process
-        assert "cpu done" in (remote[f"c{i}"].log or "")       # its print is in its log
-    assert len({remote[f"c{i}"].outputs["pid"] for i in range(4)}) == 4  # a fresh one each
+        assert remote[f"c{i}"].log == f"cpu done {expected(200_000 + i)}\n"  # its own log
+    # Two at a time in warm node processes (kept between nodes: no fork per node).
+    assert 2 <= len({remote[f"c{i}"].outputs["pid"] for i in range(4)}) <= 4
 
 
 def test_cpu_nodes_run_in_parallel(ex):
