@@ -515,8 +515,9 @@ class _RunContext:
 
         cache = self.engine.cache
         control = p.controls.get(node_id) if p.controls else None
-        if control in ("map", "loop", "subworkflow"):
-            # Not cached as a whole (the files it runs may change): its inner nodes are.
+        if control in ("map", "loop", "subworkflow") or skill.frontmatter.get("cache") is False:
+            # Not cached: a control node's files may change (its inner nodes are cached);
+            # a skill that reads the outside world (files, a server) says `cache: false`.
             cache = None
         key = cache_key(skill.code_hash, values, upstream_keys) if cache is not None else None
         if key is not None:
