@@ -220,22 +220,10 @@ def config_limits(home: Any = None) -> tuple[list[str], dict[str, list[str]]]:
     Raises:
         ValueError: the file is not valid TOML or a section is not a table (named).
     """
-    import tomllib
-    from pathlib import Path
+    from llmos_jupyter._config import ConfigError, config_path, config_section
 
-    from llmos_jupyter._paths import llmos_home
-
-    path = (Path(home) if home is not None else llmos_home()) / "config.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return [], {}
-    try:
-        section = tomllib.loads(text).get("isolation", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    if not isinstance(section, dict):
-        raise ValueError(f"{path}: [isolation] must be a table")
+    path = config_path(home)
+    section = config_section("isolation", home)  # ConfigError (a ValueError) names the file
 
     def items(table: dict[str, Any], where: str) -> list[str]:
         out = []
@@ -249,10 +237,11 @@ def config_limits(home: Any = None) -> tuple[list[str], dict[str, list[str]]]:
 
     skills = section.get("skills", {})
     if not isinstance(skills, dict):
-        raise ValueError(f"{path}: [isolation.skills] must be a table of skill ids")
+        # A wrong type in the user's file is a bad value in it: a ConfigError (ValueError).
+        raise ConfigError(f"{path}: [isolation.skills] must be a table of skill ids")
     per_skill = {}
     for skill_id, table in skills.items():
         if not isinstance(table, dict):
-            raise ValueError(f"{path}: [isolation.skills.{skill_id}] must be a table")
+            raise ConfigError(f"{path}: [isolation.skills.{skill_id}] must be a table")
         per_skill[skill_id] = items(table, f"isolation.skills.{skill_id}")
     return items(section, "isolation"), per_skill

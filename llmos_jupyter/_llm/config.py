@@ -24,14 +24,14 @@ and :class:`LlmConfig`'s ``repr`` never shows it.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from llmos_jupyter._config import config_path as _config_path
+from llmos_jupyter._config import config_section
 from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._llm.redact import register_secret
-from llmos_jupyter._paths import llmos_home
 
 __all__ = ["DEFAULT_MODEL", "LlmConfig", "config_path", "load_config"]
 
@@ -74,8 +74,8 @@ class LlmConfig:
 
 
 def config_path(home: Path | None = None) -> Path:
-    """``$LLMOS_HOME/config.toml``."""
-    return (home or llmos_home()) / "config.toml"
+    """``$LLMOS_HOME/config.toml`` (:func:`llmos_jupyter._config.config_path`)."""
+    return _config_path(home)
 
 
 def _coerce(name: str, value: Any, where: str) -> Any:
@@ -105,15 +105,11 @@ def load_config(home: Path | None = None, env: dict[str, str] | None = None,
     values: dict[str, Any] = {}
     path = config_path(home)
     known = {f.name for f in fields(LlmConfig)}
-    if path.is_file():
-        try:
-            section = tomllib.loads(path.read_text(encoding="utf-8")).get("llm", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise LlmosError(f"{path}: not valid TOML ({exc})") from None
-        for key, value in section.items():
-            if key not in known:
-                raise LlmosError(f"{path}: unknown key [llm] {key} (known: {', '.join(sorted(known))})")
-            values[key] = value if key == "api_key" else _coerce(key, value, str(path))
+    # The one reader of config.toml; its ConfigError is an LlmosError naming the file.
+    for key, value in config_section("llm", home).items():
+        if key not in known:
+            raise LlmosError(f"{path}: unknown key [llm] {key} (known: {', '.join(sorted(known))})")
+        values[key] = value if key == "api_key" else _coerce(key, value, str(path))
     for key, var in _ENV.items():
         if env.get(var):
             values[key] = _coerce(key, env[var], var)

@@ -21,27 +21,25 @@ import re
 from pathlib import Path
 from typing import Any
 
-from llmos_jupyter._paths import llmos_home
-
 __all__ = ["author", "load_config", "team_writable"]
 
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]*)>\s*$")
 
 
 def load_config(home: Path | None = None) -> dict[str, Any]:
-    """``config.toml`` as a dict (empty when missing). A malformed file is an error."""
-    import tomllib
+    """``config.toml`` as a dict (empty when missing), read by
+    :func:`llmos_jupyter._config.read_config`.
 
+    Raises:
+        VolumeError: the file is not valid TOML (the message names it).
+    """
+    from llmos_jupyter._config import ConfigError, read_config
     from llmos_jupyter._volumes.errors import VolumeError
 
-    path = (home or llmos_home()) / "config.toml"
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise VolumeError(f"{path}: {exc}") from None
+        return read_config(home)
+    except ConfigError as exc:
+        raise VolumeError(str(exc)) from None
 
 
 def author(home: Path | None = None) -> str:
