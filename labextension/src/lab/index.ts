@@ -49,7 +49,8 @@ import {
   type LlmosConfig,
 } from './tokens';
 import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
-import { freeWorkflowName, instantiateTemplate, joinPath, templateReaderCode, TEMPLATES } from './templates';
+import { statsCode } from './stats';
+import { freeWorkflowName, joinPath, readTemplateReply, templateReaderCode, TEMPLATES } from './templates';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { cellsRendererFactory } from './cellsRenderer';
 import { NotebookCanvas, acceptSkillDrops } from './notebookCanvas';
@@ -394,24 +395,19 @@ async function ensureDir(app: JupyterFrontEnd, dir: string): Promise<void> {
 /**
  * Write template `name` as a new workflow in folder `cwd` (`name.workflow.json`, or
  * `name-2…` when taken) with the sub-workflows it runs beside it (existing files are
- * kept); returns the new file's path. The library kernel reads the template (see
+ * kept); returns the new file's path. The library kernel makes the files (`llmos new`s code, see
  * ./templates.ts); the Contents API writes it.
  */
 async function newFromTemplate(app: JupyterFrontEnd, library: ILlmosLibrary, name: string,
   cwd: string): Promise<string> {
   if (!TEMPLATES.some((t) => t.name === name)) throw new Error(`no template ${JSON.stringify(name)}`);
-  const reply = await library.kernel.run<{ files?: Record<string, unknown> }>(templateReaderCode(name));
-  const files = reply?.files ?? {};
-  const main = `${name}.workflow.json`;
-  if (typeof files[main] !== 'string') throw new Error(`the library kernel sent no ${main}`);
   const contents = app.serviceManager.contents;
   const listing = await contents.get(cwd, { content: true });
   const taken = Array.isArray(listing.content) ? listing.content.map((c: { name: string }) => c.name) : [];
-  const target = joinPath(cwd, freeWorkflowName(name, taken));
-  const id = target.split('/').pop()!.replace(/\.workflow\.json$/, '');
-  const text = instantiateTemplate(files[main] as string, id, name);
-  for (const [rel, sub] of Object.entries(files)) {
-    if (rel === main || typeof sub !== 'string') continue;
+  const stem = freeWorkflowName(name, taken).replace(/\.workflow\.json$/, '');
+  const { main, files } = readTemplateReply(await library.kernel.run<unknown>(templateReaderCode(name, stem)), name);
+  for (const [rel, text] of Object.entries(files)) {
+    if (rel === main) continue;
     const path = joinPath(cwd, rel);
     try {
       await contents.get(path, { content: false });
@@ -420,9 +416,10 @@ async function newFromTemplate(app: JupyterFrontEnd, library: ILlmosLibrary, nam
       /* missing: written below */
     }
     if (rel.includes('/')) await ensureDir(app, path.slice(0, path.lastIndexOf('/')));
-    await contents.save(path, { type: 'file', format: 'text', content: sub });
+    await contents.save(path, { type: 'file', format: 'text', content: text });
   }
-  await contents.save(target, { type: 'file', format: 'text', content: text });
+  const target = joinPath(cwd, main);
+  await contents.save(target, { type: 'file', format: 'text', content: files[main] });
   return target;
 }
 
@@ -490,7 +487,7 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
       }
     };
     // The run analytics of one workflow (`llmos stats --workflow ID --json`'s figures).
-    const stats = (workflow: string) => library.kernel.call<unknown>('stats_json', workflow);
+    const stats = (workflow: string) => library.kernel.run<unknown>(statsCode(workflow));
     const widget = new ReactHost(React.createElement(RunHistory, {
       store, onRefresh: refresh, onOpen: open, onRerun: rerun, onCompare: (a, b) => void compare(a, b),
       onStats: stats,

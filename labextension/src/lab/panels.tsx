@@ -187,7 +187,7 @@ export function SkillLibrary(props: SkillLibraryProps) {
 
 export interface RunHistoryProps {
   store: Store<Loadable<RunInfo[]>>;
-  /** The statistics of a workflow's runs (`_lab.stats_json`), parsed JSON. */
+  /** The statistics report of a workflow's runs (`llmos stats --json`'s object), parsed JSON. */
   onStats?: (workflow: string) => Promise<unknown>;
   onRefresh: () => void;
   onOpen: (run: RunInfo) => void;

@@ -10,7 +10,7 @@ import { formatRate, readStats, workflowsOf, type WorkflowStats } from './stats'
 /** The statistics of one workflow's runs (runs, rates, durations, failures by error). */
 export function RunStats({ workflow, stats }: { workflow: string; stats: WorkflowStats }) {
   const dur = (ms: number | null) => formatDuration(ms) || '—';
-  const nodes = [...stats.nodes].sort((a, b) => (b.p95_ms ?? -1) - (a.p95_ms ?? -1));
+  const nodes = [...stats.nodes].sort((a, b) => (b.total_ms ?? -1) - (a.total_ms ?? -1));
   return (
     <div className="llmos-Stats-body" data-workflow={workflow} data-runs={stats.runs}>
       <div className="llmos-Stats-figures">
@@ -22,10 +22,11 @@ export function RunStats({ workflow, stats }: { workflow: string; stats: Workflo
       </div>
       {stats.slowest.length > 0 && (
         <div className="llmos-Stats-slowest" data-stat="slowest">
-          <span className="llmos-Stats-heading">Slowest</span>{' '}
+          <span className="llmos-Stats-heading" title="Nodes by total executed time (share of all node time)">Slowest</span>{' '}
           {stats.slowest.slice(0, 5).map((n, i) => (
             <span key={n.node_id} className="llmos-Stats-slow" data-node={n.node_id}>
-              {i ? ', ' : ''}{n.node_id} <span className="llmos-Stats-muted">{dur(n.p95_ms)}</span>
+              {i ? ', ' : ''}{n.node_id}{' '}
+              <span className="llmos-Stats-muted">{dur(n.total_ms)}{n.share !== null ? ` (${formatRate(n.share)})` : ''}</span>
             </span>))}
         </div>)}
       {nodes.length > 0 && (
@@ -33,12 +34,14 @@ export function RunStats({ workflow, stats }: { workflow: string; stats: Workflo
           <thead><tr>
             <th>node</th><th title="Runs of the node">runs</th><th title="Median duration">p50</th>
             <th title="95th percentile duration">p95</th><th title="Failed runs of the node">failed</th>
+            <th title="Runs answered from the cache">cached</th>
           </tr></thead>
           <tbody>
             {nodes.map((n) => (
               <tr key={n.node_id} data-node={n.node_id} className={n.failures ? 'llmos-mod-failing' : ''}>
                 <td title={n.skill_id}>{n.node_id}</td><td>{n.runs}</td>
                 <td>{dur(n.p50_ms)}</td><td>{dur(n.p95_ms)}</td><td>{n.failures}</td>
+                <td>{formatRate(n.cache_hit_rate)}</td>
               </tr>))}
           </tbody>
         </table>)}
@@ -48,7 +51,7 @@ export function RunStats({ workflow, stats }: { workflow: string; stats: Workflo
           <ul>
             {stats.failures.map((f, i) => (
               <li key={i} data-count={f.count}>
-                <b>{f.count}×</b> <span className="llmos-Stats-error" title={f.error}>{f.error}</span>
+                <b>{f.count}×</b> <span className="llmos-Stats-error" title={f.example}>{f.error}</span>
                 {f.nodes.length > 0 && <span className="llmos-Stats-muted"> at {f.nodes.join(', ')}</span>}
               </li>))}
           </ul>

@@ -1,14 +1,14 @@
 /**
  * "New workflow from template": the launcher's items, one per template shipped in
- * `llmos_jupyter/templates/*.workflow.json` (what `llmos new NAME --template T` writes).
+ * `llmos_jupyter/templates/*.workflow.json`, making what `llmos new NAME --template T`
+ * makes.
  *
- * The templates are package data of the Python package, so the library kernel reads them
- * (`TEMPLATE_READER`, run with `LibraryKernel.run`; in JupyterLite the Pyodide kernel has
- * the same package) and the front-end writes them through the Contents API, beside the
- * file browser's folder, so this works without a server extension. A template that runs
- * a sub-workflow (`map`, `loop`, `subworkflow`: `data.params.workflow`, a path relative to
- * the workflow file) brings those files along, written next to it unless they exist.
- * Pure parts (no JupyterLab): unit-tested in test/templates.test.ts.
+ * The templates are package data of the Python package, so the library kernel makes the
+ * files with the CLI's own code (`TEMPLATE_READER`, run with `LibraryKernel.run`; in
+ * JupyterLite the Pyodide kernel has the same package) and the front-end writes them
+ * through the Contents API in the file browser's folder, so no server extension is
+ * needed. A template that runs sub-workflows (`map`, `loop`, `subworkflow`) brings them
+ * along; a file of that name already there is kept. Pure parts: test/templates.test.ts.
  */
 
 /** One launcher item. The list is fixed (the launcher is built before any kernel runs). */
@@ -30,73 +30,42 @@ export const TEMPLATES: readonly TemplateInfo[] = [
 ];
 
 /**
- * Python run in the library kernel: prints `{"files": {relative path: text}}` for the
- * template `name` (a JSON string literal is substituted for `__NAME__`, decoded by
- * `json.loads`: never code) and, transitively, the sub-workflows it names, only files
- * under the templates folder ending in `.workflow.json`.
+ * Python run in the library kernel: the files `llmos new STEM --template NAME` writes
+ * (`llmos_jupyter._commands.new.new_workflow_files`: the main workflow with its id and
+ * name set from STEM, and the sub-workflows it runs), printed as
+ * `{"main": file name, "files": {relative path: text}}`. STEM and NAME are JSON string
+ * literals substituted for `__STEM__` and `__NAME__`, decoded by `json.loads`: never code.
  */
 export const TEMPLATE_READER = `
-import json as _json, posixpath as _pp
-from importlib import resources as _res
-
-def _llmos_template_files(name):
-    root = _res.files("llmos_jupyter") / "templates"
-    if not isinstance(name, str) or not name or "/" in name or "\\\\" in name or name.startswith("."):
-        raise ValueError(f"not a template name: {name!r}")
-    files, todo = {}, [name + ".workflow.json"]
-    while todo:
-        rel = todo.pop()
-        if rel in files:
-            continue
-        node = root.joinpath(*rel.split("/"))
-        if not node.is_file():
-            if not files:
-                known = sorted(p.name[:-len(".workflow.json")] for p in root.iterdir()
-                               if p.name.endswith(".workflow.json")) if root.is_dir() else []
-                raise FileNotFoundError(f"no template {name!r} (templates: {', '.join(known) or 'none'})")
-            continue
-        text = node.read_text(encoding="utf-8")
-        files[rel] = text
-        try:
-            wf = _json.loads(text)
-        except ValueError:
-            continue
-        for n in (wf.get("nodes") or []) if isinstance(wf, dict) else []:
-            params = ((n.get("data") or {}).get("params") or {}) if isinstance(n, dict) else {}
-            sub = params.get("workflow") if isinstance(params, dict) else None
-            if not isinstance(sub, str) or not sub.endswith(".workflow.json") or sub.startswith("/"):
-                continue
-            path = _pp.normpath(_pp.join(_pp.dirname(rel), sub))
-            if not path.startswith("../") and path != "..":
-                todo.append(path)
-    return files
-
-print(_json.dumps({"files": _llmos_template_files(_json.loads(__NAME__))}))
+import json as _json
+from llmos_jupyter._commands.new import new_workflow_files as _llmos_new_workflow_files
+_llmos_files = _llmos_new_workflow_files(_json.loads(__STEM__), _json.loads(__NAME__))
+print(_json.dumps({"main": next(iter(_llmos_files)), "files": _llmos_files}))
 `;
 
-/** The Python source that reads template `name` (see `TEMPLATE_READER`). */
-export function templateReaderCode(name: string): string {
-  return TEMPLATE_READER.replace('__NAME__', JSON.stringify(JSON.stringify(name)));
+/** The Python source that makes template `name`'s files for a workflow `stem`. */
+export function templateReaderCode(name: string, stem: string): string {
+  return TEMPLATE_READER.replace('__STEM__', JSON.stringify(JSON.stringify(stem)))
+    .replace('__NAME__', JSON.stringify(JSON.stringify(name)));
 }
 
-/**
- * A template's text as a new workflow: its `id` and `name` become `id` (the new file's
- * stem, like "New Workflow" and `llmos new NAME`); everything else is kept as it is.
- *
- * Raises: Error naming the template when the text is not a JSON object with nodes.
- */
-export function instantiateTemplate(text: string, id: string, template = 'template'): string {
-  let wf: unknown;
-  try {
-    wf = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`template ${template}: not JSON (${e instanceof Error ? e.message : e})`);
+/** What the library kernel sent, checked: the main file's name and every file's text. */
+export function readTemplateReply(reply: unknown, template: string): { main: string; files: Record<string, string> } {
+  const r = (reply ?? {}) as { main?: unknown; files?: unknown };
+  const files = r.files && typeof r.files === 'object' && !Array.isArray(r.files)
+    ? Object.fromEntries(Object.entries(r.files as Record<string, unknown>)
+      .filter(([rel, text]) => typeof text === 'string' && safeRelative(rel))) as Record<string, string>
+    : {};
+  if (typeof r.main !== 'string' || !(r.main in files)) {
+    throw new Error(`template ${template}: the library kernel sent no workflow`);
   }
-  if (!wf || typeof wf !== 'object' || Array.isArray(wf)) throw new Error(`template ${template}: not a JSON object`);
-  const body = wf as Record<string, unknown>;
-  if (body.nodes !== undefined && !Array.isArray(body.nodes)) throw new Error(`template ${template}: "nodes" is not a list`);
-  const { id: _id, name: _name, ...rest } = body;
-  return JSON.stringify({ id, name: id, ...rest, nodes: body.nodes ?? [], edges: body.edges ?? [] }, null, 2) + '\n';
+  return { main: r.main, files };
+}
+
+/** A relative path inside the folder: no `..`, no leading `/`, no empty part. */
+export function safeRelative(rel: string): boolean {
+  return rel.length > 0 && !rel.startsWith('/') && !rel.includes('\\')
+    && rel.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 /** The first of `stem.workflow.json`, `stem-2.workflow.json`, … not in `taken` (file names). */
