@@ -29,7 +29,7 @@ def test_round_trip(work):
     assert target.read_bytes() == (
         'bond,energy,label\r\n0.735,-1.137306,eq\r\n'
         '1.5,-0.998149,"long, ""stretched""\nbond"\r\n'
-        '2,,ünïcødé ✓\r\n').encode("utf-8")
+        '2,,ünïcødé ✓\r\n').encode()
     back = outputs("csv-read", path="results/h2.csv")
     assert back["columns"] == ["bond", "energy", "label"] and back["row_count"] == 3
     assert back["rows"] == [{**row, "energy": "" if row["energy"] is None else row["energy"]}
@@ -134,3 +134,21 @@ def test_writes_are_confined_to_the_working_directory(work, tmp_path, path, frag
     message = error("csv-write", rows=[{"a": 1}], path=path)
     assert message.startswith(("ValueError", "UnsafeWrite")) and fragment in message
     assert not (tmp_path / "escape.csv").exists() and not (tmp_path / "other" / "out.csv").exists()
+
+
+def test_file_nodes_are_never_served_from_the_cache(work):
+    """csv-read and csv-write touch files, which change outside their inputs."""
+    from skill_nodes import system_library
+
+    from llmos_jupyter import Engine, Workflow
+
+    for name in ("csv-read", "csv-write", "sql-query", "http-request"):
+        assert system_library().get(name).frontmatter.get("cache") is False, name
+    engine = Engine(system_library(), max_workers=1)
+    wf = Workflow(id="reread", name="reread")
+    wf.add_node("csv-read", id="r", params={"path": "a.csv"})
+    (work / "a.csv").write_text("x\n1\n")
+    assert engine.run(wf, trace=False).nodes["r"].outputs["rows"] == [{"x": 1}]
+    (work / "a.csv").write_text("x\n2\n")
+    again = engine.run(wf, trace=False).nodes["r"]
+    assert again.status == "completed" and again.outputs["rows"] == [{"x": 2}]
