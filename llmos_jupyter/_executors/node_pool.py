@@ -147,6 +147,8 @@ def _serve_nodes(w: Any, data_fd: int, log_fd: int) -> None:
             message, out_blobs, keep_going = _run_one(w, request, blobs)
             del request, blobs
             _kill_leftovers(w)
+            if not keep_going:
+                message["retire"] = True  # the parent must not send this process another node
             w.write_frame(data_fd, message, out_blobs)
             if not keep_going:
                 break
@@ -558,7 +560,7 @@ class NodePool:
             log = _read_log(node.log_fd)
             node.uses += 1
             keep = ("result" in frames and stopped is None and node.uses < self.max_nodes
-                    and frames["result"].get("memory") is None)
+                    and not frames["result"].get("retire"))
         except BaseException:
             _send_quietly(z, {"op": "kill", "pid": node.pid})
             raise

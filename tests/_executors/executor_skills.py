@@ -50,5 +50,21 @@ NEEDS = parse_skill(skill_md("needs", """
     """, extra="requires: [no_such_package_llmos_xyz]\n"))
 
 
+# Prints a line, then waits until the file `go` exists (a listener creates it when the
+# line reaches it: proof that output arrives while the node runs), then prints another.
+TALK = parse_skill(skill_md("talk", """
+    import os
+    import time
+
+    def execute(inputs):
+        print("first", flush=True)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(inputs["go"]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("second")
+        return {"seen": os.path.exists(inputs["go"])}
+    """, inputs="[{name: go, type: string}]", outputs="[{name: seen, type: boolean}]"))
+
+
 def expected(n: int) -> int:
     return sum(i * i % 7 for i in range(n))

@@ -246,3 +246,65 @@ def test_a_lost_scheduler_fails_the_node_instead_of_hanging():
         assert time.perf_counter() - t0 < 15
     finally:
         executor.close()
+
+
+def _square():
+    from toy_skills import skill_md
+
+    from llmos_jupyter import parse_skill
+
+    return parse_skill(skill_md("square", """
+        def execute(inputs):
+            return {"y": inputs["x"] * inputs["x"], "xs": [inputs["x"]] * 3}
+        """, inputs="[{name: x, type: any}]",
+        outputs="[{name: y, type: any}, {name: xs, type: any}]"))
+
+
+def test_upstream_results_go_to_downstream_tasks_as_futures(ex, monkeypatch):
+    # A stand-in for the engine: run a, then b wired from a.y (the engine's value is the
+    # one a returned), c wired from a.y but with a value of another type (int vs float).
+    square = _square()
+    sent = []
+    real_submit = ex.client.submit
+
+    def spy(*args, **kwargs):
+        sent.append(kwargs.get("upstream"))
+        return real_submit(*args, **kwargs)
+
+    monkeypatch.setattr(ex.client, "submit", spy)
+    a = ex.run_node(square, {"x": 3}, trusted=True, limits=None, timeout=None,
+                    cancel=threading.Event(), key="rf/a/k1")
+    assert a.outputs == {"y": 9, "xs": [3, 3, 3]}
+    assert set(ex.held) == {("rf", "a")}
+    b = ex.run_node(square, {"x": 9}, trusted=True, limits=None, timeout=None,
+                    cancel=threading.Event(), key="rf/b/k2", wired={"x": ("a", "y")})
+    assert b.outputs["y"] == 81
+    (port, (future, src_port)), = sent[-1].items()
+    assert (port, src_port) == ("x", "y") and future.key == ex.held[("rf", "a")].key
+    c = ex.run_node(square, {"x": 9.0}, trusted=True, limits=None, timeout=None,
+                    cancel=threading.Event(), key="rf/c/k3", wired={"x": ("a", "y")})
+    assert c.outputs["y"] == 81.0 and isinstance(c.outputs["y"], float)
+    assert sent[-1] is None  # not the same value: sent from here
+    ex.release_run("rf")
+    assert not ex.held
+
+
+def test_worker_output_reaches_the_client_while_the_node_runs(ex, tmp_path):
+    from _executors.executor_skills import TALK
+
+    go = tmp_path / "go"
+    live = []
+
+    def on_event(message):
+        if message.get("key") == "rl/talk/k" and message.get("status") == "log":
+            live.append(message["text"])
+            if "first" in message["text"]:
+                go.touch()  # the node waits for this: the line came while it ran
+
+    ex.on_node_event = on_event
+    try:
+        run = _run(ex, TALK, {"go": str(go)}, key="rl/talk/k")
+    finally:
+        ex.on_node_event = None
+    assert run.outputs == {"seen": True} and run.log == "first\nsecond\n"
+    assert live[0] == "first\n"
