@@ -39,6 +39,8 @@ class LlmosKernel(IPythonKernel):
         super().__init__(**kwargs)
         self._llmos_error: str | None = None
         try:
+            if self.shell is None:  # pragma: no cover - IPythonKernel always makes one
+                raise RuntimeError("the kernel has no IPython shell")
             # Through the extension manager, so it counts as loaded for %load_ext.
             self.shell.extension_manager.load_extension("llmos_jupyter")
         except Exception as exc:

@@ -8,8 +8,8 @@ One grammar serves the kernel (``_magics.py``) and the headless mapping
                     [--name TEXT] [--description TEXT] [--requires PACKAGE ...]
 
 A node without a body (no parameters) uses the line form ``%skill NODE_ID --uses ...``
-(IPython refuses a cell magic with an empty body); ``list``, ``show``, ``new`` and
-``save`` are ``%skill`` subcommands, so they cannot be node ids in the line form.
+(IPython refuses a cell magic with an empty body); the ``%skill`` subcommands
+(:data:`RESERVED_SUBCOMMANDS`) cannot be node ids in the line form.
 
 A cell is one of three kinds:
 
@@ -26,9 +26,13 @@ A cell is one of three kinds:
   skill file (frontmatter + one code block), as ``%skill new`` writes it.
 
 ``--in PORT=NODE.PORT`` wires an upstream node's output into an input; ``--set
-PORT=VALUE`` sets a parameter (``VALUE`` is JSON when it parses, else a Python literal,
-else a string). Every mistake raises :class:`~llmos_jupyter.WorkflowError` with a short
-message naming the option, port or line.
+PORT=VALUE`` sets a parameter (``VALUE`` is JSON when it parses, else a string: the one
+grammar of ``llmos run --set`` too, :mod:`llmos_jupyter._overrides`). Every mistake raises
+:class:`~llmos_jupyter.WorkflowError` with a short message naming the option, port or line.
+
+The line is split by :func:`tokenize_line` (POSIX quoting, with each word's span), the one
+tokenizer parsing, rewriting (:func:`rewrite_skill_cell`) and the llmos kernel's
+completion share.
 """
 
 from __future__ import annotations
