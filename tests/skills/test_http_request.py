@@ -353,3 +353,38 @@ def test_the_skill_declares_the_network_capability():
     skill = system_library().get("http-request")
     assert skill.frontmatter["capabilities"] == ["network"]
     assert "httpx" in skill.requires
+
+
+def test_http_to_json_query_to_template_and_sql_pipeline(server, tmp_path, monkeypatch):
+    """The §7 pipeline wired through one engine run: HTTP → JSON query → template, and
+    the query's result bound as the parameters of an INSERT into a SQLite file."""
+    import sqlite3
+
+    from llmos_jupyter import Engine, Workflow
+    from skill_nodes import system_library
+
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "runs.db") as conn:
+        conn.execute("CREATE TABLE runs (energy REAL, atoms INTEGER)")
+    conn.close()
+    wf = Workflow(id="http-to-sql", name="HTTP to SQL")
+    wf.add_node("http-request", id="fetch", params={"url": f"{server}/json"})
+    wf.add_node("json-query", id="pick",
+                params={"expression": "{energy: energy, atoms: length(atoms)}"})
+    wf.add_node("template", id="report",
+                params={"template": "E = {{ '%.4f' | format(data.energy) }} Ha, "
+                                    "{{ data.atoms }} atoms"})
+    wf.add_node("sql-query", id="store", params={
+        "url": "sqlite:///runs.db", "allow_write": True,
+        "query": "INSERT INTO runs (energy, atoms) VALUES (:energy, :atoms)"})
+    wf.connect("fetch", "json", "pick", "data")
+    wf.connect("pick", "result", "report", "data")
+    wf.connect("pick", "result", "store", "parameters")
+    result = Engine(system_library(), max_workers=2).run(wf, trace=False)
+    assert result.status == "completed", {n: r.error for n, r in result.nodes.items()}
+    assert result["pick"]["result"] == {"energy": -1.137, "atoms": 2}
+    assert result["report"]["text"] == "E = -1.1370 Ha, 2 atoms"
+    assert result["store"]["row_count"] == 1
+    with sqlite3.connect(tmp_path / "runs.db") as conn:
+        assert conn.execute("SELECT energy, atoms FROM runs").fetchall() == [(-1.137, 2)]
+    conn.close()
