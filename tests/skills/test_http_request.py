@@ -360,8 +360,9 @@ def test_http_to_json_query_to_template_and_sql_pipeline(server, tmp_path, monke
     the query's result bound as the parameters of an INSERT into a SQLite file."""
     import sqlite3
 
-    from llmos_jupyter import Engine, Workflow
     from skill_nodes import system_library
+
+    from llmos_jupyter import Engine, Workflow
 
     monkeypatch.chdir(tmp_path)
     with sqlite3.connect(tmp_path / "runs.db") as conn:
