@@ -120,3 +120,18 @@ def test_skill_authoring_writes_commits_and_reloads(lib, llmos_home):
 def test_skill_subcommands_are_one_table():
     assert tuple(SKILL_SUBCOMMANDS) == RESERVED_SUBCOMMANDS
     assert all(callable(c.handler) for c in SKILL_SUBCOMMANDS.values())
+
+
+def test_the_cli_writes_skills_through_the_workbench(llmos_home):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "llmos_jupyter", "skills", "new", "cli-made"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == 0, first.stderr
+    path = llmos_home / "user" / "skills" / "cli-made.md"
+    assert path.is_file()
+    assert Workbench.current().skill_history("cli-made")[0].message.startswith(
+        "Add skill cli-made (skeleton from %skill new)")
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 2 and "already exists (add --force" in again.stderr
