@@ -22,13 +22,13 @@ import threading
 from typing import Any
 
 from llmos_jupyter._executors.base import Executor, SkillText
-from llmos_jupyter._executors.node_pool import NodePool
 from llmos_jupyter._executors.errors import (
     ExecutorUnavailable,
     TransferError,
     WorkerLost,
     WorkerMissingPackage,
 )
+from llmos_jupyter._executors.node_pool import NodePool
 from llmos_jupyter._isolation import NodeRun
 
 __all__ = ["EXECUTORS", "Executor", "ExecutorUnavailable", "NodePool", "NodeRun", "SkillText",

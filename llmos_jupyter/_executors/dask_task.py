@@ -37,9 +37,8 @@ _runners_lock = threading.Lock()
 def _runner(trusted: bool, limits: dict[str, Any] | None) -> Any:
     """This worker process's warm runner for the mode (kept for the process' lifetime; its
     zygote dies with the worker: the control socket closes)."""
-    from llmos_jupyter._isolation import IsolatedRunner, Limits
-
     from llmos_jupyter._executors.node_pool import NodePool
+    from llmos_jupyter._isolation import IsolatedRunner, Limits
 
     lim = Limits(**limits) if limits else Limits()
     key = "trusted" if trusted else (lim.network, lim.file_size)

@@ -32,7 +32,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["NodePool"]
 
@@ -119,8 +119,8 @@ def _run_one(w: Any, request: dict[str, Any], blobs: list[bytes]
 
 def _serve_nodes(w: Any, data_fd: int, log_fd: int) -> None:
     """A node process: run requests from ``data_fd`` until it closes. Never returns."""
-    import fcntl
     import faulthandler
+    import fcntl
     import io
 
     os.setpgid(0, 0)  # a kill takes the node's group: what it started goes with it
@@ -182,8 +182,8 @@ def zygote(ctrl_fd: int, preload: list[str]) -> None:
             __import__(name)
         except Exception:  # noqa: BLE001, S110 -- a missing optional package only costs speed
             pass
-    import fcntl  # noqa: F401 -- what every node process imports, once here
     import faulthandler  # noqa: F401
+    import fcntl  # noqa: F401 -- what every node process imports, once here
     import gc
     import io  # noqa: F401
     import linecache  # noqa: F401
@@ -456,7 +456,7 @@ class NodePool:
         if z is not None:
             _stop(z)
 
-    def __enter__(self) -> NodePool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
