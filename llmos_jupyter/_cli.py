@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     vl = vs.add_parser("log", help="commits, newest first")
     vl.add_argument("volume", nargs="?", default="user", choices=("user", "team"))
     vl.add_argument("--skill", metavar="SKILL_ID", help="only commits that touched this skill")
+    vl.add_argument("--workflow", metavar="WORKFLOW_ID",
+                    help="only commits that touched this workflow (workflows/<id>.workflow.json; "
+                    "`llmos workflow restore ID REV` rolls it back)")
     vl.add_argument("-n", "--limit", type=int, default=None)
     vd = vs.add_parser("diff", help="what a commit changed (REV), or REV..REV2")
     vd.add_argument("rev", metavar="REV")
@@ -616,10 +619,12 @@ def _value_preview(value: Any) -> str:
 
 # -- validate / skills ---------------------------------------------------------------------
 def _cmd_validate(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from llmos_jupyter._testing.cases import load_cases
     from llmos_jupyter._workflow.validate import plan
 
     workflow = Workflow.load(args.file)
     p = plan(workflow, SkillLibrary())
+    load_cases(workflow, p.library)  # a malformed "tests" block is an invalid file too
     if args.json:
         _print_json({"status": "valid", "nodes": len(p.order), "edges": len(workflow.edges),
                      "problems": []})
@@ -797,9 +802,17 @@ def _cmd_volume(args: argparse.Namespace, out: Any, err: Any) -> int:
 
     vol = Volume(args.volume)
     if args.volume_command == "log":
-        revs = vol.log(skill_id=args.skill, limit=args.limit)
+        if args.workflow and args.skill:
+            raise ValueError("volume log: give --skill or --workflow, not both")
+        if args.workflow:
+            from llmos_jupyter._workflow_versions import workflow_log
+
+            revs = workflow_log(args.workflow, volume=vol, limit=args.limit)
+        else:
+            revs = vol.log(skill_id=args.skill, limit=args.limit)
         if not revs:
-            what = f" for skill {args.skill!r}" if args.skill else ""
+            what = (f" for workflow {args.workflow!r}" if args.workflow
+                    else f" for skill {args.skill!r}" if args.skill else "")
             out.print(f"no history{what} in the {vol.name} volume ({vol.root})",
                       markup=False, highlight=False)
         for r in revs:
