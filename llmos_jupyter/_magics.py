@@ -577,11 +577,15 @@ if tuple(SKILL_SUBCOMMANDS) != RESERVED_SUBCOMMANDS:  # pragma: no cover - a dev
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register :class:`LlmosMagics` (``%load_ext llmos_jupyter``)."""
-    magics = LlmosMagics(ipython)
-    ipython.register_magics(magics)
-    if magics not in getattr(ipython, "configurables", []):
-        ipython.configurables.append(magics)
+    """Register :class:`LlmosMagics` (``%load_ext llmos_jupyter``); once per shell: the
+    llmos kernel loads them at start, and a notebook's own ``%load_ext`` then keeps them
+    (silently, with their session and configuration)."""
+    registry = getattr(getattr(ipython, "magics_manager", None), "registry", {})
+    if not isinstance(registry.get("LlmosMagics"), LlmosMagics):
+        magics = LlmosMagics(ipython)
+        ipython.register_magics(magics)
+        if magics not in getattr(ipython, "configurables", []):
+            ipython.configurables.append(magics)
     # Skill-cell completion in any IPython kernel (the llmos kernel answers it itself).
     from llmos_jupyter._kernel.startup import register_completion
 

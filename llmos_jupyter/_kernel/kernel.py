@@ -19,8 +19,9 @@ class LlmosKernel(IPythonKernel):
     """An :class:`ipykernel.ipkernel.IPythonKernel` that
 
     * loads ``llmos_jupyter`` as an IPython extension at start, so ``%%skill``,
-      ``%skill``, ``%workflow``, ``%%llm`` work without ``%load_ext`` (a later
-      ``%load_ext llmos_jupyter`` is a no-op, as for any loaded extension);
+      ``%skill``, ``%workflow``, ``%%llm`` work without ``%load_ext`` (a notebook's own
+      ``%load_ext llmos_jupyter`` is a silent no-op: the magics it would register are
+      there);
     * answers ``complete_request`` and ``inspect_request`` in skill cells from the
       kernel's :class:`~llmos_jupyter._workbench.Workbench` (skill ids, node ids, ports
       with type and unit; a skill's description, ports and source file), and leaves
@@ -41,8 +42,12 @@ class LlmosKernel(IPythonKernel):
         try:
             if self.shell is None:  # pragma: no cover - IPythonKernel always makes one
                 raise RuntimeError("the kernel has no IPython shell")
-            # Through the extension manager, so it counts as loaded for %load_ext.
-            self.shell.extension_manager.load_extension("llmos_jupyter")
+            # Not through the extension manager: a notebook's own `%load_ext llmos_jupyter`
+            # must stay silent (no "already loaded" note); the loader keeps the registered
+            # magics, so it changes nothing.
+            from llmos_jupyter import load_ipython_extension
+
+            load_ipython_extension(self.shell)
         except Exception as exc:
             self._llmos_error = f"{type(exc).__name__}: {exc}"
             log.warning("llmos kernel: the llmos magics could not be loaded: %s",

@@ -356,7 +356,11 @@ class LlmMagics(Magics):
 
 
 def register(ipython: Any) -> LlmMagics:
-    """Register :class:`LlmMagics` on ``ipython`` (called by ``load_ipython_extension``)."""
+    """Register :class:`LlmMagics` on ``ipython`` (called by ``load_ipython_extension``);
+    a shell that has them keeps them (and their chat)."""
+    existing = getattr(getattr(ipython, "magics_manager", None), "registry", {}).get("LlmMagics")
+    if isinstance(existing, LlmMagics):
+        return existing
     magics = LlmMagics(ipython)
     ipython.register_magics(magics)
     if magics not in getattr(ipython, "configurables", []):

@@ -120,8 +120,13 @@ def test_skill_cells_run_without_load_ext(kernel):
     results = [o["content"]["data"]["text/plain"] for o in outputs
                if o["msg_type"] == "execute_result"]
     assert results == ["6.0"]
-    reply, outputs = run(kernel, "%load_ext llmos_jupyter")  # already loaded: a no-op
+    # An existing notebook's %load_ext is a silent no-op that keeps the kernel's session.
+    reply, outputs = run(kernel, "%load_ext llmos_jupyter\n%workflow status")
     assert reply["status"] == "ok"
+    assert [o["msg_type"] for o in outputs if o["msg_type"] != "status"] == ["execute_input",
+                                                                               "execute_result"]
+    result = next(o for o in outputs if o["msg_type"] == "execute_result")
+    assert "tripled" in result["content"]["data"]["text/plain"]
 
 
 def test_uses_completes_skill_ids(kernel):
