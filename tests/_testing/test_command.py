@@ -110,11 +110,21 @@ def test_the_bundled_workflows_pass_their_tests(capsys):
     assert "H2 at 0.735 Å within 1.6 mHa of -1.137306 Ha" in names
 
 
+def _plugin_args():
+    """``-p`` the plugin unless the installed entry point already loads it (twice is an
+    error)."""
+    from importlib.metadata import entry_points
+
+    installed = any(ep.value == "llmos_jupyter._testing.pytest_plugin"
+                    for ep in entry_points(group="pytest11"))
+    return [] if installed else ["-p", "llmos_jupyter._testing.pytest_plugin"]
+
+
 def pytest_run(tmp_path, *args):
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "llmos_jupyter._testing.pytest_plugin",
+        [sys.executable, "-m", "pytest", *_plugin_args(),
          "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"), "--rootdir",
          str(tmp_path), *args, str(tmp_path)],
         check=False, capture_output=True, text=True, env=env, cwd=tmp_path,
