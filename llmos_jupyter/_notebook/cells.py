@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from llmos_jupyter._contract.schemas import RESERVED_SUBCOMMANDS
 from llmos_jupyter._exceptions import SkillError, WorkflowError
 from llmos_jupyter._ids import ID_KINDS, id_problem
 from llmos_jupyter._overrides import OverrideError, parse_set
@@ -79,11 +80,10 @@ __all__ = [
 
 MAGIC = "%%skill"
 LINE_MAGIC = "%skill"
-RESERVED_SUBCOMMANDS = ("list", "show", "new", "save", "evolve", "history", "reload")
-"""``%skill`` subcommands, the one list: ``_magics.LlmosMagics`` dispatches exactly these
-(a test checks its table against this tuple) and the front-end's copy is generated from
-it. Any other first word of ``%skill`` is a node id (the line form), so these cannot be
-node ids in the line form."""
+# ``%skill`` subcommands, the one list (defined with the Python <-> TypeScript contract,
+# whose generated ``contract.gen.ts`` the front-end reads): ``_magics.LlmosMagics``
+# dispatches exactly these (its table is checked against this tuple at import). Any other
+# first word of ``%skill`` is a node id (the line form), so these cannot be node ids there.
 SUBCOMMANDS = RESERVED_SUBCOMMANDS  # the historical name
 INLINE_CATEGORY = "notebook"
 """The category of skills defined inline in a cell (``%skill list --category notebook``)."""
@@ -930,7 +930,7 @@ def _check_cell_ids(node_id: str, uses: str | None, wires: Any) -> None:
         problems.append(id_problem("node", w.source))
         for port in (w.port, w.source_port):
             if not isinstance(port, str) or not _PORT_NAME.match(port) or "\n" in port:
-                problems.append(f"port name {ascii(port)} is not valid (letters, digits, '_')")
+                problems.append(f"port name {port!a} is not valid (letters, digits, '_')")
     why = next((p for p in problems if p), None)
     if why is not None:
         raise WorkflowError(f"cannot write a %%skill cell: {why}")
