@@ -11,7 +11,7 @@ Layers, bottom to top (a module may import its own layer and the ones below)::
     4  _api                                               (the process-wide library/engine)
     5  _trace _evolution _stats _workflow_versions        (records of runs)
     6  _notebook _widget _llm _lab _cli _commands _magics _kernel _workbench _lite
-       _testing _docs_nodes, the package's __init__/__main__   (surfaces and tools)
+       _testing _docs_nodes _mcp, the package's __init__/__main__   (surfaces and tools)
 
 Every import statement counts, module level or inside a function (a lazy import is
 still a dependency). The few upward imports that are design decisions are listed in
@@ -42,8 +42,8 @@ LAYERS: dict[str, int] = {
     "_api": 4,
     **dict.fromkeys(("_trace", "_evolution", "_stats", "_workflow_versions"), 5),
     **dict.fromkeys(("_notebook", "_widget", "_llm", "_lab", "_cli", "_commands", "_magics",
-                     "_kernel", "_workbench", "_lite", "_testing", "_docs_nodes", "__init__",
-                     "__main__"), 6),
+                     "_kernel", "_workbench", "_lite", "_testing", "_docs_nodes", "_mcp",
+                     "__init__", "__main__"), 6),
 }
 
 # (importing file, imported module) → why the upward import is right.
@@ -158,7 +158,7 @@ def test_the_package_is_typed_and_has_one_version():
     assert package_json["version"] == llmos_jupyter.__version__
     text = (PACKAGE / "_version.py").read_text(encoding="utf-8")
     # The line hatch's version source reads, and the gen-contract.mjs check too.
-    assert re.search(r'^__version__ = "([^"]+)"$', text, re.M).group(1) == llmos_jupyter.__version__
+    assert re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE).group(1) == llmos_jupyter.__version__
     built = PACKAGE / "labextension" / "package.json"
     if built.is_file():  # the prebuilt extension, when built
         assert json.loads(built.read_text(encoding="utf-8"))["version"] == llmos_jupyter.__version__

@@ -24,6 +24,7 @@ and :class:`LlmConfig`'s ``repr`` never shows it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         raise LlmosError(f"{where}: {name} = {value!r} is not a valid {kind}") from None
 
 
-def load_config(home: Path | None = None, env: dict[str, str] | None = None,
+def load_config(home: Path | None = None, env: Mapping[str, str] | None = None,
                 **overrides: Any) -> LlmConfig:
     """The settings: defaults < ``config.toml`` [llm] < environment < ``overrides``.
 
@@ -101,7 +102,7 @@ def load_config(home: Path | None = None, env: dict[str, str] | None = None,
         LlmosError: the file is not valid TOML or a value has the wrong type (the message
             names the file and key, never the value of ``api_key``).
     """
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     values: dict[str, Any] = {}
     path = config_path(home)
     known = {f.name for f in fields(LlmConfig)}
@@ -111,10 +112,10 @@ def load_config(home: Path | None = None, env: dict[str, str] | None = None,
             raise LlmosError(f"{path}: unknown key [llm] {key} (known: {', '.join(sorted(known))})")
         values[key] = value if key == "api_key" else _coerce(key, value, str(path))
     for key, var in _ENV.items():
-        if env.get(var):
-            values[key] = _coerce(key, env[var], var)
-    if env.get("ANTHROPIC_API_KEY"):
-        values["api_key"] = env["ANTHROPIC_API_KEY"]
+        if environ.get(var):
+            values[key] = _coerce(key, environ[var], var)
+    if environ.get("ANTHROPIC_API_KEY"):
+        values["api_key"] = environ["ANTHROPIC_API_KEY"]
     values.update({k: v for k, v in overrides.items() if v is not None})
     register_secret(values.get("api_key"))
     return LlmConfig(**values)

@@ -267,15 +267,16 @@ def _view(result: RunResult, library: SkillLibrary) -> tuple[_RunView, dict[Any,
                 lib_skill = library.get(sid)
                 sec = _secret_ports(lib_skill, "input_ports")
             else:
-                sec = skills[sid].secret_in if skills.get(sid) else _NO_SECRETS
+                known = skills.get(sid)
+                sec = known.secret_in if known is not None else _NO_SECRETS
         except (KeyError, TypeError):
             continue
         if sec and isinstance(params, dict):
             node["data"]["params"] = {k: MASK if k in sec else v for k, v in params.items()}
     overrides = {}
     for node_id, values in (result.overrides or {}).items():
-        nr = result.nodes.get(node_id)
-        view = skills.get(nr.skill_id) if nr is not None else None
+        ran = result.nodes.get(node_id)
+        view = skills.get(ran.skill_id) if ran is not None else None
         sec = view.secret_in if view is not None else _NO_SECRETS
         overrides[node_id] = ({k: MASK if k in sec else v for k, v in values.items()}
                               if isinstance(values, dict) else values)

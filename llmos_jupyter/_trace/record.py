@@ -236,15 +236,22 @@ def parse_run_record(trace: Mapping[str, Any], path: str | Path | None = None) -
     versions lack some fields).
 
     Raises:
-        ValueError: ``trace`` is not a mapping with a ``nodes`` object.
+        TypeError: ``trace`` is not a mapping.
+        ValueError: ``trace`` has no ``nodes`` object.
     """
-    if not isinstance(trace, Mapping) or not isinstance(trace.get("nodes"), Mapping):
+    if not isinstance(trace, Mapping):
+        raise TypeError(f"{path or 'record'}: a trace record is a JSON object, not "
+                        f"{type(trace).__name__}")
+    entries = trace.get("nodes")
+    if not isinstance(entries, Mapping):
+        entries = None
+    if entries is None:
         raise ValueError(f"{path or 'record'}: not an llmos trace record (no 'nodes' object)")
     wf = trace.get("workflow")
     wf = wf if isinstance(wf, Mapping) else {}
     workflow_id = _str(wf.get("id"))
     nodes = []
-    for node_id, r in trace["nodes"].items():
+    for node_id, r in entries.items():
         if not isinstance(r, Mapping):
             continue
         status = _str(r.get("status")) or "unknown"

@@ -597,14 +597,14 @@ class Volume:
             return self._resolve(rev, repo)
 
     def _resolve(self, rev: str, repo: Any) -> bytes:
-        from dulwich.objects import Commit
+        from dulwich.objects import Commit, Tag
         from dulwich.objectspec import AmbiguousShortId, parse_commit, parse_object
 
         repo = repo if repo is not None else self._repo_or_error()
         text = rev.strip()
         # The base (a ref or an id) up to the first ~ or ^: parse_commit resolves refs and
         # short ids; parse_object applies git's ~N / ^N operators to the full id.
-        base, suffix = re.fullmatch(r"([^~^]*)(.*)", text, re.S).groups()  # type: ignore[union-attr]
+        base, suffix = re.fullmatch(r"([^~^]*)(.*)", text, re.DOTALL).groups()  # type: ignore[union-attr]
         if not base:
             raise RevisionNotFound(rev, volume=self.name)
         # One operator at a time: dulwich's parse_object splits a chain at its first "~"
@@ -615,7 +615,10 @@ class Volume:
         try:
             commit = parse_commit(repo, base.encode())
             for step in steps:
-                commit = parse_commit(repo, parse_object(repo, commit.id + step.encode()))
+                obj = parse_object(repo, commit.id + step.encode())
+                if not isinstance(obj, (Commit, Tag)):
+                    raise RevisionNotFound(rev, volume=self.name)
+                commit = parse_commit(repo, obj)
         except AmbiguousShortId as exc:
             n = len(exc.args[1]) if len(exc.args) > 1 else "several"
             raise VolumeError(f"revision {rev!r} is ambiguous ({n} commits match); give more "
@@ -691,7 +694,7 @@ def _declared_id(data: bytes) -> str | None:
     return m[1].decode() if m else None
 
 
-def _blob_at(repo: Any, tree_id: bytes, rel: str) -> bytes | None:
+def _blob_at(repo: Any, tree_id: Any, rel: str) -> bytes | None:
     from dulwich.object_store import tree_lookup_path
 
     try:

@@ -205,9 +205,8 @@ class StdinBridge:
     def _forward(self, message: dict[str, Any]) -> None:
         if message.get("kind") != "execute":
             return
-        import json
-
         import builtins
+        import json
 
         ask = self._ask_fn or builtins.input
         text = ask(STDIN_PREFIX + json.dumps(message))

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from llmos_jupyter._exceptions import SkillError, WorkflowError
 from llmos_jupyter._skills.model import Skill
@@ -213,10 +213,10 @@ class Node:
         )
 
 
-Node.id = _NodeId()  # type: ignore[assignment,misc]  # after @dataclass: a field without default
+Node.id = _NodeId()  # type: ignore[assignment]  # after @dataclass: a field without default
 
 
-class NodeList(list):  # type: ignore[type-arg]
+class NodeList(list[Any]):
     """``Workflow.nodes``: a plain ``list`` of :class:`Node` that also keeps an
     ``id → first position`` index for :meth:`Workflow.node`, ``in`` and ``add_node``.
 
@@ -229,7 +229,7 @@ class NodeList(list):  # type: ignore[type-arg]
     brings in a new id.)
     """
 
-    __slots__ = ("_ix", "_ix_len", "_ix_renames", "_hints")
+    __slots__ = ("_hints", "_ix", "_ix_len", "_ix_renames")
 
     def __init__(self, iterable: Iterable[Any] = ()) -> None:
         super().__init__(iterable)
@@ -327,7 +327,7 @@ class NodeList(list):  # type: ignore[type-arg]
                     pass
             self._ix = None
 
-    def __iadd__(self, nodes: Iterable[Any]) -> NodeList:  # type: ignore[override,misc]
+    def __iadd__(self, nodes: Iterable[Any]) -> Self:  # type: ignore[misc]
         self.extend(nodes)
         return self
 
@@ -339,7 +339,7 @@ class NodeList(list):  # type: ignore[type-arg]
         super().__delitem__(i)
         self._ix = None
 
-    def __imul__(self, n: Any) -> NodeList:  # type: ignore[override,misc]
+    def __imul__(self, n: Any) -> Self:  # type: ignore[misc]
         super().__imul__(n)
         self._ix = None
         return self

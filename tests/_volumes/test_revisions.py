@@ -63,7 +63,7 @@ def test_what_git_would_refuse_is_not_found(merged, rev):
 
 
 def test_reading_a_file_at_the_second_parent(merged):
-    vol, c = merged
+    vol, _ = merged
     # The side commit has the first write's tree: HEAD^2 shows version 1, HEAD^1 version 2.
     assert "# 1" in vol.show("skills/fit.md", "HEAD^2")
     assert "# 2" in vol.show("skills/fit.md", "HEAD^1")

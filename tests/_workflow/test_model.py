@@ -358,7 +358,7 @@ def test_the_model_module_imports_no_file_format():
     import ast
     import inspect
 
-    import llmos_jupyter._workflow.model as model
+    from llmos_jupyter._workflow import model
 
     imported = {n.module for n in ast.walk(ast.parse(inspect.getsource(model)))
                 if isinstance(n, ast.ImportFrom)}
