@@ -140,6 +140,15 @@ def test_uses_completes_skill_ids(kernel):
     assert types[1]["signature"] == "Beta triples x"
 
 
+def test_uses_without_a_node_id_lists_every_executable_skill(kernel, jupyter_env):
+    from llmos_jupyter import SkillLibrary
+
+    library = SkillLibrary(home=jupyter_env["home"])
+    expected = sorted(s.skill_id for s in library.list() if s.executable)
+    assert {"zeta-alpha", "zeta-beta", "quantum-vqe"} <= set(expected)
+    assert ask(kernel, "complete", "%%skill --uses ")["matches"] == expected
+
+
 def test_node_ids_ports_and_python_completion(kernel):
     run(kernel, "%%skill tripled --uses zeta-beta\nx = 2.0\n")
     assert ask(kernel, "complete", "%%skill tr")["matches"] == ["tripled"]
