@@ -72,8 +72,10 @@ class Canvas(anywidget.AnyWidget):
         workflow: a :class:`Workflow`, a ``*.workflow.json`` / ``.ipynb`` path, or
             ``None`` for an empty canvas.
         library: the skills for the palette and runs (default: the process' library).
-        engine: the engine to run with (default: the process-wide engine of ``library``,
-            so the canvas shares its cache with :func:`llmos_jupyter.run`).
+        engine: the engine to run with (default: the kernel's
+            :class:`~llmos_jupyter._workbench.Workbench` engine of ``library``, so the
+            canvas shares its cache and event bus with ``%%skill`` cells, ``%%llm`` and
+            :func:`llmos_jupyter.run`, and shows their runs of this workflow's id live).
         height: the widget's height in pixels.
         layout_direction: auto-layout from left to right (``"LR"``) or top to bottom
             (``"TB"``); the ``layout_direction`` trait.
