@@ -12,6 +12,11 @@ blocks the engine's worker thread until the front-end answers. The protocol::
                    or {"action": "result", "request": id, "error": str,
                        "line": int | None, "stack": str | None}
 
+These messages are defined once, as JSON Schema, in :mod:`llmos_jupyter._contract`
+(``ExecuteRequest``, ``CancelRequest``, ``ResultMessage``); ``runtime/protocol.ts`` uses
+the TypeScript types generated from them, and ``tests/_contract`` checks the messages this
+module sends against the schemas.
+
 The front-end runs each request in a fresh Web Worker (terminated on cancel/timeout),
 so a JS skill cannot touch the page, and an endless loop costs one worker, not the tab.
 
