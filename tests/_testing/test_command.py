@@ -155,7 +155,7 @@ def test_pytest_plugin_reports_a_bad_block_as_a_collection_error(tmp_path):
 def test_ini_option_turns_the_plugin_on(tmp_path):
     write(tmp_path, GOOD)
     res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "llmos_jupyter._testing.pytest_plugin",
+        [sys.executable, "-m", "pytest", *_plugin_args(),
          "-p", "no:cacheprovider", "-o", "workflow_tests=true", "-q", str(tmp_path)],
         check=False, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert "2 passed" in res.stdout, res.stdout + res.stderr
