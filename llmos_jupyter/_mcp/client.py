@@ -28,7 +28,9 @@ connection is dropped from the pool (the SDK closes its stdin, then terminates i
 process group) and the next request starts a fresh one.
 
 The server's stderr goes to an unnamed temporary file; whatever it wrote since the last
-request is printed after each request, so the engine files it in the node's log.
+request is printed after each request, to stderr, so the engine files it in the node's log
+(the engine captures both streams per node). Nodes that use one server at the same time
+cannot tell whose request a line belongs to: it lands in the log of the first to finish.
 
 Errors: :class:`McpServerError` (could not start, died, timed out, refused the request),
 :class:`McpToolError` (the tool answered with ``isError``), ``ValueError`` (a bad spec or
@@ -43,6 +45,7 @@ import json
 import os
 import re
 import shlex
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -419,7 +422,9 @@ def _run(server: Any, what: str, timeout_s: float,
             text = conn.stderr_new()
             if text.strip():
                 for line in text.rstrip("\n").splitlines():
-                    print(f"[mcp {conn.label} stderr] {line}")
+                    # stderr: a node's log captures both streams, and the CLI's stdout
+                    # stays clean for --json.
+                    print(f"[mcp {conn.label} stderr] {line}", file=sys.stderr)
 
 
 def _timeout(timeout_s: Any) -> float:
@@ -584,9 +589,11 @@ def _blocks_text_json(blocks: list[dict[str, Any]]) -> str:
 
 
 def resource_node(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """``mcp-resource``'s execute: see :func:`read_resource`."""
-    return read_resource(inputs.get("server"), inputs.get("uri"),
-                         inputs.get("timeout_s", DEFAULT_TIMEOUT_S))
+    """``mcp-resource``'s execute: see :func:`read_resource`. ``mime_type`` and ``blob``
+    are left out when null (optional outputs are absent, not null)."""
+    out = read_resource(inputs.get("server"), inputs.get("uri"),
+                        inputs.get("timeout_s", DEFAULT_TIMEOUT_S))
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def prompt_node(inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Tools: ``add`` (structured content), ``echo`` (text only), ``fail`` (the tool raises:
 an ``isError`` result), ``env`` (the environment variable names it was given),
-``sleep`` (sleeps ``seconds``: the timeout test), ``shout`` (writes to stderr).
+``pid`` (its process id), ``sleep`` (sleeps ``seconds``), ``shout`` (writes to stderr).
 Resources: ``note://hello`` (text/plain), ``data://blob`` (binary). Prompt: ``review``.
 It writes one line to stderr at start-up so the tests can find it in the node's log.
 """
@@ -45,6 +45,12 @@ def fail(reason: str = "no reason") -> str:
              structured_output=False)
 def env() -> str:
     return "\n".join(sorted(os.environ))
+
+
+@server.tool(description="This server's process id (tests connection reuse).",
+             structured_output=False)
+def pid() -> str:
+    return str(os.getpid())
 
 
 @server.tool(description="Sleep for the given seconds.", structured_output=False)
