@@ -711,6 +711,12 @@ class _RunContext:
     def _call_isolated(self, node_id: str, skill: Skill,
                        inputs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         limits = self._node_limits(skill)
+        if not limits.network and "network" in (skill.frontmatter.get("capabilities") or ()):
+            # Say why before running, rather than let it fail on a DNS error in the sandbox.
+            raise CapabilityDenied(
+                "needs the network (capabilities: [network]) but runs isolated without it: "
+                "run with --allow-network (Limits(network=True)) or trust the skill "
+                f"(llmos trust {skill.skill_id})")
         runner = self.engine._isolated_runner(limits)
         warning = runner.isolation_warning
         if warning and not self.isolation_warning:
@@ -857,6 +863,10 @@ def check_outputs(skill: Skill, raw: Any) -> dict[str, Any]:
                 out = dict(raw)
             out[port.name] = checked
     return out
+
+
+class CapabilityDenied(LlmosError):
+    """An isolated node's skill declares a capability its limits do not grant."""
 
 
 class OutputMissing(LlmosError):

@@ -358,3 +358,18 @@ def test_delay_passes_the_value_on(engine):
     wf = Workflow(id="d")
     wf.add_node("delay", id="d", params={"value": {"k": [1]}, "seconds": 0})
     assert engine.run(wf).nodes["d"].outputs == {"value": {"k": [1]}}
+
+
+def test_an_untrusted_network_skill_without_network_fails_before_running(tmp_path, llmos_home):
+    from llmos_jupyter._isolation import Limits
+
+    net = parse_skill(skill_md("net", "def execute(inputs):\n    return {}",
+                               extra="capabilities: [network]\n"))
+    engine = Engine(SkillLibrary(skills=[net]), trace=False, isolate="all", limits=Limits())
+    wf = Workflow(id="n")
+    wf.add_node("net", id="n")
+    res = engine.run(wf)
+    engine.close()
+    assert res.nodes["n"].status == "failed"
+    assert res.nodes["n"].error.startswith("CapabilityDenied: needs the network")
+    assert "--allow-network" in res.nodes["n"].error
