@@ -154,6 +154,8 @@ async function newNotebook(app: JupyterFrontEnd, library: ILlmosLibrary): Promis
   const kernelName = preferredNotebookKernel(Object.keys(specs.specs?.kernelspecs ?? {}), library.config().kernel);
   const panel = await app.commands.execute('notebook:create-new', kernelName ? { kernelName } : {}) as NotebookPanel;
   await panel.context.ready;
+  // Its kernel decides whether a %load_ext cell is needed (not on llmos): wait for it.
+  await panel.sessionContext.ready;
   return panel;
 }
 
@@ -357,7 +359,7 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
     });
     TEMPLATES.forEach((t, i) => {
       launcher?.add({ command: CommandIDs.newWorkflowFromTemplate, category: TEMPLATE_CATEGORY,
-        rank: i, args: { template: t.name } });
+        rank: i, args: { template: t.name, isLauncher: true } });
       palette?.addItem({ command: CommandIDs.newWorkflowFromTemplate, category: 'llmos',
         args: { template: t.name, isPalette: true } });
     });
