@@ -107,6 +107,13 @@ def test_every_template_passes_its_own_tests(template, sandbox, server):
         workflow.set_params("fetch", url=server)
     if template == "blank":
         assert cases == []
+    if template == "rag-qa":  # the user's documents: a folder of ours
+        docs = path.parent / "corpus"
+        docs.mkdir()
+        (docs / "a.md").write_text("Kilauea is a shield volcano on Hawaii.")
+        (docs / "b.txt").write_text("Honey bees dance to show where nectar is.")
+        workflow.set_params("load", path=str(docs))
+        workflow.set_params("find", query="Which volcano is on Hawaii?")
     for case in cases:
         # A case that waits for the user's server is run here against ours.
         case = dataclasses.replace(case, skip=None)

@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["TEMPLATES", "new_workflow_files", "register", "template_files"]
 
-TEMPLATES = ("blank", "h2-curve", "http-to-sql", "branching")
+TEMPLATES = ("blank", "h2-curve", "http-to-sql", "branching", "rag-qa")
 """The templates ``llmos new`` offers (files in ``llmos_jupyter/templates/``; other files
 there are sub-workflows of these)."""
 SUFFIX = ".workflow.json"
