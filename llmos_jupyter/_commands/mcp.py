@@ -70,7 +70,6 @@ def _server_arg(words: list[str]) -> Any:
 
 
 def _cmd_tools(args: argparse.Namespace, out: Any, err: Any) -> int:
-    import json
 
     from rich.markup import escape
 
@@ -88,7 +87,7 @@ def _cmd_tools(args: argparse.Namespace, out: Any, err: Any) -> int:
     try:
         server = _server_arg(args.server)
         spec = resolve_server(server)
-    except (ValueError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
         return fail(2, exc)
     except ImportError as exc:  # the mcp extra is missing
         return fail(2, exc)

@@ -34,7 +34,8 @@ cannot tell whose request a line belongs to: it lands in the log of the first to
 
 Errors: :class:`McpServerError` (could not start, died, timed out, refused the request),
 :class:`McpToolError` (the tool answered with ``isError``), ``ValueError`` (a bad spec or
-argument; the message names the port). Spec: https://modelcontextprotocol.io/specification
+argument; the message names the port), ``TypeError`` (a value of the wrong
+type, named likewise). Spec: https://modelcontextprotocol.io/specification
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def resolve_server(server: Any, home: str | Path | None = None) -> dict[str, Any
     "url": str, "headers": {...}, "label": str}``. ``$NAME`` env/header values are resolved.
 
     Raises:
-        ValueError: not a spec, an unknown server name (the message lists the configured
-            ones), a bad field, or a ``$NAME`` that is not set in the environment.
+        ValueError: an unknown server name (the message lists the configured ones), a bad
+            field value, or a ``$NAME`` that is not set in the environment.
+        TypeError: not a spec, or a field of the wrong type (the message names it).
         llmos_jupyter._config.ConfigError: ``config.toml`` is not valid TOML.
     """
     label = None
@@ -115,7 +117,7 @@ def resolve_server(server: Any, home: str | Path | None = None) -> dict[str, Any
                     "{command: [...]} or {url: ...} instead")
             server, label = dict(entry), name
     if not isinstance(server, Mapping):
-        raise ValueError("server: expected {command: [...], env: {...}} (stdio), {url: ...} "
+        raise TypeError("server: expected {command: [...], env: {...}} (stdio), {url: ...} "
                          f"(streamable HTTP) or a configured server's name, got "
                          f"{type(server).__name__}")
     if "url" in server and "command" in server:
@@ -164,14 +166,14 @@ def _str_map(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{what}: expected an object of name → string, got "
+        raise TypeError(f"{what}: expected an object of name → string, got "
                          f"{type(value).__name__}")
     out: dict[str, str] = {}
     for key, val in value.items():
         if isinstance(val, (int, float)) and not isinstance(val, bool):
             val = str(val)
         if not isinstance(key, str) or not isinstance(val, str):
-            raise ValueError(f"{what}.{key}: expected a string value")
+            raise TypeError(f"{what}.{key}: expected a string value")
         ref = _ENV_REF.match(val)
         if ref:
             var = ref.group(1) or ref.group(2)
@@ -227,7 +229,8 @@ class _Connection:
         self.start_lock = asyncio.Lock()
         # Unnamed file for the server's stderr: it needs a real descriptor (the child
         # writes to it directly); read with pread at our own offset.
-        self.errfile = tempfile.TemporaryFile(mode="w+b") if spec["kind"] == "stdio" else None
+        self.errfile = (tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 - lives with self
+                        if spec["kind"] == "stdio" else None)
         self.err_offset = 0
         self.err_lock = threading.Lock()
 
@@ -259,7 +262,7 @@ class _Connection:
                 self.client = client
                 self.ready.set()
                 await self.closing.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits
+        except BaseException as exc:
             self.error = exc
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -374,7 +377,7 @@ def close_all() -> None:
         return
     try:
         _pool.submit(_pool.close_all()).result(timeout=10)
-    except Exception:  # noqa: BLE001 - best effort at exit
+    except Exception:  # noqa: BLE001, S110 - best effort at exit; nothing left to tell
         pass
 
 
@@ -567,7 +570,7 @@ def _object(inputs: Mapping[str, Any], port: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{port}: expected an object, got {type(value).__name__}")
+        raise TypeError(f"{port}: expected an object, got {type(value).__name__}")
     return dict(value)
 
 

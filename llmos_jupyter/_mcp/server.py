@@ -172,22 +172,33 @@ class LlmosMcp:
         from llmos_jupyter._exceptions import WorkflowError
         from llmos_jupyter._workflow.model import Workflow
         from llmos_jupyter._workflow.subflows import interface
-        from llmos_jupyter._workflow.validate import plan
-
         path = path.expanduser().resolve()
         wf = Workflow.load(path)
         in_decl, out_decl = interface(wf)
         if not out_decl:
             raise WorkflowError("the workflow declares no \"outputs\" (name → \"node.port\"); "
                                 "an MCP tool needs at least one", path=path)
-        # Typed exactly as a subworkflow node types the interface (as_skill.py does too).
+        # Typed exactly as a subworkflow node types the interface (units, defaults from
+        # the inner params). plan() on a probe subworkflow node, as as_skill.py does,
+        # refuses a probe that leaves required inputs unset, so this calls the
+        # validator's typing step itself (private: tests/_mcp catch a signature change).
+        from llmos_jupyter._exceptions import WorkflowInvalid
+        from llmos_jupyter._skills.model import LOCAL_RUNTIMES
+        from llmos_jupyter._workflow.control import _inner
+        from llmos_jupyter._workflow.validate import _analyse
+
+        problems: list[Any] = []
         probe = Workflow(id="probe", path=path.with_name(".mcp-probe.json"))
-        probe.add_node("subworkflow", id="wf", params={"workflow": str(path)})
-        typed = plan(probe, self.library).skills["wf"]
-        ins = tuple(p for p in typed.inputs if p.name != "workflow")
+        typed = _inner(probe, "workflow", str(path), self.library, LOCAL_RUNTIMES,
+                       problems.append, _analyse)
+        if typed is None:
+            raise WorkflowInvalid(problems, name=wf.name or wf.id)
+        _, ins_map, outs_map = typed
+        ins = tuple(ins_map.values())
+        outs = tuple(outs_map.values())
         desc = str(wf.extra.get("description") or f"Runs the workflow {wf.name or wf.id}.")
         return ToolSpec(name=wf.id, title=wf.name or wf.id, description=desc, inputs=ins,
-                        outputs=tuple(typed.outputs), workflow=path,
+                        outputs=outs, workflow=path,
                         interface_in=dict(in_decl), interface_out=dict(out_decl))
 
     def skill_markdown(self, skill_id: str) -> str | None:

@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from llmos_jupyter import SkillLibrary, Workflow  # noqa: E402
-from llmos_jupyter._cli import main  # noqa: E402
-from llmos_jupyter._engine.engine import Engine  # noqa: E402
-from llmos_jupyter._mcp import client as mcp_client  # noqa: E402
-from llmos_jupyter._paths import system_skills_dir  # noqa: E402
+from llmos_jupyter import SkillLibrary, Workflow
+from llmos_jupyter._cli import main
+from llmos_jupyter._engine.engine import Engine
+from llmos_jupyter._mcp import client as mcp_client
+from llmos_jupyter._paths import system_skills_dir
 
 REF = str(Path(__file__).with_name("ref_server.py"))
 TOKEN = "forwarded-token-5f1c2e9a7b"
@@ -120,9 +120,8 @@ def test_named_server_from_config_and_cli_listing(ref, llmos_home, capsys):
 
 
 def test_server_that_exits_immediately_fails_with_its_stderr(engine):
-    dead = {"command": [sys.executable, "-c",
-                        "import sys; print('cannot start: no config', file=sys.stderr); "
-                        "sys.exit(3)"]}
+    code = "import sys; print('cannot start: no config', file=sys.stderr); sys.exit(3)"
+    dead = {"command": [sys.executable, "-c", code]}
     res = run_nodes(engine, {"t": ("mcp-tool", {"server": dead, "tool": "x",
                                                 "timeout_s": 20})})
     err = res.nodes["t"].error
