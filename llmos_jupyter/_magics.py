@@ -581,7 +581,12 @@ def load_ipython_extension(ipython: Any) -> None:
     llmos kernel loads them at start, and a notebook's own ``%load_ext`` then keeps them
     (silently, with their session and configuration)."""
     registry = getattr(getattr(ipython, "magics_manager", None), "registry", {})
-    if not isinstance(registry.get("LlmosMagics"), LlmosMagics):
+    existing = registry.get("LlmosMagics")
+    # Kept only when it serves the kernel's workbench (not one made for another library,
+    # nor one of volumes LLMOS_HOME no longer points at).
+    keep = isinstance(existing, LlmosMagics) and existing._workbench in (
+        None, Workbench.current())
+    if not keep:
         magics = LlmosMagics(ipython)
         ipython.register_magics(magics)
         if magics not in getattr(ipython, "configurables", []):

@@ -358,8 +358,11 @@ class LlmMagics(Magics):
 def register(ipython: Any) -> LlmMagics:
     """Register :class:`LlmMagics` on ``ipython`` (called by ``load_ipython_extension``);
     a shell that has them keeps them (and their chat)."""
+    from llmos_jupyter._workbench import Workbench
+
     existing = getattr(getattr(ipython, "magics_manager", None), "registry", {}).get("LlmMagics")
-    if isinstance(existing, LlmMagics):
+    if (isinstance(existing, LlmMagics) and existing._library is None
+            and existing._workbench in (None, Workbench.current())):
         return existing
     magics = LlmMagics(ipython)
     ipython.register_magics(magics)
