@@ -171,7 +171,10 @@ def test_stdio_end_to_end_mean_of_data_analysis(llmos_home):
 
     async def session():
         with anyio.fail_after(90):
-            async with Client(stdio_client(params, errlog=sys.stderr), cache=None) as client:
+            # mode="legacy": the initialize handshake of the clients in use today
+            # (Claude Desktop, Claude Code speak protocol 2025-xx).
+            async with Client(stdio_client(params, errlog=sys.stderr), cache=None,
+                              mode="legacy") as client:
                 tools = {t.name: t for t in (await client.list_tools()).tools}
                 assert "data-analysis" in tools and "mcp-tool" in tools
                 assert tools["data-analysis"].input_schema["required"] == ["data"]
