@@ -1,0 +1,45 @@
+"""Agents as actors: skills that hold state and exchange messages, under supervision.
+
+An actor is a skill with ``kind: actor`` (:mod:`.skill`); an :class:`ActorSystem`
+(:mod:`.runtime`) runs actors on one asyncio loop with bounded mailboxes, routing by
+subscription and scope, readiness, OTP-style supervisors and graceful shutdown; a system
+is configured in TOML (:mod:`.config`) and every run is recorded as a notebook
+(:mod:`.trace`). See docs/agents.md.
+"""
+
+from __future__ import annotations
+
+from llmos_jupyter._actors.mailbox import Mailbox, MailboxFull
+from llmos_jupyter._actors.message import ROOT_SCOPE, SYSTEM, Envelope, check_scope
+from llmos_jupyter._actors.runtime import (
+    STRATEGIES,
+    ActorContext,
+    ActorRefused,
+    ActorSpec,
+    ActorSystem,
+    ActorSystemError,
+    RunOutcome,
+    Supervision,
+)
+from llmos_jupyter._actors.skill import check_actor_skill, is_actor, load_handlers, subscriptions
+
+__all__ = [
+    "ROOT_SCOPE",
+    "STRATEGIES",
+    "SYSTEM",
+    "ActorContext",
+    "ActorRefused",
+    "ActorSpec",
+    "ActorSystem",
+    "ActorSystemError",
+    "Envelope",
+    "Mailbox",
+    "MailboxFull",
+    "RunOutcome",
+    "Supervision",
+    "check_actor_skill",
+    "check_scope",
+    "is_actor",
+    "load_handlers",
+    "subscriptions",
+]
