@@ -29,6 +29,7 @@ environment variable's value; compared in constant time (``hmac.compare_digest``
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import datetime as dt
 import fnmatch
@@ -175,6 +176,9 @@ class TriggerServer:
         self.watch_ready = threading.Event()
         """Set once the file watcher is watching (files created before may be missed)."""
         self._seen: set[str] = set()
+        self.jobs: collections.deque[Job] = collections.deque(maxlen=1000)
+        """The last 1,000 jobs queued, oldest first (see :meth:`wait_jobs`)."""
+        self._queued = threading.Condition()
         self.hooks: dict[str, tuple[Served, WebhookTrigger]] = {}
         for s in self.served:
             self._resolve_ports(s)
@@ -237,8 +241,18 @@ class TriggerServer:
             self._workers[id(served)].queue.put(job, block=block)
         except queue.Full:
             raise QueueFull(f"{served.name}: {self.max_queue} runs already queued") from None
+        with self._queued:
+            self.jobs.append(job)
+            self._queued.notify_all()
         self.log(f"{served.name}: queued run {job.run_id} ({trigger.label}{detail})")
         return job
+
+    def wait_jobs(self, n: int, timeout: float | None = None) -> list[Job]:
+        """Block until at least ``n`` jobs have been queued since the start (or
+        ``timeout`` seconds pass); returns :attr:`jobs` as a list."""
+        with self._queued:
+            self._queued.wait_for(lambda: len(self.jobs) >= n, timeout)
+            return list(self.jobs)
 
     def _run(self, job: Job) -> None:
         """Run one job; never raises (a failing run must not stop the server)."""
