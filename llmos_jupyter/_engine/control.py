@@ -135,9 +135,17 @@ def _name(sub: Any) -> str:
 
 def _child(ctx: _RunContext, node_id: str, sub: Any, overrides: Mapping[str, Any],
            tag: str) -> RunResult:
-    res = ctx.engine.run(sub, overrides, trace=False, cancel=ctx.cancel,
-                         run_id=f"{ctx.run_id}.{node_id}.{tag}", runners=ctx.runners,
-                         isolate=ctx.isolate, limits=ctx.limits, _nested=True)
+    from llmos_jupyter._exceptions import WorkflowInvalid
+
+    try:
+        res = ctx.engine.run(sub, overrides, trace=False, cancel=ctx.cancel,
+                             run_id=f"{ctx.run_id}.{node_id}.{tag}", runners=ctx.runners,
+                             isolate=ctx.isolate, limits=ctx.limits, _nested=True)
+    except WorkflowInvalid as exc:  # this item's / iteration's values do not fit the file
+        what = {"sub": "sub-workflow"}.get(tag, f"item {tag}" if ctx.plan.controls.get(
+            node_id) == "map" else f"iteration {tag}")
+        problems = "; ".join(str(p) for p in exc.problems[:3])
+        raise ControlError(f"{what}: {problems}") from None
     ctx.add_subrun(node_id, res, tag)
     return res
 

@@ -373,3 +373,15 @@ def test_an_untrusted_network_skill_without_network_fails_before_running(tmp_pat
     assert res.nodes["n"].status == "failed"
     assert res.nodes["n"].error.startswith("CapabilityDenied: needs the network")
     assert "--allow-network" in res.nodes["n"].error
+
+
+def test_an_item_that_does_not_fit_the_sub_workflow_is_named(tmp_path, lib, engine):
+    square_flow(tmp_path)
+    path = outer(tmp_path, [{"id": "m", "data": {"skill": "map", "params": {
+        "items": [1, "two", 3], "workflow": "square.workflow.json", "item_input": "x",
+        "max_parallel": 1}}}])
+    res = engine.run(path)
+    assert res.nodes["m"].status == "failed"
+    assert res.nodes["m"].error.startswith("ControlError: map: item 1: node 'sq', port 'x'")
+    res = engine.run(path, {"m.continue_on_error": True})
+    assert [e["index"] for e in res.nodes["m"].outputs["errors"]] == [1]
