@@ -351,10 +351,15 @@ class _Pool:
         return conn
 
     async def drop(self, conn: _Connection) -> None:
+        """Forget ``conn`` and close it in the background: a connected owner task leaves
+        the SDK's context (stdin closed, then the process group terminated); one still
+        stuck in the handshake is cancelled, which runs the same shutdown."""
         for key, c in list(self.conns.items()):
             if c is conn:
                 del self.conns[key]
         conn.closing.set()
+        if conn.task is not None and not conn.task.done() and conn.client is None:
+            conn.task.cancel()
 
     async def close_all(self) -> None:
         conns = list(self.conns.values())
@@ -390,6 +395,10 @@ def _run(server: Any, what: str, timeout_s: float,
     stderr afterwards (the node's log). Raises McpServerError for server trouble."""
     spec = resolve_server(server)
     timeout = _timeout(timeout_s)
+    # Import the SDK here, not first on the loop thread: a cold import takes a second or
+    # more and would block the loop (and every other connection's timeouts) meanwhile.
+    import mcp.client.stdio
+    import mcp.client.streamable_http  # noqa: F401
     holder: dict[str, _Connection] = {}
 
     async def go() -> Any:
