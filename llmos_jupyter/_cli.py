@@ -28,6 +28,7 @@ from llmos_jupyter._exceptions import (
     WorkflowError,
     WorkflowInvalid,
 )
+from llmos_jupyter._overrides import parse_sets
 from llmos_jupyter._skills.library import SkillLibrary, skill_files
 from llmos_jupyter._skills.parser import load_skill
 from llmos_jupyter._skills.ports import is_png, png_bytes
@@ -271,26 +272,6 @@ def _print_json(data: Any) -> None:
 
 
 # -- run -----------------------------------------------------------------------------------
-def _parse_sets(sets: list[str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for item in sets:
-        key, eq, raw = item.partition("=")
-        if not eq or "." not in key:
-            raise ValueError(f"--set {item!r}: expected NODE.PORT=VALUE")
-        try:
-            value = json.loads(raw, parse_constant=_no_constant)
-        except RecursionError:
-            raise ValueError(f"--set {key}: value nested too deeply") from None
-        except json.JSONDecodeError:
-            value = raw
-        overrides[key.strip()] = value
-    return overrides
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"--set: {name} is not a JSON number (JSON has no NaN or Infinity)")
-
-
 class _StdoutGuard:
     """While a ``--json`` run goes, file descriptor 1 points at stderr, so nothing a skill,
     a C extension or a subprocess writes can corrupt the one JSON object; the object is
@@ -325,7 +306,7 @@ class _StdoutGuard:
 
 
 def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
-    overrides = _parse_sets(args.sets)
+    overrides = parse_sets(args.sets)
     limits = None
     if args.limits or args.allow_network:
         from llmos_jupyter._isolation import Limits
