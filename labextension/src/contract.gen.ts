@@ -90,7 +90,12 @@ export type LlmosContract =
   | CompareReply
   | NotebookProblem
   | NotebookGraphReply
-  | RewriteCellsReply;
+  | RewriteCellsReply
+  | StatsNode
+  | StatsBottleneck
+  | StatsFailure
+  | StatsWorkflow
+  | StatsReport;
 /**
  * A node id (llmos_jupyter._ids).
  */
@@ -710,4 +715,90 @@ export interface NotebookGraphReply {
 export interface RewriteCellsReply {
   sources: (string | null)[];
   errors: (string | null)[];
+}
+/**
+ * One (workflow, node): durations over its executed runs, ms.
+ */
+export interface StatsNode {
+  workflow: string;
+  node: string;
+  skill: string | null;
+  runs: number;
+  completed: number;
+  cached: number;
+  failed: number;
+  skipped: number;
+  executed: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  mean_ms: number | null;
+  max_ms: number | null;
+  total_ms: number | null;
+  cache_hit_rate: number | null;
+}
+export interface StatsBottleneck {
+  workflow: string;
+  node: string;
+  skill: string | null;
+  total_ms: number | null;
+  share: number | null;
+  p95_ms: number | null;
+  executed: number;
+}
+/**
+ * Node failures grouped by error text (numbers as #).
+ */
+export interface StatsFailure {
+  error: string;
+  example: string;
+  count: number;
+  nodes: string[];
+  workflows: string[];
+  run_ids: string[];
+  last: string | null;
+}
+export interface StatsWorkflow {
+  workflow: string;
+  name: string;
+  runs: number;
+  completed: number;
+  success_rate: number | null;
+  last: string | null;
+}
+/**
+ * llmos_jupyter._stats.stats_report (llmos stats --json; the run history's analytics).
+ */
+export interface StatsReport {
+  traces?: string;
+  filters?: StatsFilters;
+  runs: number;
+  statuses: {
+    [k: string]: number;
+  };
+  success_rate: number | null;
+  first: string | null;
+  last: string | null;
+  run_ms: StatsRunMs | null;
+  node_runs: StatsNodeRuns;
+  cache_hit_rate: number | null;
+  workflows: StatsWorkflow[];
+  nodes: StatsNode[];
+  bottlenecks: StatsBottleneck[];
+  failures: StatsFailure[];
+}
+export interface StatsFilters {
+  workflow: string | null;
+  since: string | null;
+}
+export interface StatsRunMs {
+  p50: number | null;
+  p95: number | null;
+  mean: number | null;
+  total: number | null;
+}
+export interface StatsNodeRuns {
+  completed: number;
+  cached: number;
+  failed: number;
+  skipped: number;
 }

@@ -18,7 +18,8 @@ Groups (each definition's ``title`` is its TypeScript name):
 * the browser runtime (``_widget/browser_runtime.py`` ⇄ ``runtime/protocol.ts``):
   ``ExecuteRequest``, ``CancelRequest``, ``WorkerAnswer``, ``ResultMessage``;
 * trace metadata (:mod:`llmos_jupyter._trace.record`): ``TraceRecord``, ``TraceNodeRecord``;
-* the library kernel's replies (``llmos_jupyter/_lab.py``): ``*Reply``.
+* the library kernel's replies (``llmos_jupyter/_lab.py``): ``*Reply``;
+* run analytics (``llmos_jupyter._stats.stats_report``): ``StatsReport``.
 
 Definitions with ``x-ts-const`` also become a TypeScript ``const`` (the enum's values as
 a readonly tuple, or an id's ``RegExp`` and maximum length), so lists such as the
@@ -355,6 +356,54 @@ def _lab_defs() -> dict[str, Any]:
     }
 
 
+def _stats_defs() -> dict[str, Any]:
+    num = _null(_NUM)
+    rate = _null({"type": "number", "minimum": 0, "maximum": 1})
+    iso = _null({"type": "string", "description": "ISO 8601"})
+    node = _obj("StatsNode", {
+        "workflow": _STR, "node": _STR, "skill": _null(_STR), "runs": _INT,
+        "completed": _INT, "cached": _INT, "failed": _INT, "skipped": _INT, "executed": _INT,
+        "p50_ms": num, "p95_ms": num, "mean_ms": num, "max_ms": num, "total_ms": num,
+        "cache_hit_rate": rate,
+    }, ("workflow", "node", "skill", "runs", "completed", "cached", "failed", "skipped",
+        "executed", "p50_ms", "p95_ms", "mean_ms", "max_ms", "total_ms", "cache_hit_rate"),
+        description="One (workflow, node): durations over its executed runs, ms.")
+    bottleneck = _obj("StatsBottleneck", {
+        "workflow": _STR, "node": _STR, "skill": _null(_STR), "total_ms": num, "share": rate,
+        "p95_ms": num, "executed": _INT,
+    }, ("workflow", "node", "skill", "total_ms", "share", "p95_ms", "executed"))
+    failure = _obj("StatsFailure", {
+        "error": _STR, "example": _STR, "count": _INT, "nodes": _list(_STR),
+        "workflows": _list(_STR), "run_ids": _list(_STR), "last": iso,
+    }, ("error", "example", "count", "nodes", "workflows", "run_ids", "last"),
+        description="Node failures grouped by error text (numbers as #).")
+    workflow = _obj("StatsWorkflow", {
+        "workflow": _STR, "name": _STR, "runs": _INT, "completed": _INT,
+        "success_rate": rate, "last": iso,
+    }, ("workflow", "name", "runs", "completed", "success_rate", "last"))
+    report = _obj("StatsReport", {
+        "traces": _STR,
+        "filters": _obj("StatsFilters", {"workflow": _null(_STR), "since": iso},
+                        ("workflow", "since")),
+        "runs": _INT, "statuses": _map(_INT), "success_rate": rate, "first": iso, "last": iso,
+        "run_ms": _null(_obj("StatsRunMs", {"p50": num, "p95": num, "mean": num, "total": num},
+                             ("p50", "p95", "mean", "total"))),
+        "node_runs": _obj("StatsNodeRuns", {k: _INT for k in ("completed", "cached", "failed",
+                                                               "skipped")},
+                          ("completed", "cached", "failed", "skipped")),
+        "cache_hit_rate": rate,
+        "workflows": _list(_ref("StatsWorkflow")),
+        "nodes": _list(_ref("StatsNode")),
+        "bottlenecks": _list(_ref("StatsBottleneck")),
+        "failures": _list(_ref("StatsFailure")),
+    }, ("runs", "statuses", "success_rate", "first", "last", "run_ms", "node_runs",
+        "cache_hit_rate", "workflows", "nodes", "bottlenecks", "failures"),
+        description="llmos_jupyter._stats.stats_report (llmos stats --json; the run "
+                    "history's analytics).")
+    return {"StatsNode": node, "StatsBottleneck": bottleneck, "StatsFailure": failure,
+            "StatsWorkflow": workflow, "StatsReport": report}
+
+
 def _definitions() -> dict[str, Any]:
     out: dict[str, Any] = {}
     out.update(_ids_defs())
@@ -367,6 +416,7 @@ def _definitions() -> dict[str, Any]:
     out.update(_runtime_defs())
     out.update(_trace_defs())
     out.update(_lab_defs())
+    out.update(_stats_defs())
     return out
 
 

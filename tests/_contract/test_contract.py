@@ -252,3 +252,23 @@ def test_browser_runtime_messages_match():
         validate("ExecuteRequest" if m["kind"] == "execute" else "CancelRequest", m)
     validate("ResultMessage", {"action": "result", "request": "r", "error": "TypeError: x",
                                "line": 3, "stack": None})
+
+
+def test_a_real_stats_report_matches(toy_library, tmp_path):
+    from llmos_jupyter._stats import stats_report
+
+    engine = Engine(toy_library, max_workers=1, trace_dir=tmp_path)
+    wf = Workflow(id="stats", name="Stats")
+    wf.add_node("add", id="a", params={"a": 1, "b": 2})
+    wf.add_node("fail", id="f", params={"x": 3})
+    wf.add_node("add", id="after")
+    wf.connect("f", "y", "after", "a")
+    try:
+        engine.run(wf)
+        engine.run(wf)  # `a` from the cache
+    finally:
+        engine.close()
+    report = json.loads(json.dumps(stats_report(folder=tmp_path, workflow="stats")))
+    assert report["runs"] == 2 and report["failures"] and report["bottlenecks"]
+    validate("StatsReport", report)
+    validate("StatsReport", json.loads(json.dumps(stats_report(folder=tmp_path / "none"))))
