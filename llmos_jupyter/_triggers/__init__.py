@@ -4,9 +4,17 @@
 (bounded per-workflow queues, one engine, a trace per run). See docs/triggers.md.
 """
 
-from llmos_jupyter._triggers.spec import (FileTrigger, ScheduleTrigger, Trigger, TriggerInvalid,
-                                          WebhookTrigger, check_inputs, load_triggers,
-                                          next_times, parse_triggers)
+from llmos_jupyter._triggers.spec import (
+                                          FileTrigger,
+                                          ScheduleTrigger,
+                                          Trigger,
+                                          TriggerInvalid,
+                                          WebhookTrigger,
+                                          check_inputs,
+                                          load_triggers,
+                                          next_times,
+                                          parse_triggers,
+)
 
 __all__ = ["FileTrigger", "ScheduleTrigger", "Trigger", "TriggerInvalid", "WebhookTrigger",
            "check_inputs", "load_triggers", "next_times", "parse_triggers"]

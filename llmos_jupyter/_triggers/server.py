@@ -46,8 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmos_jupyter._triggers.spec import (FileTrigger, ScheduleTrigger, Trigger, WebhookTrigger,
-                                          next_times, previous_time)
+from llmos_jupyter._triggers.spec import (
+    FileTrigger,
+    ScheduleTrigger,
+    Trigger,
+    WebhookTrigger,
+    next_times,
+    previous_time,
+)
 from llmos_jupyter._workflow.model import Workflow
 
 __all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_QUEUE", "SIGNATURE_HEADER", "Job", "QueueFull",
@@ -214,7 +220,7 @@ class TriggerServer:
             node_id, port = t.input.split(".", 1)
             try:
                 s.ports[t.index] = lib.get(nodes[node_id].skill).input_ports[port]
-            except Exception:  # noqa: BLE001 - inline skills: the engine validates at run time
+            except Exception:  # noqa: BLE001, S110 - inline skills: the engine checks at run time
                 pass
 
     # -- queueing and running ------------------------------------------------------------
@@ -261,7 +267,7 @@ class TriggerServer:
         name = job.served.name
         try:
             result = self.engine.run(job.served.workflow, job.overrides, run_id=job.run_id)
-        except BaseException as exc:  # noqa: BLE001 - invalid input or an engine bug: log it
+        except BaseException as exc:
             from llmos_jupyter._redact import redact
 
             self.log(f"{name}: run {job.run_id} could not start: "

@@ -177,7 +177,8 @@ def parse_triggers(workflow: Workflow, *, source: str | Path | None = None) -> l
             problems.append(f"{where}: unknown field(s) {', '.join(map(repr, unknown))} for a "
                             f"{kind} trigger (allowed: {', '.join(sorted(_FIELDS[kind]))})")
 
-        def text(name: str, required: bool = True) -> str | None:
+        def text(name: str, required: bool = True, t: Mapping[str, Any] = t,
+                 where: str = where) -> str | None:
             v = t.get(name)
             if v is None and not required:
                 return None

@@ -13,14 +13,20 @@ pytest.importorskip("croniter")
 pytest.importorskip("watchfiles")
 pytest.importorskip("starlette")
 
-from _triggers.helpers import library, workflow  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+from _triggers.helpers import library, workflow
+from starlette.testclient import TestClient
 
-from llmos_jupyter._cli import main  # noqa: E402
-from llmos_jupyter._engine.engine import Engine  # noqa: E402
-from llmos_jupyter._trace.record import read_run_records  # noqa: E402
-from llmos_jupyter._triggers.server import (SIGNATURE_HEADER, TriggerServer, last_runs,  # noqa: E402
-                                            sign, trigger_of_run, verify_signature)
+from llmos_jupyter._cli import main
+from llmos_jupyter._engine.engine import Engine
+from llmos_jupyter._trace.record import read_run_records
+from llmos_jupyter._triggers.server import (
+    SIGNATURE_HEADER,
+    TriggerServer,
+    last_runs,
+    sign,
+    trigger_of_run,
+    verify_signature,
+)
 
 UTC = dt.UTC
 WAIT = 30  # seconds: an upper bound for a run that normally takes milliseconds
@@ -62,11 +68,12 @@ def test_a_webhook_post_produces_a_traced_run_holding_the_posted_value(tmp_path,
         assert reply.json()["status"] == "completed" and reply.json()["error"] is None
     finally:
         server.stop()
-    records = list(read_run_records(traces))
-    assert [r.run_id for r in records][0] == run_id
-    assert records[0].path == result.trace
-    assert records[0].overrides == {"n": {"value": body}}
-    assert [r.status for r in records] == ["completed", "completed"]
+    # Trace files sort by start second, then run id: find the run by its id.
+    records = {r.run_id: r for r in read_run_records(traces)}
+    assert len(records) == 2
+    assert records[run_id].path == result.trace
+    assert records[run_id].overrides == {"n": {"value": body}}
+    assert records[run_id].status == "completed"
 
 
 def test_signatures_are_required_when_secret_env_is_set(tmp_path, traces, monkeypatch):
@@ -145,7 +152,8 @@ def test_a_failing_run_leaves_the_server_running(tmp_path, traces):
         assert ok["status"] == "completed"
     finally:
         server.stop()
-    assert [r.status for r in read_run_records(traces)] == ["failed", "completed"]
+    statuses = {r.run_id: r.status for r in read_run_records(traces)}
+    assert statuses == {failed["run_id"]: "failed", ok["run_id"]: "completed"}
     assert any("failed (n: ValueError: asked to fail)" in line for line in server.lines)
 
 

@@ -8,12 +8,20 @@ import pytest
 
 pytest.importorskip("croniter")
 
-from _triggers.helpers import library, workflow  # noqa: E402
+from _triggers.helpers import library, workflow
 
-from llmos_jupyter import Workflow  # noqa: E402
-from llmos_jupyter._triggers.spec import (FileTrigger, ScheduleTrigger, TriggerInvalid,  # noqa: E402
-                                          WebhookTrigger, check_inputs, load_triggers,
-                                          next_times, parse_triggers, previous_time)
+from llmos_jupyter import Workflow
+from llmos_jupyter._triggers.spec import (
+    FileTrigger,
+    ScheduleTrigger,
+    TriggerInvalid,
+    WebhookTrigger,
+    check_inputs,
+    load_triggers,
+    next_times,
+    parse_triggers,
+    previous_time,
+)
 
 UTC = dt.UTC
 
