@@ -49,8 +49,9 @@ import shlex
 import sys
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -246,12 +247,7 @@ class _Connection:
             params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=self.spec["env"],
                                            cwd=self.spec["cwd"])
             return stdio_client(params, errlog=self.errfile)  # type: ignore[arg-type]
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-
-        http = httpx2.AsyncClient(headers=self.spec["headers"],
-                                  timeout=httpx2.Timeout(30.0, read=300.0))
-        return streamable_http_client(self.spec["url"], http_client=http)
+        return _http_transport(self.spec["url"], self.spec["headers"])
 
     async def _own(self) -> None:
         from mcp import Client
@@ -302,6 +298,19 @@ class _Connection:
             return ""
         lines = data.decode("utf-8", "replace").strip().splitlines()
         return "\n".join(lines[-_STDERR_TAIL_LINES:])
+
+
+@asynccontextmanager
+async def _http_transport(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
+    """The SDK's streamable HTTP transport with our headers; the HTTP client is closed
+    with the connection (the SDK leaves a client it was given open)."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    # The SDK's own defaults: 30 s to connect/write, 300 s of read for a held stream.
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)) \
+            as http, streamable_http_client(url, http_client=http) as streams:
+        yield streams
 
 
 def _unwrap(exc: BaseException) -> BaseException:
