@@ -185,6 +185,7 @@ class TriggerServer:
         self.jobs: collections.deque[Job] = collections.deque(maxlen=1000)
         """The last 1,000 jobs queued, oldest first (see :meth:`wait_jobs`)."""
         self._queued = threading.Condition()
+        self._engine_takes_trigger: bool | None = None
         self.hooks: dict[str, tuple[Served, WebhookTrigger]] = {}
         for s in self.served:
             self._resolve_ports(s)
@@ -266,7 +267,8 @@ class TriggerServer:
             return
         name = job.served.name
         try:
-            result = self.engine.run(job.served.workflow, job.overrides, run_id=job.run_id)
+            result = self.engine.run(job.served.workflow, job.overrides, run_id=job.run_id,
+                                     **self._trigger_kwargs(job))
         except BaseException as exc:
             from llmos_jupyter._redact import redact
 
@@ -282,6 +284,22 @@ class TriggerServer:
         self.log(f"{name}: run {job.run_id} {result.status}{why}{where}")
         job.future.set_result(result)
 
+    def _trigger_kwargs(self, job: Job) -> dict[str, Any]:
+        """``{"trigger": {...}}`` for an engine whose ``run`` records what triggered a run
+        in the trace (a ``trigger`` keyword), else ``{}``: the run id says it anyway."""
+        if self._engine_takes_trigger is None:
+            import inspect
+
+            try:
+                params = inspect.signature(self.engine.run).parameters
+                self._engine_takes_trigger = "trigger" in params
+            except (TypeError, ValueError):
+                self._engine_takes_trigger = False
+        if not self._engine_takes_trigger:
+            return {}
+        return {"trigger": {"type": job.trigger.type, "index": job.trigger.index,
+                            "detail": job.detail.removeprefix(": ")}}
+
     def join(self) -> None:
         """Wait until every queued run has finished."""
         for w in self._workers.values():
@@ -291,8 +309,17 @@ class TriggerServer:
         """Stop the schedule and file threads and the workers (after their current run)."""
         self.stop_event.set()
         for w in self._workers.values():
-            if w.thread is not None:
-                w.queue.put(None)  # blocks while full: the worker drains it
+            if w.thread is None:
+                continue
+            while True:  # runs still waiting are dropped, not run after the stop
+                try:
+                    job = w.queue.get_nowait()
+                except queue.Empty:
+                    break
+                w.queue.task_done()
+                if job is not None and job.future.cancel():
+                    self.log(f"{job.served.name}: dropped queued run {job.run_id} (stopping)")
+            w.queue.put(None)
         for t in self._threads:
             t.join(timeout=5)
         for w in self._workers.values():
@@ -429,6 +456,8 @@ class TriggerServer:
         from starlette.responses import JSONResponse
         from starlette.routing import Route
 
+        from llmos_jupyter._redact import register_secret
+
         def reply(code: int, **data: Any) -> JSONResponse:
             return JSONResponse(data, status_code=code)
 
@@ -436,7 +465,9 @@ class TriggerServer:
             served, trigger = self.hooks[request.url.path]
             name = served.name
             declared = request.headers.get("content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            if declared is not None and not declared.isdigit():
+                return reply(400, error="bad Content-Length header")
+            if declared is not None and int(declared) > self.max_body:
                 self.log(f"{name}: refused POST {trigger.path}: body over {self.max_body} bytes")
                 return reply(413, error=f"body larger than {self.max_body} bytes")
             body = bytearray()
@@ -448,6 +479,7 @@ class TriggerServer:
             raw = bytes(body)
             if trigger.secret_env:
                 secret = os.environ.get(trigger.secret_env)
+                register_secret(secret)  # so redact() scrubs it from any log, trace or error
                 if not secret:
                     self.log(f"{name}: refused POST {trigger.path}: ${trigger.secret_env} is "
                              "not set")

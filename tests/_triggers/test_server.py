@@ -261,3 +261,35 @@ def test_stop_returns_while_a_source_thread_waits(tmp_path, traces):
     stopper.start()
     stopper.join(WAIT)
     assert not stopper.is_alive()
+
+
+def test_an_engine_that_records_triggers_gets_told_which_one_fired(tmp_path, traces):
+    seen = []
+
+    class RecordingEngine(Engine):
+        def run(self, workflow, overrides=None, *, trigger=None, **kwargs):
+            seen.append(trigger)
+            return super().run(workflow, overrides, **kwargs)
+
+    engine = RecordingEngine(library(), trace_dir=traces)
+    server = TriggerServer.from_files([workflow(tmp_path, [HOOK])], engine)
+    server.start()
+    try:
+        reply = TestClient(server.app()).post("/hooks/echo?wait=1", json=5)
+    finally:
+        server.stop()
+    assert reply.json()["status"] == "completed"
+    assert seen == [{"type": "webhook", "index": 0, "detail": "POST /hooks/echo"}]
+
+
+def test_stop_drops_runs_still_queued(tmp_path, traces):
+    server = make_server(tmp_path, traces, [HOOK])
+    client = TestClient(server.app())
+    assert client.post("/hooks/echo", json=1).status_code == 202
+    server.start()
+    server.wait_jobs(1, WAIT)[0].future.result(WAIT)
+    client.post("/hooks/echo", json=2)
+    client.post("/hooks/echo", json=3)
+    server.stop()
+    # Each job either ran before the stop or was cancelled; none is left hanging.
+    assert all(j.future.done() for j in server.jobs)
