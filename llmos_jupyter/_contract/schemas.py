@@ -91,8 +91,10 @@ def _enum(title: str, values: tuple[str, ...], const: str | None = None,
 
 
 def _id(title: str, pattern: str, limit: int, const: str, what: str) -> dict[str, Any]:
+    # "not newline": Python's re.search lets "$" match before a final "\n" ("a\n" would
+    # pass the pattern there), JavaScript's does not; the grammar has no newline at all.
     return {"title": title, "type": "string", "pattern": pattern, "minLength": 1,
-            "maxLength": limit, "x-ts-const": const,
+            "maxLength": limit, "not": {"pattern": "\n"}, "x-ts-const": const,
             "description": f"{'An' if what[0] in 'aeiou' else 'A'} {what} id (llmos_jupyter._ids)."}
 
 

@@ -96,8 +96,10 @@ def test_validation_refuses_what_the_browser_would_misread():
                                  "node_id": "m", "done": 1})  # total missing
     with pytest.raises(jsonschema.ValidationError):
         validate("StatusInfo", {"status": "done"})
-    with pytest.raises(jsonschema.ValidationError):
-        validate("NodeId", "a.b")
+    for bad in ("a.b", "a\n", "", "x" * 129):
+        with pytest.raises(jsonschema.ValidationError):
+            validate("NodeId", bad)
+    validate("NodeId", "ham_1")
     with pytest.raises(KeyError, match="no contract definition"):
         schema("Nope")
 
