@@ -499,7 +499,8 @@ class TriggerServer:
                 if why:
                     return reply(422, error=f"{trigger.input}: {why}")
             try:
-                job = self.submit(served, trigger, value, detail=f": POST {trigger.path}")
+                client = request.client.host if request.client else "?"
+                job = self.submit(served, trigger, value, detail=f": from {client}")
             except QueueFull as exc:
                 self.log(f"{name}: refused POST {trigger.path}: {exc}")
                 return reply(429, error=str(exc))

@@ -279,7 +279,7 @@ def test_an_engine_that_records_triggers_gets_told_which_one_fired(tmp_path, tra
     finally:
         server.stop()
     assert reply.json()["status"] == "completed"
-    assert seen == [{"type": "webhook", "index": 0, "detail": "POST /hooks/echo"}]
+    assert seen == [{"type": "webhook", "index": 0, "detail": "from testclient"}]
 
 
 def test_stop_drops_runs_still_queued(tmp_path, traces):
