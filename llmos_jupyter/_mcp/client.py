@@ -595,7 +595,7 @@ def _object(inputs: Mapping[str, Any], port: str) -> dict[str, Any]:
 def tool_node(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """``mcp-tool``'s execute: see :func:`call_tool`. A tool error fails the node with
     :class:`McpToolError` unless ``allow_error`` is true."""
-    out = call_tool(inputs.get("server"), inputs.get("tool"), _object(inputs, "arguments"),
+    out = call_tool(inputs.get("server"), inputs.get("tool", ""), _object(inputs, "arguments"),
                     inputs.get("timeout_s", DEFAULT_TIMEOUT_S))
     if out["is_error"] and not inputs.get("allow_error", False):
         text = _blocks_text_json(out["content"]) or json.dumps(out["result"])[:500]
@@ -612,13 +612,13 @@ def _blocks_text_json(blocks: list[dict[str, Any]]) -> str:
 def resource_node(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """``mcp-resource``'s execute: see :func:`read_resource`. ``mime_type`` and ``blob``
     are left out when null (optional outputs are absent, not null)."""
-    out = read_resource(inputs.get("server"), inputs.get("uri"),
+    out = read_resource(inputs.get("server"), inputs.get("uri", ""),
                         inputs.get("timeout_s", DEFAULT_TIMEOUT_S))
     return {k: v for k, v in out.items() if v is not None}
 
 
 def prompt_node(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """``mcp-prompt``'s execute: see :func:`get_prompt`."""
-    out = get_prompt(inputs.get("server"), inputs.get("name"), _object(inputs, "arguments"),
+    out = get_prompt(inputs.get("server"), inputs.get("name", ""), _object(inputs, "arguments"),
                      inputs.get("timeout_s", DEFAULT_TIMEOUT_S))
     return {"messages": out["messages"]}

@@ -241,8 +241,9 @@ class LlmosMcp:
                 if node.status == "failed" or not node.ok:
                     return False, None, _one_line(node.error or f"node {node.status}")
                 return True, dict(node.outputs), ""
+            assert spec.workflow is not None and spec.interface_in is not None \
+                and spec.interface_out is not None
             wf = Workflow.load(spec.workflow)
-            assert spec.interface_in is not None and spec.interface_out is not None
             overrides = {f"{n}.{p}": args[k] for k, (n, p) in spec.interface_in.items()
                          if k in args}
             res = self.engine.run(wf, overrides, cancel=cancel)
