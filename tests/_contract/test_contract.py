@@ -204,6 +204,16 @@ def test_real_library_kernel_replies_match(rc_text, capsys, tmp_path):
     validate("LlmosHomeReply", json.loads(_lab.set_llmos_home(str(tmp_path / "home"))))
 
 
+def test_the_canvas_synced_traits_are_the_contracts():
+    anywidget = pytest.importorskip("anywidget")
+    from llmos_jupyter._widget.canvas import Canvas
+
+    ours = set(Canvas.class_trait_names(sync=True)) - set(
+        anywidget.AnyWidget.class_trait_names(sync=True))
+    assert ours == set(DEFINITIONS["CanvasState"]["properties"]), (
+        "a Canvas trait was added or removed: describe it in _contract/schemas.py CanvasState")
+
+
 def test_a_real_canvas_state_matches(rc_text):
     pytest.importorskip("anywidget")
     from llmos_jupyter._widget.canvas import Canvas, FrontendMissing
