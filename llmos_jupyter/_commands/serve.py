@@ -99,6 +99,13 @@ def _cmd_serve(args: argparse.Namespace, out: Any, err: Any) -> int:
             return server.run_once(traces)
         finally:
             engine.close()
+    unsigned = [t.path for s in server.served for t in s.triggers
+                if t.type == "webhook" and not t.secret_env]
+    if unsigned and args.host not in ("127.0.0.1", "localhost", "::1"):
+        # Anyone who can reach the port could start these runs.
+        err.print(f"[yellow]warning:[/] unsigned webhook(s) {escape(_clean(', '.join(unsigned)))} "
+                  f"on {escape(args.host)}: set \"secret_env\" (docs/triggers.md)",
+                  highlight=False)
     hooks = ", ".join(f"http://{args.host}:{args.port}{p}" for p in server.hooks)
     log(f"llmos serve: {sum(len(s.triggers) for s in server.served)} trigger(s) of "
         f"{len(server.served)} workflow(s)" + (f"; webhooks at {hooks}" if hooks else "")
