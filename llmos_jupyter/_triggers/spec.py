@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,6 +326,3 @@ def previous_time(cron: str, now: dt.datetime) -> dt.datetime:
         return now
     return croniter(cron, now).get_prev(dt.datetime).astimezone(dt.UTC)
 
-
-def iter_kinds(triggers: Sequence[Trigger], kind: str) -> Iterator[Trigger]:
-    return (t for t in triggers if t.type == kind)
