@@ -22,13 +22,14 @@ from llmos_jupyter._contract.schemas import (
     BROWSER_RUNTIMES,
     DEFINITIONS,
     EVENT_KINDS,
+    LAB_REPLIES,
     NODE_STATUSES,
     RESERVED_SUBCOMMANDS,
     RUN_STATUSES,
     SCHEMA_ID,
 )
 
-__all__ = ["BROWSER_RUNTIMES", "DEFINITIONS", "EVENT_KINDS", "NODE_STATUSES",
+__all__ = ["BROWSER_RUNTIMES", "DEFINITIONS", "EVENT_KINDS", "LAB_REPLIES", "NODE_STATUSES",
            "RESERVED_SUBCOMMANDS", "RUN_STATUSES", "SCHEMA_FILE", "bundle", "bundle_text",
            "schema", "validate"]
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from llmos_jupyter import _ids  # the grammar's one home; only its constants are read
 
-__all__ = ["BROWSER_RUNTIMES", "DEFINITIONS", "EVENT_KINDS", "NODE_STATUSES",
+__all__ = ["BROWSER_RUNTIMES", "DEFINITIONS", "EVENT_KINDS", "LAB_REPLIES", "NODE_STATUSES",
            "RESERVED_SUBCOMMANDS", "RUN_STATUSES", "SCHEMA_ID"]
 
 SCHEMA_ID = "https://llmos-jupyter.invalid/contract.schema.json"
@@ -46,6 +46,23 @@ NODE_STATUSES = ("idle", "queued", "running", "completed", "cached", "failed", "
 """A node's status on a canvas (``idle`` before any run; results hold the last four)."""
 RUN_STATUSES = ("completed", "failed", "cancelled")
 BROWSER_RUNTIMES = ("javascript", "threejs")
+
+LAB_REPLIES: dict[str, str | None] = {
+    "set_llmos_home": "LlmosHomeReply",
+    "skills_json": "SkillsReply",
+    "validate_workflow_json": "ValidateReply",
+    "runs_json": "RunsReply",
+    "read_trace_json": "ReadTraceReply",
+    "run_workflow_json": "RunReply",
+    "rerun_trace_json": "RunReply",
+    "compare_runs_json": "CompareReply",
+    "notebook_graph_json": "NotebookGraphReply",
+    "rewrite_cells_json": "RewriteCellsReply",
+    "skill_record": "SkillSummary",
+    "export_notebook_json": None,  # an nbformat v4 notebook: nbformat's own schema
+}
+"""Each library-kernel function of ``llmos_jupyter._lab`` → the definition of its reply
+(its events, printed as ``EVENT_PREFIX`` lines, are ``EngineEvent``/``CancellingNotice``)."""
 
 _ANY: dict[str, Any] = {}
 _STR = {"type": "string"}

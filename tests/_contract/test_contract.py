@@ -20,6 +20,7 @@ from llmos_jupyter._contract import (
     BROWSER_RUNTIMES,
     DEFINITIONS,
     EVENT_KINDS,
+    LAB_REPLIES,
     RESERVED_SUBCOMMANDS,
     SCHEMA_FILE,
     bundle,
@@ -152,6 +153,16 @@ def test_a_real_runs_events_and_trace_match(tmp_path):
 @pytest.fixture
 def rc_text():
     return (REPO / "notebooks" / "rc-circuit.workflow.json").read_text(encoding="utf-8")
+
+
+def test_every_library_kernel_function_has_a_reply_schema():
+    from llmos_jupyter import _lab
+
+    functions = {n for n in _lab.__all__ if callable(getattr(_lab, n))}
+    assert functions == set(LAB_REPLIES), (
+        "a _lab function was added or removed: give its reply a schema in "
+        "_contract/schemas.py and list it in LAB_REPLIES")
+    assert all(d is None or d in DEFINITIONS for d in LAB_REPLIES.values())
 
 
 def test_real_library_kernel_replies_match(rc_text, capsys, tmp_path):
