@@ -1,8 +1,10 @@
 """One grammar for the ids a workflow carries: node, skill, edge and workflow ids.
 
-The same patterns and limits live in ``labextension/src/ids.ts`` (a test reads that file
-and checks it matches this one), so the canvas, the kernel and the CLI accept exactly the
-same ids. The grammar is deliberately plain ASCII: no control characters, no newline, no
+This module is the grammar's one home: the contract (:mod:`llmos_jupyter._contract`,
+``NodeId`` … ``WorkflowId``) takes these patterns and limits, and the labextension build
+generates ``labextension/src/contract.gen.ts`` from it, which ``ids.ts`` re-exports
+(``tests/_contract`` fails when they drift), so the canvas, the kernel and the CLI accept
+exactly the same ids. The grammar is deliberately plain ASCII: no control characters, no newline, no
 space, no quote, no backslash, no ``<``/``&``/backtick, so an id can be written into
 code, Markdown, HTML, a terminal or a file name without changing its meaning there (the
 writers still quote or escape: this is the second line of defence, not the first).
@@ -43,7 +45,8 @@ __all__ = [
 
 IdKind = Literal["node", "skill", "edge", "workflow"]
 
-# Keep in step with labextension/src/ids.ts (tests/_workflow/test_ids.py compares them).
+# Generated into labextension/src/contract.gen.ts (python -m llmos_jupyter._contract, then
+# npm run gen:contract): change them here only.
 NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 NODE_ID_MAX = 128
 SKILL_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
