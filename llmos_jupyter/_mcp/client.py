@@ -265,6 +265,10 @@ class _Connection:
         finally:
             self.client = None
             self.ready.set()
+            if self.errfile is not None:
+                # The server is gone; the request that saw it go may still be reading
+                # its stderr for the node's log and error message: close a little later.
+                asyncio.get_running_loop().call_later(5.0, self.errfile.close)
 
     async def ensure(self) -> Any:
         async with self.start_lock:
