@@ -606,6 +606,11 @@ def _cmd_validate(args: argparse.Namespace, out: Any, err: Any) -> int:
     workflow = Workflow.load(args.file)
     p = plan(workflow, SkillLibrary())
     load_cases(workflow, p.library)  # a malformed "tests" block is an invalid file too
+    if workflow.extra.get("triggers") is not None:  # so are triggers `llmos serve` cannot run
+        from llmos_jupyter._triggers.spec import check_inputs, parse_triggers
+
+        check_inputs(workflow, parse_triggers(workflow, source=args.file), p.library,
+                     source=args.file)
     if args.json:
         _print_json({"status": "valid", "nodes": len(p.order), "edges": len(workflow.edges),
                      "problems": []})

@@ -52,3 +52,16 @@ def test_a_workflow_without_outputs_cannot_become_a_skill(tmp_path, capsys):
     path.write_text('{"id": "plain", "nodes": [], "edges": []}')
     assert main(["skills", "from-workflow", str(path), "--output", "-"]) == 2
     assert "declares no \"outputs\"" in capsys.readouterr().err
+
+
+def test_a_workflow_with_a_required_interface_input_becomes_a_skill(tmp_path, capsys):
+    path = tmp_path / "needs.workflow.json"
+    path.write_text('{"id": "needs", "nodes": [{"id": "a", "data": {"skill": "json-query", '
+                    '"params": {"expression": "length(@)"}}}], "edges": [], '
+                    '"inputs": {"items": "a.data"}, "outputs": {"n": "a.result"}}')
+    assert main(["skills", "from-workflow", str(path), "--output", "-"]) == 0
+    text = capsys.readouterr().out
+    from llmos_jupyter import parse_skill
+
+    skill = parse_skill(text)
+    assert [(p.name, p.required) for p in skill.inputs] == [("items", True)]

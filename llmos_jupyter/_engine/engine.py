@@ -240,6 +240,7 @@ class Engine:
         trusted_inline: bool = False,
         _context: list[Any] | None = None,
         _nested: bool = False,
+        trigger: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Run ``workflow`` and return its result (blocking).
 
@@ -257,6 +258,8 @@ class Engine:
             trusted_inline: treat the workflow's inline skills as trusted: they are the
                 cells the user just ran in their own kernel (the notebook session passes
                 this); a workflow *file's* inline skills stay untrusted until signed.
+            trigger: what started the run (``llmos serve``: ``{"type", "index",
+                "detail"}``), kept on the result and in the trace.
 
         Raises:
             WorkflowInvalid: the workflow failed validation (nothing ran).
@@ -283,6 +286,7 @@ class Engine:
         ctx.selected = selected
         ctx._trace = trace
         ctx.trusted_inline = trusted_inline
+        ctx.trigger = dict(trigger) if trigger else None
         if _nested:  # a control node's inner run: its events stay off the engine's bus
             ctx._events = None
             trace = False
@@ -439,6 +443,7 @@ class _RunContext:
         self.sigint_seen = False
         self._remote_started: set[str] = set()
         self._subruns: dict[str, list[dict[str, Any]]] = {}
+        self.trigger: dict[str, Any] | None = None
         self._abandon_lock = threading.Lock()
         self._abandoned: RunResult | None = None
         self._trace: bool | None = None
@@ -804,6 +809,7 @@ class _RunContext:
                            self.started_at, (time.perf_counter() - self._t0) * 1e3)
         if self.isolation_warning:
             result.warnings.append(self.isolation_warning)
+        result.trigger = self.trigger
         if trace:
             from llmos_jupyter._trace.notebook import write_trace
 

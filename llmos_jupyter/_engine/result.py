@@ -88,6 +88,9 @@ class RunResult:
     trace: str | None = None
     trace_error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    trigger: dict[str, Any] | None = None
+    """What started the run when it was not a person: ``{"type": "schedule" | "file" |
+    "webhook", "index": i, "detail": …}`` (``llmos serve``)."""
 
     def __getitem__(self, node_id: str) -> NodeResult:
         try:

@@ -179,21 +179,10 @@ class LlmosMcp:
             raise WorkflowError("the workflow declares no \"outputs\" (name → \"node.port\"); "
                                 "an MCP tool needs at least one", path=path)
         # Typed exactly as a subworkflow node types the interface (units, defaults from
-        # the inner params). plan() on a probe subworkflow node, as as_skill.py does,
-        # refuses a probe that leaves required inputs unset, so this calls the
-        # validator's typing step itself (private: tests/_mcp catch a signature change).
-        from llmos_jupyter._exceptions import WorkflowInvalid
-        from llmos_jupyter._skills.model import LOCAL_RUNTIMES
-        from llmos_jupyter._workflow.control import _inner
-        from llmos_jupyter._workflow.validate import _analyse
+        # the inner params).
+        from llmos_jupyter._workflow.control import typed_interface
 
-        problems: list[Any] = []
-        probe = Workflow(id="probe", path=path.with_name(".mcp-probe.json"))
-        typed = _inner(probe, "workflow", str(path), self.library, LOCAL_RUNTIMES,
-                       problems.append, _analyse)
-        if typed is None:
-            raise WorkflowInvalid(problems, name=wf.name or wf.id)
-        _, ins_map, outs_map = typed
+        ins_map, outs_map = typed_interface(path, self.library)
         ins = tuple(ins_map.values())
         outs = tuple(outs_map.values())
         desc = str(wf.extra.get("description") or f"Runs the workflow {wf.name or wf.id}.")

@@ -59,7 +59,7 @@ def workflow_skill_markdown(path: str | Path, library: Any, skill_id: str | None
         WorkflowInvalid: the workflow (or its interface) does not validate against
             ``library``.
     """
-    from llmos_jupyter._workflow.validate import plan
+    from llmos_jupyter._workflow.control import typed_interface
 
     path = Path(path).resolve()
     wf = Workflow.load(path)
@@ -70,12 +70,9 @@ def workflow_skill_markdown(path: str | Path, library: Any, skill_id: str | None
     sid = skill_id or wf.id
     if not is_valid_id("skill", sid):
         raise WorkflowError(f"{sid!r} is not a valid skill id; pass --id", path=path)
-    probe = Workflow(id="probe", path=path.with_name(".from-workflow-probe.json"))
-    probe.add_node("subworkflow", id="wf", params={"workflow": str(path)})
-    p = plan(probe, library)  # types the ports as a subworkflow node would
-    skill = p.skills["wf"]
-    ports_in = [port.to_dict() for port in skill.inputs if port.name != "workflow"]
-    ports_out = [port.to_dict() for port in skill.outputs]
+    typed_in, typed_out = typed_interface(path, library)  # as a subworkflow node types them
+    ports_in = [port.to_dict() for port in typed_in.values()]
+    ports_out = [port.to_dict() for port in typed_out.values()]
     description = str(wf.extra.get("description") or f"Runs the workflow {wf.name or wf.id}.")
     front = {"skill_id": sid, "name": wf.name or sid, "description": description,
              "category": "workflow", "tags": ["workflow", "sub-workflow"], "version": "1.0.0",

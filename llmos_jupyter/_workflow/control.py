@@ -37,7 +37,7 @@ from llmos_jupyter._workflow.model import Node, Workflow
 from llmos_jupyter._workflow.subflows import interface, load_subflow, resolve_path
 
 __all__ = ["CONTROL_KINDS", "FILE_KINDS", "check_control", "control_kind", "is_valid_port",
-           "parse_expression"]
+           "parse_expression", "typed_interface"]
 
 CONTROL_KINDS = ("condition", "switch", "merge", "delay", "subworkflow", "map", "loop",
                  "router")
@@ -186,6 +186,31 @@ def _expr(text: Any, nid: str, port: str, add: Add) -> None:
     why = parse_expression(text)
     if why is not None:
         add(WorkflowProblem("bad-expression", f"{port}: {why}", node=nid, port=port.split("[")[0]))
+
+
+def typed_interface(path: str | Path, library: Any,
+                    runtimes: tuple[str, ...] | None = None) -> tuple[dict[str, Port],
+                                                                       dict[str, Port]]:
+    """The declared ``(inputs, outputs)`` of the workflow file ``path`` as typed ports
+    (what a ``subworkflow`` node naming it gets; inputs the inner workflow sets itself are
+    optional with that value as default, outputs optional).
+
+    Raises:
+        WorkflowInvalid: the file is missing, invalid, in a cycle or declares a port that
+            does not exist (every problem listed).
+    """
+    from llmos_jupyter._exceptions import WorkflowInvalid
+    from llmos_jupyter._skills.model import LOCAL_RUNTIMES
+    from llmos_jupyter._workflow.validate import _analyse
+
+    path = Path(path).resolve()
+    probe = Workflow(id="interface", path=path.with_name(f".{path.name}.interface"))
+    problems: list[WorkflowProblem] = []
+    inner = _inner(probe, "interface", str(path), library, runtimes or LOCAL_RUNTIMES,
+                   problems.append, _analyse)
+    if inner is None:
+        raise WorkflowInvalid(problems, name=path.name)
+    return inner[1], inner[2]
 
 
 def _check_policies(node: Node, add: Add) -> None:
