@@ -123,13 +123,16 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
 
         return _problems_out([Problem("--timeout", "timeout", "must be > 0")], args.system,
                              args.json, err)
-    cfg, problems = check_system(args.system)
+    from llmos_jupyter._skills.library import SkillLibrary
+
+    library = SkillLibrary()
+    cfg, problems = check_system(args.system, library)
     # A subscription nobody sends is worth a look, not a refusal to run.
     problems = [p for p in problems if p.code != "unsent-subscription"]
     if problems:
         return _problems_out(problems, args.system, args.json, err)
     try:
-        system, specs = build_system(cfg, timeout_s=args.timeout)
+        system, specs = build_system(cfg, library, timeout_s=args.timeout)
         outcome = asyncio.run(system.run(specs, payload))
     except (ActorSystemError, ValueError) as exc:
         from llmos_jupyter._actors.config import Problem
