@@ -448,7 +448,8 @@ def build_system(cfg: SystemConfig, library: Any = None, *, timeout_s: float | N
         mailbox_size=cfg.mailbox_size, send_timeout_s=cfg.send_timeout_s,
         handler_timeout_s=cfg.handler_timeout_s, stop_timeout_s=cfg.stop_timeout_s,
         supervision=base, scope_supervision=per_scope, scope_parents=parents,
-        llm_model=cfg.llm.get("model"), max_cost_usd=cfg.llm.get("max_cost_usd"), **kwargs)
+        llm_model=cfg.llm.get("model"), max_cost_usd=cfg.llm.get("max_cost_usd"),
+        base_dir=cfg.path.parent if cfg.path is not None else None, **kwargs)
     specs = [ActorSpec(a["id"], a["skill"], a["scope"], dict(a["config"]), a["health"])
              for a in cfg.actors]
     return system, specs

@@ -77,6 +77,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from llmos_jupyter._actors.mailbox import Mailbox, MailboxFull
@@ -345,9 +346,16 @@ class ActorContext:
     def run_workflow(self, path_or_workflow: Any, overrides: Mapping[str, Any] | None = None) -> Any:
         """Run a workflow with the engine (blocking: call it from a sync handler, which runs
         in a thread); returns the engine's ``RunResult`` (``.status``, ``.outputs(node)``).
-        Untrusted nodes of the workflow run isolated, as in every engine run."""
+        A relative path is relative to the system file's folder (``base_dir``). Untrusted
+        nodes of the workflow run isolated, as in every engine run."""
         from llmos_jupyter._engine.engine import Engine
 
+        base = self._system.base_dir
+        if isinstance(path_or_workflow, str) and base is not None:
+            path_or_workflow = Path(path_or_workflow)
+        if isinstance(path_or_workflow, Path) and not path_or_workflow.is_absolute() \
+                and base is not None:
+            path_or_workflow = Path(base) / path_or_workflow
         return Engine(self._system.library).run(path_or_workflow, dict(overrides or {}))
 
     def llm(self, prompt: str | None = None, **kwargs: Any) -> Any:
@@ -383,6 +391,7 @@ class ActorSystem:
             ``llm_model``/``max_cost_usd`` from the system file's ``[llm]``.
         require_trust: refuse untrusted actor skills (the default; tests of in-memory
             skills are trusted anyway).
+        base_dir: the folder relative workflow paths of ``ctx.run_workflow`` start from.
         clock: monotonic seconds, for the restart intensity window.
     """
 
@@ -395,7 +404,7 @@ class ActorSystem:
                  scope_parents: Mapping[str, str] | None = None,
                  threads: bool | None = None, llm_client: Any = None,
                  llm_model: str | None = None, max_cost_usd: float | None = None,
-                 require_trust: bool = True, home: Any = None,
+                 require_trust: bool = True, home: Any = None, base_dir: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if library is None:
             from llmos_jupyter._skills.library import SkillLibrary
@@ -416,6 +425,7 @@ class ActorSystem:
         self.threads = _THREADS if threads is None else threads
         self.require_trust = require_trust
         self.home = home
+        self.base_dir = base_dir
         self.clock = clock
         self._llm_client = llm_client
         self._llm_model = llm_model
