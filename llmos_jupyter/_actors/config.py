@@ -75,18 +75,23 @@ _KEYS = {
 @dataclass(frozen=True)
 class Problem:
     """One problem of a system file: ``where`` (``actors[2].skill``, ``system.scope``, or
-    ``line 3, column 5`` for TOML syntax), a ``code`` and a message."""
+    the file for TOML syntax, whose message names line and column), a ``code``, a message
+    and a ``severity``: ``error`` (the system cannot run) or ``warning`` (it runs, but
+    look: a subscription no actor sends, which a reusable actor skill may well have)."""
 
     where: str
     code: str
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{self.where}: {tag}{self.message}"
 
     def to_json(self) -> dict[str, str]:
-        """``{where, code, message}``."""
-        return {"where": self.where, "code": self.code, "message": self.message}
+        """``{where, code, message, severity}``."""
+        return {"where": self.where, "code": self.code, "message": self.message,
+                "severity": self.severity}
 
 
 @dataclass
@@ -363,7 +368,8 @@ def _lookup(skill_id: str, cfg: SystemConfig, library: Any) -> Any:
 
 def check_system(path: str | Path, library: Any = None, home: Any = None,
                  trust: bool = True) -> tuple[SystemConfig, list[Problem]]:
-    """Every problem of the system file at ``path`` (empty list: it can run)."""
+    """Every problem of the system file at ``path``: errors (it cannot run) and warnings
+    (see :class:`Problem`); no errors means it can run."""
     if library is None:
         from llmos_jupyter._skills.library import SkillLibrary
 
@@ -426,7 +432,7 @@ def check_system(path: str | Path, library: Any = None, home: Any = None,
                     problems.append(Problem(
                         f"{a['where']}", "unsent-subscription",
                         f"subscribes to {t!r} but no actor of the system sends it "
-                        f"(sent: {', '.join(sorted(sent - set(SYSTEM_TYPES)))})"))
+                        f"(sent: {', '.join(sorted(sent - set(SYSTEM_TYPES)))})", "warning"))
     return cfg, problems
 
 

@@ -887,8 +887,11 @@ class ActorSystem:
                 slot.status = "starting"  # still a member while its supervisor decides
                 await self._on_failure(slot, error, tb)
             elif ev[0] == "idle" and self._quiescent():
+                failed = [s for s in self._slots.values() if s.last_error]
+                last = (f"; the last failure: actor {failed[-1].id!r}: {failed[-1].last_error}"
+                        if failed else "")
                 self._end("idle", None, "no actor called ctx.exit and nothing is left to do "
-                          "(every mailbox is empty)", None)
+                          f"(every mailbox is empty){last}", None)
 
     async def _shutdown(self) -> None:
         for s in sorted(self._slots.values(), key=lambda s: -s.order):
@@ -924,8 +927,3 @@ def _one_line(exc: BaseException) -> str:
 def _tb(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc)).rstrip()
 
-
-def run_system(coro_factory: Callable[[], Any]) -> Any:
-    """Run a coroutine to completion from synchronous code (the CLI); Ctrl-C cancels the
-    run, which then shuts down gracefully (``asyncio.run`` semantics)."""
-    return asyncio.run(coro_factory())

@@ -4,7 +4,8 @@
   the input goes out as a ``start`` message; prints the ``ctx.exit`` result (``--json``:
   ``{status, result, error, messages, actors, trace}``). Exit 0 (an actor called
   ``ctx.exit``), 1 (a supervisor gave up, timeout, idle, interrupted), 2 (invalid system).
-* ``check SYSTEM.toml [--json]``: every problem of the file; exit 0 or 2.
+* ``check SYSTEM.toml [--json]``: every problem of the file; exit 2 when one is an error,
+  0 when there are only warnings (a subscription no actor of the system sends).
 * ``info [--json]``: the library's actor skills and the example systems.
 * ``clean [--yes]``: remove the recorded agent runs (``<user volume>/agent-runs``).
 * ``trust SYSTEM.toml``: sign the actor skills of the file's ``skills`` folders.
@@ -76,7 +77,8 @@ def _problems_out(problems: list[Any], path: str, as_json: bool, err: Any) -> in
     if as_json:
         _print_json({"status": "invalid", "problems": [p.to_json() for p in problems]})
     else:
-        err.print(f"[red]{escape(_clean(path))}: {len(problems)} problem(s)[/]", highlight=False)
+        n = sum(p.severity == "error" for p in problems)
+        err.print(f"[red]{escape(_clean(path))}: {n} error(s)[/]", highlight=False)
         for p in problems:
             err.print(f"  {escape(_clean(str(p)))}", highlight=False)
     return 2
@@ -86,15 +88,20 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
     from llmos_jupyter._actors.config import check_system
     from llmos_jupyter._cli import _print_json
 
+    from llmos_jupyter._cli import _clean
+
     cfg, problems = check_system(args.system)
-    if problems:
+    if any(p.severity == "error" for p in problems):
         return _problems_out(problems, args.system, args.json, err)
     if args.json:
-        _print_json({"status": "valid", "problems": [], "name": cfg.name,
-                     "actors": [a["id"] for a in cfg.actors]})
+        _print_json({"status": "valid", "problems": [p.to_json() for p in problems],
+                     "name": cfg.name, "actors": [a["id"] for a in cfg.actors]})
     else:
-        out.print(f"{args.system}: valid ({len(cfg.actors)} actors)", markup=False,
-                  highlight=False)
+        for p in problems:
+            err.print(_clean(f"  {p}"), markup=False, highlight=False)
+        out.print(_clean(f"{args.system}: valid ({len(cfg.actors)} actors"
+                         + (f", {len(problems)} warning(s))" if problems else ")")),
+                  markup=False, highlight=False)
     return 0
 
 
@@ -127,8 +134,7 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
 
     library = SkillLibrary()
     cfg, problems = check_system(args.system, library)
-    # A subscription nobody sends is worth a look, not a refusal to run.
-    problems = [p for p in problems if p.code != "unsent-subscription"]
+    problems = [p for p in problems if p.severity == "error"]  # warnings do not stop a run
     if problems:
         return _problems_out(problems, args.system, args.json, err)
     try:
