@@ -229,9 +229,9 @@ def main() -> None:
     header = (
         f"{'qubits':>6} {'cases':>5} {'worst error (Ha)':>16} {'time (s)':>9} {'starts':>6} "
         f"{'evals':>6} | {'cases':>5} {'ours (s)':>9} {'qiskit (s)':>10} {'qiskit/ours':>11} "
-        f"{'qiskit worst (Ha)':>17} {'evals':>6}"
+        f"{'qiskit worst (Ha)':>17} {'evals ours/qiskit':>17}"
     )
-    print(f"{'ours: all cases':^55}| {'same subset, ours and qiskit':^65}")
+    print(f"{'ours: all cases':^55}| {'same subset, ours and qiskit':^76}")
     print(header)
     print("-" * len(header))
     groups = [(str(n), [r for r in rows if r[0] == n]) for n in sorted({r[0] for r in rows})]
@@ -241,7 +241,8 @@ def main() -> None:
         sub_q = sum(r[7] for r in sub)
         qiskit_part = (
             f"{len(sub):>5} {sub_ours:>9.3f} {sub_q:>10.2f} {sub_q / sub_ours:>10.0f}x "
-            f"{max(r[6] for r in sub):>17.2e} {np.mean([r[8] for r in sub]):>6.0f}"
+            f"{max(r[6] for r in sub):>17.2e} "
+            f"{f'{np.mean([r[5] for r in sub]):.0f}/{np.mean([r[8] for r in sub]):.0f}':>17}"
             if sub
             else f"{0:>5}"
         )
@@ -261,10 +262,15 @@ def main() -> None:
     if sub:
         ours_sub, q_sub = sum(r[3] for r in sub), sum(r[7] for r in sub)
         q_worst = max(sub, key=lambda r: r[6])
+        ours_evals, q_evals = sum(r[5] for r in sub), sum(r[8] for r in sub)
         print(
             f"on the {len(sub)} cases both ran: ours {ours_sub:.2f} s, qiskit {q_sub:.2f} s, "
             f"ratio qiskit/ours {q_sub / ours_sub:.0f}x; worst error ours "
             f"{max(r[2] for r in sub):.2e} Ha, qiskit {q_worst[6]:.2e} Ha ({q_worst[1]})"
+        )
+        print(
+            f"per energy-and-gradient evaluation: ours {ours_sub / ours_evals * 1e3:.2f} ms "
+            f"({ours_evals} evaluations), qiskit {q_sub / q_evals * 1e3:.1f} ms ({q_evals})"
         )
 
 
