@@ -12,7 +12,7 @@ Nothing heavy is imported here: numpy, scipy and matplotlib load only inside the
 skills that declare them, so the package also runs in Pyodide.
 """
 
-from typing import Any
+from typing import Any as _Any  # private: the namespace is exactly __all__
 
 # The core API, and the errors: one tree under LlmosError (mapped in
 # llmos_jupyter._exceptions), every class catchable as llmos_jupyter.X without a private
@@ -114,7 +114,7 @@ __all__ = [
 
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: _Any) -> None:
     """``%load_ext llmos_jupyter``: register the ``%%skill`` / ``%skill`` / ``%workflow``
     and ``%%llm`` / ``%llm`` magics (IPython is imported only here)."""
     from llmos_jupyter._llm.magics import register as register_llm
@@ -128,7 +128,7 @@ def load_ipython_extension(ipython: Any) -> None:
 _LAZY = {"Canvas": "llmos_jupyter._widget.canvas"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     """Lazy exports: ``Canvas`` imports anywidget only when first used."""
     if name in _LAZY:
         import importlib
