@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from llmos_jupyter._actors.mailbox import Mailbox, MailboxFull
 from llmos_jupyter._actors.message import ROOT_SCOPE, SYSTEM, Envelope, check_scope
+from llmos_jupyter._actors.run import SystemInvalid, arun_file, run_file
 from llmos_jupyter._actors.runtime import (
     STRATEGIES,
     ActorContext,
@@ -37,9 +38,12 @@ __all__ = [
     "MailboxFull",
     "RunOutcome",
     "Supervision",
+    "SystemInvalid",
+    "arun_file",
     "check_actor_skill",
     "check_scope",
     "is_actor",
     "load_handlers",
+    "run_file",
     "subscriptions",
 ]

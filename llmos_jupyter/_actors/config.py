@@ -212,9 +212,8 @@ def _read(data: dict[str, Any], cfg: SystemConfig, path: Path, out: list[Problem
                                f"mailbox_size must be an integer >= 1, got {v!r}"))
         else:
             cfg.mailbox_size = v
-    if "scope" in system:
-        if _scope_ok(system["scope"], "system.scope", out):
-            cfg.scope = system["scope"]
+    if "scope" in system and _scope_ok(system["scope"], "system.scope", out):
+        cfg.scope = system["scope"]
     folders = system.get("skills", [])
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
         out.append(Problem("system.skills", "type", "skills must be a list of folder paths"))

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import copy
 import functools
 import itertools
@@ -88,7 +89,13 @@ from llmos_jupyter._actors.message import (
     check_scope,
     json_payload,
 )
-from llmos_jupyter._actors.skill import Handlers, check_actor_skill, is_actor, load_handlers, subscriptions
+from llmos_jupyter._actors.skill import (
+    Handlers,
+    check_actor_skill,
+    is_actor,
+    load_handlers,
+    subscriptions,
+)
 from llmos_jupyter._exceptions import LlmosError
 
 __all__ = [
@@ -559,6 +566,16 @@ class ActorSystem:
             raise TimeoutError(f"handler took longer than {limit:g} s") from None
 
     async def _actor_main(self, slot: _Slot, incarnation: int) -> None:
+        # A bug of the runtime must not leave an actor silently dead (the run would hang
+        # until its timeout): report it like a failure of the actor.
+        try:
+            await self._actor_body(slot, incarnation)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - see above
+            self._failed(slot, incarnation, f"runtime error {_one_line(exc)}", _tb(exc))
+
+    async def _actor_body(self, slot: _Slot, incarnation: int) -> None:
         ctx = slot.ctx
         assert ctx is not None
         try:
@@ -636,7 +653,8 @@ class ActorSystem:
         return True
 
     # -- routing --------------------------------------------------------------------------
-    async def _route(self, env: Envelope) -> None:
+    async def _route(self, env: Envelope, system: bool = False) -> None:
+        """Put ``env`` in its receivers' mailboxes (waiting for room unless ``system``)."""
         if env.to is not None:
             target = self._slots.get(env.to)
             targets = [target] if target is not None and target.alive else []
@@ -649,7 +667,10 @@ class ActorSystem:
                               "log": []})
             return
         for t in targets:
-            await t.mailbox.put(env, self.send_timeout_s)
+            if system:
+                await t.mailbox.put_system(env)
+            else:
+                await t.mailbox.put(env, self.send_timeout_s)
 
     async def _emit(self, msg_type: str, scope: str, payload: Any, about: _Slot | None = None) -> None:
         """A coordinator message to the subscribers of ``scope`` and its ancestors."""
@@ -677,7 +698,7 @@ class ActorSystem:
         self._pending_start.discard(scope_id)
         if not self._pending_start and self._start_message is not None:
             env, self._start_message = self._start_message, None
-            await self._route(env)
+            await self._route(env, system=True)  # the coordinator never waits for room
 
     # -- events to the coordinator --------------------------------------------------------
     def _failed(self, slot: _Slot, incarnation: int, error: str, tb: str) -> None:
@@ -774,10 +795,10 @@ class ActorSystem:
         task, slot.task = slot.task, None
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
-            try:
+            # It is being stopped: how it ends (cancelled, or an error while cancelling)
+            # no longer matters.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - it is being stopped
-                pass
 
     async def _stop(self, slot: _Slot, *, call_on_stop: bool, status: str) -> None:
         """Stop one incarnation: its task, the scopes it owns, then ``on_stop``."""

@@ -67,9 +67,9 @@ def _redacted(value: Any) -> Any:
 
 def build_agent_trace(outcome: RunOutcome) -> Any:
     """The run as an ``nbformat`` v4 notebook node (see the module docstring)."""
-    import nbformat.v4 as v4
+    from nbformat import v4
 
-    started = dt.datetime.fromtimestamp(outcome.started_at, dt.timezone.utc)
+    started = dt.datetime.fromtimestamp(outcome.started_at, dt.UTC)
     lines = [f"# Agent run: {_md(outcome.name)}", "",
              f"Started {started:%Y-%m-%d %H:%M:%S} UTC, {outcome.duration_s:.2f} s, "
              f"status **{_md(outcome.status)}**"
@@ -85,8 +85,8 @@ def build_agent_trace(outcome: RunOutcome) -> Any:
         lines.append(f"| {_md(aid)} | {_md(a['skill'])} | {_md(a['scope'])} | {a['restarts']} "
                      f"| {a['handled']} | {_md(a['status'])} |")
     delivered = [m for m in outcome.messages if m.get("receiver")]
-    lines += ["", f"{len(delivered)} messages delivered "
-              f"({len(outcome.messages) - len(delivered)} undelivered)."]
+    lines += ["", (f"{len(delivered)} messages delivered "
+                   f"({len(outcome.messages) - len(delivered)} undelivered).")]
     cells = [v4.new_markdown_cell("\n".join(lines))]
     for aid, a in outcome.actors.items():
         if a.get("start_log"):
@@ -126,7 +126,7 @@ def write_agent_trace(outcome: RunOutcome, directory: str | Path | None = None) 
 
     folder = Path(directory) if directory is not None else agent_runs_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    started = dt.datetime.fromtimestamp(outcome.started_at, dt.timezone.utc)
+    started = dt.datetime.fromtimestamp(outcome.started_at, dt.UTC)
     name = _FILE_PART.sub("-", outcome.name).strip("-.")[:60] or "agents"
     path = folder / f"{started:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(3)}.ipynb"
     atomic_write_text(path, nbformat.writes(build_agent_trace(outcome)))

@@ -86,9 +86,7 @@ def _problems_out(problems: list[Any], path: str, as_json: bool, err: Any) -> in
 
 def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
     from llmos_jupyter._actors.config import check_system
-    from llmos_jupyter._cli import _print_json
-
-    from llmos_jupyter._cli import _clean
+    from llmos_jupyter._cli import _clean, _print_json
 
     cfg, problems = check_system(args.system)
     if any(p.severity == "error" for p in problems):

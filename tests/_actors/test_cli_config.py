@@ -113,11 +113,11 @@ def test_agents_run_text_and_clean(capsys, rally, llmos_home):
 
 
 def test_agents_run_failure_exit_1_and_bad_input_exit_2(capsys, rally):
-    code, out, err = run_cli(capsys, "agents", "run", str(rally), "--input", "{nope", "--json")
+    code, out, _ = run_cli(capsys, "agents", "run", str(rally), "--input", "{nope", "--json")
     assert code == 2 and json.loads(out)["problems"][0]["where"] == "--input"
     # no "to": the server's handler raises (KeyError) on the start message, is restarted,
     # and then nothing is left to do: the run ends idle, exit 1
-    code, out, err = run_cli(capsys, "agents", "run", str(rally), "--input", "{}", "--json",
+    code, out, _ = run_cli(capsys, "agents", "run", str(rally), "--input", "{}", "--json",
                              "--no-trace")
     assert code == 1
     data = json.loads(out)
@@ -194,7 +194,7 @@ def test_check_lists_every_problem(capsys, tmp_path):
     # actor-pong subscribes to ping, which nobody in this system sends
     assert any(p.code == "unsent-subscription" and "'ping'" in p.message
                and p.severity == "warning" for p in problems)
-    code, out, err = run_cli(capsys, "agents", "check", str(path), "--json")
+    code, out, _ = run_cli(capsys, "agents", "check", str(path), "--json")
     assert code == 2 and len(json.loads(out)["problems"]) == len(problems)
 
 

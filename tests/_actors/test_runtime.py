@@ -13,7 +13,13 @@ import textwrap
 import pytest
 
 from llmos_jupyter import SkillLibrary, parse_skill
-from llmos_jupyter._actors import ActorRefused, ActorSpec, ActorSystem, Supervision, check_actor_skill
+from llmos_jupyter._actors import (
+    ActorRefused,
+    ActorSpec,
+    ActorSystem,
+    Supervision,
+    check_actor_skill,
+)
 
 
 def actor(skill_id: str, subscribes: list[str], code: str) -> str:
