@@ -139,6 +139,10 @@ class DaskExecutor(Executor):
         self._warned = False
         self._closed = False
         self._held: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+        self._probe_lock = threading.Lock()
+        self._probed: dict[str, bool] = {}
+        self._usable: list[str] | None = None
+        self._listed_at = float("-inf")
         self.on_node_event: Any = None
         """``callable(message)`` for live node events from the workers (``{"key",
         "status": "started", "worker", "time"}`` when a node starts on a worker rather than
@@ -175,6 +179,39 @@ class DaskExecutor(Executor):
             return max(1, sum(self.client.nthreads().values()))
         except Exception:  # noqa: BLE001 -- scheduler gone: the nodes will say so
             return 1
+
+    # -- workers that can run our task --------------------------------------------------------
+    required_module = "llmos_jupyter._executors.dask_task"
+    """The module a worker must import to run a node (the task function's)."""
+    recheck_s = 10.0
+    """Seconds between re-listings of the cluster's workers (new ones are probed once)."""
+
+    def _usable_workers(self) -> list[str] | None:
+        """The workers where :attr:`required_module` imports, or ``None`` when that is all
+        of them. Each worker is probed once (``client.run(find_spec, ...)``; the list is
+        refreshed every :attr:`recheck_s` s): a task whose function does not unpickle on a
+        worker breaks that worker's connection and the task never finishes (distributed
+        2026.8), so such workers get no task. A worker that joins between two listings may
+        still get one before it is probed."""
+        import importlib.util
+
+        with self._probe_lock:
+            now = time.monotonic()
+            if now - self._listed_at <= self.recheck_s:
+                return self._usable
+            workers = set(self.client.scheduler_info()["workers"])
+            new = [w for w in workers if w not in self._probed]
+            if new:
+                found = self.client.run(importlib.util.find_spec, self.required_module,
+                                        workers=new, on_error="return")
+                for address in new:
+                    spec = found.get(address)
+                    self._probed[address] = spec is not None and not isinstance(spec,
+                                                                                BaseException)
+            usable = sorted(w for w in workers if self._probed.get(w))
+            self._usable = None if len(usable) == len(workers) else usable
+            self._listed_at = now
+            return self._usable
 
     # -- resources -------------------------------------------------------------------------
     def _declared_resources(self) -> set[str]:
@@ -215,8 +252,10 @@ class DaskExecutor(Executor):
         executor ran in the same run is passed as that node's *future* — Dask hands the
         upstream result to the task on the worker — when the engine's value equals what
         the upstream node returned (same types), so the value never travels client →
-        scheduler → worker. The result of every successful node stays held on the cluster
-        until :meth:`release_run` (the engine calls it when the run ends)."""
+        scheduler → worker. A caller that passes ``wired`` (``{}`` for a node without wired
+        inputs) speaks this protocol: each successful node's result stays held on the
+        cluster until :meth:`release_run` (the engine calls it when the run ends). Without
+        ``wired`` nothing is held."""
         import dataclasses
 
         from llmos_jupyter._executors.dask_task import run_node_task
@@ -236,6 +275,13 @@ class DaskExecutor(Executor):
             raise TransferError(f"cannot send to a Dask worker: {exc}") from None
         event_name = f"llmos-cancel-{run_id}"
         lim = None if trusted or limits is None else dataclasses.asdict(limits)
+        usable = self._usable_workers()
+        if usable is not None and not usable:
+            package = self.required_module.partition(".")[0]
+            raise WorkerMissingPackage(
+                f"no worker of the Dask cluster at {self.address} can import "
+                f"{self.required_module}: install {package} there ({_INSTALL})",
+                package=package)
         self._release((run_id, node_id))  # a retry of the node reuses its key
         t0 = time.perf_counter()
         future = self.client.submit(
@@ -243,12 +289,13 @@ class DaskExecutor(Executor):
             payload, trusted, lim, timeout, skill_id=skill.skill_id,
             requires=list(skill.requires), cancel_event=event_name, node_key=key,
             upstream=upstream or None, live_log=self.on_node_event is not None,
-            key=(skill.skill_id, key), pure=False, resources=self.task_resources(resources))
+            key=(skill.skill_id, key), pure=False, resources=self.task_resources(resources),
+            workers=usable, allow_other_workers=False)
         held = False
         try:
             result = self._wait(future, cancel, event_name, key)
             run = self._outcome(result, (time.perf_counter() - t0) * 1e3)
-            if self.keep_results:
+            if self.keep_results and wired is not None:
                 self._hold((run_id, node_id), future, run.outputs)
                 held = True
             return run

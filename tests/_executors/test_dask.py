@@ -112,7 +112,8 @@ def test_undeclared_resources_are_ignored(ex):
 
 @pytest.fixture(scope="module")
 def external(tmp_path_factory):
-    """``dask scheduler`` and one ``dask worker`` (declaring MEMORY) as separate processes."""
+    """``dask scheduler`` and one ``dask worker`` (declaring MEMORY and GPU) as separate
+    processes, started with the ``dask`` command-line interface."""
     folder = tmp_path_factory.mktemp("dask")
     sched_file = folder / "scheduler.json"
     bindir = os.path.dirname(sys.executable)
@@ -130,7 +131,7 @@ def external(tmp_path_factory):
         address = json.loads(sched_file.read_text())["address"]
         procs.append(subprocess.Popen(
             [*dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
-             "--resources", "MEMORY=8e9"], cwd=folder, env=env,
+             "--resources", "MEMORY=8e9,GPU=1"], cwd=folder, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with distributed.Client(address, timeout=30) as probe:
             probe.wait_for_workers(1, timeout=30)
@@ -149,7 +150,9 @@ def test_existing_cluster_is_used_and_left_running(external):
     executor = make_executor("dask", scheduler=external)
     try:
         assert executor.cluster is None and executor.address == external
-        assert executor.task_resources({"memory": "1GiB", "gpu": 1}) == {"MEMORY": 2.0**30}
+        assert executor.task_resources({"memory": "1GiB", "gpu": 1}) == {"MEMORY": 2.0**30,
+                                                                          "GPU": 1.0}
+        assert executor.task_resources({"cpu": 2}) is None  # no worker declares CPU
         run = _run(executor, CPU, {"n": 1234}, resources={"memory": "1GiB"}, key="r9/x/k")
         assert run.outputs["s"] == expected(1234)
         with pytest.raises(SkillRaised, match=r"^ValueError: cannot use x = 1$"):
@@ -273,9 +276,9 @@ def test_upstream_results_go_to_downstream_tasks_as_futures(ex, monkeypatch):
 
     monkeypatch.setattr(ex.client, "submit", spy)
     a = ex.run_node(square, {"x": 3}, trusted=True, limits=None, timeout=None,
-                    cancel=threading.Event(), key="rf/a/k1")
+                    cancel=threading.Event(), key="rf/a/k1", wired={})
     assert a.outputs == {"y": 9, "xs": [3, 3, 3]}
-    assert set(ex.held) == {("rf", "a")}
+    assert set(ex.held) == {("rf", "a")}  # the other tests pass no `wired`: nothing held
     b = ex.run_node(square, {"x": 9}, trusted=True, limits=None, timeout=None,
                     cancel=threading.Event(), key="rf/b/k2", wired={"x": ("a", "y")})
     assert b.outputs["y"] == 81
@@ -308,3 +311,73 @@ def test_worker_output_reaches_the_client_while_the_node_runs(ex, tmp_path):
         ex.on_node_event = None
     assert run.outputs == {"seen": True} and run.log == "first\nsecond\n"
     assert live[0] == "first\n"
+
+
+def test_skill_resources_and_node_timeout_on_an_external_cluster(external, monkeypatch):
+    # A skill asking for a GPU runs on the worker that declares one (Dask resource "GPU");
+    # the node's own timeout_s (data) beats the skill's and kills it there.
+    from toy_skills import skill_md
+
+    from llmos_jupyter import parse_skill
+
+    gpu = parse_skill(skill_md("gpu-spin", """
+        def execute(inputs):
+            if inputs["spin"]:
+                while True:
+                    pass
+            return {"ok": True}
+        """, inputs="[{name: spin, type: boolean}]",
+        outputs="[{name: ok, type: boolean, required: false}]",
+        extra="resources: {gpu: 1, memory: 1GiB}\ntimeout_s: 30\n"))
+    wf = Workflow(id="gpu")
+    wf.add_node("gpu-spin", id="quick", params={"spin": False})
+    wf.add_node("gpu-spin", id="stuck", params={"spin": True})
+    wf.node("stuck").data_extra["timeout_s"] = 1
+    with make_executor("dask", scheduler=external) as executor:
+        asked = []
+        real_submit = executor.client.submit
+
+        def spy(*args, **kwargs):
+            asked.append(kwargs.get("resources"))
+            return real_submit(*args, **kwargs)
+
+        monkeypatch.setattr(executor.client, "submit", spy)
+        r = Engine(SkillLibrary(volumes=[], skills=[gpu]), trace=False, cache=False,
+                   executor=executor).run(wf)
+    assert r["quick"].outputs == {"ok": True}
+    assert r["stuck"].status == "failed" and "timed out after 1 s" in r["stuck"].error
+    assert asked == [{"GPU": 1.0, "MEMORY": 2.0**30}] * 2
+
+
+def test_values_that_are_not_data_fail_the_node_naming_the_port(ex):
+    from toy_skills import skill_md
+
+    from llmos_jupyter import parse_skill
+    from llmos_jupyter._executors import TransferError
+
+    with pytest.raises(TransferError, match=r"cannot send to a Dask worker: .*'n'.*set"):
+        _run(ex, CPU, {"n": {1, 2}}, key="rt/in/k")
+    returns_set = parse_skill(skill_md("gives-set", """
+        def execute(inputs):
+            return {"s": {1, 2}}
+        """, outputs="[{name: s, type: any}]"))
+    with pytest.raises(SkillRaised, match=r"output 's'.*set is not data"):
+        _run(ex, returns_set, {}, key="rt/out/k")
+
+
+def test_workers_without_llmos_jupyter_get_no_task_and_the_node_says_so(tmp_path,
+                                                                         monkeypatch):
+    # What a cluster without llmos_jupyter looks like: the task's module does not import on
+    # its workers (a task whose function cannot be unpickled would hang there). Stand-in:
+    # the executor requires a module only this process can import.
+    import importlib
+
+    with make_executor("dask", workers=1) as executor:  # its workers start without the path
+        (tmp_path / "llmos_only_here_xyz.py").write_text("")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        importlib.import_module("llmos_only_here_xyz")
+        executor.required_module = "llmos_only_here_xyz"
+        with pytest.raises(WorkerMissingPackage, match="can import llmos_only_here_xyz: "
+                                                       "install llmos_only_here_xyz") as info:
+            _run(executor, CPU, {"n": 1}, key="rm/x/k")
+        assert info.value.package == "llmos_only_here_xyz"
