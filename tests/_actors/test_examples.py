@@ -73,3 +73,22 @@ def test_assistant_calls_tools_through_the_replayed_api():
     result = second["messages"][-1]["content"][0]
     assert result["type"] == "tool_result" and "quantum-vqe" in result["content"]
     assert not result["is_error"]
+
+
+def test_code_with_experts_writes_only_what_every_expert_approved(tmp_path):
+    cfg, problems = check_system(EXAMPLES / "code-with-experts.toml")
+    assert [p for p in problems if p.severity == "error"] == []
+    cfg.actors[0]["config"]["root"] = str(tmp_path / "out")
+    cfg.actors[0]["config"]["changes"].append({"path": "../escape.py", "content": "x = 1\n"})
+    system, specs = build_system(cfg)
+    out = asyncio.run(system.run(specs))
+    assert out.status == "exited", out.error
+    assert out.result["written"] == ["hello.py"]
+    assert (tmp_path / "out" / "hello.py").read_text() == "print('hello')\n"
+    refused = {r["path"]: r["reason"] for r in out.result["refused"]}
+    assert set(refused) == {"danger.py", "notes.txt", "../escape.py"}
+    assert "contains 'eval('" in refused["danger.py"]
+    assert "only .py files" in refused["notes.txt"]
+    assert ".." in refused["../escape.py"]  # approved by both, refused by safe_write
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hello.py"]
+    assert not (tmp_path / "escape.py").exists()
