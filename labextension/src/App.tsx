@@ -329,7 +329,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   // or {command: 'add-node', skill, x, y, id?}.
   const setViewport = rf.setViewport;
   const showNodeRef = useRef<(id: string) => void>(() => {});
-  const commands = useRef({ fit, layout, addAt, setViewport, showNode: (_id: string) => {} });
+  const commands = useRef({ fit, layout, addAt, setViewport, showNode: (id: string) => showNodeRef.current(id) });
   commands.current = { fit, layout, addAt, setViewport, showNode: (id: string) => showNodeRef.current(id) };
   useEffect(() => {
     const onMsg = (msg: { command?: string; skill?: string; x?: number; y?: number; id?: string; all?: boolean;

@@ -11,7 +11,15 @@ import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 export interface ScenePreviewData {
   kind: 'scene';
   format: 'threejs-json' | 'threejs-scene';
-  scene: any;
+  /** three.js JSON (`threejs-json`) or a `SceneDescription` (`threejs-scene`). */
+  scene: unknown;
+}
+
+/** The `threejs-cube` skill's scene description (`format: 'threejs-scene'`). */
+interface SceneDescription {
+  objects?: DescribedObject[];
+  background?: string;
+  camera?: { fov?: number; position?: unknown };
 }
 
 interface DescribedObject {
@@ -50,7 +58,7 @@ export function buildDescribedScene(desc: { objects?: DescribedObject[]; backgro
 export function sceneOf(data: ScenePreviewData): THREE.Scene {
   let scene: THREE.Scene;
   if (data.format === 'threejs-scene') {
-    scene = buildDescribedScene(data.scene);
+    scene = buildDescribedScene((data.scene ?? {}) as SceneDescription);
   } else {
     const obj = new THREE.ObjectLoader().parse(data.scene);
     if ((obj as THREE.Scene).isScene) {
@@ -111,11 +119,12 @@ export function ScenePreview({ data, id, width, height }: {
     renderer.domElement.dataset.sceneCanvas = id;
     el.appendChild(renderer.domElement);
 
-    const fov = data.format === 'threejs-scene' ? data.scene?.camera?.fov ?? 45 : 45;
+    const described = data.format === 'threejs-scene' ? (data.scene as SceneDescription | null) : null;
+    const fov = described?.camera?.fov ?? 45;
     const camera = new THREE.PerspectiveCamera(fov, width / height, 0.01, 1e4);
     const sphere = new THREE.Box3().setFromObject(scene).getBoundingSphere(new THREE.Sphere());
     const target = Number.isFinite(sphere.radius) && sphere.radius > 0 ? sphere.center : new THREE.Vector3();
-    const given = data.format === 'threejs-scene' ? data.scene?.camera?.position : undefined;
+    const given = described?.camera?.position;
     if (Array.isArray(given) && given.length === 3) {
       camera.position.set(given[0], given[1], given[2]);
     } else {

@@ -106,13 +106,12 @@ export function edgeInactive(edge: Pick<WfEdge, 'source' | 'target' | 'sourceHan
 
 // -- map progress -----------------------------------------------------------------------
 
-/** A status entry as the canvas keeps it: the engine's, plus a running map's progress. */
-export interface NodeState extends StatusInfo {
-  /** Items finished so far (a `node_progress` event's `done`). */
-  done?: number;
-  /** Items in all (its `total`). */
-  total?: number;
-}
+/**
+ * A status entry as the canvas keeps it: the engine's status, and while a `map` (or
+ * `loop`) runs, `done` of `total` from its `node_progress` events (the contract's
+ * `StatusInfo`, which carries both).
+ */
+export type NodeState = StatusInfo;
 
 /**
  * `{done, total, fraction, text}` of a node's progress when it reports one (integers,

@@ -2,11 +2,12 @@
 import { useCallback, useSyncExternalStore } from 'react';
 
 export interface WidgetModel {
-  get(key: string): any;
+  get(key: string): unknown;
   set(key: string, value: unknown): void;
   save_changes(): void;
-  on(event: string, cb: (...args: any[]) => void): void;
-  off(event: string, cb: (...args: any[]) => void): void;
+  // A listener of any arguments (never[]: every function is one), as anywidget's is.
+  on(event: string, cb: (...args: never[]) => void): void;
+  off(event: string, cb: (...args: never[]) => void): void;
   send(content: unknown, callbacks?: unknown, buffers?: unknown[]): void;
 }
 
@@ -35,7 +36,7 @@ export function useTrait<T>(model: WidgetModel, key: string): T {
 export function useNodeEntry<T>(model: WidgetModel, key: string, nodeId: string): T | undefined {
   const subscribe = useTraitSubscription(model, key);
   const text = useSyncExternalStore(subscribe, () => {
-    const v = (model.get(key) ?? {})[nodeId];
+    const v = ((model.get(key) ?? {}) as Record<string, unknown>)[nodeId];
     return v === undefined ? '' : JSON.stringify(v);
   });
   return text ? (JSON.parse(text) as T) : undefined;

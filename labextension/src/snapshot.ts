@@ -36,8 +36,9 @@ export function snapshotOf(model: WidgetModel): CanvasSnapshot {
       (previews[node] ??= {})[port] = pv;
     }
   }
-  return { workflow, skills, statuses: model.get('statuses') ?? {}, previews,
-    message: String(model.get('message') ?? ''), height: model.get('height') ?? 600 };
+  const height = model.get('height');
+  return { workflow, skills, statuses: (model.get('statuses') ?? {}) as Record<string, unknown>, previews,
+    message: String(model.get('message') ?? ''), height: typeof height === 'number' || typeof height === 'string' ? height : 600 };
 }
 
 /** The property of a canvas widget's host element that returns its snapshot. */

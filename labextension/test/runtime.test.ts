@@ -93,7 +93,7 @@ describe('worker job (evaluated here as in the worker)', () => {
 
 class FakeModel {
   handlers: ((m: unknown) => void)[] = [];
-  sent: any[] = [];
+  sent: unknown[] = [];
   on(_e: string, cb: (m: unknown) => void) { this.handlers.push(cb); }
   off(_e: string, cb: (m: unknown) => void) { this.handlers = this.handlers.filter((h) => h !== cb); }
   send(c: unknown) { this.sent.push(c); }

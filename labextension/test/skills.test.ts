@@ -18,6 +18,7 @@ function skillCode(id: string): { code: string; code_line: number; source: strin
   return { code: lines.slice(start + 1, end).join('\n'), code_line: start + 2, source: `${id}.md` };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a worker's JSON answer, read field by field below
 async function run(id: string, inputs: Record<string, unknown>): Promise<any> {
   return runJob({ ...skillCode(id), inputs }, scope);
 }

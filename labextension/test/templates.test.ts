@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   freeWorkflowName,
   joinPath,
+  readTemplateList,
   readTemplateReply,
   safeRelative,
   templateReaderCode,
@@ -34,6 +35,17 @@ describe('workflow templates', () => {
     expect(() => readTemplateReply(null, 'blank')).toThrow(/no workflow/);
     expect(safeRelative('a/b.json')).toBe(true);
     for (const bad of ['', '/a', 'a/../b', './a', 'a//b', 'a\\b']) expect(safeRelative(bad)).toBe(false);
+  });
+  it('listed by the kernel are checked: names safe, labels and captions text', () => {
+    expect(readTemplateList({ templates: [
+      { name: 'rag-qa', label: 'Questions over your documents (RAG)', caption: 'Load a folder…' },
+      { name: '../evil', label: 'x' }, { name: 3 }, null, { name: 'bare', label: 7 },
+    ] })).toEqual([
+      { name: 'rag-qa', label: 'Questions over your documents (RAG)', caption: 'Load a folder…' },
+      { name: 'bare', label: 'bare', caption: '' },
+    ]);
+    expect(readTemplateList(null)).toEqual([]);
+    expect(readTemplateList({ templates: 'x' })).toEqual([]);
   });
   it('get a file name not taken yet', () => {
     expect(freeWorkflowName('branching', [])).toBe('branching.workflow.json');

@@ -50,9 +50,15 @@ def test_new_workflow_from_template(jupyter_server, jupyter_paths, browser, arti
     try:
         open_lab(page, base, token)
         cards = page.locator('.jp-LauncherCard[data-category="Workflow from template"]')
-        assert cards.count() == len(new.TEMPLATES) == 4
         labels = cards.evaluate_all("els => els.map((e) => e.innerText.trim())")
-        assert labels == ["Blank workflow", "H₂ dissociation curve", "HTTP → SQL", "Branching"]
+        # The four known from the start (no kernel needed to show the launcher) …
+        assert labels[:4] == ["Blank workflow", "H₂ dissociation curve", "HTTP → SQL", "Branching"]
+        # … and every template `llmos new` has, once the library kernel listed them.
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-skill-library'); }")
+        page.wait_for_function("n => document.querySelectorAll('.jp-LauncherCard"
+                               "[data-category=\"Workflow from template\"]').length === n",
+                               arg=len(new.TEMPLATES), timeout=60_000)
+        assert cards.count() == len(new.TEMPLATES)
         page.screenshot(path=str(artifacts / "launcher-templates.png"))
 
         # Each card, in a folder of its own: the files `llmos new` makes, opened in the canvas.

@@ -52,7 +52,7 @@ export class CellsRenderer extends Widget implements IRenderMime.IRenderer {
     if (!panel || !shared) return 'Only a notebook can take the cells: copy them from below.';
     const at = panel.content.widgets.findIndex((w) => w.node.contains(this.node));
     shared.insertCells(at < 0 ? shared.cells.length : at + 1, cells.map((c) => ({
-      cell_type: 'code' as const, source: c.source, metadata: (c.metadata ?? {}) as any,
+      cell_type: 'code' as const, source: c.source, metadata: (c.metadata ?? {}) as Record<string, never>,
     })));
     return `Inserted ${cells.length} cell${cells.length === 1 ? '' : 's'}.`;
   }

@@ -52,7 +52,10 @@ export class DocumentRuntime {
     const resolve = id === undefined ? undefined : this.pending.get(id);
     if (!resolve || id === undefined) return;
     this.pending.delete(id);
-    const { action: _action, request: _request, ...answer } = content as Record<string, unknown>;
+    // The kernel wants the worker's answer alone: not our routing fields.
+    const answer: Record<string, unknown> = { ...content };
+    delete answer.action;
+    delete answer.request;
     resolve(JSON.stringify(answer));
   }
 

@@ -5,10 +5,11 @@
  */
 import type { WidgetModel } from '../model';
 
-type Listener = (...args: any[]) => void;
+/** A listener of any arguments (never[]: every function is one). */
+type Listener = (...args: never[]) => void;
 
 export class HostModel implements WidgetModel {
-  constructor(initial: Record<string, unknown>, private onSend: (content: any) => void = () => {}) {
+  constructor(initial: Record<string, unknown>, private onSend: (content: unknown) => void = () => {}) {
     this.values = { ...initial };
   }
 
@@ -18,7 +19,7 @@ export class HostModel implements WidgetModel {
   onLocalChange: (key: string, value: unknown) => void = () => {};
   private pending = new Set<string>();
 
-  get(key: string): any {
+  get(key: string): unknown {
     return this.values[key];
   }
 
@@ -58,6 +59,7 @@ export class HostModel implements WidgetModel {
   }
 
   private emit(event: string, ...args: unknown[]) {
-    for (const cb of [...(this.listeners.get(event) ?? [])]) cb(...args);
+    // Each listener takes what its event carries (a trait's value, a message).
+    for (const cb of [...(this.listeners.get(event) ?? [])]) (cb as (...a: unknown[]) => void)(...args);
   }
 }

@@ -50,10 +50,20 @@ import {
 } from './tokens';
 import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
 import { statsCode } from './stats';
-import { freeWorkflowName, joinPath, readTemplateReply, templateReaderCode, TEMPLATES } from './templates';
+import {
+  freeWorkflowName,
+  joinPath,
+  readTemplateList,
+  readTemplateReply,
+  TEMPLATE_LIST_CODE,
+  templateReaderCode,
+  TEMPLATES,
+  type TemplateInfo,
+} from './templates';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { cellsRendererFactory } from './cellsRenderer';
 import { NotebookCanvas, acceptSkillDrops } from './notebookCanvas';
+import { kernelNameOf } from './notebookKernel';
 import { trackCanvasSnapshots } from './snapshot';
 
 export { CommandIDs, ILlmosLibrary } from './tokens';
@@ -93,16 +103,19 @@ const libraryPlugin: JupyterFrontEndPlugin<ILlmosLibrary> = {
     let config: LlmosConfig = { ...DEFAULT_CONFIG };
     const listeners: ((c: LlmosConfig) => void)[] = [];
     let loaded: Promise<LibrarySkill[]> | null = null;
+    const loadedListeners: (() => void)[] = [];
     const load = async () => {
       if (config.llmosHome) await kernel.call('set_llmos_home', config.llmosHome);
       const r = await kernel.call<{ skills: LibrarySkill[]; errors: string[] }>('skills_json');
       for (const e of r.errors) console.warn('llmos skill library:', e);
+      for (const cb of loadedListeners) cb();
       return r.skills;
     };
     const library: ILlmosLibrary = {
       kernel,
       config: () => config,
       onConfigChanged: (cb) => { listeners.push(cb); },
+      onLoaded: (cb) => { loadedListeners.push(cb); },
       skills: () => (loaded ??= load()),
       refresh: () => (loaded = load()),
     };
@@ -126,14 +139,6 @@ const libraryPlugin: JupyterFrontEndPlugin<ILlmosLibrary> = {
 function notebookSources(panel: NotebookPanel | null | undefined): string[] {
   const cells = panel?.content.model?.sharedModel.cells ?? [];
   return cells.map((c) => c.getSource());
-}
-
-/** The notebook's kernel: the running one's name, else its kernelspec, else the preferred one. */
-function kernelNameOf(panel: NotebookPanel): string | null {
-  const spec = panel.content.model?.getMetadata('kernelspec') as { name?: unknown } | undefined;
-  return panel.sessionContext.session?.kernel?.name
-    ?? (typeof spec?.name === 'string' ? spec.name : undefined)
-    ?? panel.sessionContext.kernelPreference.name ?? null;
 }
 
 /** A `%%skill` cell went in: load the magics first, unless the kernel (llmos) has them. */
@@ -337,31 +342,48 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
         }
       },
     });
+    // The templates offered: the known ones now, any others once the library kernel
+    // lists what `llmos new` has (templates added to the package show up then).
+    const templates = new Map<string, TemplateInfo>();
+    const offer = (t: TemplateInfo) => {
+      templates.set(t.name, t);
+      launcher?.add({ command: CommandIDs.newWorkflowFromTemplate, category: TEMPLATE_CATEGORY,
+        rank: templates.size, args: { template: t.name, isLauncher: true } });
+      palette?.addItem({ command: CommandIDs.newWorkflowFromTemplate, category: 'llmos',
+        args: { template: t.name, isPalette: true } });
+    };
+    TEMPLATES.forEach(offer);
+    // Asked once the library kernel runs anyway (no kernel is started for this).
+    let listed = false;
+    library.onLoaded(() => {
+      if (listed) return;
+      listed = true;
+      library.kernel.run<unknown>(TEMPLATE_LIST_CODE).then((reply) => {
+        for (const t of readTemplateList(reply)) if (!templates.has(t.name)) offer(t);
+      }).catch((e) => {
+        listed = false;  // asked again after the next load
+        console.warn('llmos: the workflow templates could not be listed', e);
+      });
+    });
     app.commands.addCommand(CommandIDs.newWorkflowFromTemplate, {
       label: (args) => {
-        const t = TEMPLATES.find((x) => x.name === args.template);
-        const what = t?.label ?? String(args.template ?? 'template');
+        const what = templates.get(String(args.template))?.label ?? String(args.template ?? 'template');
         return args.isLauncher ? what : `New Workflow from Template: ${what}`;
       },
-      caption: (args) => TEMPLATES.find((x) => x.name === args.template)?.caption
-        ?? 'A new *.workflow.json from one of llmos\'s templates',
+      caption: (args) => templates.get(String(args.template))?.caption
+        || 'A new *.workflow.json from one of llmos\'s templates',
       icon: (args) => (args.isPalette ? undefined : workflowIcon),
       execute: async (args) => {
         const name = String(args.template ?? '');
         const cwd = (args.cwd as string) ?? browser?.model.path ?? '';
         try {
+          if (!templates.has(name)) throw new Error(`no template ${JSON.stringify(name)}`);
           const path = await newFromTemplate(app, library, name, cwd);
           return await app.commands.execute('docmanager:open', { path, factory: FACTORY });
         } catch (e) {
           void showErrorMessage('Cannot create the workflow', e instanceof Error ? e.message : String(e));
         }
       },
-    });
-    TEMPLATES.forEach((t, i) => {
-      launcher?.add({ command: CommandIDs.newWorkflowFromTemplate, category: TEMPLATE_CATEGORY,
-        rank: i, args: { template: t.name, isLauncher: true } });
-      palette?.addItem({ command: CommandIDs.newWorkflowFromTemplate, category: 'llmos',
-        args: { template: t.name, isPalette: true } });
     });
     for (const command of [CommandIDs.newWorkflow, CommandIDs.runWorkflow,
       CommandIDs.runNodeDownstream, CommandIDs.cancelRun, CommandIDs.fitView,
@@ -402,7 +424,6 @@ async function ensureDir(app: JupyterFrontEnd, dir: string): Promise<void> {
  */
 async function newFromTemplate(app: JupyterFrontEnd, library: ILlmosLibrary, name: string,
   cwd: string): Promise<string> {
-  if (!TEMPLATES.some((t) => t.name === name)) throw new Error(`no template ${JSON.stringify(name)}`);
   const contents = app.serviceManager.contents;
   const listing = await contents.get(cwd, { content: true });
   const taken = Array.isArray(listing.content) ? listing.content.map((c: { name: string }) => c.name) : [];

@@ -15,7 +15,7 @@
  */
 import type { INotebookModel, Notebook, NotebookPanel } from '@jupyterlab/notebook';
 import { NotebookActions, type INotebookTracker } from '@jupyterlab/notebook';
-import type { ICellModel } from '@jupyterlab/cells';
+import type { ICellModel, ICodeCellModel } from '@jupyterlab/cells';
 import type { KernelMessage } from '@jupyterlab/services';
 import type { IDragEvent } from '@lumino/dragdrop';
 import { SplitPanel, Widget } from '@lumino/widgets';
@@ -26,8 +26,8 @@ import { App } from '../App';
 import type { Preview, Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import type { LibraryKernel } from './kernel';
-import { loadsExtension, nodeIdFor, skillCellSource, type LibrarySkill } from './logic';
-import { topoOrder } from '../logic';
+import { needsLoadExt, nodeIdFor, skillCellSource, type LibrarySkill } from './logic';
+import { kernelNameOf } from './notebookKernel';
 import {
   diffGraphs,
   nodeResultFromOutputs,
@@ -80,7 +80,7 @@ export class NotebookCanvas extends Widget {
       { workflow: EMPTY, skills: [], statuses: {}, previews: {}, errors: [], message: '',
         running: false, height: '100%', selected: [], validated: true, expressions: {},
         reset_history_on_load: true },
-      (content) => void this.onAction(content),
+      (content) => void this.onAction(content as { action?: string; node?: string }),
     );
     this.model.onLocalChange = (key, value) => {
       if (key === 'workflow') void this.applyEdit(value as WorkflowJSON);
@@ -147,14 +147,14 @@ export class NotebookCanvas extends Widget {
    */
   private widen() {
     let w: Widget | null = this.parent;
-    let child: Widget = this;
+    let below: Widget | null = null;  // the split panel's child that holds this widget
     while (w && !(w instanceof SplitPanel)) {
-      child = w;
+      below = w;
       w = w.parent;
     }
     if (!w || this.node.getBoundingClientRect().width >= 420) return;
     const split = w as SplitPanel;
-    const index = split.widgets.indexOf(child);
+    const index = split.widgets.indexOf(below ?? this);
     const sizes = split.relativeSizes();
     if (index < 0 || sizes.length < 2) return;
     const total = split.node.getBoundingClientRect().width || window.innerWidth;
@@ -229,7 +229,7 @@ export class NotebookCanvas extends Widget {
       return;
     }
     this.watchCells(nbModel);
-    const slim = slimNotebook(nbModel.toJSON() as any);
+    const slim = slimNotebook(nbModel.toJSON() as Parameters<typeof slimNotebook>[0]);
     const key = JSON.stringify(slim);
     if (key === this.lastKey) return;
     const gen = ++this.generation;
@@ -275,7 +275,7 @@ export class NotebookCanvas extends Widget {
       if (cell.type !== 'code' || this.watched.has(cell)) continue;
       this.watched.add(cell);
       cell.stateChanged.connect(() => this.scheduleStatuses());
-      (cell as any).outputs?.changed.connect(() => this.scheduleStatuses());
+      (cell as ICodeCellModel).outputs?.changed.connect(() => this.scheduleStatuses());
     }
   }
 
@@ -304,7 +304,8 @@ export class NotebookCanvas extends Widget {
     for (const node of Object.keys(this.graph.cells)) {
       const found = this.cellModel(node);
       if (!found) continue;
-      const cell = found.cell as any;
+      if (found.cell.type !== 'code') continue;
+      const cell = found.cell as ICodeCellModel;
       if (cell.executionState === 'running') {
         running = true;
         const isRunning = this.executing !== null && cell.sharedModel.getSource() === this.executing;
@@ -437,7 +438,7 @@ export class NotebookCanvas extends Widget {
         metadata: { llmos: { node: id, position: { ...n.position } } } });
     }
     if (cells.length) shared.insertCells(at, cells);
-    if (!loadsExtension(shared.cells.map((c) => c.getSource()))) {
+    if (this.panel && needsLoadExt(shared.cells.map((c) => c.getSource()), kernelNameOf(this.panel))) {
       shared.insertCell(0, { cell_type: 'code', source: '%load_ext llmos_jupyter', metadata: {} });
     }
     if (missing.length) this.model.update('message', `unknown skill: ${missing.join(', ')}`);

@@ -170,8 +170,15 @@ export function nodesToRun(wf: WorkflowJSON, action: string, node?: string): Set
   return closure(targets, up);
 }
 
+/** A notebook cell as nbformat JSON has it (the fields the graph reads). */
+export interface SlimCellSource {
+  cell_type?: string; id?: string; source?: string | string[]; metadata?: { llmos?: unknown; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
 /** The parts of a notebook the graph needs: code cells' id, source, `metadata.llmos`. */
-export function slimNotebook(nb: { cells?: any[]; metadata?: Record<string, any> }): Record<string, unknown> {
+export function slimNotebook(nb: { cells?: SlimCellSource[]; metadata?: { llmos?: unknown; [k: string]: unknown } }):
+  Record<string, unknown> {
   const cells = (nb.cells ?? []).filter((c) => c.cell_type === 'code').map((c) => ({
     cell_type: 'code',
     id: c.id,

@@ -11,7 +11,11 @@
  * along; a file of that name already there is kept. Pure parts: test/templates.test.ts.
  */
 
-/** One launcher item. The list is fixed (the launcher is built before any kernel runs). */
+/**
+ * One launcher item. `TEMPLATES` are shown from the start (the launcher is built before
+ * any kernel runs); templates the package adds later appear once the library kernel has
+ * listed them (`TEMPLATE_LIST_CODE`).
+ */
 export interface TemplateInfo {
   /** The template's file stem in `llmos_jupyter/templates/`. */
   name: string;
@@ -28,6 +32,49 @@ export const TEMPLATES: readonly TemplateInfo[] = [
   { name: 'branching', label: 'Branching',
     caption: 'A condition node: one branch runs, the other is skipped as not taken' },
 ];
+
+/**
+ * Python run in the library kernel: every template `llmos new` offers now (its
+ * `TEMPLATES`, so templates added to the package appear without a new front-end), with
+ * the template's own `name` and `description` as label and caption, printed as
+ * `{"templates": [{"name", "label", "caption"}]}`. A template that cannot be read is
+ * listed by its name alone (creating it then says why).
+ */
+export const TEMPLATE_LIST_CODE = `
+import json as _json
+from llmos_jupyter._commands.new import TEMPLATES as _llmos_templates, template_files as _llmos_tf
+
+def _llmos_template_infos():
+    out = []
+    for t in _llmos_templates:
+        try:
+            wf = _json.loads(_llmos_tf(t)[t + ".workflow.json"])
+        except (OSError, ValueError, KeyError):
+            wf = {}
+        wf = wf if isinstance(wf, dict) else {}
+        out.append({"name": t, "label": str(wf.get("name") or t),
+                    "caption": str(wf.get("description") or "")[:300]})
+    return out
+
+print(_json.dumps({"templates": _llmos_template_infos()}))
+`;
+
+/** Template names the front-end accepts (file stems of `llmos_jupyter/templates`). */
+const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/** The templates in a `TEMPLATE_LIST_CODE` reply, checked (labels and captions are text). */
+export function readTemplateList(reply: unknown): TemplateInfo[] {
+  const list = (reply as { templates?: unknown } | null)?.templates;
+  if (!Array.isArray(list)) return [];
+  const out: TemplateInfo[] = [];
+  for (const t of list.slice(0, 100)) {
+    const r = (t ?? {}) as Record<string, unknown>;
+    if (typeof r.name !== 'string' || !TEMPLATE_NAME.test(r.name)) continue;
+    const str = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+    out.push({ name: r.name, label: str(r.label, 80) || r.name, caption: str(r.caption, 300) });
+  }
+  return out;
+}
 
 /**
  * Python run in the library kernel: the files `llmos new STEM --template NAME` writes

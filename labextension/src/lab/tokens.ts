@@ -58,6 +58,11 @@ export interface ILlmosLibrary {
   config(): LlmosConfig;
   /** Called after the settings changed. */
   onConfigChanged(cb: (c: LlmosConfig) => void): void;
+  /**
+   * Called after the library kernel listed the skills (each load): it runs then, so
+   * other questions to it cost no kernel start.
+   */
+  onLoaded(cb: () => void): void;
   /** The skills (loaded once; `refresh()` reloads). */
   skills(): Promise<LibrarySkill[]>;
   refresh(): Promise<LibrarySkill[]>;

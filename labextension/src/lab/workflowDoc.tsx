@@ -14,6 +14,7 @@ import React from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
 import { App } from '../App';
+import type { NodeState } from '../control';
 import type { Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
@@ -60,7 +61,7 @@ export class WorkflowCanvas extends Widget {
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
         message: '', running: false, height: '100%',
         layout_direction: library.config().layoutDirection, ...executorTraits(library.config()) },
-      (content) => void this.onAction(content),
+      (content) => void this.onAction(content as { action?: string; node?: string }),
     );
     library.onConfigChanged((c) => {
       this.model.update('layout_direction', c.layoutDirection);
@@ -137,7 +138,7 @@ export class WorkflowCanvas extends Widget {
     try {
       text = this.context.model.sharedModel.getSource();
       parseWorkflow(text);
-    } catch (e) {
+    } catch {
       return this.model.get('errors') as Problem[];  // the syntax error stays
     }
     try {
@@ -203,7 +204,7 @@ export class WorkflowCanvas extends Widget {
       return;
     }
     const onEvent = (e: EngineEvent) => {
-      this.model.update('statuses', applyEvent(this.model.get('statuses'), e));
+      this.model.update('statuses', applyEvent(this.model.get('statuses') as Record<string, NodeState>, e));
       if (e.kind === 'cancelling') this.model.update('message', 'cancelling: running nodes finish, the rest is skipped…');
     };
     try {
@@ -229,8 +230,10 @@ export class WorkflowCanvas extends Widget {
         this.model.update('statuses', {});
         this.model.update('message', `not run: invalid: ${r.message}`);
       } else {
-        this.model.update('statuses', { ...this.model.get('statuses'), ...r.statuses });
-        if (r.previews) this.model.update('previews', { ...this.model.get('previews'), ...r.previews });
+        this.model.update('statuses', { ...(this.model.get('statuses') as Record<string, NodeState>), ...r.statuses });
+        if (r.previews) {
+          this.model.update('previews', { ...(this.model.get('previews') as Record<string, unknown>), ...r.previews });
+        }
         this.model.update('message', r.message);
       }
       this.model.update('dashboard', typeof r.dashboard === 'string' ? r.dashboard : '');

@@ -22,8 +22,8 @@ export interface WorkerLike {
 export type WorkerFactory = (runtime: BrowserRuntime) => WorkerLike;
 
 export interface ModelLike {
-  on(event: string, cb: (...args: any[]) => void): void;
-  off(event: string, cb: (...args: any[]) => void): void;
+  on(event: string, cb: (msg: unknown) => void): void;
+  off(event: string, cb: (msg: unknown) => void): void;
   send(content: unknown): void;
 }
 
