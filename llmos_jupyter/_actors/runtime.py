@@ -71,6 +71,7 @@ import contextlib
 import copy
 import functools
 import itertools
+import logging
 import sys
 import threading
 import time
@@ -399,6 +400,11 @@ class ActorSystem:
         require_trust: refuse untrusted actor skills (the default; tests of in-memory
             skills are trusted anyway).
         base_dir: the folder relative workflow paths of ``ctx.run_workflow`` start from.
+        on_event: called in the loop (keep it quick) with ``("message", entry)`` when a
+            delivered message was handled (the message log entry, final status and log)
+            and ``("actor", {id, skill, scope, status, restarts, handled})`` when an actor
+            starts, becomes ready, fails or stops: live views (CLI, canvas) use it. An
+            exception in it is logged and otherwise ignored.
         clock: monotonic seconds, for the restart intensity window.
     """
 
@@ -412,6 +418,7 @@ class ActorSystem:
                  threads: bool | None = None, llm_client: Any = None,
                  llm_model: str | None = None, max_cost_usd: float | None = None,
                  require_trust: bool = True, home: Any = None, base_dir: Any = None,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if library is None:
             from llmos_jupyter._skills.library import SkillLibrary
@@ -433,6 +440,7 @@ class ActorSystem:
         self.require_trust = require_trust
         self.home = home
         self.base_dir = base_dir
+        self.on_event = on_event
         self.clock = clock
         self._llm_client = llm_client
         self._llm_model = llm_model
@@ -542,6 +550,7 @@ class ActorSystem:
         slot.incarnation += 1
         slot.status, slot.started, slot.busy = "starting", False, True
         slot.ctx = ActorContext(self, slot)
+        self._notify_actor(slot)
         slot.task = asyncio.get_running_loop().create_task(
             self._actor_main(slot, slot.incarnation), name=f"actor {slot.id}")
         if slot.spec.health and slot.health_task is None:
@@ -588,6 +597,7 @@ class ActorSystem:
             return
         slot.started = True
         slot.status = "ready"
+        self._notify_actor(slot)
         await self._emit("actor_ready", slot.spec.scope, {"actor": slot.id}, about=slot)
         await self._check_ready(slot.spec.scope)
         if not await self._flush(slot, ctx, incarnation):
@@ -615,12 +625,14 @@ class ActorSystem:
                 entry["error"] = _one_line(exc)
                 slot.handled += 1
                 ctx._entry = None
+                self._notify("message", entry)
                 await self._flush(slot, ctx, incarnation)
                 self._failed(slot, incarnation, f"on_message raised {_one_line(exc)} "
                              f"handling {env.id} ({env.type} from {env.sender})", _tb(exc))
                 return
             slot.handled += 1
             ctx._entry = None
+            self._notify("message", entry)
             if not await self._flush(slot, ctx, incarnation):
                 return
 
@@ -699,6 +711,21 @@ class ActorSystem:
         if not self._pending_start and self._start_message is not None:
             env, self._start_message = self._start_message, None
             await self._route(env, system=True)  # the coordinator never waits for room
+
+    # -- live events --------------------------------------------------------------------
+    def _notify(self, kind: str, data: dict[str, Any]) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(kind, data)
+        except Exception:  # a view's bug must not stop the actors
+            logging.getLogger(__name__).exception("on_event callback failed")
+
+    def _notify_actor(self, slot: _Slot) -> None:
+        if self.on_event is not None:
+            self._notify("actor", {"id": slot.id, "skill": slot.skill.skill_id,
+                                   "scope": slot.spec.scope, "status": slot.status,
+                                   "restarts": slot.restarts, "handled": slot.handled})
 
     # -- events to the coordinator --------------------------------------------------------
     def _failed(self, slot: _Slot, incarnation: int, error: str, tb: str) -> None:
@@ -805,6 +832,7 @@ class ActorSystem:
         was_started = slot.started
         slot.status = status
         slot.busy = False
+        self._notify_actor(slot)
         await self._stop_task(slot)
         for scope_id in slot.owned:
             sc = self._scopes.get(scope_id)

@@ -135,8 +135,19 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     problems = [p for p in problems if p.severity == "error"]  # warnings do not stop a run
     if problems:
         return _problems_out(problems, args.system, args.json, err)
+    def show(kind: str, m: dict[str, Any]) -> None:
+        # Messages as they are handled, so a long run shows its progress.
+        if kind != "message":
+            return
+        out.print(_clean(f"{m['id']} {m['type']}: {m['sender']} -> {m['receiver']}"
+                         + ("" if m["status"] == "handled" else f" [{m['status']}]")),
+                  markup=False, highlight=False)
+        for line in m.get("log", []):
+            out.print(_clean(f"    {line}"), markup=False, highlight=False)
+
     try:
-        system, specs = build_system(cfg, library, timeout_s=args.timeout)
+        system, specs = build_system(cfg, library, timeout_s=args.timeout,
+                                     on_event=None if args.json else show)
         outcome = asyncio.run(system.run(specs, payload))
     except (ActorSystemError, ValueError) as exc:
         from llmos_jupyter._actors.config import Problem
@@ -153,13 +164,6 @@ def _cmd_run(args: argparse.Namespace, out: Any, err: Any) -> int:
     if args.json:
         _print_json(outcome.to_json())
         return code
-    for m in outcome.messages:
-        if m.get("receiver"):
-            out.print(_clean(f"{m['id']} {m['type']}: {m['sender']} -> {m['receiver']}"
-                             + ("" if m["status"] == "handled" else f" [{m['status']}]")),
-                      markup=False, highlight=False)
-            for line in m.get("log", []):
-                out.print(_clean(f"    {line}"), markup=False, highlight=False)
     if outcome.ok:
         out.print(_clean(json.dumps(outcome.result, ensure_ascii=False)), markup=False,
                   highlight=False)

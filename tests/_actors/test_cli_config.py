@@ -242,3 +242,23 @@ def test_trace_escapes_untrusted_text(tmp_path):
     text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
     assert "&lt;script&gt;" in text
     assert "<script>" not in text and "<img" not in text and "[link](" not in text
+
+
+def test_system_graph_groups_actors_by_scope_with_message_edges(tmp_path):
+    from llmos_jupyter._actors.graph import system_graph
+
+    path = tmp_path / "g.toml"
+    path.write_text('[[actors]]\nid = "ping"\nskill = "actor-ping"\n\n'
+                    '[[actors]]\nid = "pong"\nskill = "actor-pong"\n\n'
+                    '[[actors]]\nid = "far"\nskill = "actor-pong"\nscope = "a1b2c3"\n')
+    cfg, _ = check_system(path)
+    g = system_graph(cfg)
+    groups = {n["id"]: n for n in g["nodes"] if n["type"] == "scope"}
+    assert set(groups) == {"scope:000000", "scope:a1b2c3"}
+    assert groups["scope:a1b2c3"]["parentId"] == "scope:000000"
+    actors = {n["id"]: n for n in g["nodes"] if n["type"] == "actor"}
+    assert actors["far"]["parentId"] == "scope:a1b2c3"
+    assert actors["pong"]["data"]["subscribes"] == ["ping"]
+    # ping sends "ping" (to whoever; pong subscribes, same scope), pong sends "pong"
+    assert {(e["source"], e["target"], e["label"]) for e in g["edges"]} == {
+        ("ping", "pong", "ping"), ("pong", "ping", "pong")}

@@ -517,3 +517,25 @@ def test_traceback_points_at_the_skill_file(tmp_path, llmos_home):
                  supervision=Supervision(max_restarts=0), threads=False)
     line = ALWAYS.splitlines().index("    1 / 0") + 1
     assert f'File "{path}", line {line}' in out.error
+
+
+def test_on_event_reports_handled_messages_and_actor_statuses():
+    events = []
+    _, out = run(library(PING, PONG), [ActorSpec("a", "t-ping", config={"rounds": 2}),
+                                       ActorSpec("b", "t-pong")],
+                 threads=False, on_event=lambda kind, data: events.append((kind, dict(data))))
+    assert out.status == "exited"
+    handled = [d["id"] for k, d in events if k == "message"]
+    assert handled == [m["id"] for m in delivered(out)]
+    statuses = [(d["id"], d["status"]) for k, d in events if k == "actor"]
+    assert statuses[:2] == [("a", "starting"), ("b", "starting")]
+    assert ("a", "ready") in statuses and statuses[-2:] == [("b", "stopped"), ("a", "stopped")]
+
+
+def test_a_failing_on_event_callback_does_not_stop_the_actors():
+    def boom(kind, data):
+        raise RuntimeError("view bug")
+
+    _, out = run(library(PING, PONG), [ActorSpec("a", "t-ping", config={"rounds": 2}),
+                                       ActorSpec("b", "t-pong")], threads=False, on_event=boom)
+    assert out.status == "exited" and out.result == {"pongs": [1, 2]}
