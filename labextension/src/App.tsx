@@ -677,7 +677,9 @@ function LodLayer({ nodes, edges, display, sizes, skills, statuses, selected }: 
       const groups = new Map<string, typeof boxes>();
       for (const b of boxes) {
         if (!inView(b)) continue;
-        const st = statuses[b.id]?.status ?? 'idle';
+        const info = statuses[b.id];
+        // An untaken branch is drawn calm (idle grey), as on the full-size nodes.
+        const st = skipInfo(info)?.kind === 'branch' ? 'idle' : info?.status ?? 'idle';
         groups.set(st, [...(groups.get(st) ?? []), b]);
       }
       g.fillStyle = color('--llmos-bg', '#fff');
