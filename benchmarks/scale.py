@@ -22,6 +22,11 @@ that forks one child and waits (what a fresh process per node would cost), with
 ``max_parallel`` in flight; (wall / M), in ``--overhead-repeats`` interleaved rounds on the
 same cluster; the ratio ours / raw is the median of the rounds' ratios. Goal ≤ 1.2.
 
+Upstream futures: a chain of ``--chain`` nodes, each passing ``--big-n`` integers to the
+next, driven as the engine drives the Dask executor (``run_node(..., wired=...)``): the
+upstream result reaches the next task as a future, worker to worker; against the same chain
+with every value sent from the client.
+
 Checks: a fully cached re-run submits 0 tasks; a spinning node with a 2 s timeout is killed
 within 3 s on processes and on Dask.
 """
@@ -50,6 +55,11 @@ CPU_MD = ("---\nskill_id: cpu\nversion: '1'\ninputs: [{name: n, type: integer}]\
 NOOP_MD = ("---\nskill_id: noop\nversion: '1'\ninputs: [{name: i, type: integer}]\n"
            "outputs: [{name: y, type: integer}]\n---\n\n# noop\n\n```python\n"
            "def execute(inputs):\n    return {'y': inputs['i']}\n```\n")
+BIG_MD = ("---\nskill_id: big\nversion: '1'\ninputs: [{name: n, type: integer}, "
+          "{name: xs, type: any, required: false}]\noutputs: [{name: xs, type: any}]\n---\n\n"
+          "# big\n\n```python\ndef execute(inputs):\n    xs = inputs.get('xs')\n"
+          "    return {'xs': list(range(inputs['n'])) if xs is None else [x + 1 for x in xs]}\n"
+          "```\n")
 SPIN_MD = ("---\nskill_id: spin\nversion: '1'\ninputs: []\noutputs: [{name: y, type: number}]\n"
            "timeout_s: 2\n---\n\n# spin\n\n```python\ndef execute(inputs):\n    while True:\n"
            "        pass\n```\n")
@@ -212,6 +222,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=1.5, help="CPU seconds per node")
     ap.add_argument("--noops", type=int, default=60, help="no-op nodes for the overhead")
     ap.add_argument("--workers", type=int, default=None, help="default: the CPU count")
+    ap.add_argument("--chain", type=int, default=4, help="nodes of the data chain")
+    ap.add_argument("--big-n", type=int, default=1_000_000,
+                    help="integers each node of the chain passes on")
     ap.add_argument("--overhead-only", action="store_true",
                     help="only the per-node overhead and the checks (no CPU-bound table)")
     ap.add_argument("--overhead-repeats", type=int, default=5,
@@ -222,7 +235,7 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     lib = SkillLibrary(volumes=[], skills=[parse_skill(CPU_MD), parse_skill(NOOP_MD),
-                                           parse_skill(SPIN_MD)])
+                                           parse_skill(SPIN_MD), parse_skill(BIG_MD)])
     n = calibrate(args.seconds)
     wf = workflow("cpu", args.nodes, "n", n)
     print(f"{args.nodes} CPU-bound pure-Python nodes, n={n:,} (~{args.seconds:g} s each), "
@@ -294,6 +307,32 @@ def main() -> None:
           f"{min(pipe_ratios):.2f}-{max(pipe_ratios):.2f})")
     print(f"  raw client.submit of a forking no-op   {med['fork']:7.2f} ms/node {span('fork')}")
     print(f"  raw client.submit, all at once         {med['all']:7.2f} ms/node {span('all')}")
+
+    # Upstream results as futures: a chain of nodes passing a list of --big-n integers,
+    # driven like the engine drives it (run_node with `wired`), against the same chain with
+    # every value sent from the client (no `wired`).
+    big = lib.get("big")
+    inner = dask_ex.inner
+    for label, use_wires in (("values through the client", False),
+                             ("upstream futures", True)):
+        walls = []
+        for rep in range(3):
+            run_id = f"big{int(use_wires)}{rep}{time.time_ns()}"
+            t0 = time.perf_counter()
+            value = None
+            for k in range(args.chain):
+                inputs = {"n": args.big_n} if value is None else {"n": args.big_n, "xs": value}
+                wired = ({} if k == 0 else {"xs": (f"b{k - 1}", "xs")}) if use_wires else None
+                value = inner.run_node(big, inputs, trusted=True, limits=None, timeout=None,
+                                       cancel=threading.Event(), key=f"{run_id}/b{k}/x",
+                                       wired=wired).outputs["xs"]
+            walls.append(time.perf_counter() - t0)
+            inner.release_run(run_id)
+            if value[-1] != args.big_n - 1 + args.chain - 1:
+                raise SystemExit(f"{label}: wrong chain result")
+        print(f"chain of {args.chain} nodes passing {args.big_n:,} integers, {label}: "
+              f"{statistics.median(walls):.2f} s (median of 3; "
+              f"{min(walls):.2f}-{max(walls):.2f})")
 
     # A fully cached re-run submits nothing.
     cached_engine = Engine(lib, trace=False, executor=dask_ex)

@@ -467,12 +467,16 @@ class DaskExecutor(Executor):
 
 
 def _same(a: Any, b: Any) -> bool:
-    """``a == b`` with the same types all the way down (``1 == 1.0`` is not enough: the
-    downstream skill would see an int where the engine gave it a float)."""
-    if type(a) is not type(b):
+    """``a`` and ``b`` are the same data, types included (``1 == 1.0`` is not enough: the
+    downstream skill would see an int where the engine gave it a float). Compared as
+    pickles (exact types, C speed: ≈65 ms for a million integers where a recursive Python
+    comparison takes ≈0.5 s); a false "different" (equal dicts in another key order) only
+    means the value is sent from the client."""
+    import pickle
+
+    if type(a) is not type(b) or a != b:
+        return a is b  # (NaN != NaN: the very same object still counts)
+    try:
+        return pickle.dumps(a, protocol=5) == pickle.dumps(b, protocol=5)
+    except Exception:  # noqa: BLE001 -- not picklable: not data, send the value
         return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
