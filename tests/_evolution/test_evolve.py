@@ -114,7 +114,7 @@ def test_dry_run_explains_and_writes_nothing(llmos_home, h2_traces):
     text = report.explain()
     assert "dry run, nothing written" in text
     assert "(3 runs, 3 occurrences" in text
-    assert "member vqe: quantum-vqe v1.0.0" in text
+    assert "member vqe: quantum-vqe v1.1.0" in text
     assert "input  iterations = 120  [median; min 100, max 150, 3 distinct in 3 runs]" in text
     assert "wire   vqe.convergence_trace -> plot.data" in text
     assert not (llmos_home / "user" / "skills").exists()
