@@ -213,6 +213,7 @@ def test_control_nodes_skips_and_map_progress(jupyter_server, jupyter_paths, bro
         page.wait_for_function("() => getComputedStyle(document.querySelector("
                                "'.llmos-WorkflowDocument [data-node-id=\"cond\"]'))"
                                ".borderLeftColor === 'rgb(177, 151, 252)'", timeout=30_000)
+        page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
         page.screenshot(path=str(artifacts / "control-dark-theme.png"))
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
                       "{theme: 'JupyterLab Light'})")
