@@ -178,6 +178,7 @@ class RunOutcome:
     duration_s: float = 0.0
     trace: str | None = None
     exited_by: str | None = None
+    messages_dropped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -185,9 +186,10 @@ class RunOutcome:
         return self.status == "exited"
 
     def to_json(self) -> dict[str, Any]:
-        """``{status, result, error, messages, actors, trace}`` (JSON-able)."""
+        """``{status, result, error, messages, messages_dropped, actors, trace}``."""
         return {"status": self.status, "result": self.result, "error": self.error,
-                "messages": self.messages, "actors": self.actors, "trace": self.trace}
+                "messages": self.messages, "messages_dropped": self.messages_dropped,
+                "actors": self.actors, "trace": self.trace}
 
 
 class _Scope:
@@ -319,7 +321,7 @@ class ActorContext:
         with sys_._ids_lock:
             if actor_id is None:
                 actor_id = sys_._fresh_actor_id(skill.skill_id)
-            elif actor_id in sys_._known_ids or actor_id == SYSTEM:
+            elif actor_id == SYSTEM or (actor_id in sys_._known_ids and not sys_._stopped(actor_id)):
                 raise ValueError(f"actor id {actor_id!r} is taken")
             new_scope = None
             if scope is None:
@@ -405,6 +407,8 @@ class ActorSystem:
             and ``("actor", {id, skill, scope, status, restarts, handled})`` when an actor
             starts, becomes ready, fails or stops: live views (CLI, canvas) use it. An
             exception in it is logged and otherwise ignored.
+        log_limit: the message log keeps the newest this many entries
+            (``RunOutcome.messages_dropped`` says how many older ones were dropped).
         clock: monotonic seconds, for the restart intensity window.
     """
 
@@ -419,6 +423,7 @@ class ActorSystem:
                  llm_model: str | None = None, max_cost_usd: float | None = None,
                  require_trust: bool = True, home: Any = None, base_dir: Any = None,
                  on_event: Callable[[str, dict[str, Any]], None] | None = None,
+                 log_limit: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if library is None:
             from llmos_jupyter._skills.library import SkillLibrary
@@ -458,7 +463,10 @@ class ActorSystem:
         self._slots: dict[str, _Slot] = {}
         self._scopes: dict[str, _Scope] = {}
         self._order = itertools.count()
-        self._log: list[dict[str, Any]] = []
+        # The message log keeps the newest log_limit entries (a long-running system must
+        # not grow without bound); _logged counts them all.
+        self._log: deque[dict[str, Any]] = deque(maxlen=log_limit)
+        self._logged = 0
         self._start_logs: dict[str, list[str]] = {}
         self._events: asyncio.Queue[tuple[Any, ...]] | None = None
         self._final: tuple[str, Any, str | None, str | None] | None = None
@@ -516,6 +524,12 @@ class ActorSystem:
                     f"{skill.skill_id}` (or `llmos agents trust SYSTEM.toml` for the skills "
                     "next to a system file)")
         return skill
+
+    def _stopped(self, actor_id: str) -> bool:
+        """True when ``actor_id`` names an actor that was stopped for good (its id may be
+        spawned again, e.g. by its restarted owner)."""
+        slot = self._slots.get(actor_id)
+        return slot is not None and slot.status in ("stopped", "failed")
 
     # -- scopes and actors ----------------------------------------------------------------
     def _scope(self, scope_id: str, parent: str | None = None, owner: str | None = None) -> _Scope:
@@ -613,7 +627,7 @@ class ActorSystem:
                     slot.pong.set_result(None)
                 continue
             entry = {**env.to_dict(), "receiver": slot.id, "status": "handled", "log": []}
-            self._log.append(entry)
+            self._record(entry)
             ctx._entry = entry
             try:
                 await self._call(slot.handlers.on_message, ctx, env, limit=self.handler_timeout_s)
@@ -675,7 +689,7 @@ class ActorSystem:
             targets = [] if sc is None or sc.closed else [
                 s for s in sc.members if s.alive and s.id != env.sender and s.wants(env.type)]
         if not targets:
-            self._log.append({**env.to_dict(), "receiver": None, "status": "undelivered",
+            self._record({**env.to_dict(), "receiver": None, "status": "undelivered",
                               "log": []})
             return
         for t in targets:
@@ -711,6 +725,10 @@ class ActorSystem:
         if not self._pending_start and self._start_message is not None:
             env, self._start_message = self._start_message, None
             await self._route(env, system=True)  # the coordinator never waits for room
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self._log.append(entry)
+        self._logged += 1
 
     # -- live events --------------------------------------------------------------------
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
@@ -836,13 +854,20 @@ class ActorSystem:
         await self._stop_task(slot)
         for scope_id in slot.owned:
             sc = self._scopes.get(scope_id)
-            if sc is not None and not sc.closed:
+            if sc is None:
+                continue
+            if not sc.closed:
                 for s in sorted(sc.members, key=lambda s: -s.order):
                     if s.alive:
                         await self._stop(s, call_on_stop=True, status="stopped")
                     if s.health_task is not None:
                         s.health_task.cancel()
                 sc.closed = True
+            # Forget the scope: a restarted owner may spawn into the same scope id again
+            # (as an OTP supervisor starts its children afresh).
+            del self._scopes[scope_id]
+            with self._ids_lock:
+                self._known_scopes.discard(scope_id)
         slot.owned = []
         if status != "restarting" and slot.health_task is not None:
             slot.health_task.cancel()
@@ -861,7 +886,7 @@ class ActorSystem:
                 entry["status"] = "failed"
                 entry["error"] = _one_line(exc)
             ctx._entry = None
-            self._log.append(entry)
+            self._record(entry)
 
     # -- the run --------------------------------------------------------------------------
     async def run(self, actors: Iterable[ActorSpec], input: Any = None, *,
@@ -914,7 +939,8 @@ class ActorSystem:
             self._pool.shutdown(wait=False, cancel_futures=True)
         st, result, error, by = final
         return RunOutcome(
-            status=st, result=result, error=error, messages=self._log,
+            status=st, result=result, error=error, messages=list(self._log),
+            messages_dropped=self._logged - len(self._log),
             actors={s.id: {"skill": s.skill.skill_id, "scope": s.spec.scope,
                            "restarts": s.restarts, "handled": s.handled,
                            "status": s.status, "error": s.last_error,

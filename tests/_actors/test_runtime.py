@@ -539,3 +539,35 @@ def test_a_failing_on_event_callback_does_not_stop_the_actors():
     _, out = run(library(PING, PONG), [ActorSpec("a", "t-ping", config={"rounds": 2}),
                                        ActorSpec("b", "t-pong")], threads=False, on_event=boom)
     assert out.status == "exited" and out.result == {"pongs": [1, 2]}
+
+
+def test_a_restarted_owner_can_spawn_the_same_child_ids_and_scope_again():
+    manager = actor("t-manager2", [], """
+        def on_start(ctx):
+            ctx.spawn("t-bad2", actor_id="w", scope="wscope")
+
+        def on_message(ctx, msg):
+            pass
+    """)
+    bad = actor("t-bad2", ["x"], """
+        def on_start(ctx):
+            raise RuntimeError("cannot start")
+
+        def on_message(ctx, msg):
+            pass
+    """)
+    _, out = run(library(manager, bad), [ActorSpec("m", "t-manager2")],
+                 supervision=Supervision(max_restarts=1, within_s=60), threads=False)
+    assert out.status == "failed"
+    assert "'m'" in out.error and "taken" not in out.error and "was stopped" not in out.error
+    assert out.actors["m"]["restarts"] == 1
+    assert out.actors["w"]["scope"] == "wscope" and out.actors["w"]["restarts"] == 1
+
+
+def test_the_message_log_keeps_the_newest_entries_within_its_limit():
+    _, out = run(library(PING, PONG), [ActorSpec("a", "t-ping", config={"rounds": 5}),
+                                       ActorSpec("b", "t-pong")], threads=False, log_limit=4)
+    assert out.status == "exited"
+    assert [(m["type"], m["payload"]["n"]) for m in out.messages] == [
+        ("ping", 4), ("pong", 4), ("ping", 5), ("pong", 5)]
+    assert out.messages_dropped == 7  # start and the first three rounds
