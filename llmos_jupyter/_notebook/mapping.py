@@ -23,7 +23,8 @@ Skills defined inline in cells travel with the workflow as skill Markdown in
 library's skills.
 
 Round trip: ``workflow_from_notebook(notebook_from_workflow(wf)).to_json() ==
-wf.to_json()``, except that nested key order inside extra node/edge fields is not kept
+wf.to_json()``, except that nested key order inside extra node/edge fields and inside
+extra workflow fields (a ``tests`` block) is not kept
 (nbformat sorts metadata keys on disk). A notebook without ``metadata.llmos`` gets
 default positions: 320 px per dependency level left to right, 160 px apart vertically.
 """

@@ -27,8 +27,9 @@ def test_tokenize_drops_stop_words_and_splits_ids():
 
 
 def test_relevance_puts_the_h2_skills_first(library):
-    # plot-curve (the H2 dissociation curve's plot) is relevant to H2 too.
-    top = [s.skill_id for score, s in score_skills(H2, list(library))[:4]]
+    # plot-curve (the H2 dissociation curve's plot) and quantum-exact (its reference
+    # energy) are relevant to H2 too.
+    top = [s.skill_id for score, s in score_skills(H2, list(library))[:5]]
     assert set(top) >= {"quantum-hamiltonian", "quantum-vqe", "plot-convergence"}
     rc = [s.skill_id for _, s in score_skills("RC circuit transient with ngspice", list(library))]
     assert rc[0] == "circuit-rc"
@@ -37,7 +38,7 @@ def test_relevance_puts_the_h2_skills_first(library):
 def test_every_executable_skill_is_indexed_and_relevant_ones_get_ports(library):
     ctx = SkillContext.build(library, H2, budget=3000)
     assert set(ctx.indexed) >= {s.skill_id for s in library if s.executable}
-    assert ctx.detailed[:4] and set(ctx.detailed[:4]) >= {"quantum-hamiltonian", "quantum-vqe",
+    assert ctx.detailed[:5] and set(ctx.detailed[:5]) >= {"quantum-hamiltonian", "quantum-vqe",
                                                           "plot-convergence"}
     assert "convergence_trace (array, Hartree)" in ctx.text
     assert ctx.bodies == []  # no instruction skill is relevant to H2
