@@ -20,7 +20,8 @@ estimated as ``len(text) / 4``, the usual rule of thumb for English):
    ``name``/``description`` line appears (Agent Skills convention).
 
 Optional notebook context (the current skill graph and recent outputs) is appended last,
-truncated to what is left of the budget.
+truncated to what is left of the budget; up to a quarter of the budget is kept for it
+while the skill tiers fill.
 
 Skill text is quoted as data, never as instructions: skills come from team volumes,
 imported Agent Skills, workflows sent by others and earlier LLM turns, so a description
@@ -160,11 +161,14 @@ class SkillContext:
         bodies: list[str] = []
 
         closing = 0  # tokens reserved for the end tag of the open data element
+        # The notebook gets up to a quarter of the budget, kept free while the skill tiers
+        # fill: a large library would otherwise leave the user's own context nothing.
+        reserve = min(budget // 4, estimate_tokens(notebook) + 40) if notebook else 0
 
         def add(text: str) -> bool:
             nonlocal used
             cost = estimate_tokens(text) + 1
-            if used + cost + closing > budget:
+            if used + cost + closing + reserve > budget:
                 return False
             parts.append(text)
             used += cost
@@ -205,6 +209,7 @@ class SkillContext:
                     indexed.append(s.skill_id)
             close_data()
         if notebook:
+            reserve = 0
             left = (budget - used) * 4 - 80
             if left > 200:
                 text = notebook if len(notebook) <= left else notebook[: left - 20] + "\n…(truncated)"
