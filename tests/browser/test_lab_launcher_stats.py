@@ -196,14 +196,14 @@ def _rate(r: float | None) -> str:  # formatRate of src/lab/stats.ts
 
 
 @pytest.mark.slow
-def test_run_history_statistics(jupyter_server, jupyter_paths, browser, artifacts, tmp_path):
+def test_run_history_statistics(jupyter_server, jupyter_paths, browser, artifacts):
     stats = pytest.importorskip("llmos_jupyter._stats")
     base, token = jupyter_server
     home: Path = jupyter_paths["llmos_home"]
     skills = home / "user" / "skills"
     skills.mkdir(parents=True, exist_ok=True)
     (skills / "fail-for-stats.md").write_text(FAIL_SKILL, encoding="utf-8")
-    wf = tmp_path / "stats-demo.workflow.json"
+    wf = jupyter_paths["root"] / "stats-demo.workflow.json"
     wf.write_text(json.dumps(STATS_WORKFLOW), encoding="utf-8")
     env = dict(os.environ, LLMOS_HOME=str(home),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
@@ -215,10 +215,26 @@ def test_run_history_statistics(jupyter_server, jupyter_paths, browser, artifact
 
     page, errors = new_page(browser, 1500, 1000, console="llmos")
     try:
+        # Another workflow ran last; the open document's statistics are shown first.
+        subprocess.run([sys.executable, "-m", "llmos_jupyter", "run",
+                        str(REPO / "notebooks" / "rc-circuit.workflow.json")], env=env,
+                       capture_output=True, timeout=120, check=False)
         open_lab(page, base, token)
+        _open(page, "stats-demo.workflow.json")
+        page.locator('.llmos-WorkflowDocument:visible .react-flow__node[data-id="bad"]').wait_for(
+            timeout=60_000)
         page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-run-history'); }")
         picker = page.locator("#llmos-runs [data-action=stats-workflow]")
         picker.wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#llmos-runs "
+                               "[data-action=stats-workflow]').value === 'stats-demo'",
+                               timeout=30_000)
+        options = picker.locator("option").evaluate_all("els => els.map((e) => e.value)")
+        assert options[0] == "RC step response" and "stats-demo" in options, options
+        # Picking another workflow shows its figures; picking back shows these again.
+        picker.select_option("RC step response")
+        page.locator('#llmos-runs .llmos-Stats-body[data-workflow="RC step response"]').wait_for(
+            timeout=60_000)
         picker.select_option("stats-demo")
         body = page.locator('#llmos-runs .llmos-Stats-body[data-workflow="stats-demo"]')
         body.wait_for(timeout=60_000)

@@ -514,6 +514,14 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
     const widget = new ReactHost(React.createElement(RunHistory, {
       store, onRefresh: refresh, onOpen: open, onRerun: rerun, onCompare: (a, b) => void compare(a, b),
       onStats: stats,
+      // The workflow document last active in the main area, by the name the runs list.
+      preferredWorkflow: () => {
+        const w = app.shell.currentWidget;
+        if (!(w instanceof WorkflowDocument)) return null;
+        const wf = w.content.model.get('workflow') as { id?: unknown; name?: unknown } | undefined;
+        const name = wf?.name || wf?.id;
+        return typeof name === 'string' ? name : null;
+      },
     }), refresh);
     widget.addClass('llmos-RunsPanel');
     addSidePanel(app, restorer, widget, { id: RUNS_ID, icon: runsIcon, caption: 'Run history',

@@ -189,6 +189,8 @@ export interface RunHistoryProps {
   store: Store<Loadable<RunInfo[]>>;
   /** The statistics report of a workflow's runs (`llmos stats --json`'s object), parsed JSON. */
   onStats?: (workflow: string) => Promise<unknown>;
+  /** The workflow whose statistics to show first (the open workflow document's). */
+  preferredWorkflow?: () => string | null;
   onRefresh: () => void;
   onOpen: (run: RunInfo) => void;
   /** Run the traced workflow again with the same parameters and overrides. */
@@ -197,7 +199,7 @@ export interface RunHistoryProps {
   onCompare: (a: RunInfo, b: RunInfo) => void;
 }
 
-export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare, onStats }: RunHistoryProps) {
+export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare, onStats, preferredWorkflow }: RunHistoryProps) {
   const state = useSyncExternalStore(store.subscribe, store.get);
   const [picked, setPicked] = useState<string[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
@@ -226,7 +228,7 @@ export function RunHistory({ store, onRefresh, onOpen, onRerun, onCompare, onSta
       {state.error && <div className="llmos-SkillLibrary-note" data-state="error">{state.error}</div>}
       {!state.loading && !state.error && !state.data.length && (
         <div className="llmos-SkillLibrary-note" data-state="empty">No runs yet.</div>)}
-      {onStats && !state.error && <StatsSection runs={state.data} onStats={onStats} />}
+      {onStats && !state.error && <StatsSection runs={state.data} onStats={onStats} preferred={preferredWorkflow} />}
       <div className="llmos-RunHistory-list" data-count={state.data.length}>
         {state.data.map((r) => (
           <div key={r.path} className="llmos-Run" data-run-id={r.run_id ?? ''} data-status={r.status ?? ''}

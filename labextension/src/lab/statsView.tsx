@@ -61,10 +61,18 @@ export function RunStats({ workflow, stats }: { workflow: string; stats: Workflo
 }
 
 /** The statistics section of the run history: a workflow picker and its figures. */
-export function StatsSection({ runs, onStats }: { runs: RunInfo[]; onStats: (workflow: string) => Promise<unknown> }) {
+export function StatsSection({ runs, onStats, preferred }: {
+  runs: RunInfo[];
+  onStats: (workflow: string) => Promise<unknown>;
+  /** The workflow to show unless the user picks one (the open workflow document's). */
+  preferred?: () => string | null;
+}) {
   const workflows = useMemo(() => workflowsOf(runs), [runs]);
   const [picked, setPicked] = useState<string | null>(null);
-  const workflow = picked !== null && workflows.includes(picked) ? picked : workflows[0] ?? null;
+  // Asked again when the runs are reloaded (each time the panel is shown).
+  const wanted = useMemo(() => (runs && preferred ? preferred() : null), [preferred, runs]);
+  const workflow = [picked, wanted].find((w) => w !== null && w !== undefined && workflows.includes(w))
+    ?? workflows[0] ?? null;
   const [state, setState] = useState<{ workflow: string; stats?: WorkflowStats; error?: string } | null>(null);
   // The figures change with every run: fetch again when the list of runs is reloaded.
   useEffect(() => {
