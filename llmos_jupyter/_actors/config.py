@@ -34,10 +34,12 @@ A system file (read with the standard library's :mod:`tomllib`, TOML 1.0)::
 
 Skills in the ``skills`` folders are loaded as the volume ``"local"``: like the team volume
 they are untrusted until signed (``llmos agents trust SYSTEM.toml``), since a system file
-and its folder may come from anyone.
+and its folder may come from anyone; untrusted actors run isolated
+(:mod:`llmos_jupyter._actors.isolated`).
 
 :func:`check_system` lists every problem (TOML syntax with line and column, unknown keys,
-wrong types, unknown or non-actor skills, invalid actor skills, untrusted skills, unknown
+wrong types, unknown or non-actor skills, invalid actor skills, untrusted skills (a
+warning: they run isolated), unknown
 strategies, scope syntax, duplicate ids, subscriptions no actor sends).
 """
 
@@ -413,8 +415,9 @@ def check_system(path: str | Path, library: Any = None, home: Any = None,
             fix = ("llmos agents trust " + str(path)) if skill.volume == LOCAL_VOLUME \
                 else f"llmos trust {skill.skill_id}"
             problems.append(Problem(f"skill {skill.skill_id}", "untrusted",
-                                    f"not trusted ({skill.path}); untrusted actors do not run: "
-                                    f"read it, then `{fix}`"))
+                                    f"not trusted ({skill.path}): it runs isolated (state as "
+                                    "JSON, no spawn, workflows or LLM); to run it in-process, "
+                                    f"read it, then `{fix}`", "warning"))
     sent: set[str] = {"start"} | set(SYSTEM_TYPES)
     dynamic = False
     for skill in reachable.values():

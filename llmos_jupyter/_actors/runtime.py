@@ -56,11 +56,14 @@ cancelled, e.g. by Ctrl-C under ``asyncio.run`` (``interrupted``), or when nothi
 happen any more: every mailbox empty and no handler running (``idle``). In every case
 ``on_stop`` is called on each running actor, newest first.
 
-Trust. An actor skill that :func:`llmos_jupyter._trust.is_trusted` does not trust is
-refused (:class:`ActorRefused`, naming ``llmos trust``): its code would otherwise run in
-this process with the user's power, and the isolation worker runs one-shot nodes, not
-long-lived actors. Workflows an actor runs with ``ctx.run_workflow`` go through the engine,
-which isolates their untrusted nodes as always.
+Trust. An actor skill that :func:`llmos_jupyter._trust.is_trusted` trusts runs in this
+process. One it does not trust runs isolated (:mod:`llmos_jupyter._actors.isolated`): each
+handler call is a node of the isolation worker, with ``ctx.state`` and the turn's outbox
+crossing as JSON, and no spawn, workflows or LLM. With ``untrusted="refuse"`` (and
+always under Pyodide, which has no processes) it is refused instead
+(:class:`ActorRefused`, naming ``llmos trust``). Workflows an actor runs with
+``ctx.run_workflow`` go through the engine, which isolates their untrusted nodes as
+always.
 """
 
 from __future__ import annotations
@@ -221,6 +224,7 @@ class _Slot:
         self.owned: list[str] = []
         self.last_error: str | None = None
         self.pong: asyncio.Future[None] | None = None
+        self.isolated = False  # untrusted: handlers run in the isolation worker
 
     @property
     def alive(self) -> bool:
@@ -399,8 +403,10 @@ class ActorSystem:
         threads: run sync handlers in threads (default: yes, except under Pyodide).
         llm_client: an ``LlmClient`` (default: one made on first ``ctx.llm``);
             ``llm_model``/``max_cost_usd`` from the system file's ``[llm]``.
-        require_trust: refuse untrusted actor skills (the default; tests of in-memory
-            skills are trusted anyway).
+        untrusted: what to do with an actor skill the user does not trust: ``"isolate"``
+            (the default: its handlers run in the isolation worker, see
+            :mod:`llmos_jupyter._actors.isolated`) or ``"refuse"`` (:class:`ActorRefused`).
+        isolation_limits: the isolation worker's ``Limits`` (default: its own defaults).
         base_dir: the folder relative workflow paths of ``ctx.run_workflow`` start from.
         on_event: called in the loop (keep it quick) with ``("message", entry)`` when a
             delivered message was handled (the message log entry, final status and log)
@@ -421,7 +427,8 @@ class ActorSystem:
                  scope_parents: Mapping[str, str] | None = None,
                  threads: bool | None = None, llm_client: Any = None,
                  llm_model: str | None = None, max_cost_usd: float | None = None,
-                 require_trust: bool = True, home: Any = None, base_dir: Any = None,
+                 untrusted: str = "isolate", isolation_limits: Any = None,
+                 home: Any = None, base_dir: Any = None,
                  on_event: Callable[[str, dict[str, Any]], None] | None = None,
                  log_limit: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -442,7 +449,14 @@ class ActorSystem:
         self.scope_supervision = dict(scope_supervision or {})
         self.scope_parents = dict(scope_parents or {})
         self.threads = _THREADS if threads is None else threads
-        self.require_trust = require_trust
+        if untrusted not in ("isolate", "refuse"):
+            raise ActorSystemError(f"untrusted must be 'isolate' or 'refuse', got {untrusted!r}")
+        if untrusted == "isolate" and not _THREADS:
+            untrusted = "refuse"  # Pyodide has no processes to isolate in
+        self.untrusted = untrusted
+        from llmos_jupyter._actors.isolated import IsolatedHost
+
+        self._host = IsolatedHost(isolation_limits)
         self.home = home
         self.base_dir = base_dir
         self.on_event = on_event
@@ -512,18 +526,19 @@ class ActorSystem:
         problems = check_actor_skill(skill)
         if problems:
             raise ActorRefused(f"actor skill {skill.skill_id!r} is invalid: {problems[0]}")
-        if self.require_trust:
-            from llmos_jupyter._trust import is_trusted
-
-            if not is_trusted(skill, self.home):
-                where = f" ({skill.path})" if getattr(skill, "path", None) else ""
-                raise ActorRefused(
-                    f"actor skill {skill.skill_id!r}{where} is not trusted, and untrusted "
-                    "actors do not run (they would run in this process with your full "
-                    "power). Read it, then trust it: `llmos trust "
-                    f"{skill.skill_id}` (or `llmos agents trust SYSTEM.toml` for the skills "
-                    "next to a system file)")
+        if self.untrusted == "refuse" and not self._trusted(skill):
+            where = f" ({skill.path})" if getattr(skill, "path", None) else ""
+            raise ActorRefused(
+                f"actor skill {skill.skill_id!r}{where} is not trusted, and this system "
+                "refuses untrusted actors. Read it, then trust it: `llmos trust "
+                f"{skill.skill_id}` (or `llmos agents trust SYSTEM.toml` for the skills "
+                "next to a system file)")
         return skill
+
+    def _trusted(self, skill: Any) -> bool:
+        from llmos_jupyter._trust import is_trusted
+
+        return is_trusted(skill, self.home)
 
     def _stopped(self, actor_id: str) -> bool:
         """True when ``actor_id`` names an actor that was stopped for good (its id may be
@@ -552,6 +567,7 @@ class ActorSystem:
         if sc.closed:
             raise ActorSystemError(f"scope {spec.scope} was stopped")
         slot = _Slot(spec, skill, next(self._order), Mailbox(self.mailbox_size))
+        slot.isolated = not self._trusted(skill)
         self._slots[slot.id] = slot
         with self._ids_lock:
             self._known_ids.add(slot.id)
@@ -602,7 +618,12 @@ class ActorSystem:
         ctx = slot.ctx
         assert ctx is not None
         try:
-            slot.handlers = load_handlers(slot.skill)
+            if slot.isolated:
+                from llmos_jupyter._actors.isolated import isolated_handlers
+
+                slot.handlers = isolated_handlers(slot.skill, self._host, self.handler_timeout_s)
+            else:
+                slot.handlers = load_handlers(slot.skill)
             await self._call(slot.handlers.on_start, ctx, limit=self.handler_timeout_s)
         except asyncio.CancelledError:
             raise
@@ -935,6 +956,9 @@ class ActorSystem:
         final = self._final if self._final is not None else status
         assert final is not None
         await self._shutdown()
+        self._host.close()
+        if self._host.warning:
+            self._start_logs.setdefault(SYSTEM, []).append(f"isolation: {self._host.warning}")
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         st, result, error, by = final
@@ -943,6 +967,7 @@ class ActorSystem:
             messages_dropped=self._logged - len(self._log),
             actors={s.id: {"skill": s.skill.skill_id, "scope": s.spec.scope,
                            "restarts": s.restarts, "handled": s.handled,
+                           "isolated": s.isolated,
                            "status": s.status, "error": s.last_error,
                            "start_log": self._start_logs.get(s.id, [])}
                     for s in self._slots.values()},

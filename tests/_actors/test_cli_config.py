@@ -126,23 +126,31 @@ def test_agents_run_failure_exit_1_and_bad_input_exit_2(capsys, rally):
     assert [m["status"] for m in data["messages"] if m["type"] == "start"] == ["failed"]
 
 
-def test_local_skills_are_untrusted_until_signed(capsys, tmp_path, llmos_home):
+def test_local_skills_run_isolated_until_signed(capsys, tmp_path, llmos_home):
     folder = tmp_path / "sys"
     (folder / "actors").mkdir(parents=True)
     (folder / "actors" / "my-serve.md").write_text(SERVE)
     (folder / "actors" / "my-return.md").write_text(RETURN)
     path = folder / "rally.toml"
     path.write_text(SYSTEM.replace('timeout_s = 30', 'timeout_s = 30\nskills = ["actors"]'))
-    code, out, err = run_cli(capsys, "agents", "run", str(path), "--input", '{"to": 1}')
-    assert code == 2 and "llmos agents trust" in err
+    code, out, err = run_cli(capsys, "agents", "check", str(path))
+    assert code == 0 and err.count("runs isolated") == 2 and "llmos agents trust" in err
+    code, out, err = run_cli(capsys, "agents", "run", str(path), "--input", '{"to": 2}',
+                             "--json", "--no-trace")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["result"] == {"rally": 2}
+    assert data["actors"]["server"]["isolated"] and data["actors"]["receiver"]["isolated"]
     code, out, err = run_cli(capsys, "agents", "trust", str(path))
     assert code == 0 and "trusted my-serve" in out
-    code, out, err = run_cli(capsys, "agents", "run", str(path), "--input", '{"to": 1}')
+    code, out, err = run_cli(capsys, "agents", "run", str(path), "--input", '{"to": 1}',
+                             "--json", "--no-trace")
     assert code == 0, err
+    assert not json.loads(out)["actors"]["server"]["isolated"]
     # editing a signed file revokes its trust
     (folder / "actors" / "my-return.md").write_text(RETURN.replace("return {", "ret {"))
     code, out, err = run_cli(capsys, "agents", "check", str(path))
-    assert code == 2 and "my-return" in err and "untrusted" not in out
+    assert code == 0 and err.count("runs isolated") == 1 and "my-return" in err
 
 
 BROKEN = """

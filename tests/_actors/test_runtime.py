@@ -477,7 +477,7 @@ def test_send_errors_name_the_problem():
     assert out.status == "failed" and "no actor 'nobody'" in out.error
 
 
-def test_untrusted_actor_is_refused_naming_llmos_trust(tmp_path):
+def test_untrusted_actor_is_refused_naming_llmos_trust_when_asked(tmp_path):
     from llmos_jupyter._skills.parser import load_skill
 
     path = tmp_path / "t-pong.md"
@@ -485,11 +485,44 @@ def test_untrusted_actor_is_refused_naming_llmos_trust(tmp_path):
     skill = load_skill(path, volume="team")
 
     async def main():
-        return await ActorSystem(SkillLibrary(volumes=[], skills=[skill])).run(
-            [ActorSpec("p", "t-pong")])
+        return await ActorSystem(SkillLibrary(volumes=[], skills=[skill]),
+                                 untrusted="refuse").run([ActorSpec("p", "t-pong")])
 
     with pytest.raises(ActorRefused, match="llmos trust t-pong"):
         asyncio.run(main())
+
+
+def test_untrusted_actors_run_isolated_keeping_only_json_state(tmp_path):
+    from llmos_jupyter._skills.parser import load_skill
+
+    counter = actor("t-iso", ["start", "again"], """
+        import os
+
+        CALLS = []   # module state: fresh in every isolated call
+
+        def on_start(ctx):
+            ctx.state["n"] = 0
+
+        def on_message(ctx, msg):
+            CALLS.append(1)
+            ctx.state["n"] += 1
+            ctx.log(f"calls={len(CALLS)} key={'ANTHROPIC_API_KEY' in os.environ}")
+            if ctx.state["n"] < 3:
+                ctx.send("again", ctx.state["n"], to=ctx.actor_id)
+            else:
+                try:
+                    ctx.spawn("t-pong")
+                except PermissionError as exc:
+                    ctx.exit({"n": ctx.state["n"], "spawn": str(exc)})
+    """)
+    path = tmp_path / "t-iso.md"
+    path.write_text(counter)
+    skill = load_skill(path, volume="team")
+    _, out = run(SkillLibrary(volumes=[], skills=[skill]), [ActorSpec("i", "t-iso")])
+    assert out.status == "exited", out.error
+    assert out.result["n"] == 3 and "cannot spawn" in out.result["spawn"]
+    assert out.actors["i"]["isolated"] is True
+    assert [m["log"] for m in delivered(out, "i")] == [["calls=1 key=False"]] * 3
 
 
 def test_check_actor_skill_problems():
