@@ -48,7 +48,8 @@ export function controlIcon(skillId: string): string {
 export type SkipKind = 'branch' | 'upstream-failed' | 'cancelled' | 'other';
 
 export function skipKind(reason: string | undefined | null): SkipKind {
-  const r = (reason ?? '').toLowerCase();
+  // Quoted parts are names (`upstream node 'error-check' did not run`), not the reason.
+  const r = (reason ?? '').toLowerCase().replace(/'[^']*'|"[^"]*"/g, "''");
   if (/branch not taken|not taken/.test(r)) return 'branch';
   if (/cancel/.test(r)) return 'cancelled';
   if (/fail|error|raised|timed out|timeout/.test(r)) return 'upstream-failed';

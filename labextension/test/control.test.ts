@@ -37,6 +37,9 @@ describe('skip reasons', () => {
     expect(skipKind('run cancelled')).toBe('cancelled');
     expect(skipKind("upstream node 'a' did not run")).toBe('other');
     expect(skipKind(undefined)).toBe('other');
+    // node names in quotes never decide the kind
+    expect(skipKind("upstream node 'error-check' did not run")).toBe('other');
+    expect(skipKind("upstream node 'cancel-branch-not-taken' failed")).toBe('upstream-failed');
   });
   it('give the label a node shows, the reason kept whole for the tooltip', () => {
     expect(skipInfo({ status: 'completed' })).toBeNull();
