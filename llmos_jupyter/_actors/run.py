@@ -35,7 +35,7 @@ async def arun_file(path: str | Path, input: Any = None, *, timeout_s: float | N
 
     Raises:
         SystemInvalid: the file has errors (warnings do not stop it).
-        ActorRefused: an actor skill is untrusted or invalid.
+        ActorRefused: an actor skill is invalid (or untrusted under ``untrusted="refuse"``).
     """
     from llmos_jupyter._actors.config import build_system, check_system
     from llmos_jupyter._actors.trace import write_agent_trace

@@ -316,7 +316,7 @@ class ActorContext:
             config: the new actor's ``ctx.config`` (JSON-able).
 
         Raises:
-            ActorRefused: unknown, invalid or untrusted actor skill.
+            ActorRefused: unknown or invalid actor skill (or untrusted, when the system refuses untrusted actors).
             ValueError: the actor id is taken, or the scope is not a scope id.
         """
         sys_ = self._system
@@ -509,7 +509,7 @@ class ActorSystem:
         """The actor skill for an id (or a Skill), checked and trusted.
 
         Raises:
-            ActorRefused: unknown, not an actor, invalid, or untrusted.
+            ActorRefused: unknown, not an actor, invalid, or untrusted under ``untrusted="refuse"``.
         """
         if isinstance(skill, str):
             found = self.skills.get(skill)
@@ -918,7 +918,7 @@ class ActorSystem:
         outcome says what happened.
 
         Raises:
-            ActorRefused: a configured actor skill is unknown, invalid or untrusted.
+            ActorRefused: a configured actor skill is unknown or invalid (or untrusted under ``untrusted="refuse"``).
             ActorSystemError: duplicate actor ids, bad scopes.
         """
         if self._events is not None:

@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction, skills_sub: argparse._SubParsersAc
     k.set_defaults(handler=_cmd_clean)
     t = ss.add_parser("trust", help="trust the actor skills next to a system file",
                       description="Sign the actor skills of a system file's `skills` folders "
-                      "(read them first): untrusted actors do not run.")
+                      "(read them first): untrusted actors run isolated, trusted ones in-process.")
     t.add_argument("system", metavar="SYSTEM.toml")
     t.set_defaults(handler=_cmd_trust)
 
