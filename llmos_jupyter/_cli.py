@@ -762,7 +762,15 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
             bad += 1
             err.print(f"[red]✗[/] {escape(_clean(exc))}", highlight=False)
         else:
-            kind = "executable" if skill.executable else "standard"
+            from llmos_jupyter._actors.skill import check_actor_skill, is_actor
+
+            actor_problems = check_actor_skill(skill)
+            if actor_problems:
+                bad += 1
+                for exc in actor_problems:
+                    err.print(f"[red]✗[/] {escape(_clean(exc))}", highlight=False)
+                continue
+            kind = "actor" if is_actor(skill) else "executable" if skill.executable else "standard"
             out.print(f"[green]✓[/] {escape(_clean(f))} ({escape(_clean(skill.skill_id))}, {kind})",
                       highlight=False)
     out.print(f"{len(files) - bad} ok, {bad} with errors"

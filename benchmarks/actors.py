@@ -1,5 +1,5 @@
 """Messages per second through the actor runtime (ping-pong) beside a plain asyncio.Queue
-ping-pong, and restart latency. Run: ``python examples/agents/bench_actors.py [N]``.
+ping-pong, and restart latency. Run: ``python benchmarks/actors.py [N]``.
 
 (Meant for ``benchmarks/actors.py``; it lives here until the benchmarks folder takes it.)
 Figures are wall time on this machine, for comparison between versions, not a test.
