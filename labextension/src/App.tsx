@@ -75,6 +75,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   // JupyterLab setting for documents; the Canvas widget's engine for the anywidget.
   const executor = useTrait<string | undefined>(model, 'executor');
   const scheduler = useTrait<string | undefined>(model, 'scheduler');
+  const canOpenFiles = useTrait<boolean | undefined>(model, 'can_open_files') === true;
   const layoutDirection = useTrait<'LR' | 'TB'>(model, 'layout_direction') === 'TB' ? 'TB' : 'LR';
   const skillIndex = useMemo(() => indexSkills(skills), [skills]);
 
@@ -609,7 +610,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
             onSetParam={(node, port, value) => dispatch({ type: 'setParam', node, port, value })}
             onRename={(node, to) => dispatch({ type: 'rename', node, to })}
             onDelete={(nodes) => remove(nodes)}
-            onAction={send} />
+            onAction={send} canOpenFiles={canOpenFiles} />
         </div>
       </div>
     </CanvasContext.Provider>

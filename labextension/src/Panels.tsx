@@ -202,7 +202,7 @@ export function UntrustedBadge() {
 }
 
 export function SidePanel({ doc, skills, selected, statuses, previews, problems, onSetParam,
-  onRename, onDelete, onAction, onShowNode }: {
+  onRename, onDelete, onAction, onShowNode, canOpenFiles = false }: {
   doc: Doc;
   skills: SkillIndex;
   selected: string[];
@@ -213,6 +213,8 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
   onRename: (node: string, to: string) => void;
   onDelete: (nodes: string[]) => void;
   onAction: (action: string, node?: string) => void;
+  /** The host opens files (a control node's sub-workflow): JupyterLab documents do. */
+  canOpenFiles?: boolean;
   onShowNode?: (node: string) => void;
 }) {
   const node: WfNode | undefined = selected.length === 1
@@ -282,6 +284,10 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
           onClick={() => onAction('run-downstream', node.id)}>Run + downstream</button>
         <button type="button" data-action="delete" aria-label={`Delete ${node.id}`}
           onClick={() => onDelete([node.id])}>Delete</button>
+        {canOpenFiles && isControl(skill) && typeof params.workflow === 'string' && params.workflow && (
+          <button type="button" data-action="open-subworkflow" title={`Open ${params.workflow}`}
+            aria-label={`Open the sub-workflow of ${node.id}`}
+            onClick={() => onAction('open-subworkflow', node.id)}>Open sub-workflow</button>)}
       </div>
       <h4>Parameters</h4>
       {(skill?.inputs ?? []).length === 0 && <div className="llmos-muted">No inputs.</div>}

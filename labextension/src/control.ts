@@ -105,6 +105,30 @@ export function edgeInactive(edge: Pick<WfEdge, 'source' | 'target' | 'sourceHan
   return dst?.status === 'skipped' && skipKind(dst.error) === 'branch';
 }
 
+// -- sub-workflows --------------------------------------------------------------------
+
+/**
+ * The Contents API path of the sub-workflow a control node runs (`map`, `loop`,
+ * `subworkflow`: `data.params.workflow`, a path relative to the workflow file), from the
+ * workflow document's path; null when it is not a relative path inside the server's root.
+ */
+export function subworkflowPath(docPath: string, rel: unknown): string | null {
+  if (typeof rel !== 'string' || !rel.trim() || rel.startsWith('/') || rel.includes('\\') || /^[a-z][a-z0-9+.-]*:/i.test(rel)) {
+    return null;
+  }
+  const parts = docPath.split('/').slice(0, -1);
+  for (const part of rel.trim().split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (!parts.length) return null;  // above the root: not ours to open
+      parts.pop();
+    } else {
+      parts.push(part);
+    }
+  }
+  return parts.length ? parts.join('/') : null;
+}
+
 // -- map progress -----------------------------------------------------------------------
 
 /**

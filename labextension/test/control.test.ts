@@ -9,6 +9,7 @@ import {
   skipInfo,
   skipKind,
   SKIP_TEXT_MAX,
+  subworkflowPath,
 } from '../src/control';
 import { applyEvent, type EngineEvent } from '../src/lab/logic';
 import type { StatusInfo } from '../src/types';
@@ -83,6 +84,17 @@ describe('wires that carried nothing', () => {
     // a plain (non-control) node's output is never "not taken"
     const t = st({ p: ['completed'], q: ['skipped', 'branch not taken'] });
     expect(edgeInactive(e('p', 'y', 'q'), t, false)).toBe(false);
+  });
+});
+
+describe('sub-workflow paths', () => {
+  it('resolve against the document, never above the root', () => {
+    expect(subworkflowPath('h2-curve.workflow.json', 'h2-point.workflow.json')).toBe('h2-point.workflow.json');
+    expect(subworkflowPath('a/b/x.workflow.json', '../sub/./y.workflow.json')).toBe('a/sub/y.workflow.json');
+    expect(subworkflowPath('x.workflow.json', '../y.workflow.json')).toBeNull();
+    for (const bad of [3, '', '  ', '/etc/passwd', 'C:\\x', 'https://x/y.json', '..']) {
+      expect(subworkflowPath('a/x.workflow.json', bad)).toBeNull();
+    }
   });
 });
 

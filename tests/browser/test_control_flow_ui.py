@@ -205,7 +205,24 @@ def test_control_nodes_skips_and_map_progress(jupyter_server, jupyter_paths, bro
         assert dash not in ("none", ""), dash
         page.screenshot(path=str(artifacts / "control-skipped-branch.png"))
 
-        # -- 5. the dark theme switches the control colour (readable on a dark background) -----
+        # -- 5. the map's sub-workflow opens from its side panel -----------------------------
+        doc.locator('.react-flow__node[data-id="m"] .llmos-node__title').click()
+        doc.locator('[data-side-node="m"]').wait_for()
+        assert doc.locator('[data-side-node="yes"]').count() == 0
+        doc.locator('[data-side-node="m"] [data-action="open-subworkflow"]').click()
+        page.wait_for_function(f"() => {CURRENT}?.context?.path === 'item.workflow.json'",
+                               timeout=30_000)
+        page.locator('.llmos-WorkflowDocument:visible .react-flow__node[data-id="d"]').wait_for()
+        # A plain node has no such button.
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'control-ui.workflow.json'}); }")
+        page.wait_for_function(f"() => {CURRENT}?.context?.path === 'control-ui.workflow.json'")
+        doc = page.locator(".llmos-WorkflowDocument:visible")
+        doc.locator('.react-flow__node[data-id="yes"] .llmos-node__title').click()
+        doc.locator('[data-side-node="yes"]').wait_for()
+        assert doc.locator('[data-action="open-subworkflow"]').count() == 0
+
+        # -- 6. the dark theme switches the control colour (readable on a dark background) -----
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
                       "{theme: 'JupyterLab Dark'})")
         page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'",

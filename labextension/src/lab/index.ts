@@ -260,7 +260,7 @@ const workflowPlugin: JupyterFrontEndPlugin<void> = {
       fileTypes: [FILE_TYPE],
       defaultFor: [FILE_TYPE],
       modelName: 'text',
-    }, library);
+    }, library, (path) => void app.commands.execute('docmanager:open', { path }));
     factory.widgetCreated.connect((_, w) => { w.title.icon = workflowIcon; });
     app.docRegistry.addWidgetFactory(factory);
 

@@ -14,7 +14,7 @@ import React from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 
 import { App } from '../App';
-import type { NodeState } from '../control';
+import { subworkflowPath, type NodeState } from '../control';
 import type { Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
@@ -53,6 +53,8 @@ export class WorkflowCanvas extends Widget {
   constructor(
     private context: DocumentRegistry.IContext<DocumentRegistry.ICodeModel>,
     private library: ILlmosLibrary,
+    /** Opens a file of the server (a control node's sub-workflow) in JupyterLab. */
+    private open?: (path: string) => void,
   ) {
     super();
     this.addClass('llmos-WorkflowCanvas');
@@ -60,7 +62,8 @@ export class WorkflowCanvas extends Widget {
     this.model = new HostModel(
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
         message: '', running: false, height: '100%',
-        layout_direction: library.config().layoutDirection, ...executorTraits(library.config()) },
+        layout_direction: library.config().layoutDirection, ...executorTraits(library.config()),
+        can_open_files: !!open },
       (content) => void this.onAction(content as { action?: string; node?: string }),
     );
     library.onConfigChanged((c) => {
@@ -271,6 +274,20 @@ export class WorkflowCanvas extends Widget {
     else if (content?.action === 'run-node') await this.run(content.node ?? null, false);
     else if (content?.action === 'run-downstream') await this.run(content.node ?? null, true);
     else if (content?.action === 'cancel') await this.cancel();
+    else if (content?.action === 'open-subworkflow' && content.node) this.openSubworkflow(content.node);
+  }
+
+  /** Open the sub-workflow `node` runs (its `workflow` parameter, relative to this file). */
+  private openSubworkflow(node: string) {
+    const wf = this.model.get('workflow') as WorkflowJSON;
+    const rel = wf.nodes.find((n) => n.id === node)?.data.params?.workflow;
+    const path = subworkflowPath(this.context.path, rel);
+    if (!path || !this.open) {
+      this.model.update('message', `cannot open the sub-workflow of ${node}: ` +
+        `${JSON.stringify(rel)} is not a path inside the server's folder`);
+      return;
+    }
+    this.open(path);
   }
 
   protected onBeforeDetach(): void {
@@ -292,6 +309,7 @@ export class WorkflowFactory extends ABCWidgetFactory<WorkflowDocument, Document
   constructor(
     options: DocumentRegistry.IWidgetFactoryOptions<WorkflowDocument>,
     private library: ILlmosLibrary,
+    private open?: (path: string) => void,
   ) {
     // Like a notebook, a workflow document has a kernel of its own (started with it,
     // shut down with it, in the document's directory so relative paths resolve).
@@ -303,7 +321,7 @@ export class WorkflowFactory extends ABCWidgetFactory<WorkflowDocument, Document
     context.sessionContext.kernelPreference = {
       ...context.sessionContext.kernelPreference, name: this.library.config().kernel,
     };
-    const content = new WorkflowCanvas(context, this.library);
+    const content = new WorkflowCanvas(context, this.library, this.open);
     const w = new WorkflowDocument({ content, context });
     w.addClass('llmos-WorkflowDocument');
     // Save as for any document (Ctrl/⌘+S and File → Save reach the context too: the
