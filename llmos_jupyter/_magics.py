@@ -66,7 +66,7 @@ from llmos_jupyter._redact import redact, strip_control
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._workbench import SKELETON, Workbench
 
-__all__ = ["RESERVED_SUBCOMMANDS", "SKELETON", "SKILL_SUBCOMMANDS", "WORKFLOW_SUBCOMMANDS",
+__all__ = ["AGENTS_SUBCOMMANDS", "RESERVED_SUBCOMMANDS", "SKELETON", "SKILL_SUBCOMMANDS", "WORKFLOW_SUBCOMMANDS",
            "LlmosMagics", "Subcommand", "load_ipython_extension"]
 
 Handler = Callable[["LlmosMagics", argparse.Namespace, str], Any]
@@ -88,6 +88,8 @@ SKILL_SUBCOMMANDS: dict[str, Subcommand] = {}
 and the front-end use."""
 WORKFLOW_SUBCOMMANDS: dict[str, Subcommand] = {}
 """``%workflow`` subcommands by name."""
+AGENTS_SUBCOMMANDS: dict[str, Subcommand] = {}
+"""``%agents`` subcommands by name (actor systems, see ``llmos_jupyter._actors``)."""
 
 
 def _command(table: dict[str, Subcommand], name: str,
@@ -174,6 +176,17 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--isolate", choices=("untrusted", "all", "none"), default=None)
     p.add_argument("--executor", choices=("threads", "processes", "dask"), default="threads")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None)
+
+
+def _agents_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="SYSTEM.toml")
+    p.add_argument("--input", default=None, metavar="JSON",
+                   help="the start message's payload (JSON; a plain string otherwise)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S")
+
+
+def _agents_file_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="SYSTEM.toml")
 
 
 def _file_args(p: argparse.ArgumentParser) -> None:
@@ -447,6 +460,46 @@ class LlmosMagics(Magics):
     def workflow(self, line: str) -> Any:
         """``%workflow graph|run|export|import|status`` (see the module docstring)."""
         return self._dispatch("workflow", WORKFLOW_SUBCOMMANDS, line)
+
+    # -- %agents -------------------------------------------------------------------------
+    @no_var_expand
+    @line_magic
+    def agents(self, line: str) -> Any:
+        """``%agents run SYSTEM.toml [--input JSON] [--timeout S]`` runs an actor system
+        (blocking; the kernel's own event loop is left alone) and returns its
+        ``RunOutcome``; ``%agents check SYSTEM.toml`` lists its problems."""
+        return self._dispatch("agents", AGENTS_SUBCOMMANDS, line)
+
+    @_command(AGENTS_SUBCOMMANDS, 'run', _agents_run_args)
+    def _agents_run(self, args: argparse.Namespace, where: str) -> Any:
+        import json
+
+        from llmos_jupyter._actors import run_file
+
+        payload: Any = args.input
+        if payload is not None:
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                pass  # a plain string
+        kwargs = {"timeout_s": args.timeout} if args.timeout else {}
+        outcome = run_file(args.file, payload, **kwargs)
+        print(redact(f"{outcome.name}: {outcome.status}"
+                     + (f" — {outcome.error.splitlines()[0]}" if outcome.error else "")
+                     + (f"; trace {outcome.trace}" if outcome.trace else "")))
+        return outcome
+
+    @_command(AGENTS_SUBCOMMANDS, 'check', _agents_file_args)
+    def _agents_check(self, args: argparse.Namespace, where: str) -> Any:
+        from llmos_jupyter._actors.config import check_system
+
+        _, problems = check_system(args.file)
+        for p in problems:
+            print(redact(f"  {p.severity}: {p.where}: {p.message}"), file=sys.stderr)
+        errors = sum(p.severity == "error" for p in problems)
+        print(f"{args.file}: {'ok' if not errors else f'{errors} error(s)'}"
+              + (f", {len(problems) - errors} warning(s)" if len(problems) > errors else ""))
+        return None
 
     def _dispatch(self, magic: str, table: dict[str, Subcommand], line: str) -> Any:
         """Parse a line magic's subcommand and call its handler from ``table``; user

@@ -308,3 +308,15 @@ def test_workflow_run_on_the_processes_executor_and_isolated(ip, magics, llmos_h
     assert r["y"] == 9 and r["pid"] != os.getpid()  # ran in a child process
     cell(ip, "%workflow run --all --isolate all --no-trace")
     assert ip.user_ns["sq"]["y"] == 9
+
+
+def test_agents_magic_runs_a_system_and_checks_files(ip, capsys):
+    from pathlib import Path
+
+    ip.run_line_magic("load_ext", "llmos_jupyter")
+    system = Path(__file__).resolve().parent.parent / "examples" / "agents" / "ping-pong.toml"
+    outcome = ip.run_line_magic("agents", f"run {system}")
+    assert outcome.status == "exited"
+    assert "exited" in capsys.readouterr().out
+    ip.run_line_magic("agents", f"check {system}")
+    assert "ok" in capsys.readouterr().out
