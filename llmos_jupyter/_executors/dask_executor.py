@@ -7,10 +7,15 @@ cluster, where it runs in a child process of a warm runner on the worker (``dask
   threads_per_worker=1, n_workers=workers or the CPU count)`` is started and
   :meth:`DaskExecutor.close` shuts it down.
 * Task: ``client.submit(run_node_task, code, code_hash, path, line, inputs, trusted,
-  limits, timeout, key=(skill_id, "run/node/cache-key"), pure=False)``. The key's first
-  element groups tasks by skill on the dashboard (a key prefix per run would make the
-  scheduler's prefix bookkeeping grow with every run). Inputs are tagged JSON; nothing of
-  the user's process is pickled but the task function's *name*.
+  limits, timeout, upstream=..., key=(skill_id, "run/node/cache-key"), pure=False,
+  workers=...)``. The key's first element groups tasks by skill on the dashboard (a key
+  prefix per run would make the scheduler's prefix bookkeeping grow with every run).
+  Inputs are tagged JSON; nothing of the user's process is pickled but the task
+  function's *name*. Only workers where that function's module imports get tasks (each
+  worker probed once).
+* Upstream results: with ``wired`` (the engine's), each successful node's result stays
+  held on the cluster until ``release_run``; a downstream input wired from it is passed
+  as the future (``upstream``), so the value goes worker to worker.
 * Cancel: the client sets ``distributed.Event("llmos-cancel-<run id>")``; the task's
   watcher thread sees it and the worker kills the node's process. A task still queued
   starts, sees the event and returns at once.
