@@ -496,7 +496,12 @@ class NodePool:
                             raise NodeCrashed(f"lost: no node process started within "
                                               f"{_START_TIMEOUT:g} s") from None
             if isinstance(node, _Node):
-                return z, node
+                with z["exited"]:
+                    dead = z["exits"].pop(node.pid, None) is not None
+                if not dead:
+                    return z, node
+                node.close()  # it died idle (killed from outside): take another
+                return self._take(cancel)
             if node is None:  # the zygote is gone
                 self._reset(z)
                 if attempt == 2:

@@ -174,3 +174,15 @@ def test_close_kills_every_node_process():
     assert _gone(pid)
     with pytest.raises(RuntimeError, match="closed"):
         p.run(PID, {})
+
+
+def test_a_node_process_killed_while_idle_is_not_given_a_node():
+    import signal
+
+    with NodePool() as fresh:  # one node process, idle after its first node
+        idle = fresh.run(PID, {}).outputs["pid"]
+        os.kill(idle, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while idle not in fresh._z["exits"] and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the zygote's exit report reached the pool
+        assert fresh.run(PID, {}).outputs["pid"] != idle
