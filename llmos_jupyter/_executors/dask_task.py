@@ -190,7 +190,10 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
         skill = SkillText(skill_id=skill_id, code=code, code_hash=code_hash, source_name=path,
                           code_line=int(line), requires=tuple(requires))
         try:
-            decoded = wire.decode(_forwarded(inputs, upstream))
+            tagged = _forwarded(inputs, upstream)
+            # Trusted nodes take and give tagged JSON as it is (no decode + encode here);
+            # the isolated runner of untrusted ones wants values.
+            decoded = tagged if trusted else wire.decode(tagged)
         except (TypeError, ValueError) as exc:
             return {"ok": False, "kind": "TransferError", "reason": f"inputs: {exc}",
                     "error_type": "TransferError", "log": "", "traceback": "", "package": ""}
@@ -198,7 +201,8 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
         try:
             if trusted:
                 on_log = _log_sender(worker, node_key) if live_log and worker else None
-                run = runner.run(skill, decoded, cancel=cancel, timeout=timeout, on_log=on_log)
+                run = runner.run(skill, decoded, cancel=cancel, timeout=timeout, on_log=on_log,
+                                 tagged=True)
             else:
                 run = runner.run(skill, decoded, cancel=cancel, timeout=timeout, limits=lim)
         except Exception as exc:  # noqa: BLE001 -- every node failure goes back as data
@@ -209,7 +213,7 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
             out["worker"] = worker_address
             return out
         try:
-            outputs = wire.encode(run.outputs, "outputs")
+            outputs = run.outputs if trusted else wire.encode(run.outputs, "outputs")
         except TypeError as exc:
             return {"ok": False, "kind": "TransferError", "reason": str(exc),
                     "error_type": "TransferError", "log": run.log, "traceback": "",

@@ -381,3 +381,21 @@ def test_workers_without_llmos_jupyter_get_no_task_and_the_node_says_so(tmp_path
                                                        "install llmos_only_here_xyz") as info:
             _run(executor, CPU, {"n": 1}, key="rm/x/k")
         assert info.value.package == "llmos_only_here_xyz"
+
+
+def test_bytes_tuples_and_tag_like_keys_cross_both_ways(ex):
+    # Trusted nodes pass tagged JSON through the worker without decoding it: bytes (sent
+    # as attachments by the node), tuples and a dict whose only key starts with "$" must
+    # still come back as the values they were.
+    from toy_skills import skill_md
+
+    from llmos_jupyter import parse_skill
+
+    echo = parse_skill(skill_md("echo", """
+        def execute(inputs):
+            return {"out": inputs["v"], "raw": b"\\x89PNG\\r\\n" + bytes(3), "pair": (1, 2.5)}
+        """, inputs="[{name: v, type: any}]",
+        outputs="[{name: out, type: any}, {name: raw, type: any}, {name: pair, type: any}]"))
+    value = {"$tag": [1, {"$blob": 0}], "b": b"\x00\xff", "n": None, "f": 1.5}
+    run = _run(ex, echo, {"v": value}, key="rb/echo/k")
+    assert run.outputs == {"out": value, "raw": b"\x89PNG\r\n\x00\x00\x00", "pair": [1, 2.5]}
