@@ -21,7 +21,7 @@ export const WORKFLOW_ID_MAX = 128;
 export const RESERVED_SUBCOMMANDS = ["list", "show", "new", "save", "evolve", "history", "reload"] as const;
 export const NODE_STATUSES = ["idle", "queued", "running", "completed", "cached", "failed", "skipped"] as const;
 export const RUN_STATUSES = ["completed", "failed", "cancelled"] as const;
-export const EVENT_KINDS = ["run_started", "node_started", "node_progress", "node_finished", "node_failed", "node_skipped", "run_finished"] as const;
+export const EVENT_KINDS = ["run_started", "node_started", "node_progress", "node_log", "node_finished", "node_failed", "node_skipped", "run_finished"] as const;
 export const BROWSER_RUNTIMES = ["javascript", "threejs"] as const;
 
 /**
@@ -58,6 +58,7 @@ export type LlmosContract =
   | RunStartedEvent
   | NodeStartedEvent
   | NodeProgressEvent
+  | NodeLogEvent
   | NodeFinishedEvent
   | NodeFailedEvent
   | NodeSkippedEvent
@@ -138,6 +139,7 @@ export type EventKind =
   | 'run_started'
   | 'node_started'
   | 'node_progress'
+  | 'node_log'
   | 'node_finished'
   | 'node_failed'
   | 'node_skipped'
@@ -149,6 +151,7 @@ export type EngineEvent =
   | RunStartedEvent
   | NodeStartedEvent
   | NodeProgressEvent
+  | NodeLogEvent
   | NodeFinishedEvent
   | NodeFailedEvent
   | NodeSkippedEvent
@@ -331,6 +334,10 @@ export interface RunStartedEvent {
   nodes?: string[];
   done?: number;
   total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
 }
 /**
  * node_started: a node begins executing (not sent for cached or skipped nodes)
@@ -351,6 +358,10 @@ export interface NodeStartedEvent {
   nodes?: string[];
   done?: number;
   total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
 }
 /**
  * node_progress: a running node's progress: done of total (a map's items, a loop's iterations of its maximum)
@@ -371,6 +382,34 @@ export interface NodeProgressEvent {
   nodes?: string[];
   done: number;
   total: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
+}
+/**
+ * node_log: text = new stdout/stderr of a running node (processes/dask executors, at most every 50 ms per node); the whole log stays in the run result
+ */
+export interface NodeLogEvent {
+  kind: 'node_log';
+  run_id: string;
+  /**
+   * Unix seconds
+   */
+  time: number;
+  node_id: string;
+  skill_id?: string;
+  status?: string;
+  duration_ms?: number;
+  error?: string;
+  trace?: string;
+  nodes?: string[];
+  done?: number;
+  total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text: string;
 }
 /**
  * node_finished: status completed (executed) or cached
@@ -391,6 +430,10 @@ export interface NodeFinishedEvent {
   nodes?: string[];
   done?: number;
   total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
 }
 /**
  * node_failed: error = 'ExceptionType: message'
@@ -411,6 +454,10 @@ export interface NodeFailedEvent {
   nodes?: string[];
   done?: number;
   total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
 }
 /**
  * node_skipped: error = why: an upstream node failed, the run was cancelled, or 'branch not taken'
@@ -431,6 +478,10 @@ export interface NodeSkippedEvent {
   nodes?: string[];
   done?: number;
   total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
 }
 /**
  * run_finished: status completed | failed | cancelled; trace = the notebook's path
@@ -451,6 +502,10 @@ export interface RunFinishedEvent {
   nodes?: string[];
   done?: number;
   total?: number;
+  /**
+   * node_log: new stdout/stderr text
+   */
+  text?: string;
 }
 /**
  * Printed by the library kernel when an interrupt turned into a cancel.

@@ -39,7 +39,7 @@ SCHEMA_ID = "https://llmos-jupyter.invalid/contract.schema.json"
 
 RESERVED_SUBCOMMANDS = ("list", "show", "new", "save", "evolve", "history", "reload")
 """``%skill`` subcommands: these words are never node ids on a ``%%skill`` line."""
-EVENT_KINDS = ("run_started", "node_started", "node_progress", "node_finished",
+EVENT_KINDS = ("run_started", "node_started", "node_progress", "node_log", "node_finished",
                "node_failed", "node_skipped", "run_finished")
 """Engine event kinds (``llmos_jupyter._engine.events.EventKind``)."""
 NODE_STATUSES = ("idle", "queued", "running", "completed", "cached", "failed", "skipped")
@@ -202,11 +202,13 @@ _EVENT_FIELDS: dict[str, Any] = {
     "node_id": _STR, "skill_id": _STR, "status": _STR, "duration_ms": _NUM, "error": _STR,
     "trace": _STR, "nodes": _list(_STR), "done": {"type": "integer", "minimum": 0},
     "total": {"type": "integer", "minimum": 0},
+    "text": {"type": "string", "description": "node_log: new stdout/stderr text"},
 }
 _EVENT_REQUIRED = {
     "run_started": (),
     "node_started": ("node_id",),
     "node_progress": ("node_id", "done", "total"),
+    "node_log": ("node_id", "text"),
     "node_finished": ("node_id", "status"),
     "node_failed": ("node_id", "error"),
     "node_skipped": ("node_id", "error"),
@@ -217,6 +219,8 @@ _EVENT_DOCS = {
     "node_started": "a node begins executing (not sent for cached or skipped nodes)",
     "node_progress": "a running node's progress: done of total (a map's items, a loop's "
                      "iterations of its maximum)",
+    "node_log": "text = new stdout/stderr of a running node (processes/dask executors, at "
+                "most every 50 ms per node); the whole log stays in the run result",
     "node_finished": "status completed (executed) or cached",
     "node_failed": "error = 'ExceptionType: message'",
     "node_skipped": "error = why: an upstream node failed, the run was cancelled, or "
