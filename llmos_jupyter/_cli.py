@@ -452,6 +452,15 @@ class _Progress:
 
     def on_event(self, ev: Event) -> None:
         kind = ev.kind
+        if kind == "node_log":  # a running node's new output (processes/dask executors)
+            if self.verbose and ev.text:
+                console = self.live.console if self.live is not None else self.console
+                for text in ev.text.splitlines():
+                    console.print(f"[dim]{escape(_clean(ev.node_id or ''))} │[/] "
+                                  f"{escape(_clean(text))}", highlight=False)
+            return
+        if kind == "node_progress":
+            return
         if kind == "node_started":
             with self.lock:
                 self.running[ev.node_id or ""] = time.monotonic()

@@ -182,20 +182,28 @@ class Engine:
 
                 self._executor_obj = make_executor(self.executor, workers=self._workers_given,
                                                    scheduler=self.scheduler)
-                if hasattr(self._executor_obj, "on_node_event"):
-                    self._executor_obj.on_node_event = self._on_remote_event
+            if getattr(self._executor_obj, "on_node_event", False) is None:
+                # Ours, or a given one nobody listens to: its live events go to our runs.
+                self._executor_obj.on_node_event = self._on_remote_event
             return self._executor_obj
 
     def _on_remote_event(self, message: Mapping[str, Any]) -> None:
-        """A node started on a Dask worker (not when it was queued): emit its
-        ``node_started`` on the run's bus, so statuses are live."""
+        """Live events of the processes/dask executors: a node started on a Dask worker
+        (not when it was queued) → its ``node_started``; new output of a running node →
+        ``node_log`` with its ``text``."""
         key = str(message.get("key") or "")
         run_id, _, rest = key.partition("/")
         node_id = rest.partition("/")[0]
         ctx = self._runs.get(run_id)
-        if ctx is None or node_id not in ctx.plan.skills or message.get("status") != "started":
+        if ctx is None or node_id not in ctx.plan.skills:
             return
-        ctx.remote_started(node_id, float(message.get("time") or time.time()))
+        when = float(message.get("time") or time.time())
+        status = message.get("status")
+        if status == "started":
+            ctx.remote_started(node_id, when)
+        elif status == "log" and isinstance(message.get("text"), str):
+            ctx.emit(Event("node_log", run_id, node_id, ctx.plan.skills[node_id].skill_id,
+                           "running", time=when, text=message["text"]))
 
     def _isolated_runner(self, limits: Any) -> Any:
         """The engine's warm isolated worker (started on the first untrusted node, kept
@@ -304,6 +312,9 @@ class Engine:
                     self._run_parallel(ctx, p, selected, loops)
         finally:
             self._runs.pop(ctx.run_id, None)
+            release = getattr(self._executor_obj, "release_run", None) if self.remote else None
+            if release is not None:  # Dask: the results it held on the cluster for this run
+                release(ctx.run_id)
         return ctx.finish(self.trace if trace is None else trace)
 
     def start(self, workflow: Workflow | str | Path, overrides: Mapping[str, Any] | None = None,
@@ -550,7 +561,8 @@ class _RunContext:
         try:
             while True:
                 try:
-                    outputs, log = self._dispatch(node_id, skill, inputs, isolated, key, control)
+                    outputs, log = self._dispatch(node_id, skill, inputs, isolated, key, control,
+                                                  wired)
                     break
                 except Exception as exc:
                     if policy is None or attempt >= policy.attempts or not policy.matches(exc) \
@@ -568,7 +580,9 @@ class _RunContext:
             error = _describe(exc)
             if isinstance(exc, NodeCancelled):
                 error = "NodeCancelled: the run was cancelled while this node ran"
-            from_child = type(exc).__module__.startswith("llmos_jupyter._isolation")
+            # (by name: the package re-homes its public errors to module "llmos_jupyter",
+            # and importing _isolation here would load it in Pyodide)
+            from_child = any(c.__name__ == "IsolationError" for c in type(exc).__mro__)
             remote_tb = getattr(exc, "traceback", None) if from_child else None
             if from_child and hasattr(exc, "reason"):
                 # An isolated node's failure: the skill's own ``Type: message`` or a named
@@ -609,14 +623,16 @@ class _RunContext:
                         outputs=outputs))
 
     def _dispatch(self, node_id: str, skill: Skill, inputs: dict[str, Any], isolated: bool,
-                  key: str | None, control: str | None) -> tuple[dict[str, Any], str | None]:
+                  key: str | None, control: str | None,
+                  wired: Mapping[str, tuple[str, str]] = _NO_WIRES,
+                  ) -> tuple[dict[str, Any], str | None]:
         """Run one node once, wherever it runs; ``(outputs, log)``."""
         if control in ("map", "loop", "subworkflow"):
             from llmos_jupyter._engine.control import run_control
 
             return check_outputs(skill, run_control(self, node_id, skill, inputs)), None
         if self.engine.remote and skill.runtime == "python":
-            return self._call_remote(node_id, skill, inputs, not isolated, key)
+            return self._call_remote(node_id, skill, inputs, not isolated, key, wired)
         if isolated:
             return self._call_isolated(node_id, skill, inputs)
         if not self.engine.capture_output:
@@ -746,15 +762,21 @@ class _RunContext:
                         "running", time=when or time.time()))
 
     def _call_remote(self, node_id: str, skill: Skill, inputs: dict[str, Any], trusted: bool,
-                     key: str | None) -> tuple[dict[str, Any], str | None]:
-        """A Python node on the processes/dask executor: in a child process there."""
+                     key: str | None, wired: Mapping[str, tuple[str, str]] = _NO_WIRES,
+                     ) -> tuple[dict[str, Any], str | None]:
+        """A Python node on the processes/dask executor: in a child process there. An
+        executor that ``passes_futures`` (Dask) is told which inputs come from which
+        upstream node, so it can hand over the upstream result held on the cluster."""
         if skill.requires:
             check_requires(skill.skill_id, skill.requires)
-        run = self.engine.node_executor().run_node(
+        executor = self.engine.node_executor()
+        # `wired` also when empty: it tells the executor the engine calls release_run.
+        extra = {"wired": wired} if getattr(executor, "passes_futures", False) else {}
+        run = executor.run_node(
             skill, inputs, trusted=trusted, limits=None if trusted else self._node_limits(skill),
             timeout=self._timeout(node_id, skill), cancel=self.cancel,
             key=f"{self.run_id}/{node_id}/{key or uuid.uuid4().hex}",
-            resources=getattr(skill, "resources", None) or None)
+            resources=getattr(skill, "resources", None) or None, **extra)
         if self.engine.executor == "dask":
             self.remote_started(node_id)
         return check_outputs(skill, run.outputs), (run.log or None)

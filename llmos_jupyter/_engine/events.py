@@ -8,6 +8,8 @@ Kinds, in the order a run emits them::
     node_failed    error = "ExceptionType: message"; the traceback is in the RunResult
     node_progress  a running node's progress: done of total (a ``map``'s items, a
                    ``loop``'s iterations of its maximum)
+    node_log       text = new stdout/stderr of a running node (processes/dask executors,
+                   at most every 50 ms per node); the whole log stays in NodeResult.log
     node_skipped   error = why (an upstream node failed, the run was cancelled, or
                    ``branch not taken``: the branch feeding it was not taken)
     run_finished   status "completed" | "failed" | "cancelled", trace = notebook path
@@ -30,8 +32,8 @@ __all__ = ["Event", "EventBus", "EventKind", "Subscriber"]
 log = logging.getLogger("llmos_jupyter.engine")
 
 EventKind = Literal[
-    "run_started", "node_started", "node_progress", "node_finished", "node_failed",
-    "node_skipped", "run_finished"
+    "run_started", "node_started", "node_progress", "node_log", "node_finished",
+    "node_failed", "node_skipped", "run_finished"
 ]
 
 
@@ -55,11 +57,12 @@ class Event:
     time: float = field(default_factory=time.time)
     done: int | None = None
     total: int | None = None
+    text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (``outputs`` left out: they may be large or binary)."""
         d = {"kind": self.kind, "run_id": self.run_id, "time": self.time}
-        for key in ("node_id", "skill_id", "status", "duration_ms", "error", "trace"):
+        for key in ("node_id", "skill_id", "status", "duration_ms", "error", "trace", "text"):
             value = getattr(self, key)
             if value is not None:
                 d[key] = value
