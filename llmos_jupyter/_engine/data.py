@@ -102,9 +102,10 @@ def _walk(value: Any, where: str, depth: int, active: set[int]) -> Any:
                 return base(value)
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
-    if isinstance(value, (list, tuple, dict)):  # subclasses: as their base type
-        base = dict if isinstance(value, dict) else list
-        return _walk(base(value), where, depth, active)
+    if isinstance(value, dict):  # subclasses: as their base type
+        return _walk(dict(value), where, depth, active)
+    if isinstance(value, (list, tuple)):
+        return _walk(list(value), where, depth, active)
     tolist = getattr(type(value), "tolist", None)
     if tolist is not None and callable(tolist):  # numpy arrays and scalars
         try:
