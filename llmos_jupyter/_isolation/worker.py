@@ -45,9 +45,10 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Sequence
 from json import dumps as _json_dumps  # bound now: a skill patching json.dumps cannot
 from json import loads as _json_loads  # garble the node's own reply
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["decode", "encode", "pack_frame", "read_frame", "unpack_frame", "write_frame"]
 
@@ -119,7 +120,7 @@ def dumps(message: dict[str, Any]) -> bytes:
     return _json_dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def pack_frame(message: dict[str, Any], blobs: list[bytes] = ()) -> list[bytes]:  # type: ignore[assignment]
+def pack_frame(message: dict[str, Any], blobs: Sequence[bytes] = ()) -> list[bytes]:
     """The parts of one frame (write them in order): headers, JSON, attachments."""
     if blobs:
         message = {**message, "$blobs": [len(b) for b in blobs]}
@@ -154,7 +155,7 @@ def unpack_frame(payload: bytes | bytearray | memoryview) -> tuple[Any, list[byt
     return message, blobs
 
 
-def write_frame(fd: int, message: dict[str, Any], blobs: list[bytes] = ()) -> None:  # type: ignore[assignment]
+def write_frame(fd: int, message: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
     """Write one frame to a blocking file descriptor."""
     for part in pack_frame(message, blobs):
         data = memoryview(part)
@@ -383,10 +384,10 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str],
         elif request["op"] == "preload" and trusted:
             _preload(request.get("modules"))
         elif request["op"] == "kill":
-            pid = nodes.get(request["id"])
-            if pid is not None:
+            node_pid = nodes.get(request["id"])
+            if node_pid is not None:
                 try:
-                    os.kill(pid, signal.SIGUSR1)
+                    os.kill(node_pid, signal.SIGUSR1)
                 except ProcessLookupError:
                     pass
     # Shutting down: each supervisor kills its node and what it started; then whatever is
@@ -603,7 +604,7 @@ def run_node(sock_fd: int, log_fd: int, workdir: str | None, limits: dict[str, A
         tempfile.tempdir = None  # re-read TMPDIR
         _set_limits(limits)
 
-    def reply(message: dict[str, Any], blobs: list[bytes] = ()) -> None:  # type: ignore[assignment]
+    def reply(message: dict[str, Any], blobs: Sequence[bytes] = ()) -> NoReturn:
         write_frame(sock_fd, message, blobs)
         os._exit(0)  # no atexit handlers or finalizers of the skill run after the result
 
