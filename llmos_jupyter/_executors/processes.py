@@ -80,7 +80,7 @@ class ProcessExecutor(Executor):
             if cancel.is_set():
                 raise NodeCancelled("cancelled")
         try:
-            if trusted:
+            if isinstance(runner, NodePool):  # the trusted runner (see _runner)
                 return runner.run(skill, inputs, cancel=cancel, timeout=timeout,
                                   on_log=self.log_listener(key))
             return runner.run(skill, inputs, cancel=cancel, timeout=timeout, limits=lim)
