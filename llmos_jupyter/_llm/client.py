@@ -139,7 +139,8 @@ def retry_delay(attempt: int, config: LlmConfig, headers: Any = None,
 def _body_message(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
-        err = body.get("error") if isinstance(body.get("error"), dict) else body
+        inner = body.get("error")
+        err = inner if isinstance(inner, dict) else body
         kind, msg = err.get("type"), err.get("message")
         if msg:
             return f"{kind}: {msg}" if kind else str(msg)

@@ -115,7 +115,7 @@ def score_skills(query: str, skills: Sequence[Skill]) -> list[tuple[float, Skill
     idf = {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()}
     q = _vector(Counter(tokenize(query)), idf)
     scored = []
-    for skill, d in zip(skills, docs):
+    for skill, d in zip(skills, docs, strict=True):
         v = _vector(d, idf)
         scored.append((sum(w * v.get(t, 0.0) for t, w in q.items()), skill))
     order = {s.skill_id: i for i, s in enumerate(sorted(skills, key=lambda s: (s.category, s.skill_id)))}

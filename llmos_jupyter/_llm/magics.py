@@ -38,7 +38,14 @@ import sys
 import time
 from typing import Any
 
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+# The one module of %%llm that needs IPython (a Magics subclass); imported by %load_ext only.
+from IPython.core.magic import (  # noqa: TID253
+    Magics,
+    cell_magic,
+    line_magic,
+    magics_class,
+    no_var_expand,
+)
 from traitlets import Bool
 
 from llmos_jupyter._exceptions import LlmosError
@@ -196,21 +203,23 @@ class LlmMagics(Magics):
         from llmos_jupyter._llm.tools import approve_all
         from llmos_jupyter._notebook.display import MarkdownText as Markdown
 
-        self.client.sdk
+        _ = self.client.sdk  # builds the client: no key, no SDK fail before a display shows
         handle = display(Markdown("*…*"), display_id=True)
-        shown = {"text": "", "t": 0.0}
+        shown_text, shown_at = "", 0.0
 
         def on_text(delta: str) -> None:
-            shown["text"] += delta
+            nonlocal shown_text, shown_at
+            shown_text += delta
             now = time.monotonic()
-            if handle is not None and now - shown["t"] > 0.1:
-                shown["t"] = now
-                handle.update(Markdown(shown["text"]))
+            if handle is not None and now - shown_at > 0.1:
+                shown_at = now
+                handle.update(Markdown(shown_text))
 
         def on_tool(name: str, arguments: dict[str, Any], result: Any) -> None:
             mark = "✗" if result.is_error else "✓"
             note = f" ({result.approval})" if getattr(result, "approval", None) else ""
-            shown["text"] += f"\n\n`{mark} {name}{note}`\n\n"
+            nonlocal shown_text
+            shown_text += f"\n\n`{mark} {name}{note}`\n\n"
 
         answer = self.agent.ask(prompt, build=args.build, use_skills=not args.no_skills,
                                 model=args.model, notebook=self._notebook_context()
@@ -262,7 +271,8 @@ class LlmMagics(Magics):
             parts.append("Skill graph: " + ", ".join(f"{n.id} ({n.skill})" for n in wf.nodes))
             parts += [f"{e.source}.{e.source_handle} -> {e.target}.{e.target_handle}"
                       for e in wf.edges]
-        out = (self.shell.user_ns.get("Out") or {}) if self.shell is not None else {}
+        out: dict[Any, Any] = ((self.shell.user_ns.get("Out") or {}) if self.shell is not None
+                               else {})
         for k in sorted(out)[-5:]:
             parts.append(f"Out[{k}]: {repr(out[k])[:300]}")
         return redact("\n".join(parts)) if parts else None

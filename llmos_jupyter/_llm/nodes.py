@@ -170,7 +170,7 @@ def route(inputs: dict[str, Any]) -> dict[str, Any]:
     block = next((b for b in message.content if getattr(b, "type", "") == "tool_use"), None)
     chosen = block.input.get("route") if block is not None and isinstance(block.input, dict) \
         else None
-    if chosen not in routes:
+    if not isinstance(chosen, str) or chosen not in routes:  # route names are output ports
         raise ValueError(f"the model chose no declared route ({chosen!r}; routes: "
                          f"{', '.join(names)})")
     return {chosen: value, "route": chosen, "usage": usage, "cost_usd": cost}
