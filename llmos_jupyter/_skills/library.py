@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import os
 import threading
@@ -253,11 +254,11 @@ class SkillLibrary:
         return sorted(out, key=lambda s: (s.category, s.skill_id))
 
     @property
-    def categories(self) -> list[str]:
+    def categories(self) -> builtins.list[str]:  # `list` here is the method above
         """The categories present, sorted."""
         return sorted({s.category for s in self._skills.values()})
 
-    def overridden(self, skill_id: str) -> list[Skill]:
+    def overridden(self, skill_id: str) -> builtins.list[Skill]:
         """The skills this id shadows in earlier volumes (empty when none)."""
         return list(self._shadowed.get(skill_id, ()))
 

@@ -67,7 +67,7 @@ _FENCE_LANGS = {
 }
 _DELIMS = {"---"}
 _PLAIN = (dict, list, str, int, float, bool, type(None))
-_TAG_NAMES = {set: "!!set", bytes: "!!binary", tuple: "!!omap/!!pairs"}
+_TAG_NAMES: dict[type, str] = {set: "!!set", bytes: "!!binary", tuple: "!!omap/!!pairs"}
 
 
 @lru_cache(maxsize=1)
@@ -498,7 +498,8 @@ def _lines_and_types(
                 if ck in value:
                     walk(v, kk, value[ck])
         elif isinstance(n, yaml.SequenceNode) and isinstance(value, list):
-            for i, (v, item) in enumerate(zip(n.value, value)):
+            # The list was built from this node (same length); a custom tag must not raise here.
+            for i, (v, item) in enumerate(zip(n.value, value, strict=False)):
                 line_of[key + (i,)] = first_line + v.start_mark.line
                 walk(v, key + (i,), item)
         elif isinstance(value, (dict, list)):
