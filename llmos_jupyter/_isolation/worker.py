@@ -587,7 +587,7 @@ def run_node(sock_fd: int, log_fd: int, workdir: str | None, limits: dict[str, A
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     keep = sorted({0, 1, 2, sock_fd})
-    for lo, hi in zip(keep, keep[1:] + [max(1 << 16, os.sysconf("SC_OPEN_MAX"))]):
+    for lo, hi in zip(keep, keep[1:] + [max(1 << 16, os.sysconf("SC_OPEN_MAX"))], strict=True):
         os.closerange(lo + 1, hi)  # no control socket, no other node's fds
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
                                   errors="backslashreplace", write_through=True)
