@@ -477,7 +477,8 @@ def _parse_wire(item: str, where: str) -> Wire:
     port, eq, src = item.partition("=")
     node, dot, src_port = src.rpartition(".")
     port = port.strip()
-    if not eq or not dot or not node or not _PORT_NAME.match(port) or not _PORT_NAME.match(src_port):
+    if (not eq or not dot or not node or not _PORT_NAME.match(port)
+            or not _PORT_NAME.match(src_port)):
         raise WorkflowError(f"{where}: --in {item!r}: expected PORT=NODE.PORT (e.g. "
                             "hamiltonian=ham.hamiltonian)")
     return Wire(port, node, src_port)
@@ -632,14 +633,16 @@ def _literal_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return {str: "string", list: "array", tuple: "array", dict: "object"}.get(type(value), "any")
+    names: dict[type, str] = {str: "string", list: "array", tuple: "array", dict: "object"}
+    return names.get(type(value), "any")
 
 
-def _annotated_fields(ann: ast.AST | None, classes: dict[str, ast.ClassDef]) -> list[tuple[str, str, bool]] | None:
+def _annotated_fields(ann: ast.AST | None,
+                      classes: dict[str, ast.ClassDef]) -> list[tuple[str, str, bool]] | None:
     """``[(name, type, required)]`` from ``{"x": float}`` or a TypedDict class name."""
     if isinstance(ann, ast.Dict):
         out = []
-        for k, v in zip(ann.keys, ann.values):
+        for k, v in zip(ann.keys, ann.values, strict=True):
             if not (isinstance(k, ast.Constant) and isinstance(k.value, str)):
                 return None
             optional = isinstance(v, ast.Subscript) and getattr(v.value, "id", "") == "NotRequired"
@@ -657,7 +660,8 @@ def _annotated_fields(ann: ast.AST | None, classes: dict[str, ast.ClassDef]) -> 
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             a = stmt.annotation
             wrapper = getattr(a.value, "id", "") if isinstance(a, ast.Subscript) else ""
-            required = total if wrapper not in ("NotRequired", "Required") else wrapper == "Required"
+            required = (total if wrapper not in ("NotRequired", "Required")
+                        else wrapper == "Required")
             out.append((stmt.target.id, _annotation_type(a), required))
     return out
 
@@ -712,14 +716,14 @@ def infer_ports(code: str, *, node_id: str = "?") -> tuple[tuple[Port, ...], tup
                     pass
             reads[name] = (False, default, has_default)
     # ast.walk is breadth-first; order by source position for stable, readable ports.
-    positions = {}
+    positions: dict[str, tuple[int, int]] = {}
     for node in ast.walk(fn):
         key = None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             key = node.slice.value
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             key = node.args[0].value
-        if isinstance(key, str) and key in reads:
+        if isinstance(key, str) and key in reads and isinstance(node, ast.expr):
             pos = (node.lineno, node.col_offset)
             positions[key] = min(positions.get(key, pos), pos)
 
@@ -756,7 +760,8 @@ def infer_ports(code: str, *, node_id: str = "?") -> tuple[tuple[Port, ...], tup
             if isinstance(node.value, ast.Dict) and all(
                     isinstance(k, ast.Constant) and isinstance(k.value, str)
                     for k in node.value.keys):
-                names = [k.value for k in node.value.keys]
+                names = [k.value for k in node.value.keys  # all of them (checked above)
+                         if isinstance(k, ast.Constant) and isinstance(k.value, str)]
                 keys += [k for k in names if k not in keys]
                 per_return.append(set(names))
             else:
@@ -1055,16 +1060,16 @@ def rewrite_skill_cell(
     # Parameters: the --set tokens, then the body of a --uses cell.
     set_tokens = [v for g in groups if g[0] == "--set" for v in g[1]]
     set_names = [t.partition("=")[0].strip() for t in set_tokens]
-    new_sets = dict(zip(set_names, set_tokens))
+    new_sets = dict(zip(set_names, set_tokens, strict=True))
     body_lines = rest.split("\n") if cell_form else []
     body_stmts: dict[str, ast.Assign] = {}
     if cell_form and parsed.uses is not None:
         body_text = _dedent_body(rest) if rest.strip() else ""
         if body_text.rstrip("\n") != rest.rstrip("\n"):
             body_lines = body_text.rstrip("\n").split("\n")  # an indented body: dedented
-        for stmt in ast.parse(body_text).body:
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                body_stmts[stmt.targets[0].id] = stmt
+        for top in ast.parse(body_text).body:
+            if isinstance(top, ast.Assign) and isinstance(top.targets[0], ast.Name):
+                body_stmts[top.targets[0].id] = top
     line_rest_is_code = not cell_form and bool(rest.strip())
     appended: list[str] = []
     edits: list[tuple[int, int, list[str]]] = []  # (first line, last line, new lines), 0-based
@@ -1079,8 +1084,8 @@ def rewrite_skill_cell(
         if name in new_sets or parsed.uses is None or line_rest_is_code or not (
                 name.isidentifier() and not keyword.iskeyword(name)):
             if name in body_stmts:
-                stmt = body_stmts[name]
-                edits.append((stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1, []))
+                dropped = body_stmts[name]
+                edits.append((dropped.lineno - 1, (dropped.end_lineno or dropped.lineno) - 1, []))
             to_set(name, value)
             continue
         stmt = body_stmts.get(name)
@@ -1114,8 +1119,8 @@ def rewrite_skill_cell(
         if name in new_sets:
             del new_sets[name]
         elif name in body_stmts:
-            stmt = body_stmts[name]
-            edits.append((stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1, []))
+            dropped = body_stmts[name]
+            edits.append((dropped.lineno - 1, (dropped.end_lineno or dropped.lineno) - 1, []))
     if list(new_sets.values()) != set_tokens:
         groups = _replace_group(groups, "--set", list(new_sets.values()), (None, "--uses", "--in"))
         line_changed = True

@@ -316,7 +316,7 @@ class NodeOutputs:
             foot.append(f"trace: <code>{_e(self._trace)}</code>")
         footer = (f"<div style='color: #666; font-size: 11px; margin-top: 4px'>"
                   f"{' · '.join(foot)}</div>") if foot else ""
-        bundle = {
+        bundle: dict[str, Any] = {
             "text/plain": repr(self),
             "text/html": f"<div>{head}<table style='{_STYLE}'>{''.join(rows)}</table>{footer}</div>",
         }
@@ -460,6 +460,10 @@ def graph_svg(workflow: Any, statuses: Mapping[str, str] | None = None) -> str:
              ('<defs><marker id="llmos-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
               'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
               '<path d="M 0 0 L 10 5 L 0 10 z" fill="#888"/></marker></defs>')]
+    sx: float  # whole pixels (int) unless a half box height or width is added
+    sy: float
+    tx: float
+    ty: float
     for e in workflow.edges:
         if e.source not in xy or e.target not in xy:
             continue
@@ -644,8 +648,8 @@ def scene_svg(scene: Mapping[str, Any], size: int = 300) -> str:
             f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" '
             f'fill="{_e(scene.get("background", "#f5f5f5"))}"/>')]
     for _, proj, fill in polys:
-        pts = " ".join(f"{half + x * scale:.1f},{half - y * scale:.1f}" for x, y in proj)
-        out.append(f'<polygon points="{pts}" fill="{fill}" stroke="{fill}" stroke-width="0.5"/>')
+        points = " ".join(f"{half + x * scale:.1f},{half - y * scale:.1f}" for x, y in proj)
+        out.append(f'<polygon points="{points}" fill="{fill}" stroke="{fill}" stroke-width="0.5"/>')
     out.append("</svg>")
     return "".join(out)
 
@@ -655,7 +659,7 @@ def _cross(a: Sequence[float], b: Sequence[float]) -> list[float]:
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def threejs_widget(scene: Mapping[str, Any], width: int = 360, height: int = 300) -> Any:

@@ -162,7 +162,8 @@ def workflow_from_notebook(nb: Any, *, path: str | Path | None = None) -> Workfl
             raise WorkflowError(f"{label}: {exc.message}", path=path) from None
         entries.append(CellEntry(parsed, params, _llmos_meta(cell), label))
     meta = _llmos_meta(nb)
-    fields = meta.get("workflow") if isinstance(meta.get("workflow"), Mapping) else {}
+    workflow_meta = meta.get("workflow")
+    fields: Mapping[str, Any] = workflow_meta if isinstance(workflow_meta, Mapping) else {}
     if "name" not in fields:
         title = _first_heading(nb)
         if title:
@@ -256,9 +257,11 @@ def build_workflow(
         if not isinstance(position, Mapping):
             missing_position.append(node)
         nodes.append(node)
-        edge_meta = meta.get("edges") if isinstance(meta.get("edges"), Mapping) else {}
+        edges_meta = meta.get("edges")
+        edge_meta: Mapping[str, Any] = edges_meta if isinstance(edges_meta, Mapping) else {}
         for w in cell.wires:
-            em = edge_meta.get(w.port) if isinstance(edge_meta.get(w.port), Mapping) else {}
+            one_meta = edge_meta.get(w.port)
+            em: Mapping[str, Any] = one_meta if isinstance(one_meta, Mapping) else {}
             extra = dict(em.get("extra") or {})
             edges.append(Edge(
                 id=str(em.get("id") or _edge_id(w.source, w.source_port, cell.node_id, w.port)),
@@ -271,13 +274,13 @@ def build_workflow(
         rank = {n: i for i, n in enumerate(node_order)}
         nodes.sort(key=lambda n: rank.get(n.id, len(rank)))
     if edge_order:
-        rank = {e: i for i, e in enumerate(edge_order)}
-        edges.sort(key=lambda e: rank.get(e.id, len(rank)))
+        edge_rank = {e: i for i, e in enumerate(edge_order)}
+        edges.sort(key=lambda e: edge_rank.get(e.id, len(edge_rank)))
     if missing_position:
         layout = default_positions([n.id for n in nodes],
                                    [(e.source, e.target) for e in edges])
         for n in missing_position:
-            n.position = layout[n.id]
+            n.position = dict[str, float](layout[n.id])  # a copy, typed as Node.position
 
     extra = {k: v for k, v in fields.items() if k not in ("id", "name", "nodes", "edges")}
     if inline:
@@ -296,7 +299,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
 
 
-def default_positions(node_ids: Sequence[str], links: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
+def default_positions(node_ids: Sequence[str],
+                      links: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
     """Left-to-right layout: x = 320 px × dependency depth, y = 80 + 160 px × rank within
     that depth (nodes on a cycle stay at the depth reached so far)."""
     preds: dict[str, list[str]] = {n: [] for n in node_ids}
