@@ -199,8 +199,8 @@ def _read(data: dict[str, Any], cfg: SystemConfig, path: Path, out: list[Problem
             out.append(Problem("system.name", "type", "name must be a non-empty string"))
     if isinstance(system.get("description"), str):
         cfg.description = system["description"]
-    for k, allow_none in (("timeout_s", True), ("send_timeout_s", False),
-                          ("handler_timeout_s", True), ("stop_timeout_s", False)):
+    # TOML has no null: an omitted timeout_s / handler_timeout_s is "no limit".
+    for k in ("timeout_s", "send_timeout_s", "handler_timeout_s", "stop_timeout_s"):
         if k in system:
             v = system[k]
             if not _num(v) or v <= 0:

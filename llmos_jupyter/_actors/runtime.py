@@ -316,16 +316,18 @@ class ActorContext:
             config: the new actor's ``ctx.config`` (JSON-able).
 
         Raises:
-            ActorRefused: unknown or invalid actor skill (or untrusted, when the system refuses untrusted actors).
+            ActorRefused: unknown or invalid actor skill (or untrusted, when the system
+                refuses untrusted actors).
             ValueError: the actor id is taken, or the scope is not a scope id.
         """
         sys_ = self._system
         skill = sys_._resolve(skill_id)
-        config = json_payload(dict(config or {}), "spawn config")
+        spec_config: dict[str, Any] = json_payload(dict(config or {}), "spawn config")
         with sys_._ids_lock:
             if actor_id is None:
                 actor_id = sys_._fresh_actor_id(skill.skill_id)
-            elif actor_id == SYSTEM or (actor_id in sys_._known_ids and not sys_._stopped(actor_id)):
+            elif actor_id == SYSTEM or (actor_id in sys_._known_ids
+                                        and not sys_._stopped(actor_id)):
                 raise ValueError(f"actor id {actor_id!r} is taken")
             new_scope = None
             if scope is None:
@@ -340,7 +342,7 @@ class ActorContext:
                 sys_._known_scopes.add(new_scope)
             sys_._known_ids.add(actor_id)
             sys_._scope_of[actor_id] = scope
-        spec = ActorSpec(actor_id, skill, scope, config)
+        spec = ActorSpec(actor_id, skill, scope, spec_config)
         self._outbox.append(("spawn", (spec, new_scope)))
         return actor_id
 
@@ -357,7 +359,8 @@ class ActorContext:
         else:
             self._system._start_logs.setdefault(self.actor_id, []).append(line)
 
-    def run_workflow(self, path_or_workflow: Any, overrides: Mapping[str, Any] | None = None) -> Any:
+    def run_workflow(self, path_or_workflow: Any,
+                     overrides: Mapping[str, Any] | None = None) -> Any:
         """Run a workflow with the engine (blocking: call it from a sync handler, which runs
         in a thread); returns the engine's ``RunResult`` (``.status``, ``.outputs(node)``).
         A relative path is relative to the system file's folder (``base_dir``). Untrusted
@@ -594,7 +597,8 @@ class ActorSystem:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(
                     max_workers=64, thread_name_prefix="llmos-actor")
-            work = asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
+            work = asyncio.get_running_loop().run_in_executor(self._pool,
+                                                              functools.partial(fn, *args))
         else:
             return fn(*args)
         if limit is None:
@@ -719,7 +723,8 @@ class ActorSystem:
             else:
                 await t.mailbox.put(env, self.send_timeout_s)
 
-    async def _emit(self, msg_type: str, scope: str, payload: Any, about: _Slot | None = None) -> None:
+    async def _emit(self, msg_type: str, scope: str, payload: Any,
+                    about: _Slot | None = None) -> None:
         """A coordinator message to the subscribers of ``scope`` and its ancestors."""
         env = Envelope(id=self._next_message_id(), type=msg_type, sender=SYSTEM, scope=scope,
                        payload=payload, ts=time.time())
@@ -895,9 +900,10 @@ class ActorSystem:
             slot.health_task = None
         h, ctx = slot.handlers, slot.ctx
         if call_on_stop and was_started and h is not None and h.on_stop is not None and ctx:
-            entry = {"id": None, "type": "on_stop", "sender": SYSTEM, "scope": slot.spec.scope,
-                     "payload": None, "reply_to": None, "ts": time.time(), "to": slot.id,
-                     "receiver": slot.id, "status": "handled", "log": []}
+            entry: dict[str, Any] = {
+                "id": None, "type": "on_stop", "sender": SYSTEM, "scope": slot.spec.scope,
+                "payload": None, "reply_to": None, "ts": time.time(), "to": slot.id,
+                "receiver": slot.id, "status": "handled", "log": []}
             ctx._entry = entry
             # Its incarnation is over: sends made in on_stop are dropped; logs are kept.
             ctx._incarnation = -1
@@ -918,7 +924,8 @@ class ActorSystem:
         outcome says what happened.
 
         Raises:
-            ActorRefused: a configured actor skill is unknown or invalid (or untrusted under ``untrusted="refuse"``).
+            ActorRefused: a configured actor skill is unknown or invalid (or untrusted under
+                ``untrusted="refuse"``).
             ActorSystemError: duplicate actor ids, bad scopes.
         """
         if self._events is not None:

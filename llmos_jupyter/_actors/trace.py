@@ -93,8 +93,9 @@ def build_agent_trace(outcome: RunOutcome) -> Any:
             cells.append(v4.new_markdown_cell("\n".join(
                 [f"**on_start log of {_md(aid)}**", ""] + [f"- {_md(x)}" for x in a["start_log"]])))
     for m in outcome.messages:
-        head = (f"**{_md(m.get('id') or '')}** · **{_md(m.get('type'))}**: {_md(m.get('sender'))} → "
-                f"{_md(m.get('receiver') or '(nobody subscribed)')} · scope {_md(m.get('scope'))}"
+        head = (f"**{_md(m.get('id') or '')}** · **{_md(m.get('type'))}**: "
+                f"{_md(m.get('sender'))} → {_md(m.get('receiver') or '(nobody subscribed)')}"
+                f" · scope {_md(m.get('scope'))}"
                 + (f" · reply to {_md(m['reply_to'])}" if m.get("reply_to") else "")
                 + ("" if m.get("status") == "handled" else f" · **{_md(m.get('status'))}**"))
         body = [head, ""]
