@@ -147,35 +147,35 @@ def check_control(kind: str | None, wf: Workflow, node: Node, skill: Skill,
     inner = _inner(wf, nid, ref, library, runtimes, add, analyse)
     if inner is None:
         return skill
-    sub, inputs, outputs = inner
+    sub, sub_inputs, sub_outputs = inner
     subflows[nid] = sub
     if kind == "subworkflow":
-        if not outputs:
+        if not sub_outputs:
             add(WorkflowProblem("bad-interface", f"sub-workflow {ref!r} declares no \"outputs\" "
                                 "(name → \"node.port\"), so it cannot be used as a node",
                                 node=nid, port="workflow"))
         workflow_port = skill.input_ports.get("workflow")
-        ports = tuple(inputs.values()) + ((workflow_port,) if workflow_port else ())
-        return dataclasses.replace(skill, inputs=ports, outputs=tuple(outputs.values()))
+        ports = tuple(sub_inputs.values()) + ((workflow_port,) if workflow_port else ())
+        return dataclasses.replace(skill, inputs=ports, outputs=tuple(sub_outputs.values()))
     if kind == "map":
         item_input = values.get("item_input")
-        if not isinstance(item_input, str) or item_input not in inputs:
+        if not isinstance(item_input, str) or item_input not in sub_inputs:
             add(WorkflowProblem("bad-param", f"item_input {item_input!r} is not a declared input "
-                                f"of {ref!r} (declared: {', '.join(inputs) or 'none'})",
+                                f"of {ref!r} (declared: {', '.join(sub_inputs) or 'none'})",
                                 node=nid, port="item_input"))
             return skill
-        fixed = values.get("params") or {}
-        given = {item_input} | set(fixed if isinstance(fixed, Mapping) else {})
-        for name in (fixed if isinstance(fixed, Mapping) else {}):
-            if name not in inputs:
+        params = values.get("params") or {}
+        given = {item_input} | set(params if isinstance(params, Mapping) else {})
+        for name in (params if isinstance(params, Mapping) else {}):
+            if name not in sub_inputs:
                 add(WorkflowProblem("bad-param", f"params: {name!r} is not a declared input of "
-                                    f"{ref!r} (declared: {', '.join(inputs)})", node=nid,
+                                    f"{ref!r} (declared: {', '.join(sub_inputs)})", node=nid,
                                     port="params"))
-        for name, port in inputs.items():
+        for name, port in sub_inputs.items():
             if port.required and name not in given:
                 add(WorkflowProblem("missing-input", f"the sub-workflow's required input {name!r} "
                                     "gets no value: set it in params", node=nid, port="params"))
-    if kind == "loop" and ("state" not in inputs or "state" not in outputs):
+    if kind == "loop" and ("state" not in sub_inputs or "state" not in sub_outputs):
         add(WorkflowProblem("bad-interface", f"a loop's workflow maps state → state: {ref!r} must "
                             "declare an input \"state\" and an output \"state\"", node=nid,
                             port="workflow"))
