@@ -301,7 +301,7 @@ def _analyse(
             cycle = exc.args[1]
             add(WorkflowProblem("cycle", "cycle: " + " → ".join(cycle), node=cycle[0]))
 
-    if problems:
+    if problems or order is None:  # no order: the cycle problem was added above
         return problems, None
     return problems, Plan(wf, library, nodes, skills, order, incoming, successors, overrides,
                           controls, subflows)
