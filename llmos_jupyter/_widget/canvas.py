@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from llmos_jupyter._engine.engine import Engine, RunHandle
 from llmos_jupyter._engine.events import Event
+from llmos_jupyter._engine.result import RunResult
 from llmos_jupyter._exceptions import LlmosError, WorkflowError, WorkflowInvalid
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
@@ -90,10 +91,10 @@ class Canvas(anywidget.AnyWidget):
         _css = CSS if CSS.is_file() else ""
 
     workflow = traitlets.Dict().tag(sync=True)
-    skills = traitlets.List().tag(sync=True)
+    skills: traitlets.List[Any] = traitlets.List().tag(sync=True)
     statuses = traitlets.Dict().tag(sync=True)
     previews = traitlets.Dict().tag(sync=True)
-    errors = traitlets.List().tag(sync=True)
+    errors: traitlets.List[Any] = traitlets.List().tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     running = traitlets.Bool(False).tag(sync=True)
     dashboard = traitlets.Unicode("").tag(sync=True)
@@ -124,7 +125,8 @@ class Canvas(anywidget.AnyWidget):
         from llmos_jupyter._workbench import Workbench
 
         if engine is None:
-            workbench = Workbench.for_library(library) if library is not None else Workbench.current()
+            workbench = (Workbench.for_library(library) if library is not None
+                         else Workbench.current())
             engine = workbench.engine
         else:
             workbench = Workbench.for_library(library if library is not None else engine.library)
@@ -138,7 +140,7 @@ class Canvas(anywidget.AnyWidget):
         self._handle: RunHandle | None = None
         self._run_id: str | None = None
         self._started: dict[str, float] = {}
-        self.last_result = None
+        self.last_result: RunResult | None = None
         super().__init__(height=height, layout_direction=layout_direction, **kwargs)
         # javascript/threejs nodes of this canvas' runs execute in its front-end.
         self.browser_runner = BrowserRunner(lambda content: self.send(content))
@@ -147,7 +149,7 @@ class Canvas(anywidget.AnyWidget):
         self._revalidate()
         self.observe(self._on_workflow, names="workflow")
         self.on_msg(self._on_msg)
-        self._unsubscribe = self.engine.subscribe(self._on_event)
+        self._unsubscribe: Callable[[], None] | None = self.engine.subscribe(self._on_event)
 
     # -- the workflow: two views of one state ----------------------------------------------
     @property
@@ -199,7 +201,8 @@ class Canvas(anywidget.AnyWidget):
             return
         old = self._wf
         # Update in place, so a user's reference to the Workflow follows the canvas.
-        old.id, old.name, old.nodes, old.edges, old.extra = wf.id, wf.name, wf.nodes, wf.edges, wf.extra
+        old.id, old.name, old.nodes, old.edges = wf.id, wf.name, wf.nodes, wf.edges
+        old.extra = wf.extra
         old._order = wf._order
         self._revalidate()
 
@@ -359,7 +362,7 @@ class Canvas(anywidget.AnyWidget):
             elif event.kind == "node_started":
                 statuses[event.node_id] = {"status": "running"}
             elif event.kind == "node_finished":
-                entry = {"status": event.status or "completed"}
+                entry: dict[str, Any] = {"status": event.status or "completed"}
                 if event.duration_ms is not None:
                     entry["elapsed_ms"] = round(event.duration_ms, 1)
                 statuses[event.node_id] = entry
@@ -376,7 +379,7 @@ class Canvas(anywidget.AnyWidget):
             self.statuses = statuses
 
     def _set_previews(self, event: Event) -> None:
-        if not event.outputs:
+        if not event.outputs or event.node_id is None:
             return
         try:
             skill = self._plan_library().get(event.skill_id or "")
