@@ -44,9 +44,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+# The module that *is* the IPython magics (a Magics subclass): loaded by %load_ext only.
+from IPython.core.magic import (  # noqa: TID253
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    no_var_expand,
+)
 from traitlets import Bool
 
 from llmos_jupyter._engine.result import RunResult
@@ -66,8 +73,11 @@ from llmos_jupyter._redact import redact, strip_control
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._workbench import SKELETON, Workbench
 
-__all__ = ["AGENTS_SUBCOMMANDS", "RESERVED_SUBCOMMANDS", "SKELETON", "SKILL_SUBCOMMANDS", "WORKFLOW_SUBCOMMANDS",
-           "LlmosMagics", "Subcommand", "load_ipython_extension"]
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+__all__ = ["AGENTS_SUBCOMMANDS", "RESERVED_SUBCOMMANDS", "SKELETON", "SKILL_SUBCOMMANDS",
+           "WORKFLOW_SUBCOMMANDS", "LlmosMagics", "Subcommand", "load_ipython_extension"]
 
 Handler = Callable[["LlmosMagics", argparse.Namespace, str], Any]
 
@@ -206,6 +216,9 @@ class LlmosMagics(Magics):
         "Raise user errors (the cell fails, 'Run all' stops) instead of printing them "
         "to stderr."))
     trace = Bool(True, config=True, help="Write a trace notebook for every run.")
+    # The InteractiveShell these magics are registered on (None in a bare instance).
+    # IPython's Magics declares an untyped ``shell = None``, so mypy types it None.
+    shell: InteractiveShell | None  # type: ignore[assignment]
 
     def __init__(self, shell: Any = None, *, library: SkillLibrary | None = None,
                  workbench: Workbench | None = None, **kwargs: Any) -> None:
@@ -242,6 +255,13 @@ class LlmosMagics(Magics):
         name = notebook_name(self.shell.user_ns if self.shell is not None else {})
         return self.workbench.session(name)
 
+    @property
+    def _shell(self) -> InteractiveShell:
+        """The shell, for what only makes sense inside a running cell."""
+        if self.shell is None:
+            raise RuntimeError("LlmosMagics is not registered on an IPython shell")
+        return self.shell
+
     # -- errors --------------------------------------------------------------------------
     def _report(self, where: str, message: str) -> None:
         text = redact(f"{where}: {message}" if where else message)
@@ -273,7 +293,8 @@ class LlmosMagics(Magics):
             shadowed = self.session.define(parsed, params)
             if shadowed is not None:
                 print(f"{where}: note: the inline skill {shadowed.skill_id!r} overrides the "
-                      f"{shadowed.volume or 'memory'} skill of that id in this kernel", file=sys.stderr)
+                      f"{shadowed.volume or 'memory'} skill of that id in this kernel",
+                      file=sys.stderr)
             result = self.session.run([parsed.node_id], trace=self.trace)
         except WorkflowInvalid as exc:
             return self._report(where, _problems(exc))
@@ -285,7 +306,7 @@ class LlmosMagics(Magics):
         if node is None:  # pragma: no cover - the engine always records the target
             return None
         self._report_failures(result, where, parsed.node_id)
-        outputs = self.shell.user_ns.get(parsed.variable)
+        outputs = self._shell.user_ns.get(parsed.variable)
         if node.ok:
             for value in node.outputs.values():
                 if views.is_scene(value):
@@ -295,7 +316,7 @@ class LlmosMagics(Magics):
     def _evaluate(self, parsed: SkillCell, a: Assignment) -> Any:
         try:
             code = compile(a.source, f"<%%skill {parsed.node_id}, line {a.line}>", "eval")
-            return eval(code, self.shell.user_ns)
+            return eval(code, self._shell.user_ns)
         except Exception as exc:  # noqa: BLE001 - the user's expression may raise anything
             raise WorkflowError(f"line {a.line}: {a.name} = {a.source}: "
                                 f"{type(exc).__name__}: {exc}") from None
@@ -305,7 +326,7 @@ class LlmosMagics(Magics):
         target always, other nodes when they ran again (or failed) or are not bound yet;
         an upstream node served from the cache keeps the namespace it has."""
         bound = {}
-        ns = self.shell.user_ns
+        ns = self._shell.user_ns
         statuses = {n: r.status for n, r in result.nodes.items()}
         for node_id, r in result.nodes.items():
             name = variable_name(node_id)
@@ -395,7 +416,7 @@ class LlmosMagics(Magics):
         sid = args.skill_id
         node = variable_name(sid)
         cell = f"%%skill {node}\n{text.rstrip()}"
-        self.shell.set_next_input(cell, replace=False)
+        self._shell.set_next_input(cell, replace=False)
         print(f"wrote {path}\nThe new cell below holds the skill: edit it and run it (the cell "
               f"defines and runs node {node!r}), then `%skill save {node} --force` writes it back. "
               f"Use it anywhere with `%%skill NODE --uses {sid}`.")
@@ -566,7 +587,8 @@ class LlmosMagics(Magics):
         if path.exists() and not args.force:
             return self._report(where, f"{path} already exists (add --force to overwrite it)")
         wf = self.session.workflow()
-        text = nbformat.writes(notebook_from_workflow(wf)) if path.suffix == ".ipynb" else wf.to_json()
+        text = (nbformat.writes(notebook_from_workflow(wf)) if path.suffix == ".ipynb"
+                else wf.to_json())
         self.workbench.save_workflow(wf, path, text=text,
                                      message=f"Export workflow {wf.id} to {path.name}")
         print(f"exported {len(wf.nodes)} nodes and {len(wf.edges)} edges to {path}")
