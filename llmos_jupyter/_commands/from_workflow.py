@@ -49,6 +49,7 @@ def _handler(args: argparse.Namespace, out: Any, err: Any) -> int:
     if Workflow.load(args.file).extra.get(INLINE_KEY):
         from llmos_jupyter._trust import mark_untrusted
 
-        mark_untrusted(path, why=f"built from workflow {args.file.name}, which carries inline skills")
+        mark_untrusted(path, why=f"built from workflow {args.file.name}, which carries "
+                                 "inline skills")
     out.print(f"wrote skill {skill.skill_id} to {path}", highlight=False)
     return 0

@@ -62,6 +62,7 @@ def _cmd_serve(args: argparse.Namespace, out: Any, err: Any) -> int:
     engine = Engine(library)
     try:
         from llmos_jupyter._triggers.server import TriggerServer, last_runs
+        from llmos_jupyter._triggers.spec import WebhookTrigger
 
         server = TriggerServer.from_files(args.workflows, engine, max_queue=args.max_queue,
                                           max_body=args.max_body, log=log)
@@ -84,8 +85,9 @@ def _cmd_serve(args: argparse.Namespace, out: Any, err: Any) -> int:
                 out.print(f"  [{t.index}] {escape(_clean(t.label))}", highlight=False)
                 for r in history.get(t.index, []):
                     when = f"{r.started:%Y-%m-%d %H:%M:%S} UTC" if r.started else "?"
-                    out.print(f"      {when}  {escape(_clean(r.status))}  {escape(_clean(r.run_id))}"
-                              f"  {escape(_clean(r.path or ''))}", highlight=False)
+                    out.print(f"      {when}  {escape(_clean(r.status))}  "
+                              f"{escape(_clean(r.run_id))}  {escape(_clean(r.path or ''))}",
+                              highlight=False)
                 if not history.get(t.index):
                     out.print("      (no runs yet)")
         return 0
@@ -100,7 +102,7 @@ def _cmd_serve(args: argparse.Namespace, out: Any, err: Any) -> int:
         finally:
             engine.close()
     unsigned = [t.path for s in server.served for t in s.triggers
-                if t.type == "webhook" and not t.secret_env]
+                if isinstance(t, WebhookTrigger) and not t.secret_env]
     if unsigned and args.host not in ("127.0.0.1", "localhost", "::1"):
         # Anyone who can reach the port could start these runs.
         err.print(f"[yellow]warning:[/] unsigned webhook(s) {escape(_clean(', '.join(unsigned)))} "

@@ -77,18 +77,22 @@ def _cmd_stats(args: argparse.Namespace, out: Any, err: Any) -> int:
               f"{text(day(report['first']))} → {text(day(report['last']))} UTC", highlight=False)
     if not args.workflow and len(report["workflows"]) > 1:
         table = Table(title="workflows", title_justify="left")
-        for col, kw in (("workflow", {}), ("runs", {"justify": "right"}),
-                        ("success", {"justify": "right"}), ("last run", {})):
+        wf_columns: list[tuple[str, dict[str, Any]]] = [
+            ("workflow", {}), ("runs", {"justify": "right"}),
+            ("success", {"justify": "right"}), ("last run", {})]
+        for col, kw in wf_columns:
             table.add_column(col, **kw)
         for w in report["workflows"]:
             table.add_row(text(w["workflow"]), str(w["runs"]), pct(w["success_rate"]),
                           text(day(w["last"])))
         out.print(table)
     table = Table(title="nodes (by total time)", title_justify="left")
-    for col, kw in (("node", {"overflow": "fold"}), ("skill", {"style": "dim", "overflow": "fold"}), ("runs", {"justify": "right"}),
-                    ("p50 ms", {"justify": "right"}), ("p95 ms", {"justify": "right"}),
-                    ("total ms", {"justify": "right"}), ("cache hits", {"justify": "right"}),
-                    ("failed", {"justify": "right"})):
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("node", {"overflow": "fold"}), ("skill", {"style": "dim", "overflow": "fold"}),
+        ("runs", {"justify": "right"}), ("p50 ms", {"justify": "right"}),
+        ("p95 ms", {"justify": "right"}), ("total ms", {"justify": "right"}),
+        ("cache hits", {"justify": "right"}), ("failed", {"justify": "right"})]
+    for col, kw in columns:
         table.add_column(col, **kw)
     several = len(report["workflows"]) > 1
     for n in report["nodes"][:_NODE_ROWS]:

@@ -386,7 +386,7 @@ def json_equal(a: Any, b: Any) -> bool:
     if _is_number(a) and _is_number(b):
         return a == b
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     return type(a) is type(b) and a == b
@@ -397,7 +397,7 @@ def _first_difference(actual: Any, expected: Any, path: str = "") -> str:
     if isinstance(actual, list) and isinstance(expected, list):
         if len(actual) != len(expected):
             return f"at {path or 'top'}: {len(actual)} elements, expected {len(expected)}"
-        for i, (x, y) in enumerate(zip(actual, expected)):
+        for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
             if not json_equal(x, y):
                 return _first_difference(x, y, f"{path}[{i}]")
     elif isinstance(actual, Mapping) and isinstance(expected, Mapping):
@@ -468,7 +468,7 @@ def _approx(actual: Any, expected: Any, rel: float | None,
         if not isinstance(actual, list) or len(actual) != len(expected):
             what = f"{len(actual)} elements" if isinstance(actual, list) else _json_type(actual)
             return False, f"{what}, expected {len(expected)} numbers"
-        for i, (x, y) in enumerate(zip(actual, expected)):
+        for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
             ok, why = _approx_scalar(x, y, rel, abs_)
             if not ok:
                 return False, f"at [{i}]: {short(x, 30)}: {why}"

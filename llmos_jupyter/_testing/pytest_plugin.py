@@ -20,13 +20,16 @@ validate are collection errors naming the file and ``tests[i]``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from llmos_jupyter._exceptions import WorkflowError
 from llmos_jupyter._testing.cases import Case
 from llmos_jupyter._testing.runner import CaseResult, load_file, run_case
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr  # pytest exports no public name for it
 
 __all__ = ["WorkflowCaseFailed", "WorkflowCaseItem", "WorkflowFile"]
 
@@ -100,7 +103,7 @@ class WorkflowCaseItem(pytest.Item):
         if not result.passed:
             raise WorkflowCaseFailed(result)
 
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, WorkflowCaseFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)

@@ -103,6 +103,7 @@ def load_file(path: str | Path, library: Any) -> tuple[Workflow, list[Case]]:
 
     problems = []
     for case in cases:
+        found: list[Any]  # WorkflowProblems, or the one message of a malformed override
         try:
             found = validate(workflow, library, case.overrides)
         except ValueError as exc:  # a malformed override key
