@@ -250,13 +250,14 @@ def _map(ctx: _RunContext, node_id: str, sub: Any, inputs: dict[str, Any],
                 finished_set, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished_set:
                     i = pending.pop(fut)
-                    exc = fut.exception()
-                    if exc is not None and not (keep_going and isinstance(exc, ControlError)):
+                    failure = fut.exception()  # not `exc`: an except clause above binds it
+                    if failure is not None and not (keep_going
+                                                    and isinstance(failure, ControlError)):
                         for other in pending:
                             other.cancel()
-                        raise (ControlError(f"map: {exc}") if isinstance(exc, ControlError)
-                               else exc)
-                    record(i, None if exc else fut.result(), exc)
+                        raise (ControlError(f"map: {failure}")
+                               if isinstance(failure, ControlError) else failure)
+                    record(i, None if failure else fut.result(), failure)
             if ctx.cancel.is_set() and done < total:
                 raise ControlError(f"map cancelled after {done} of {total} items")
         finally:
