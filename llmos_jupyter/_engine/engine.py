@@ -464,6 +464,7 @@ class _RunContext:
         self.cancel = cancel
         self.on_event = on_event
         self.results: dict[str, NodeResult] = {}
+        self.selected: list[str] = p.order  # the nodes this run runs (Engine.run narrows it)
         self.started_at = time.time()
         self._t0 = time.perf_counter()
         self._events = engine.events if (engine.events or on_event) else None
@@ -536,7 +537,7 @@ class _RunContext:
             # a skill that reads the outside world (files, a server) says `cache: false`.
             cache = None
         key = cache_key(skill.code_hash, values, upstream_keys) if cache is not None else None
-        if key is not None:
+        if key is not None and cache is not None:  # (key is None when cache is)
             hit = cache.get(key)
             if hit is not None:
                 result = NodeResult(node_id, skill.skill_id, "cached", hit, inputs, wired,
@@ -617,7 +618,7 @@ class _RunContext:
         results[node_id] = NodeResult(node_id, skill.skill_id, "completed", outputs, inputs, wired,
                                       None, None, ms, started, key, log, isolated, attempt,
                                       self._subruns.pop(node_id, None) if self._subruns else None)
-        if key is not None:
+        if key is not None and cache is not None:
             cache.put(key, outputs)
         self.emit(Event("node_finished", self.run_id, node_id, skill.skill_id, "completed", ms,
                         outputs=outputs))
@@ -645,7 +646,7 @@ class _RunContext:
         except BaseException as exc:
             if captured.size and getattr(exc, "log", None) is None:
                 try:  # the failure keeps what the node printed before it failed
-                    exc.log = captured.text()  # type: ignore[union-attr]
+                    exc.log = captured.text()  # type: ignore[attr-defined]  # any exception
                 except Exception:
                     pass
             raise
@@ -933,7 +934,7 @@ def _describe(exc: BaseException) -> str:
     """``Type: message`` of a node's exception, safe against a raising ``__str__``."""
     name = type(exc).__name__
     if type(exc).__name__ == "SkillExited":
-        return f"SystemExit: {exc.code}"
+        return f"SystemExit: {getattr(exc, 'code', None)}"
     if isinstance(exc, SystemExit):
         return f"SystemExit: the skill called exit({exc.code!r}) before returning its outputs"
     if isinstance(exc, KeyboardInterrupt):
