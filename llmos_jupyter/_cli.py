@@ -525,8 +525,10 @@ def _print_summary(out: Any, result: RunResult, library: SkillLibrary,
              f"{result.status} in {result.duration_ms:.0f} ms")
     if verbose or len(nodes) <= _SUMMARY_NODES:
         table = Table(title=escape(title), title_justify="left")
-        for col, kw in (("node", {}), ("skill", {"style": "dim"}), ("status", {}),
-                        ("ms", {"justify": "right"}), ("note", {"overflow": "fold"})):
+        columns: list[tuple[str, dict[str, Any]]] = [
+            ("node", {}), ("skill", {"style": "dim"}), ("status", {}),
+            ("ms", {"justify": "right"}), ("note", {"overflow": "fold"})]
+        for col, kw in columns:
             table.add_column(col, **kw)
         for node_id, r in nodes.items():
             mark, style = _STATUS_STYLE.get(r.status, ("?", ""))
@@ -776,8 +778,8 @@ def _cmd_check(args: argparse.Namespace, out: Any, err: Any) -> int:
             actor_problems = check_actor_skill(skill)
             if actor_problems:
                 bad += 1
-                for exc in actor_problems:
-                    err.print(f"[red]✗[/] {escape(_clean(exc))}", highlight=False)
+                for problem in actor_problems:  # (`exc` is bound by an except clause above)
+                    err.print(f"[red]✗[/] {escape(_clean(problem))}", highlight=False)
                 continue
             kind = "actor" if is_actor(skill) else "executable" if skill.executable else "standard"
             out.print(f"[green]✓[/] {escape(_clean(f))} ({escape(_clean(skill.skill_id))}, {kind})",
