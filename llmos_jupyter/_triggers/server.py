@@ -406,7 +406,7 @@ class TriggerServer:
 
         items = [(s, t) for s in self.served for t in s.triggers if isinstance(t, FileTrigger)]
         folders = sorted({str(t.folder) for _, t in items})
-        for s, t in items:  # files present at start are not new: --once handles those
+        for _, t in items:  # files present at start are not new: --once handles those
             self._seen.update(str(f) for f in _matching_files(t))
         for changes in watchfiles.watch(*folders, stop_event=self.stop_event, debounce=300,
                                         rust_timeout=200, yield_on_timeout=True,
