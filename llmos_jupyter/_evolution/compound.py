@@ -64,7 +64,8 @@ class Learned:
 
     def spread(self) -> str:
         if self.rule == "median":
-            return f"min {_fmt(self.minimum)}, max {_fmt(self.maximum)}, {self.distinct} distinct in {self.n} runs"
+            return (f"min {_fmt(self.minimum)}, max {_fmt(self.maximum)}, "
+                    f"{self.distinct} distinct in {self.n} runs")
         if self.rule == "mode":
             return f"{self.share:.0%} of {self.n} runs, {self.distinct} distinct"
         if self.rule == "derived":
@@ -169,7 +170,8 @@ def build_compound(pattern: Pattern, library: SkillLibrary, *, skill_id: str | N
         "params and wires.")))
 
     input_map = {p.name: (nodes[i], port.name) for (i, port), p in zip(free, inputs, strict=True)}
-    output_map = {pname: (nodes[i], port.name) for (i, port), pname in zip(sinks, out_names, strict=True)}
+    output_map = {pname: (nodes[i], port.name)
+                  for (i, port), pname in zip(sinks, out_names, strict=True)}
     sid = skill_id or compound_id(pattern, nodes)
     title = name or "Compound: " + " → ".join(nodes)
     desc = description or (

@@ -175,7 +175,8 @@ def evolve(*, home: str | Path | None = None, min_runs: int = 3, dry_run: bool =
         c = cand.compound
         learned = ", ".join(f"{lr.input}={lr.value!r}" for lr in c.learned
                             if lr.rule in ("median", "mode"))
-        message = (f"evolve: {verb} compound skill {cand.skill_id} from {c.pattern.support} runs\n\n"
+        message = (f"evolve: {verb} compound skill {cand.skill_id} from "
+                   f"{c.pattern.support} runs\n\n"
                    f"Pattern {c.pattern.hash}: " + " -> ".join(m.skill for m in c.pattern.members)
                    + (f"\nLearned defaults: {learned}" if learned else ""))
         if cand.untrusted is not None:
@@ -235,7 +236,8 @@ def _candidate(pattern: Pattern, library: SkillLibrary, existing: dict[str, Skil
                               description=old.description if old is not None else None)
     if old is not None:
         path = Path(old.path) if old.path is not None else None
-        same = path is not None and path.is_file() and path.read_text(encoding="utf-8") == compound.markdown
+        same = (path is not None and path.is_file()
+                and path.read_text(encoding="utf-8") == compound.markdown)
         return Candidate(pattern, "unchanged" if same else "update", sid,
                          "" if same else "more runs: learned defaults and provenance refreshed",
                          compound, path, untrusted=untrusted)
