@@ -46,7 +46,8 @@ from pathlib import Path
 __all__ = ["PYODIDE_VERSION", "LiteBuild", "build_site", "repo_root"]
 
 PYODIDE_VERSION = "314.0.7"
-"""The npm ``pyodide`` release the offline site is made from (the kernel expects 314.0.6; same ABI)."""
+"""The npm ``pyodide`` release the offline site is made from (the kernel expects 314.0.6;
+same ABI)."""
 
 # Pure wheels of the Pyodide lock the offline site carries (at the lock's versions):
 # the kernel's own needs (micropip, IPython and its dependencies) and what our core uses.
