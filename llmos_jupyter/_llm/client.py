@@ -59,8 +59,9 @@ def _sdk() -> Any:
     try:
         import anthropic
     except ImportError:
-        raise LlmNotInstalled("the LLM layer needs the Anthropic SDK: "
-                              "pip install 'llmos-jupyter[llm]' (or pip install anthropic)") from None
+        raise LlmNotInstalled(
+            "the LLM layer needs the Anthropic SDK: "
+            "pip install 'llmos-jupyter[llm]' (or pip install anthropic)") from None
     return anthropic
 
 

@@ -69,7 +69,10 @@ units. Only use skills and ports that exist (get_skill shows them).
 
 """ + DATA_NOTE
 
-_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "i", "in", "is", "it", "of", "on", "or", "please", "the", "this", "to", "with", "what", "which", "you", "your", "me", "my", "we", "our", "can", "do", "does", "using", "use"])
+_STOP = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "i",
+    "in", "is", "it", "of", "on", "or", "please", "the", "this", "to", "with", "what", "which",
+    "you", "your", "me", "my", "we", "our", "can", "do", "does", "using", "use"])
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -118,7 +121,8 @@ def score_skills(query: str, skills: Sequence[Skill]) -> list[tuple[float, Skill
     for skill, d in zip(skills, docs, strict=True):
         v = _vector(d, idf)
         scored.append((sum(w * v.get(t, 0.0) for t, w in q.items()), skill))
-    order = {s.skill_id: i for i, s in enumerate(sorted(skills, key=lambda s: (s.category, s.skill_id)))}
+    by_name = sorted(skills, key=lambda s: (s.category, s.skill_id))
+    order = {s.skill_id: i for i, s in enumerate(by_name)}
     return sorted(scored, key=lambda x: (-x[0], order[x[1].skill_id]))
 
 
@@ -212,7 +216,8 @@ class SkillContext:
             reserve = 0
             left = (budget - used) * 4 - 80
             if left > 200:
-                text = notebook if len(notebook) <= left else notebook[: left - 20] + "\n…(truncated)"
+                text = (notebook if len(notebook) <= left
+                        else notebook[: left - 20] + "\n…(truncated)")
                 add("## The user's notebook\n<notebook-data>\n" + quote_data(text)
                     + "\n</notebook-data>")
         return cls("\n\n".join(parts), indexed, detailed, bodies, used)

@@ -94,7 +94,8 @@ def _bytes_of(buffer: Any) -> bytes:
 def _response(request: httpx2.Request, status: int, headers: list[tuple[str, str]],
               content: bytes) -> httpx2.Response:
     # fetch already decoded any content-encoding; do not let httpx2 decode twice.
-    headers = [(k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")]
+    headers = [(k, v) for k, v in headers
+               if k.lower() not in ("content-encoding", "content-length")]
     return httpx2.Response(status, headers=headers, content=content, request=request)
 
 

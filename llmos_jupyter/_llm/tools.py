@@ -337,7 +337,8 @@ class Toolbox:
         if wid is None:
             raise ToolError("no workflow yet; call create_workflow first")
         if wid not in self.workflows:
-            raise ToolError(f"no workflow {wid!r}; workflows: {', '.join(self.workflows) or 'none'}")
+            raise ToolError(f"no workflow {wid!r}; workflows: "
+                            f"{', '.join(self.workflows) or 'none'}")
         return self.workflows[wid]
 
     def _skill(self, skill_id: str) -> Skill:
