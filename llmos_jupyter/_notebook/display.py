@@ -196,7 +196,8 @@ def value_html(value: Any, unit: str | None = None) -> str:
                 len(r) <= 12 for r in value):
             rows = "".join("<tr>" + "".join(f"<td style='{_TD}'>{_e(_num(c))}</td>" for c in r)
                            + "</tr>" for r in value[:20])
-            more = f"<div style='color:#666'>… {len(value) - 20} more rows</div>" if len(value) > 20 else ""
+            more = (f"<div style='color:#666'>… {len(value) - 20} more rows</div>"
+                    if len(value) > 20 else "")
             return f"<table style='{_STYLE}'>{rows}</table>{more}"
         return f"<code>{_e(summarize(value, None, 200))}</code>{u}"
     if isinstance(value, dict):
@@ -318,7 +319,8 @@ class NodeOutputs:
                   f"{' · '.join(foot)}</div>") if foot else ""
         bundle: dict[str, Any] = {
             "text/plain": repr(self),
-            "text/html": f"<div>{head}<table style='{_STYLE}'>{''.join(rows)}</table>{footer}</div>",
+            "text/html": (f"<div>{head}<table style='{_STYLE}'>{''.join(rows)}</table>"
+                          f"{footer}</div>"),
         }
         images = [v for v in shown.values() if isinstance(v, (bytes, bytearray)) or is_png(v)]
         if len(images) == 1:
@@ -375,13 +377,15 @@ class SkillTable:
             kind = "" if s.executable else " <i>(standard)</i>"
             rows.append(
                 f"<tr><td style='{_TD}'><code>{_e(s.skill_id)}</code></td>"
-                f"<td style='{_TD}'>{_e(s.category)}</td><td style='{_TD}'>{_e(s.volume or 'memory')}</td>"
+                f"<td style='{_TD}'>{_e(s.category)}</td>"
+                f"<td style='{_TD}'>{_e(s.volume or 'memory')}</td>"
                 f"<td style='{_TD}'>{_e(_ports_text(s.inputs))}</td>"
                 f"<td style='{_TD}'>{_e(_ports_text(s.outputs))}</td>"
                 f"<td style='{_TD}'>{_e(redact(s.description))}{kind}</td></tr>")
         title = f"<div><b>{_e(self.title)}</b></div>" if self.title else ""
         return {"text/plain": repr(self),
-                "text/html": f"{title}<table style='{_STYLE}'><tr>{head}</tr>{''.join(rows)}</table>"}
+                "text/html": (f"{title}<table style='{_STYLE}'><tr>{head}</tr>"
+                              f"{''.join(rows)}</table>")}
 
 
 def _port_table_md(ports: Sequence[Any]) -> str:
@@ -421,7 +425,8 @@ class SkillView:
             meta += " · requires " + ", ".join(f"`{r}`" for r in s.requires)
         parts = [f"## {s.name}", s.description, meta]
         if s.executable:
-            parts += ["**Inputs**", _port_table_md(s.inputs), "**Outputs**", _port_table_md(s.outputs)]
+            parts += ["**Inputs**", _port_table_md(s.inputs),
+                      "**Outputs**", _port_table_md(s.outputs)]
         body = s.body
         if s.code is not None and s.code.strip() not in body:
             fence = "`" * max(3, _longest_backtick_run(s.code) + 1)

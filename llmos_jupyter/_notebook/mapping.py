@@ -19,8 +19,8 @@ Where things live::
 
 Skills defined inline in cells travel with the workflow as skill Markdown in
 ``workflow.extra["inline_skills"]`` (``{skill_id: text}``), so an exported
-``*.workflow.json`` stays self-contained; :meth:`Workflow.inline_skills` parses them and validation / runs see them above the
-library's skills.
+``*.workflow.json`` stays self-contained; :meth:`Workflow.inline_skills` parses them and
+validation / runs see them above the library's skills.
 
 Round trip: ``workflow_from_notebook(notebook_from_workflow(wf)).to_json() ==
 wf.to_json()``, except that nested key order inside extra node/edge fields and inside
@@ -356,7 +356,8 @@ def _compact_inline(node_id: str, markdown: str, wires: tuple[Wire, ...],
 
     try:
         skill = parse_skill(markdown)
-        if skill.code is None or skill.runtime != "python" or skill.skill_id != skill_id_for(node_id):
+        if (skill.code is None or skill.runtime != "python"
+                or skill.skill_id != skill_id_for(node_id)):
             return None
         default_desc = f"Defined inline in the notebook cell %%skill {node_id}."
         source = format_skill_cell(
@@ -539,7 +540,8 @@ def notebook_graph(nb: Any) -> NotebookGraph:
             if parsed.inline:
                 sid = parsed.skill.skill_id
                 known = inline.get(sid)
-                if known is not None and known[1] != parsed.node_id and known[0] != parsed.skill_markdown:
+                if (known is not None and known[1] != parsed.node_id
+                        and known[0] != parsed.skill_markdown):
                     raise WorkflowError(f"%%skill {parsed.node_id}: node {known[1]!r} already "
                                         f"defines the inline skill {sid!r} differently")
                 inline[sid] = (parsed.skill_markdown, parsed.node_id)

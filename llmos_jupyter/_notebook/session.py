@@ -160,7 +160,8 @@ class NotebookSession:
         return out
 
     # -- running -------------------------------------------------------------------------
-    def select(self, targets: Iterable[str] | None = None, *, downstream: bool = False) -> list[str]:
+    def select(self, targets: Iterable[str] | None = None, *,
+               downstream: bool = False) -> list[str]:
         """The nodes a run needs: ``targets`` and their upstream (all nodes for ``None``);
         with ``downstream``, also every node downstream of the targets (and what those
         need).
