@@ -444,7 +444,9 @@ def _compatibility(skill: Skill) -> str:
         how = "ngspice"
     text = (f"An executable llmos-jupyter skill (runtime {skill.runtime}): runs in {how}; "
             "run it with `llmos run`, `%%skill` or `llmos skills import` then the engine.")
-    return text if len(text) <= MAX_COMPATIBILITY_CHARS else text[: MAX_COMPATIBILITY_CHARS - 1] + "…"
+    if len(text) <= MAX_COMPATIBILITY_CHARS:
+        return text
+    return text[: MAX_COMPATIBILITY_CHARS - 1] + "…"
 
 
 def _replace_code(body: str, code: str, script: str) -> str:

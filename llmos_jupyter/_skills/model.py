@@ -33,7 +33,8 @@ _MEMORY_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B?|B)?\s*$")
 _MEMORY_UNITS = {"": 1, "B": 1}
 for _i, _p in enumerate("KMGT", start=1):
     # "4GiB" and "4Gi" are binary (2**30); "4GB" and "4G" decimal (10**9), as in Kubernetes.
-    _MEMORY_UNITS.update({f"{_p}iB": 1024**_i, f"{_p}i": 1024**_i, f"{_p}B": 1000**_i, _p: 1000**_i})
+    _MEMORY_UNITS.update({f"{_p}iB": 1024**_i, f"{_p}i": 1024**_i,
+                          f"{_p}B": 1000**_i, _p: 1000**_i})
 
 
 def memory_bytes(value: int | str) -> int:
@@ -170,7 +171,8 @@ class Skill:
                 linecache.cache[self.source_name] = (
                     len(source), None, source.splitlines(keepends=True), self.source_name,
                 )
-            namespace: dict[str, Any] = {"__name__": f"llmos_skill_{self.skill_id.replace('-', '_')}"}
+            module_name = f"llmos_skill_{self.skill_id.replace('-', '_')}"
+            namespace: dict[str, Any] = {"__name__": module_name}
             exec(compile(source, self.source_name, "exec"), namespace)
             fn = namespace.get("execute")
             if not callable(fn):

@@ -95,7 +95,8 @@ def preview(value: Any, port_type: str = "any", unit: str | None = None, *,
                 "text": text[:_MAX_TEXT]}
     if isinstance(value, Mapping):
         text = json.dumps(jsonable(dict(value)), indent=1)
-        return {"kind": "object", "text": text[:_MAX_TEXT], "keys": [str(k) for k in list(value)[:20]]}
+        return {"kind": "object", "text": text[:_MAX_TEXT],
+                "keys": [str(k) for k in list(value)[:20]]}
     return {"kind": "other", "text": repr(value)[:_MAX_TEXT]}
 
 

@@ -121,7 +121,8 @@ def compile_schema(schema: dict[str, Any]) -> Callable[[Any], list[SchemaProblem
         if node is True or node == {}:
             return lambda value, path: iter(())
         if node is False:
-            return lambda value, path: iter([SchemaProblem(path, "false", "no value is allowed here")])
+            return lambda value, path: iter([SchemaProblem(path, "false",
+                                                           "no value is allowed here")])
         unknown = set(node) - _ANNOTATIONS - _KEYWORDS
         if unknown:
             raise ValueError(f"skill schema uses unsupported keywords {sorted(unknown)}")
@@ -193,8 +194,9 @@ def compile_schema(schema: dict[str, Any]) -> Callable[[Any], list[SchemaProblem
         for key, bad, word in (("minItems", lambda n, m: n < m, "fewer than"),
                                ("maxItems", lambda n, m: n > m, "more than")):
             if key in node:
-                def check_count(value: Any, path: tuple[Any, ...], key: str = key, m: int = node[key],
-                                bad: Any = bad, word: str = word) -> Iterator[SchemaProblem]:
+                def check_count(value: Any, path: tuple[Any, ...], key: str = key,
+                                m: int = node[key], bad: Any = bad,
+                                word: str = word) -> Iterator[SchemaProblem]:
                     if isinstance(value, list) and bad(len(value), m):
                         yield SchemaProblem(path, key, f"has {word} {m} items", value)
                 checks.append(check_count)
