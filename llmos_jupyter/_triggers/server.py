@@ -352,7 +352,8 @@ class TriggerServer:
                 if isinstance(t, FileTrigger):
                     node, port = t.input.split(".", 1)
                     done = {r.overrides.get(node, {}).get(port) for r in runs
-                            if r.status == "completed" and isinstance(r.overrides.get(node), Mapping)}
+                            if r.status == "completed"
+                            and isinstance(r.overrides.get(node), Mapping)}
                     for f in _matching_files(t):
                         if str(f) not in done:
                             out.append((s, t, str(f), f": {f.name}"))
@@ -474,7 +475,8 @@ class TriggerServer:
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > self.max_body:
-                    self.log(f"{name}: refused POST {trigger.path}: body over {self.max_body} bytes")
+                    self.log(f"{name}: refused POST {trigger.path}: "
+                             f"body over {self.max_body} bytes")
                     return reply(413, error=f"body larger than {self.max_body} bytes")
             raw = bytes(body)
             if trigger.secret_env:
