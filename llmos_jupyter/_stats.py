@@ -184,7 +184,8 @@ def compute_stats(records: Iterable[Any], *, bottlenecks: int = BOTTLENECKS) -> 
         "cache_hit_rate": _rate(node_runs["cached"], chances),
         "workflows": [{**w, "success_rate": _rate(w["completed"], w["runs"]),
                        "last": _iso(w["last"])}
-                      for w in sorted(workflows.values(), key=lambda w: (-w["runs"], w["workflow"]))],
+                      for w in sorted(workflows.values(),
+                                      key=lambda w: (-w["runs"], w["workflow"]))],
         "nodes": node_rows,
         "bottlenecks": top,
         "failures": [{**g, "last": _iso(g["last"])}

@@ -163,7 +163,8 @@ def _load(home: Path) -> dict[str, Any]:
 def _save(home: Path, data: dict[str, Any]) -> None:
     from llmos_jupyter._atomic import atomic_write_text
 
-    atomic_write_text(_store_dir(home) / "signatures.json", json.dumps(data, indent=1, sort_keys=True))
+    atomic_write_text(_store_dir(home) / "signatures.json",
+                      json.dumps(data, indent=1, sort_keys=True))
 
 
 def _store_lock(home: Path) -> Any:

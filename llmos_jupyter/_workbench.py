@@ -132,7 +132,8 @@ class Workbench:
     _by_library: ClassVar[weakref.WeakValueDictionary[int, Workbench]] = (
         weakref.WeakValueDictionary())
 
-    def __init__(self, library: SkillLibrary | None = None, *, engine: Engine | None = None) -> None:
+    def __init__(self, library: SkillLibrary | None = None, *,
+                 engine: Engine | None = None) -> None:
         from llmos_jupyter._api import default_engine, default_library
 
         if library is None:
