@@ -48,7 +48,7 @@ def execute(inputs):
         if r is not None and r.ok and port in r.outputs:
             out[name] = r.outputs[port]
     return out
-'''
+'''  # noqa: E501 -- generated code: rewrapping it would change generated skills' code hash
 
 
 def workflow_skill_markdown(path: str | Path, library: Any, skill_id: str | None = None) -> str:
