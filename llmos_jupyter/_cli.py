@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true")
     sh = ss.add_parser("show", help="show one skill")
     sh.add_argument("skill_id")
-    ck = ss.add_parser("check", help="validate skill files (every problem of each); exits 1 on errors")
+    ck = ss.add_parser("check",
+                       help="validate skill files (every problem of each); exits 1 on errors")
     ck.add_argument("paths", nargs="+", type=Path)
 
     ev = sub.add_parser("evolve", help="mine trace notebooks into compound skills",
@@ -118,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--min-runs", type=int, default=3, metavar="N",
                     help="successful traces a pattern needs (default 3)")
     ev.add_argument("--dry-run", action="store_true",
-                    help="explain each candidate (support, members, learned defaults); write nothing")
+                    help="explain each candidate (support, members, learned defaults); "
+                         "write nothing")
 
     vo = sub.add_parser("volume", help="history of the git-backed user and team volumes")
     vs = vo.add_subparsers(dest="volume_command", required=True)
