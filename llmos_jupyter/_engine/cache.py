@@ -63,7 +63,8 @@ def cache_key(
         payload = repr(sorted(values.items()))
     else:
         try:
-            payload = json.dumps(values, sort_keys=True, separators=(",", ":"), default=_json_default)
+            payload = json.dumps(values, sort_keys=True, separators=(",", ":"),
+                                 default=_json_default)
         except (TypeError, ValueError):
             return None
     h = _seeded(code_hash).copy()
