@@ -828,8 +828,9 @@ class _RunContext:
         status = ("cancelled" if self.cancel.is_set() and incomplete
                   else "failed" if incomplete else "completed")
         # self.results is in completion order, which is execution order for one worker.
-        result = RunResult(self.run_id, self.plan.workflow, status, self.results, self.plan.overrides,
-                           self.started_at, (time.perf_counter() - self._t0) * 1e3)
+        result = RunResult(self.run_id, self.plan.workflow, status, self.results,
+                           self.plan.overrides, self.started_at,
+                           (time.perf_counter() - self._t0) * 1e3)
         if self.isolation_warning:
             result.warnings.append(self.isolation_warning)
         result.trigger = self.trigger
