@@ -80,4 +80,5 @@ def _browser_hint(name: str, loaded: str) -> str:
                 f"load it from inside a run (no WebAssembly stack switching); run "
                 f"`import {_IMPORT_NAMES.get(name.lower(), name.replace('-', '_'))}` or "
                 f"%pip install {name} in a cell first")
-    return f"loading {name} from this site's Pyodide distribution failed ({loaded}); try %pip install {name}"
+    return (f"loading {name} from this site's Pyodide distribution failed ({loaded}); "
+            f"try %pip install {name}")
