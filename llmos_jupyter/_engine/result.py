@@ -144,4 +144,5 @@ class RunResult:
 
     def __repr__(self) -> str:
         return (f"<RunResult {self.run_id} {self.status}: {len(self.ran)} ran, "
-                f"{len(self.cached)} cached, {len(self.failed)} failed, {len(self.skipped)} skipped>")
+                f"{len(self.cached)} cached, {len(self.failed)} failed, "
+                f"{len(self.skipped)} skipped>")
