@@ -78,7 +78,8 @@ def normalize_overrides(overrides: Overrides | None) -> dict[str, dict[str, Any]
             node, port = key.split(".", 1)
             out.setdefault(node, {})[port] = value
         else:
-            raise ValueError(f"override {key!r} must be 'NODE.PORT' or map a node to {{port: value}}")
+            raise ValueError(f"override {key!r} must be 'NODE.PORT' or map a node to "
+                             "{port: value}")
     return out
 
 
@@ -205,7 +206,8 @@ def _analyse(
 
     for node_id, values in overrides.items():
         if node_id not in nodes:
-            add(WorkflowProblem("missing-node", f"override for unknown node{_suggest(node_id, nodes)}",
+            add(WorkflowProblem("missing-node",
+                                f"override for unknown node{_suggest(node_id, nodes)}",
                                 node=node_id))
         elif node_id in skills:
             _check_params(node_id, skills[node_id], values, "override", add)
@@ -253,7 +255,8 @@ def _analyse(
                     f"{e.target_handle!r}{_suggest(e.target_handle, dst_skill.input_ports)}",
                     node=e.target, port=e.target_handle, edge=e.id))
                 ok = False
-        if src_port is not None and dst_port is not None and not compatible(src_port.type, dst_port.type):
+        if (src_port is not None and dst_port is not None
+                and not compatible(src_port.type, dst_port.type)):
             add(WorkflowProblem(
                 "type-mismatch", f"output {e.source}.{e.source_handle} is {src_port.type} but "
                 f"input {e.target}.{e.target_handle} expects {dst_port.type}",
@@ -395,7 +398,8 @@ def _kahn(ids: list[str], deps: Iterable[tuple[int, int]]) -> list[str] | None:
     return order if len(order) == n else None
 
 
-def _check_params(node_id: str, skill: Skill, values: Mapping[str, Any], kind: str, add: Any) -> None:
+def _check_params(node_id: str, skill: Skill, values: Mapping[str, Any], kind: str,
+                  add: Any) -> None:
     ports = skill.input_ports
     for name, value in values.items():
         port = ports.get(name)
