@@ -346,8 +346,10 @@ class _SkillLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstru
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # the node's first event: composing it is next
                 raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels",
-                                     self.peek_event().start_mark, "yaml-depth")
+                                     event.start_mark if event is not None else None,
+                                     "yaml-depth")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -375,7 +377,10 @@ class _SkillLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstru
         return super().construct_yaml_int(node)
 
 
-_SkillLoader.add_constructor("tag:yaml.org,2002:int", _SkillLoader.construct_yaml_int)
+# types-PyYAML binds add_constructor's class to its own loader classes; this one is a
+# loader too (unused-ignore: without the stubs installed, yaml is untyped).
+_SkillLoader.add_constructor(  # type: ignore[type-var, unused-ignore]
+    "tag:yaml.org,2002:int", _SkillLoader.construct_yaml_int)
 _SkillLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
