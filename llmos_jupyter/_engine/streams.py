@@ -136,8 +136,8 @@ def routing() -> Iterator[None]:
     with _lock:
         if _users == 0:
             _saved = (sys.stdout, sys.stderr)
-            sys.stdout = _Router(sys.stdout, "stdout")  # type: ignore[assignment]
-            sys.stderr = _Router(sys.stderr, "stderr")  # type: ignore[assignment]
+            sys.stdout = _Router(sys.stdout, "stdout")
+            sys.stderr = _Router(sys.stderr, "stderr")
             _pid = os.getpid()
             os._exit = _guarded_os_exit
         _users += 1
