@@ -71,7 +71,7 @@ def load_from_distribution(name: str) -> str:
         return "cannot-wait"
     if not can_run_sync():
         return "cannot-wait"
-    import pyodide_js  # type: ignore[import-not-found]
+    import pyodide_js  # mypy flags a missing module once per file (ignored above)
 
     try:
         run_sync(pyodide_js.loadPackage(key))

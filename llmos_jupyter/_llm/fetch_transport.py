@@ -162,14 +162,14 @@ class FetchTransport(httpx2.BaseTransport):
             self._fetch, default_to_js = _pyodide_fetch()
             self._to_js = self._to_js or default_to_js
             try:
-                from pyodide.ffi import can_run_sync, run_sync  # type: ignore[import-not-found]
+                from pyodide.ffi import can_run_sync, run_sync  # (ignored above: once a file)
 
                 if can_run_sync():
                     self._run_sync = run_sync
             except ImportError:
                 pass
             if self._run_sync is None:
-                import js  # type: ignore[import-not-found]
+                import js  # mypy flags a missing module once per file (ignored above)
 
                 self._xhr = js.XMLHttpRequest.new
 
