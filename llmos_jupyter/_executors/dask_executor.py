@@ -136,7 +136,10 @@ class DaskExecutor(Executor):
                     "engine under `if __name__ == \"__main__\":` — the workers are spawned "
                     "processes that import the script again") from None
             self.client = distributed.Client(self.cluster, set_as_default=False)
-        self.address = self.client.scheduler.address
+        scheduler_rpc = self.client.scheduler  # None only on a client that never started
+        if scheduler_rpc is None:
+            raise ExecutorUnavailable("the Dask client has no scheduler connection")
+        self.address = scheduler_rpc.address
         self.dashboard_link = self._dashboard()
         self._lock = threading.Lock()
         self._cancelled: set[str] = set()
