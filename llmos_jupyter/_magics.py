@@ -217,8 +217,9 @@ class LlmosMagics(Magics):
         "to stderr."))
     trace = Bool(True, config=True, help="Write a trace notebook for every run.")
     # The InteractiveShell these magics are registered on (None in a bare instance).
-    # IPython's Magics declares an untyped ``shell = None``, so mypy types it None.
-    shell: InteractiveShell | None  # type: ignore[assignment]
+    # IPython's Magics declares an untyped ``shell = None``, so mypy types it None (unless
+    # it checks IPython's untyped defs: then the ignore is unused).
+    shell: InteractiveShell | None  # type: ignore[assignment, unused-ignore]
 
     def __init__(self, shell: Any = None, *, library: SkillLibrary | None = None,
                  workbench: Workbench | None = None, **kwargs: Any) -> None:
