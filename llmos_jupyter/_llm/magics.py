@@ -234,7 +234,8 @@ class LlmMagics(Magics):
         return None
 
     def _show_build(self, answer: Any) -> None:
-        from IPython.display import Image, display
+        from IPython.core.display import Image  # where it is defined (mypy: no implicit re-export)
+        from IPython.display import display
 
         from llmos_jupyter._notebook import display as views
         from llmos_jupyter._notebook.cells import parse_skill_cell
