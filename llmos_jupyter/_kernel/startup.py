@@ -81,7 +81,7 @@ def enable(shell: Any = None) -> None:
     """Load the llmos magics into ``shell`` (default: the running IPython) and register
     skill-cell completion."""
     if shell is None:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
 
         shell = get_ipython()
     if shell is None:
