@@ -426,7 +426,7 @@ def _on_kernel_main_thread() -> bool:
     """True in a Jupyter kernel's main thread, where comm messages are handled."""
     if threading.current_thread() is not threading.main_thread() or "IPython" not in sys.modules:
         return False
-    from IPython import get_ipython
+    from IPython.core.getipython import get_ipython
 
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
