@@ -109,8 +109,14 @@ def compute_stats(records: Iterable[Any], *, bottlenecks: int = BOTTLENECKS) -> 
     workflows: dict[str, dict[str, Any]] = {}
     nodes: dict[tuple[str, str], dict[str, Any]] = {}
     failures: dict[str, dict[str, Any]] = {}
+    llm_cost = 0.0
+    llm_runs = 0
     for rec in records:
         runs += 1
+        cost = getattr(rec, "llm_cost_usd", 0.0) or 0.0  # LLM nodes' estimated USD
+        if cost:
+            llm_cost += cost
+            llm_runs += 1
         statuses[rec.status] = statuses.get(rec.status, 0) + 1
         run_ms.append(float(getattr(rec, "duration_ms", 0.0) or 0.0))
         started = rec.started
@@ -190,6 +196,7 @@ def compute_stats(records: Iterable[Any], *, bottlenecks: int = BOTTLENECKS) -> 
         "bottlenecks": top,
         "failures": [{**g, "last": _iso(g["last"])}
                      for g in sorted(failures.values(), key=lambda g: (-g["count"], g["error"]))],
+        "llm": {"runs": llm_runs, "cost_usd": round(llm_cost, 6)},
     }
 
 

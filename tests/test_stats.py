@@ -169,3 +169,16 @@ def test_cli_text_and_errors(runs, capsys):
     assert json.loads(capsys.readouterr().out)["status"] == "invalid"
     assert main(["stats", "--workflow", "nope"]) == 0
     assert "no runs of workflow 'nope'" in capsys.readouterr().out
+
+
+def test_llm_cost_recorded_in_traces_is_summed():
+    from types import SimpleNamespace
+
+    from llmos_jupyter._stats import compute_stats
+
+    def rec(cost):
+        return SimpleNamespace(run_id="r", workflow_id="w", workflow_name="w", status="completed",
+                               started=None, duration_ms=1.0, nodes=[], llm_cost_usd=cost)
+
+    stats = compute_stats([rec(0.0125), rec(0.0), rec(0.0025)])
+    assert stats["llm"] == {"runs": 2, "cost_usd": 0.015}

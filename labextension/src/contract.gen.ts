@@ -594,7 +594,7 @@ export interface ResultError {
   stack: string | null;
 }
 /**
- * One node of a trace record; wired maps a port to 'node.port'.
+ * One node of a trace record; wired maps a port to 'node.port'; attempts (a retry policy), subruns (a control node's nested runs), usage and cost_usd (an LLM node) only when they apply.
  */
 export interface TraceNodeRecord {
   skill: string | null;
@@ -611,6 +611,14 @@ export interface TraceNodeRecord {
   };
   error: string | null;
   cache_key?: string | null;
+  attempts?: number;
+  subruns?: {
+    [k: string]: unknown;
+  }[];
+  usage?: {
+    [k: string]: unknown;
+  };
+  cost_usd?: number;
 }
 /**
  * A trace notebook's metadata.llmos.trace (llmos_jupyter._trace.record).
@@ -631,6 +639,9 @@ export interface TraceRecord {
     [k: string]: TraceNodeRecord;
   };
   versions?: TraceVersions;
+  trigger?: {
+    [k: string]: unknown;
+  };
 }
 export interface TraceVersions {
   llmos_jupyter?: string;
@@ -840,6 +851,7 @@ export interface StatsReport {
   nodes: StatsNode[];
   bottlenecks: StatsBottleneck[];
   failures: StatsFailure[];
+  llm?: StatsLlm;
 }
 export interface StatsFilters {
   workflow: string | null;
@@ -856,4 +868,11 @@ export interface StatsNodeRuns {
   cached: number;
   failed: number;
   skipped: number;
+}
+/**
+ * LLM nodes' estimated cost (USD) and the runs that had any.
+ */
+export interface StatsLlm {
+  runs: number;
+  cost_usd: number;
 }

@@ -104,6 +104,10 @@ def _cmd_stats(args: argparse.Namespace, out: Any, err: Any) -> int:
     if len(report["nodes"]) > _NODE_ROWS:
         out.print(f"… {len(report['nodes']) - _NODE_ROWS} more nodes (--json for all)",
                   highlight=False)
+    llm = report.get("llm") or {}
+    if llm.get("runs"):
+        out.print(f"LLM nodes: ≈ ${llm['cost_usd']:.4f} estimated over {llm['runs']} runs "
+                  "(prices of llmos_jupyter._llm.pricing)", highlight=False)
     if report["bottlenecks"]:
         parts = [f"{text(b['node'])} {pct(b['share'])}" for b in report["bottlenecks"]]
         out.print("bottlenecks (share of node time): " + ", ".join(parts), highlight=False)

@@ -309,14 +309,18 @@ def _trace_defs() -> dict[str, Any]:
         "skill": _null(_STR), "version": _ANY, "code_hash": _null(_STR),
         "status": _ref("NodeStatus"), "duration_ms": _NUM, "started_at": _null(_STR),
         "params": _OBJ, "wired": _map(_STR), "error": _null(_STR), "cache_key": _null(_STR),
+        "attempts": _INT, "subruns": _list(_OBJ), "usage": _OBJ, "cost_usd": _NUM,
     }, ("skill", "status", "duration_ms", "params", "wired", "error"),
-        description="One node of a trace record; wired maps a port to 'node.port'.")
+        description="One node of a trace record; wired maps a port to 'node.port'; attempts "
+                    "(a retry policy), subruns (a control node's nested runs), usage and "
+                    "cost_usd (an LLM node) only when they apply.")
     record = _obj("TraceRecord", {
         "run_id": _STR, "workflow": _ref("WorkflowJSON"), "workflow_path": _null(_STR),
         "overrides": _map(_OBJ), "status": _ref("RunStatus"), "started_at": _null(_STR),
         "duration_ms": _NUM, "nodes": _map(_ref("TraceNodeRecord")),
         "versions": _obj("TraceVersions", {"llmos_jupyter": _STR, "python": _STR,
                                            "platform": _STR}, extra=True),
+        "trigger": _OBJ,
     }, ("run_id", "workflow", "status", "started_at", "duration_ms", "nodes"),
         description="A trace notebook's metadata.llmos.trace (llmos_jupyter._trace.record).")
     meta = _obj("TraceNotebookMetadata", {
@@ -419,6 +423,8 @@ def _stats_defs() -> dict[str, Any]:
         "nodes": _list(_ref("StatsNode")),
         "bottlenecks": _list(_ref("StatsBottleneck")),
         "failures": _list(_ref("StatsFailure")),
+        "llm": _obj("StatsLlm", {"runs": _INT, "cost_usd": _NUM}, ("runs", "cost_usd"),
+                    description="LLM nodes' estimated cost (USD) and the runs that had any."),
     }, ("runs", "statuses", "success_rate", "first", "last", "run_ms", "node_runs",
         "cache_hit_rate", "workflows", "nodes", "bottlenecks", "failures"),
         description="llmos_jupyter._stats.stats_report (llmos stats --json; the run "

@@ -52,6 +52,7 @@ from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
 from llmos_jupyter._engine.result import NodeResult, RunResult
+from llmos_jupyter._skills.ports import jsonable
 from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.ports import is_png, png_bytes
 from llmos_jupyter._trace.record import node_metadata, trace_metadata
@@ -244,6 +245,7 @@ class _RunView:
     workflow: Any
     path: str | None
     path_name: str | None
+    trigger: Any = None
 
 
 _NO_SECRETS = frozenset[str]()
@@ -282,7 +284,8 @@ def _view(result: RunResult, library: SkillLibrary) -> tuple[_RunView, dict[Any,
                               if isinstance(values, dict) else values)
     path = str(wf.path) if wf.path else None
     run = _RunView(result.run_id, result.status, result.started_at, result.duration_ms,
-                   overrides, result.nodes, data, path, Path(path).name if path else None)
+                   overrides, result.nodes, data, path, Path(path).name if path else None,
+                   getattr(result, "trigger", None))
     return run, skills
 
 
@@ -299,9 +302,13 @@ class _Trace:
 
     def __init__(self, result: RunResult, library: SkillLibrary, side: _SideFiles) -> None:
         # The one redaction step.
-        from llmos_jupyter._redact import redact, register_secret
+        from llmos_jupyter._redact import redact, register_secret, register_secrets_in
 
         run, skills = _view(result, library)
+        # Nodes that ran in another process (processes/Dask executors, the sandbox)
+        # registered their secret headers and URL passwords there: register them here too.
+        for nr in run.nodes.values():
+            register_secrets_in(nr.inputs)
         # A secret port's value is masked where it is that port's value, and redacted
         # wherever else it shows up (echoed into another output, an error message).
         for nr in run.nodes.values():
@@ -382,6 +389,7 @@ class _Trace:
                 error=r.error if r.error is None or type(r.error) is str else _safe_repr(r.error),
                 cache_key=(r.cache_key if type(r.cache_key) is str and _HEX.match(r.cache_key)
                            else None),
+                extra=_node_extra(r),
             )
         return {
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -400,6 +408,7 @@ class _Trace:
                     "python": platform.python_version(),
                     "platform": platform.platform(),
                 },
+                trigger=run.trigger if isinstance(run.trigger, dict) else None,
             ),
         }
 
@@ -521,6 +530,27 @@ def _collect(seen: set[str], stack: list[Any]) -> None:
                 push(str.__str__(v) if isinstance(v, str) else
                      dict(dict.items(v)) if isinstance(v, dict) else list(v))
 
+def _node_extra(r: NodeResult) -> dict[str, Any]:
+    """The optional fields of a node's record: retries, nested runs, LLM usage."""
+    from llmos_jupyter._redact import redact_obj
+
+    extra: dict[str, Any] = {}
+    attempts = getattr(r, "attempts", 1)
+    if type(attempts) is int and attempts > 1:
+        extra["attempts"] = attempts
+    subruns = getattr(r, "subruns", None)
+    if isinstance(subruns, list) and subruns:
+        extra["subruns"] = redact_obj(jsonable(subruns))
+    outputs = r.outputs or {}
+    usage, cost = outputs.get("usage"), outputs.get("cost_usd")
+    if isinstance(usage, dict) and "input_tokens" in usage:
+        extra["usage"] = {k: v for k, v in jsonable(usage).items()
+                          if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+            extra["cost_usd"] = float(cost)
+    return extra
+
+
 def _redacted(run: _RunView, skills: dict[Any, _SkillView | None],
               redact: Any) -> tuple[_RunView, dict[Any, _SkillView | None]]:
     """Copies of ``run`` and ``skills`` with every string redacted (ids and keys too)."""
@@ -542,7 +572,7 @@ def _redacted(run: _RunView, skills: dict[Any, _SkillView | None],
     path = r(run.path)
     return _RunView(r(run.run_id), r(run.status), run.started_at, run.duration_ms,
                     r(run.overrides), nodes, r(run.workflow), path,
-                    Path(path).name if path else None), out_skills
+                    Path(path).name if path else None, r(run.trigger)), out_skills
 
 
 def _redact_value(value: Any, redact: Any, depth: int = 0) -> Any:

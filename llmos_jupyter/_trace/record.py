@@ -13,10 +13,14 @@ metadata, ``{"llmos": {"trace": {...}}}``::
     duration_ms   number  wall time of the whole run
     nodes         object  {node id: NODE}, in execution order
     versions      object  {"llmos_jupyter", "python", "platform"}
+    trigger       object  optional: {type, index, detail} of a run `llmos serve` started
 
     NODE = {skill, version, code_hash, status ("completed" | "cached" | "failed" |
             "skipped"), duration_ms, started_at, params, wired {port: "node.port"},
             error, cache_key}
+           + optional attempts (int > 1, a retry policy), subruns (a control node's
+           nested runs: [{tag, run_id, status, duration_ms, nodes}]), usage and cost_usd
+           (an LLM node's token counts and estimated USD)
 
 The JSON Schema of this record is :data:`llmos_jupyter._contract.schemas` ``TraceRecord``
 (the browser's run-history view reads the same fields).
@@ -110,15 +114,35 @@ class RunRecord:
         o = self.raw.get("overrides")
         return o if isinstance(o, Mapping) else {}
 
+    @property
+    def trigger(self) -> Mapping[str, Any] | None:
+        """What started the run (``{type, index, detail}``), ``None`` for a person."""
+        t = self.raw.get("trigger")
+        return t if isinstance(t, Mapping) else None
+
+    @property
+    def llm_cost_usd(self) -> float:
+        """The estimated USD of the run's LLM nodes (their recorded ``cost_usd``)."""
+        nodes = self.raw.get("nodes")
+        if not isinstance(nodes, Mapping):
+            return 0.0
+        return float(sum(n.get("cost_usd") or 0.0 for n in nodes.values()
+                         if isinstance(n, Mapping) and isinstance(n.get("cost_usd"), (int, float))
+                         and not isinstance(n.get("cost_usd"), bool)))
+
 
 def trace_metadata(*, run_id: Any, workflow: Any, workflow_path: str | None, overrides: Any,
                    status: Any, started_at: str | None, duration_ms: float,
                    nodes: Mapping[str, Mapping[str, Any]],
-                   versions: Mapping[str, Any]) -> dict[str, Any]:
+                   versions: Mapping[str, Any],
+                   trigger: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The notebook metadata of a trace, ``{"llmos": {"trace": {...}}}`` (the record's
     fields as the module docstring lists them; values already made JSON-safe, masked and
-    redacted by the caller)."""
+    redacted by the caller). ``trigger`` (``{type, index, detail}``) is recorded for runs
+    that ``llmos serve`` started."""
+    extra = {"trigger": dict(trigger)} if trigger else {}
     return {"llmos": {"trace": {
+        **extra,
         "run_id": run_id,
         "workflow": workflow,
         "workflow_path": workflow_path,
@@ -133,11 +157,15 @@ def trace_metadata(*, run_id: Any, workflow: Any, workflow_path: str | None, ove
 
 def node_metadata(*, skill: Any, version: Any, code_hash: Any, status: Any, duration_ms: float,
                   started_at: str | None, params: Mapping[str, Any], wired: Mapping[str, str],
-                  error: str | None, cache_key: str | None) -> dict[str, Any]:
-    """One entry of the record's ``nodes`` (see the module docstring)."""
+                  error: str | None, cache_key: str | None,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One entry of the record's ``nodes`` (see the module docstring). ``extra`` adds the
+    optional fields: ``attempts`` (> 1 under a retry policy), ``subruns`` (a control node's
+    nested runs: ``[{tag, run_id, status, duration_ms, nodes: {id: {status, duration_ms,
+    error}}}]``), ``usage`` and ``cost_usd`` (an LLM node's tokens and estimated USD)."""
     return {"skill": skill, "version": version, "code_hash": code_hash, "status": status,
             "duration_ms": duration_ms, "started_at": started_at, "params": dict(params),
-            "wired": dict(wired), "error": error, "cache_key": cache_key}
+            "wired": dict(wired), "error": error, "cache_key": cache_key, **(extra or {})}
 
 
 def trace_record_of(notebook_metadata: Any) -> dict[str, Any] | None:

@@ -385,3 +385,27 @@ def test_an_item_that_does_not_fit_the_sub_workflow_is_named(tmp_path, lib, engi
     assert res.nodes["m"].error.startswith("ControlError: map: item 1: node 'sq', port 'x'")
     res = engine.run(path, {"m.continue_on_error": True})
     assert [e["index"] for e in res.nodes["m"].outputs["errors"]] == [1]
+
+
+def test_the_trace_keeps_attempts_nested_runs_and_the_trigger(tmp_path, lib, llmos_home):
+    import nbformat
+
+    from llmos_jupyter._trace.record import read_run_records
+
+    square_flow(tmp_path)
+    path = outer(tmp_path, [
+        {"id": "m", "data": {"skill": "map", "params": {
+            "items": [2, 3], "workflow": "square.workflow.json", "item_input": "x"}}},
+        {"id": "f", "data": {"skill": "flaky", "params": {"succeed_on": 2},
+                             "retry": {"attempts": 3, "on": ["Busy"]}}}])
+    engine = Engine(lib, trace_dir=tmp_path / "traces")
+    lib.get("flaky").load_function().__globals__["TRIES"].clear()
+    res = engine.run(path, trigger={"type": "webhook", "index": 0, "detail": "/hooks/x"})
+    meta = nbformat.read(res.trace, 4).metadata["llmos"]["trace"]
+    assert meta["trigger"] == {"type": "webhook", "index": 0, "detail": "/hooks/x"}
+    assert meta["nodes"]["f"]["attempts"] == 2
+    subruns = sorted(meta["nodes"]["m"]["subruns"], key=lambda s: s["tag"])
+    assert [s["tag"] for s in subruns] == ["0", "1"]
+    assert subruns[0]["nodes"]["sq"]["status"] == "completed"
+    [record] = read_run_records(tmp_path / "traces")
+    assert record.trigger["type"] == "webhook"
