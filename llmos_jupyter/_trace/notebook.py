@@ -52,9 +52,8 @@ from typing import Any
 
 from llmos_jupyter._atomic import atomic_write_text
 from llmos_jupyter._engine.result import NodeResult, RunResult
-from llmos_jupyter._skills.ports import jsonable
 from llmos_jupyter._skills.library import SkillLibrary
-from llmos_jupyter._skills.ports import is_png, png_bytes
+from llmos_jupyter._skills.ports import is_png, jsonable, png_bytes
 from llmos_jupyter._trace.record import node_metadata, trace_metadata
 from llmos_jupyter._version import __version__
 
