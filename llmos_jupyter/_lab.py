@@ -104,24 +104,27 @@ def validate_workflow_json(text: str) -> str:
 
 
 def _run(path: Path) -> dict[str, Any] | None:
-    try:
-        _, trace = _trace_meta(str(path))
-    except (OSError, ValueError):  # unreadable, not JSON, or not a trace: not listed
+    """One row of the run history, from the trace record (read by
+    :mod:`llmos_jupyter._trace.record`, the notebook's tail only)."""
+    from llmos_jupyter._trace.record import read_run_record
+
+    rec = read_run_record(path)
+    if rec is None or not rec.workflow:  # unreadable, not JSON, or not a trace: not listed
         return None
-    wf = trace["workflow"]
-    nodes = trace.get("nodes") or {}
-    params = {n: r.get("params") or {} for n, r in nodes.items() if r.get("params")}
+    nodes = rec.raw.get("nodes") or {}
+    params = {n: r.get("params") for n, r in nodes.items()
+              if isinstance(r, dict) and r.get("params")}
     return {
         "path": str(path),
         "name": path.name,
-        "run_id": trace.get("run_id"),
-        "workflow": wf.get("name") or wf.get("id"),
-        "status": trace.get("status"),
-        "started_at": trace.get("started_at"),
-        "duration_ms": trace.get("duration_ms"),
-        "nodes": {n: r.get("status") for n, r in nodes.items()},
+        "run_id": rec.run_id or None,
+        "workflow": rec.workflow_name,
+        "status": rec.raw.get("status"),
+        "started_at": rec.raw.get("started_at"),
+        "duration_ms": rec.raw.get("duration_ms"),
+        "nodes": {n.node_id: n.status for n in rec.nodes},
         "params": jsonable(params),
-        "overrides": trace.get("overrides") or {},
+        "overrides": dict(rec.overrides),
     }
 
 
@@ -249,10 +252,11 @@ def run_workflow_json(text: str, node: str | None = None, downstream: bool = Fal
 
 
 def _trace_meta(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    from llmos_jupyter._trace.record import trace_record_of
+
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    meta = nb.get("metadata") if isinstance(nb, dict) else None
-    trace = ((meta or {}).get("llmos") or {}).get("trace")
-    if not isinstance(trace, dict) or not isinstance(trace.get("workflow"), dict):
+    trace = trace_record_of(nb.get("metadata") if isinstance(nb, dict) else None)
+    if trace is None or not isinstance(trace.get("workflow"), dict):
         raise ValueError(f"{path}: not an llmos trace notebook (no metadata.llmos.trace)")
     return nb, trace
 

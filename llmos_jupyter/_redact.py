@@ -47,7 +47,6 @@ import logging
 import os
 import re
 import threading
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -161,13 +160,14 @@ def secret_env_names(home: Path | None = None) -> tuple[str, ...]:
     cached = _config_cache.get(key)
     if cached is not None and cached[0] == mtime:
         return cached[1]
+    from llmos_jupyter._config import ConfigError, config_section
+
     names: list[str] = list(ALWAYS_SECRET_ENV)
     try:
-        section = tomllib.loads(path.read_text(encoding="utf-8")).get("secrets", {})
-        env = section.get("env", []) if isinstance(section, dict) else []
+        env = config_section("secrets", home).get("env", [])
         if isinstance(env, list):
             names += [n for n in env if isinstance(n, str) and n not in names]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (ConfigError, OSError):
         pass
     _config_cache[key] = (mtime, tuple(names))
     return tuple(names)

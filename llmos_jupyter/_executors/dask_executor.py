@@ -63,21 +63,10 @@ def config_scheduler(home: Any = None) -> str | None:
     """``[dask] scheduler`` of ``$LLMOS_HOME/config.toml`` (``None`` when not set).
 
     Raises ``ValueError`` naming the file when it is not valid TOML."""
-    import tomllib
-    from pathlib import Path
+    from llmos_jupyter._config import config_section
 
-    from llmos_jupyter._paths import llmos_home
-
-    path = (Path(home) if home is not None else llmos_home()) / "config.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    try:
-        section = tomllib.loads(text).get("dask", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    value = section.get("scheduler") if isinstance(section, dict) else None
+    section = config_section("dask", home)  # ConfigError (a ValueError) names the file
+    value = section.get("scheduler")
     return str(value) if value else None
 
 

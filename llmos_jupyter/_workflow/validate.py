@@ -22,9 +22,7 @@ naming them. Per-node policies in ``data`` (``retry``, ``timeout_s``) are checke
 from __future__ import annotations
 
 import difflib
-import graphlib
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
@@ -36,6 +34,7 @@ from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES, Skill
 from llmos_jupyter._skills.ports import Port, check_value, compatible
 from llmos_jupyter._workflow.control import check_control, control_kind
+from llmos_jupyter._workflow.graph import find_cycle, kahn_order, topological_order
 from llmos_jupyter._workflow.model import INLINE_KEY, Node, Workflow
 
 __all__ = ["Plan", "normalize_overrides", "plan", "topological_order", "validate"]
@@ -292,16 +291,14 @@ def _analyse(
                                     f"({port.type}{', ' + port.unit if port.unit else ''})",
                                     node=node_id, port=port.name))
 
-    order = _kahn(ids, deps)
+    order = kahn_order(ids, deps)
     if order is None:
-        # Only on failure: graphlib names the nodes on one cycle.
+        # Only on failure: find_cycle (graphlib) names the nodes on one cycle.
         predecessors: dict[str, list[str]] = {n: [] for n in ids}
         for target, source in sorted(deps, key=_first):
             predecessors[ids[target]].append(ids[source])
-        try:
-            graphlib.TopologicalSorter(predecessors).prepare()
-        except graphlib.CycleError as exc:
-            cycle = exc.args[1]
+        cycle = find_cycle(predecessors)
+        if cycle:
             add(WorkflowProblem("cycle", "cycle: " + " → ".join(cycle), node=cycle[0]))
 
     if problems or order is None:  # no order: the cycle problem was added above
@@ -357,45 +354,6 @@ def _grouped(ids: list[str], pairs: list[tuple[int, Any]]) -> dict[str, tuple[An
     for i, group in groupby(pairs, _first):
         out[ids[i]] = tuple(map(second, group))
     return out
-
-
-def topological_order(predecessors: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """Kahn's algorithm, ready nodes in file order; ``None`` when there is a cycle."""
-    ids = list(predecessors)
-    pos = {n: i for i, n in enumerate(ids)}
-    return _kahn(ids, [(i, pos[p]) for i, preds in enumerate(predecessors.values())
-                       for p in preds])
-
-
-def _kahn(ids: list[str], deps: Iterable[tuple[int, int]]) -> list[str] | None:
-    """Kahn's algorithm over positions: ``deps`` holds ``(node, predecessor)``; nodes
-    become ready in the order their last predecessor finishes, ties in position order.
-    Flat lists only (successors of ``p`` are ``after[start[p]:start[p + 1]]``, sorted by
-    position), so a large graph adds no container per node."""
-    n = len(ids)
-    deps = sorted(deps, key=_first)
-    indegree = [0] * n
-    start = [0] * (n + 1)
-    for target, source in deps:
-        indegree[target] += 1
-        start[source + 1] += 1
-    for i in range(n):
-        start[i + 1] += start[i]
-    fill = start[:n]
-    after = [0] * len(deps)
-    for target, source in deps:
-        after[fill[source]] = target
-        fill[source] += 1
-    ready = deque(i for i in range(n) if indegree[i] == 0)
-    order = []
-    while ready:
-        i = ready.popleft()
-        order.append(ids[i])
-        for m in after[start[i]:start[i + 1]]:
-            indegree[m] -= 1
-            if indegree[m] == 0:
-                ready.append(m)
-    return order if len(order) == n else None
 
 
 def _check_params(node_id: str, skill: Skill, values: Mapping[str, Any], kind: str,

@@ -10,7 +10,7 @@ from conftest import REPO
 from llmos_jupyter import _ids
 from llmos_jupyter._ids import EDGE_ID_MAX, NODE_ID_MAX, id_problem, is_valid_id
 
-TS = REPO / "labextension" / "src" / "ids.ts"
+TS = REPO / "labextension" / "src" / "contract.gen.ts"  # ids.ts re-exports these
 
 
 def ts_constants() -> dict[str, str]:
