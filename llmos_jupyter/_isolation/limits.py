@@ -150,7 +150,7 @@ class Limits:
             ValueError: an unknown key, a missing ``=``, or a value that does not parse;
                 the message names the item and what is accepted.
         """
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for item in items:
             key, sep, raw = str(item).partition("=")
             key, raw = key.strip().lower(), raw.strip()

@@ -10,8 +10,9 @@ Layout of a trace:
   (wired inputs refer to the upstream node's variable, parameters are literals), and
   its real outputs: ``text/plain`` + ``application/json`` of the outputs and
   ``image/png`` for ``image`` ports; a failed node has its error as the output;
-* notebook metadata ``llmos.trace`` (:mod:`llmos_jupyter._trace.record`) with the workflow JSON, the overrides, each node's
-  status, timing and parameters, versions and the run id.
+* notebook metadata ``llmos.trace`` (:mod:`llmos_jupyter._trace.record`) with the
+  workflow JSON, the overrides, each node's status, timing and parameters, versions and
+  the run id.
 
 Nothing a workflow carries becomes code or markup. The only code pasted into a cell is
 the skill's own code; every other piece of a code cell (node ids, port names, parameter
@@ -250,7 +251,8 @@ class _RunView:
 _NO_SECRETS = frozenset[str]()
 
 
-def _view(result: RunResult, library: SkillLibrary) -> tuple[_RunView, dict[Any, _SkillView | None]]:
+def _view(result: RunResult,
+          library: SkillLibrary) -> tuple[_RunView, dict[Any, _SkillView | None]]:
     wf = result.workflow
     skills: dict[Any, _SkillView | None] = {}
     for nr in result.nodes.values():
@@ -415,7 +417,8 @@ class _Trace:
 def _meta_value(node_id: Any, port: Any, value: Any, side: _SideFiles) -> Any:
     """A parameter for the metadata: as it is when small, else its capped summary."""
     t = type(value)
-    if t is int or t is float or t is bool or value is None or (t is str and len(value) <= VALUE_CAP):
+    if (t is int or t is float or t is bool or value is None
+            or (t is str and len(value) <= VALUE_CAP)):
         return value
     return _capped(node_id, str(port), _json_value(value), side)
 
@@ -666,7 +669,8 @@ def _code_names(code: str) -> frozenset[str]:
     return found
 
 
-def _variable_names(nodes: Iterable[Any], reserved: set[str] | frozenset[str] = _RESERVED) -> dict[Any, str]:
+def _variable_names(nodes: Iterable[Any],
+                    reserved: set[str] | frozenset[str] = _RESERVED) -> dict[Any, str]:
     """A distinct Python identifier per node id (``ham-1`` → ``ham_1``), made of
     ``[A-Za-z0-9_]`` only, never a keyword or a name in ``reserved``."""
     names: dict[Any, str] = {}
@@ -971,7 +975,8 @@ def _cell_source(nr: NodeResult, var: str, names: dict[Any, str], skill: _SkillV
 def _cell_outputs(nr: NodeResult, count: int, secret_out: frozenset[str],
                   side: _SideFiles) -> list[dict[str, Any]]:
     if nr.status == "failed":
-        error = nr.error if isinstance(nr.error, str) else ("" if nr.error is None else _safe_repr(nr.error))
+        error = (nr.error if isinstance(nr.error, str)
+                 else "" if nr.error is None else _safe_repr(nr.error))
         tb = nr.traceback if isinstance(nr.traceback, str) else ""
         ename, _, evalue = (error or "Error: ").partition(": ")
         return _log_output(nr) + [{"output_type": "error", "ename": ename, "evalue": evalue,

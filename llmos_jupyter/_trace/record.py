@@ -295,7 +295,8 @@ def parse_run_record(trace: Mapping[str, Any], path: str | Path | None = None) -
     where = path if path is not None else trace.get("path")
     return RunRecord(
         run_id=str(trace.get("run_id") or ""), workflow_id=workflow_id,
-        workflow_name=_str(wf.get("name")) or workflow_id, status=_str(trace.get("status")) or "unknown",
+        workflow_name=_str(wf.get("name")) or workflow_id,
+        status=_str(trace.get("status")) or "unknown",
         started=started, finished=finished, nodes=nodes, duration_ms=duration,
         path=str(where) if where is not None else None, raw=trace)
 

@@ -42,8 +42,8 @@ class RevisionNotFound(VolumeError):
 
     def __init__(self, rev: str, *, volume: str | None = None) -> None:
         self.rev = rev
-        super().__init__(f"no revision {rev!r} in the {volume or ''} volume's history".replace("  ", " "),
-                         volume=volume)
+        text = f"no revision {rev!r} in the {volume or ''} volume's history"
+        super().__init__(text.replace("  ", " "), volume=volume)
 
 
 class VolumeLocked(VolumeError):

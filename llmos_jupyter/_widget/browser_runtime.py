@@ -38,8 +38,8 @@ from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._exceptions import LlmosError
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, Skill
 
-__all__ = ["STDIN_PREFIX", "BrowserRunBlocked", "BrowserRunner", "BrowserSkillError", "BrowserTimeout",
-           "StdinBridge"]
+__all__ = ["STDIN_PREFIX", "BrowserRunBlocked", "BrowserRunner", "BrowserSkillError",
+           "BrowserTimeout", "StdinBridge"]
 
 DEFAULT_TIMEOUT_S = 60.0
 """How long a browser node may run when the engine sets no ``node_timeout`` (seconds)."""

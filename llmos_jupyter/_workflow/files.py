@@ -2,7 +2,8 @@
 
 The workflow model (:mod:`llmos_jupyter._workflow.model`) is pure data: it parses and
 builds JSON but never touches a file format beyond that. This module is the one loader:
-it dispatches on the file's suffix, to strict JSON (:func:`~llmos_jupyter._workflow.model.loads_strict`)
+it dispatches on the file's suffix, to strict JSON
+(:func:`~llmos_jupyter._workflow.model.loads_strict`)
 or to the notebook mapping (:mod:`llmos_jupyter._notebook.mapping`, a notebook's
 ``%%skill`` cells are the workflow). The mapping belongs to an upper layer; it is
 imported inside the functions that need it (the one allowed upward import of

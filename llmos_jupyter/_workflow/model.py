@@ -64,7 +64,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(out) != len(pairs):
         seen: set[str] = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise _Refused(f"duplicate key {dup!r} in one object (refused: readers keep different copies)")
+        raise _Refused(f"duplicate key {dup!r} in one object "
+                       "(refused: readers keep different copies)")
     return out
 
 
@@ -192,8 +193,8 @@ class Node:
                                 f"{_json_type(params)}")
         position = raw.get("position", {"x": 0, "y": 0})
         if not isinstance(position, Mapping) or not all(
-                isinstance(position.get(k, 0), (int, float)) and not isinstance(position.get(k, 0), bool)
-                for k in ("x", "y")):
+                isinstance(position.get(k, 0), (int, float))
+                and not isinstance(position.get(k, 0), bool) for k in ("x", "y")):
             raise WorkflowError(f"node {node_id!r}: position must be an object with numbers "
                                 "'x' and 'y'")
         node_type = raw.get("type", "skill")
