@@ -99,6 +99,7 @@ __all__ = [
     "VolumeGitError",
     "VolumeLocked",
     "VolumeReadOnly",
+    "Workbench",
     "Workflow",
     "WorkflowError",
     "WorkflowInvalid",
@@ -125,11 +126,12 @@ def load_ipython_extension(ipython: _Any) -> None:
 
 
 # Exports whose import is heavy load on first use (the canvas needs anywidget).
-_LAZY = {"Canvas": "llmos_jupyter._widget.canvas"}
+_LAZY = {"Canvas": "llmos_jupyter._widget.canvas", "Workbench": "llmos_jupyter._workbench"}
 
 
 def __getattr__(name: str) -> _Any:
-    """Lazy exports: ``Canvas`` imports anywidget only when first used."""
+    """Lazy exports: ``Canvas`` imports anywidget only when first used; ``Workbench`` (the
+    kernel's one service) loads its engine and session modules on first use."""
     if name in _LAZY:
         import importlib
 
