@@ -45,9 +45,12 @@ class FakeFrontend:
                 continue
             reply = self.answer(msg)
             if reply is not None:
-                # What the comm does with model.send({...}) from the page.
-                self.canvas._on_msg(self.canvas, {"action": "result", "request": msg["request"],
-                                                  **reply}, [])
+                # What model.send({...}) from the page arrives as: a widget custom
+                # message over the comm.
+                content = {"action": "result", "request": msg["request"], **reply}
+                self.canvas.comm.handle_msg({"content": {
+                    "comm_id": self.canvas.comm.comm_id,
+                    "data": {"method": "custom", "content": content}}, "buffers": []})
 
 
 def moving_average(msg):

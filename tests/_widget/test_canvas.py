@@ -86,17 +86,33 @@ def test_run_sets_statuses_and_previews(toy_canvas):
     assert {v["status"] for v in c.statuses.values()} == {"cached"}
 
 
+def _from_browser(c, content):
+    """What the front-end sends: a widget custom message over the comm (the Jupyter
+    widget message protocol), not a call of the widget's handler."""
+    c.comm.handle_msg({"content": {"comm_id": c.comm.comm_id,
+                                   "data": {"method": "custom", "content": content}},
+                       "buffers": []})
+
+
+def _wait_idle(c, timeout=10.0):
+    import time
+
+    end = time.monotonic() + timeout
+    while c.running and time.monotonic() < end:  # the public trait the toolbar shows
+        time.sleep(0.01)
+    assert not c.running
+
+
 def test_actions_from_the_browser(toy_canvas):
     c = toy_canvas
-    c._on_msg(c, {"action": "run-node", "node": "a"}, [])
-    c._handle.result(timeout=10)
-    c._watch(c._handle)
+    _from_browser(c, {"action": "run-node", "node": "a"})
+    _wait_idle(c)
     assert set(c.statuses) == {"a"}
-    c._on_msg(c, {"action": "run-downstream", "node": "a"}, [])
-    c._handle.result(timeout=10)
+    _from_browser(c, {"action": "run-downstream", "node": "a"})
+    _wait_idle(c)
     assert c.statuses["b"]["status"] == "completed"
-    c._on_msg(c, {"action": "cancel"}, [])  # nothing running: no error
-    c._on_msg(c, "not a dict", [])
+    _from_browser(c, {"action": "cancel"})  # nothing running: no error
+    _from_browser(c, "not a dict")
 
 
 def test_failures_and_invalid_workflows_are_reported(toy_library):
