@@ -280,7 +280,7 @@ class LlmMagics(Magics):
 
     # -- %llm ----------------------------------------------------------------------------
     @no_var_expand
-    @line_magic("llm")
+    @line_magic("llm")  # type: ignore[arg-type, unused-ignore]  # IPython 9 types it Never
     def llm_line(self, line: str) -> Any:
         """``%llm models|usage|history [N]|resume [ID]|key``."""
         try:
