@@ -119,6 +119,7 @@ def _run(path: Path) -> dict[str, Any] | None:
         "name": path.name,
         "run_id": rec.run_id or None,
         "workflow": rec.workflow_name,
+        "workflow_id": rec.workflow_id or None,
         "status": rec.raw.get("status"),
         "started_at": rec.raw.get("started_at"),
         "duration_ms": rec.raw.get("duration_ms"),
@@ -173,7 +174,8 @@ def _print_events(q: Any) -> None:
 
 
 def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | None = None,
-                    events: bool = False, browser: bool = False) -> str:
+                    events: bool = False, browser: bool = False,
+                    executor: str | None = None, scheduler: str | None = None) -> str:
     """Run in a background thread, print events as they come (``EVENT_PREFIX`` lines),
     turn a kernel interrupt into a cancel, and return the result as JSON text. With
     ``browser``, ``javascript``/``threejs`` nodes are asked of the front-end over stdin
@@ -190,9 +192,14 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
         from llmos_jupyter._widget.browser_runtime import StdinBridge
 
         bridge = StdinBridge()
+    dashboard = None
     try:
+        engine = None
+        if executor and executor != "threads":  # the JupyterLab setting: processes | dask
+            engine = workbench.engine_for(executor, scheduler)
+            dashboard = getattr(engine.node_executor(), "dashboard_link", None)
         handle = workbench.start(workflow, overrides, targets=targets, on_event=on_event,
-                                 runners=bridge.runners() if bridge else None)
+                                 runners=bridge.runners() if bridge else None, engine=engine)
         result = None
         cancelled = False
         while result is None:
@@ -210,20 +217,23 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
                     cancelled = True
                     handle.cancel()
                     print(EVENT_PREFIX + json.dumps({"kind": "cancelling"}), flush=True)
-    except LlmosError as e:
+    except (LlmosError, ValueError) as e:
         return json.dumps({"status": "invalid", "message": str(e), "statuses": {}})
     _print_events(q)
     statuses, previews = _statuses_and_previews(result)
     message = f"{result.status} in {result.duration_ms:.0f} ms"
     if result.trace:
         message += f" · trace {result.trace}"
-    return json.dumps({"status": result.status, "message": message, "statuses": statuses,
-                       "previews": jsonable(previews), "trace": result.trace,
-                       "run_id": result.run_id})
+    reply = {"status": result.status, "message": message, "statuses": statuses,
+             "previews": jsonable(previews), "trace": result.trace, "run_id": result.run_id}
+    if dashboard:
+        reply["dashboard"] = dashboard
+    return json.dumps(reply)
 
 
 def run_workflow_json(text: str, node: str | None = None, downstream: bool = False,
-                      events: bool = False, browser: bool = False) -> str:
+                      events: bool = False, browser: bool = False,
+                      executor: str | None = None, scheduler: str | None = None) -> str:
     """Run a workflow given as JSON text: the per-node statuses, previews, a message and
     the trace path (JSON with ``status``, ``message``, ``statuses``, ``previews``,
     ``trace``; ``status`` is ``"invalid"`` with the problems in ``message`` when nothing
@@ -238,6 +248,9 @@ def run_workflow_json(text: str, node: str | None = None, downstream: bool = Fal
             requests come as ``input()`` prompts starting with ``STDIN_PREFIX``, answered
             with the ``{"outputs"}`` or ``{"error", "line"}`` JSON (without it such nodes
             are refused as an unsupported runtime).
+        executor, scheduler: JupyterLab's executor setting (``processes`` | ``dask`` and a
+            Dask scheduler address); ``None``/``threads`` runs on the kernel's engine. The
+            reply then carries the Dask ``dashboard`` link.
     """
     from llmos_jupyter._workflow.model import Workflow
 
@@ -248,7 +261,8 @@ def run_workflow_json(text: str, node: str | None = None, downstream: bool = Fal
             return json.dumps({"status": "invalid", "message": f"no node {node!r}",
                                "statuses": {}})
         targets = sorted(wf.downstream([node]) if downstream else {node})
-    return _run_and_report(wf, targets=targets, events=events, browser=browser)
+    return _run_and_report(wf, targets=targets, events=events, browser=browser,
+                           executor=executor, scheduler=scheduler)
 
 
 def _trace_meta(path: str) -> tuple[dict[str, Any], dict[str, Any]]:

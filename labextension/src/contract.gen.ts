@@ -684,6 +684,7 @@ export interface RunInfo {
   name: string;
   run_id?: string | null;
   workflow?: string | null;
+  workflow_id?: string | null;
   status?: string | null;
   started_at?: string | null;
   duration_ms?: number | null;

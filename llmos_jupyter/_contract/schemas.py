@@ -333,7 +333,8 @@ def _trace_defs() -> dict[str, Any]:
 def _lab_defs() -> dict[str, Any]:
     run_info = _obj("RunInfo", {
         "path": _STR, "name": _STR, "run_id": _null(_STR), "workflow": _null(_STR),
-        "status": _null(_STR), "started_at": _null(_STR), "duration_ms": _null(_NUM),
+        "workflow_id": _null(_STR), "status": _null(_STR), "started_at": _null(_STR),
+        "duration_ms": _null(_NUM),
         "nodes": _map(_STR), "params": _map(_OBJ), "overrides": _OBJ,
     }, ("path", "name"), description="One trace notebook in the run history.")
     brief = _obj("RunBrief", {"path": _STR, "run_id": _null(_STR), "status": _null(_STR),

@@ -374,6 +374,12 @@ class Canvas(anywidget.AnyWidget):
                 if event.duration_ms is not None:
                     entry["elapsed_ms"] = round(event.duration_ms, 1)
                 statuses[event.node_id] = entry
+            elif event.kind == "node_progress":  # a map's items: i / N on the node
+                old = statuses.get(event.node_id) or {}
+                if event.total is None or old.get("status") not in (None, "queued", "running"):
+                    return
+                statuses[event.node_id] = {**old, "status": "running", "done": event.done,
+                                           "total": event.total}
             else:
                 return
             self.statuses = statuses

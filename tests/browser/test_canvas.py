@@ -132,7 +132,7 @@ def test_canvas_side_panel_keys_and_python_edits(jupyter_server, browser):
                            "from llmos_jupyter._widget.canvas import Canvas\n"
                            f"c = Canvas(Workflow.load({str(H2)!r}))\nc")
         # Palette search filters by name/description/category.
-        page.locator(".llmos-palette__search").fill("circuit")
+        page.locator(".llmos-palette__search").fill("circuit-rc")
         assert page.locator(".llmos-palette__item").count() == 1
         page.locator('[data-skill-id="circuit-rc"]').press("Enter")  # keyboard add
         page.locator('[data-node-id="circuit-rc"]').wait_for()
