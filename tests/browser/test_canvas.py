@@ -58,7 +58,7 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         page.locator('[data-skill-id="data-analysis"]').drag_to(
             flow, target_position={"x": box["width"] * 0.45, "y": box["height"] * 0.78})
         page.locator('[data-node-id="data-analysis"]').wait_for(timeout=10_000)
-        assert "4" in cell_text(run("print(len(c.workflow_obj.nodes))"))
+        assert cell_text(run("print(len(c.workflow_obj.nodes))")).strip() == "4"
 
         # 2. A type-mismatched wire (object → array) is refused, with the reason shown.
         _drag_wire(page, _handle(page, "hamiltonian", "source", "hamiltonian"),
@@ -66,7 +66,7 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
         notice = page.locator('.llmos-notice[data-notice="refused"]')
         notice.wait_for(timeout=20_000)
         assert "type mismatch" in notice.inner_text()
-        assert "3" in cell_text(run("print(len(c.workflow_obj.edges))"))
+        assert cell_text(run("print(len(c.workflow_obj.edges))")).strip() == "3"
 
         # 3. A matching wire (array → array) by dragging between handles.
         _drag_wire(page, _handle(page, "vqe", "source", "convergence_trace"),
@@ -78,9 +78,9 @@ def test_canvas_build_and_run_h2(jupyter_server, browser, artifacts):
 
         # 4. Undo removes the wire, redo restores it (and Python follows).
         page.locator('[data-action="undo"]').click()
-        assert "3" in cell_text(run("print(len(c.workflow_obj.edges))"))
+        assert cell_text(run("print(len(c.workflow_obj.edges))")).strip() == "3"
         page.locator('[data-action="redo"]').click()
-        assert "4" in cell_text(run("print(len(c.workflow_obj.edges))"))
+        assert cell_text(run("print(len(c.workflow_obj.edges))")).strip() == "4"
 
         # 5. Auto-layout and fit, then run and wait for every node to complete.
         page.locator('[data-action="layout"]').click()
@@ -146,7 +146,8 @@ def test_canvas_side_panel_keys_and_python_edits(jupyter_server, browser):
         field.fill("2200")
         field.press("Enter")
         side.locator('[data-param="use_ngspice"] input[type="checkbox"]').wait_for(state="attached")
-        assert "2200" in run("print(c.workflow_obj.node('circuit-rc').params)")
+        params = run("print(c.workflow_obj.node('circuit-rc').params['resistance'])")
+        assert params.strip() == "2200"
 
         # Rename: the id changes in Python too.
         rename = side.locator(".llmos-rename")
