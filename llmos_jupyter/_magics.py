@@ -232,10 +232,9 @@ class LlmosMagics(Magics):
     @property
     def workbench(self) -> Workbench:
         """The kernel's service (:meth:`Workbench.current` unless a library or workbench
-        was given): library, engine, cache, events, session, authoring."""
-        if self._workbench is None:
-            self._workbench = Workbench.current()
-        return self._workbench
+        was given): library, engine, cache, events, session, authoring. Looked up on each
+        use, not pinned: after ``LLMOS_HOME`` changes the magics follow the new volumes."""
+        return self._workbench if self._workbench is not None else Workbench.current()
 
     @property
     def library(self) -> SkillLibrary:
@@ -245,8 +244,8 @@ class LlmosMagics(Magics):
     @property
     def _session(self) -> NotebookSession | None:
         """The session if a cell created it (``None`` before)."""
-        wb = self._workbench
-        return wb.session() if wb is not None and wb.has_session else None
+        wb = self.workbench
+        return wb.session() if wb.has_session else None
 
     @property
     def session(self) -> NotebookSession:

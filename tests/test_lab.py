@@ -202,8 +202,12 @@ def test_a_skill_cells_display_carries_the_node_bundle():
 
     from llmos_jupyter._notebook.display import NODE_MIME
 
+    from llmos_jupyter._magics import LlmosMagics
+
     ip = get_ipython()
-    ip.run_line_magic("load_ext", "llmos_jupyter")
+    # The kernel's own magics (the test shell is shared: other tests register magics on
+    # toy libraries, and %load_ext is a no-op once loaded).
+    ip.register_magics(LlmosMagics(ip))
     out = ip.run_cell("%%skill rc --uses circuit-rc\nsamples = 11").result
     node = out._repr_mimebundle_()[NODE_MIME]
     assert node["node"] == "rc" and node["status"] == "completed" and node["skill"] == "circuit-rc"

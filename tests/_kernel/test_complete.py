@@ -100,10 +100,13 @@ def test_plain_shell_completes_after_load_ext(ip, wb):
 
     load_ipython_extension(ip)
     ip.register_magics(LlmosMagics(ip, workbench=wb))
-    code = "%%skill n --uses co"
-    with provisionalcompleter():
-        found = [(c.text, c.start, c.type) for c in ip.Completer.completions(code, len(code))]
-    assert found == [("count", code.index("co"), "skill")]
+    try:
+        code = "%%skill n --uses co"
+        with provisionalcompleter():
+            found = [(c.text, c.start, c.type) for c in ip.Completer.completions(code, len(code))]
+        assert found == [("count", code.index("co"), "skill")]
+    finally:  # the shell is shared by later tests: give it back the kernel's own magics
+        ip.register_magics(LlmosMagics(ip))
 
 
 def test_pyodide_startup_code_makes_a_plain_shell_an_llmos_one(ip):
