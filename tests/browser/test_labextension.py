@@ -51,7 +51,12 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         page.wait_for_selector(f'#llmos-skills [data-skill-id="{shipped[0]}"]', timeout=60_000)
         listed = sorted(panel.locator("[data-skill-id]").evaluate_all(
             "els => els.map((e) => e.dataset.skillId)"))
-        assert listed == shipped
+        # Exactly the shipped skills, plus skills other tests of this session wrote to the
+        # server's user volume (its LLMOS_HOME is shared by the session's browser tests).
+        user = jupyter_paths["llmos_home"] / "user" / "skills"
+        extra = sorted(p.stem for p in user.glob("*.md")) if user.is_dir() else []
+        everything = sorted(shipped + [e for e in extra if e not in shipped])
+        assert listed == everything
         vqe = panel.locator('[data-skill-id="quantum-vqe"]')
         assert "system" in vqe.inner_text() and "iterations: integer" in vqe.inner_text()
         page.screenshot(path=str(artifacts / "labextension-sidebar.png"))
@@ -68,7 +73,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         page.wait_for_selector('#llmos-skills [data-state="empty"]')
         panel.locator("input[type=search]").fill("")
         page.wait_for_function(f"() => document.querySelectorAll("
-                               f"'#llmos-skills [data-skill-id]').length === {len(shipped)}")
+                               f"'#llmos-skills [data-skill-id]').length === {len(everything)}")
 
         # -- 3. drag a skill into a notebook: a %%skill cell that runs ----------------------
         page.evaluate(NEW_NOTEBOOK)
