@@ -230,10 +230,11 @@ def test_run_history_statistics(jupyter_server, jupyter_paths, browser, artifact
                                "[data-action=stats-workflow]').value === 'stats-demo'",
                                timeout=30_000)
         options = picker.locator("option").evaluate_all("els => els.map((e) => e.value)")
-        assert options[0] == "RC step response" and "stats-demo" in options, options
+        # Workflows by id (each run's workflow_id), the latest run's first.
+        assert options[0] == "rc-circuit" and "stats-demo" in options, options
         # Picking another workflow shows its figures; picking back shows these again.
-        picker.select_option("RC step response")
-        page.locator('#llmos-runs .llmos-Stats-body[data-workflow="RC step response"]').wait_for(
+        picker.select_option("rc-circuit")
+        page.locator('#llmos-runs .llmos-Stats-body[data-workflow="rc-circuit"]').wait_for(
             timeout=60_000)
         picker.select_option("stats-demo")
         body = page.locator('#llmos-runs .llmos-Stats-body[data-workflow="stats-demo"]')
