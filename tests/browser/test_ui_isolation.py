@@ -338,7 +338,9 @@ def test_workflow_document_save_and_validity(jupyter_server, jupyter_paths, brow
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'syntax.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
-        validity = doc.locator('[data-validity="invalid"]')
+        # Until the new tab is shown, :visible may still find the previous (also invalid)
+        # document: wait for this document's own message.
+        validity = doc.locator('[data-validity="invalid"]', has_text="JSON syntax error")
         validity.wait_for(timeout=60_000)
         assert "JSON syntax error" in validity.inner_text()
         page.screenshot(path=str(artifacts / "ui-documents.png"))
