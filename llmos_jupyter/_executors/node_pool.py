@@ -93,13 +93,7 @@ def _run_one(w: Any, request: dict[str, Any], blobs: list[bytes]
         return ({"kind": "result", "ok": True, "outputs": outputs,
                  "imported": w._new_modules(before)}, out_blobs, keep)
     except SystemExit as exc:
-        status = exc.code
-        if status is None:
-            status = 0
-        elif not isinstance(status, int):
-            print(status, file=sys.stderr)
-            status = 1
-        os._exit(status & 0xFF)
+        os._exit(w.exit_status(exc))
     except MemoryError:
         return ({"kind": "result", "ok": False, "type": "MemoryError", "memory": True,
                  "error": "MemoryError", "traceback": ""}, [], False)

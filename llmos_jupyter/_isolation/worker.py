@@ -420,6 +420,18 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str],
 _PRELOAD_BYTES = 48 * 1024  # the names of one preload request fit a control message
 
 
+def exit_status(exc: SystemExit) -> int:
+    """The process exit status of a skill's ``sys.exit(code)``, as Python itself maps it:
+    ``None`` → 0, an int → itself (low 8 bits), anything else is printed to stderr → 1."""
+    code = exc.code
+    if code is None:
+        return 0
+    if not isinstance(code, int):
+        print(code, file=sys.stderr)
+        return 1
+    return code & 0xFF
+
+
 def _new_modules(before: set[str]) -> list[str]:
     """Modules this (trusted) node imported, in import order, as many as fit a control
     message: the parent asks the zygote to import them, so the next nodes of a skill
@@ -642,13 +654,7 @@ def run_node(sock_fd: int, log_fd: int, workdir: str | None, limits: dict[str, A
             result["imported"] = _new_modules(before)
         reply(result, blobs)
     except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            code = 0
-        elif not isinstance(code, int):
-            print(code, file=sys.stderr)
-            code = 1
-        os._exit(code & 0xFF)
+        os._exit(exit_status(exc))
     except MemoryError:
         reply({"kind": "result", "ok": False, "type": "MemoryError", "memory": True,
                "error": "MemoryError", "traceback": ""})
