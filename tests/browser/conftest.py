@@ -137,3 +137,14 @@ def artifacts() -> Path:
 
 def chromium_available() -> bool:  # used by benchmarks/canvas.py
     return _missing() is None and shutil.which(str(CHROMIUM)) is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report carries the tail of the JupyterLab server's log (the
+    kernels' tracebacks land there), so a CI failure can be read without the machine."""
+    report = yield
+    if report.when == "call" and report.failed and _PATHS.get("log"):
+        text = Path(_PATHS["log"]).read_text(errors="replace")
+        report.sections.append(("JupyterLab server log (tail)", text[-6000:]))
+    return report

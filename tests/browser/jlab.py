@@ -11,7 +11,9 @@ RUN_CELL = """async (code) => {
   nb.activeCellIndex = nb.widgets.length - 1;
   const cell = nb.activeCell;
   cell.model.sharedModel.setSource(code);
-  await app.commands.execute('notebook:run-cell-and-insert-below');
+  // Not awaited: the command's promise waits for the kernel; the loop below is bounded.
+  app.commands.execute('notebook:run-cell-and-insert-below');
+  await new Promise((r) => setTimeout(r, 50));
   for (let i = 0; i < 600 && (cell.model.executionCount === null || cell.promptNode?.textContent?.includes('*')); i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -21,12 +23,14 @@ RUN_CELL = """async (code) => {
 NEW_NOTEBOOK = """async () => {
   const nb = await window.jupyterapp.commands.execute('notebook:create-new',
                                                        {kernelName: 'python3'});
-  await nb.sessionContext.ready; }"""
+  await Promise.race([nb.sessionContext.ready, new Promise((_, no) => setTimeout(
+    () => no(new Error('kernel of the new notebook not ready in 90 s')), 90000))]); }"""
 
 # Waits until the current notebook's kernel is idle and no cell shows `[*]`.
 WAIT_IDLE = """async () => {
   const nb = window.jupyterapp.shell.currentWidget;
-  await nb.sessionContext.ready;
+  await Promise.race([nb.sessionContext.ready, new Promise((_, no) => setTimeout(
+    () => no(new Error('kernel of the notebook not ready in 90 s')), 90000))]);
   for (let i = 0; i < 600; i++) {
     const busy = nb.content.widgets.some((c) => c.model.type === 'code' &&
       (c.promptNode?.textContent ?? '').includes('*'));

@@ -116,7 +116,7 @@ def test_control_nodes_skips_and_map_progress(jupyter_server, jupyter_paths, bro
     page, errors = new_page(browser, 1800, 1100, console=None)
     try:
         open_lab(page, base, token)
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:refresh-skills')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:refresh-skills'); }")
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'control-ui.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
@@ -153,7 +153,7 @@ def test_control_nodes_skips_and_map_progress(jupyter_server, jupyter_paths, bro
         # -- 2. run: the map shows i / 4 while it runs ---------------------------------------
         page.wait_for_function(f"() => {CURRENT}.context.sessionContext.session?.kernel?.name "
                                "=== 'python3'", timeout=60_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:fit-view')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:fit-view'); }")
         page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-workflow'); }")
         page.wait_for_function(
             "() => { const p = document.querySelector('.llmos-WorkflowDocument "

@@ -45,7 +45,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
                             '.jp-LauncherCard:has-text("Workflow")').count() >= 1
 
         # -- 1. the sidebar lists the shipped skills ---------------------------------------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-skill-library')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-skill-library'); }")
         panel = page.locator("#llmos-skills")
         shipped = _shipped_skill_ids()
         page.wait_for_selector(f'#llmos-skills [data-skill-id="{shipped[0]}"]', timeout=60_000)
@@ -89,7 +89,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
             "%%skill quantum_hamiltonian --uses quantum-hamiltonian"
         assert "bond_length = " in skill_cells[0]["source"]
         assert cells[0]["source"] == "%load_ext llmos_jupyter"
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         page.wait_for_timeout(300)
         page.evaluate(WAIT_IDLE)
         cells = page.evaluate(CELLS)
@@ -120,7 +120,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         page.mouse.up()
         page.wait_for_function(
             "() => window.jupyterapp.shell.currentWidget.context.model.dirty === true")
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
         page.wait_for_function(
             "() => window.jupyterapp.shell.currentWidget.context.model.dirty === false")
         saved = json.loads((root / "rc.workflow.json").read_text())
@@ -131,7 +131,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         assert saved["edges"] == original["edges"]
 
         # Auto-layout from the command edits too; revert brings back the saved file.
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:auto-layout')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:auto-layout'); }")
         page.wait_for_function(
             "() => window.jupyterapp.shell.currentWidget.context.model.dirty === true")
         page.evaluate("() => window.jupyterapp.shell.currentWidget.context.revert()")
@@ -151,7 +151,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
         assert canvas_doc["edges"] == saved["edges"]
 
         # -- 5. run it (command) and see the run in the run history ------------------------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:run-workflow')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-workflow'); }")
         # data-run-status is "running" while the kernel checks and runs: wait for the end.
         page.wait_for_selector(".llmos-WorkflowCanvas:is([data-run-status=completed], "
                                "[data-run-status=failed], [data-run-status=cancelled], "
@@ -164,7 +164,7 @@ def test_labextension(jupyter_server, jupyter_paths, browser, artifacts):
                 "completed", "cached")
         page.screenshot(path=str(artifacts / "labextension-workflow.png"))
 
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-run-history')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-run-history'); }")
         run = page.locator('#llmos-runs .llmos-Run[data-status="completed"]').first
         run.wait_for(timeout=30_000)
         assert "RC step response" in run.inner_text()

@@ -74,7 +74,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
             const nb = await window.jupyterapp.commands.execute('docmanager:open',
                                                                  {path: 'graph.ipynb'});
             await nb.sessionContext.ready; }""")
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:show-notebook-graph')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:show-notebook-graph'); }")
         side = page.locator(SIDE)
         side.wait_for()
         # Widen the right sidebar as a user would: drag its splitter 300 px to the left.
@@ -135,7 +135,7 @@ def test_notebook_canvas(jupyter_server, jupyter_paths, browser, artifacts):
                                ".model.getMetadata('llmos')?.position")
 
         # -- 6. drop a skill from the skill library onto the sidebar canvas -----------------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-skill-library')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-skill-library'); }")
         skill = page.locator('#llmos-skills [data-skill-id="circuit-rc"] .llmos-Skill-id')
         skill.wait_for(timeout=60_000)
         flow = side.locator(".llmos-flow").bounding_box()

@@ -216,7 +216,7 @@ def test_canvas_widget_keys_drops_and_readability(jupyter_server, jupyter_paths,
         before = _cells(page)
 
         # -- a skill dropped from the library onto the widget: a node, not cells ---------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-skill-library')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-skill-library'); }")
         skill = page.locator('#llmos-skills [data-skill-id="data-analysis"] .llmos-Skill-id')
         skill.wait_for(timeout=60_000)
         flow = canvas.locator(".llmos-flow").bounding_box()
@@ -231,7 +231,7 @@ def test_canvas_widget_keys_drops_and_readability(jupyter_server, jupyter_paths,
         assert "data-analysis" in "".join(o.get("text", "") for o in out)
 
         # -- no skill text runs as HTML: sidebar and canvas ------------------------------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:refresh-skills')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:refresh-skills'); }")
         entry = page.locator('#llmos-skills [data-skill-id="xss-probe"]')
         entry.wait_for(timeout=60_000)
         entry.locator(".llmos-Skill-head").click()  # expand the description
@@ -371,7 +371,7 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
         page.evaluate("""async () => {
             const nb = await window.jupyterapp.commands.execute('docmanager:open', {path: 'order.ipynb'});
             await nb.sessionContext.ready; }""")
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:show-notebook-graph')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:show-notebook-graph'); }")
         side = page.locator("#llmos-notebook-canvas")
         for n in ("rc", "stats"):
             side.locator(f'.react-flow__node[data-id="{n}"]').wait_for(timeout=60_000)
@@ -397,7 +397,7 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
         assert page.evaluate("() => !document.activeElement.closest('.jp-Notebook')")
 
         # -- Run from the graph: graph order, both completed -------------------------------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:run-notebook-graph')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-notebook-graph'); }")
         for n in ("rc", "stats"):
             side.locator(f'[data-node-id="{n}"][data-status="completed"]').wait_for(timeout=90_000)
         page.evaluate(WAIT_IDLE)
@@ -411,7 +411,7 @@ def test_notebook_graph_order_and_focus(jupyter_server, jupyter_paths, browser, 
         side.locator('.react-flow__node[data-id="bad"]').wait_for(timeout=30_000)
         side.locator('[data-validity="invalid"]').wait_for(timeout=30_000)
         counts = [c["outputs"] for c in page.evaluate(CELLS)]
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:run-notebook-graph')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-notebook-graph'); }")
         page.wait_for_function("() => document.querySelector('#llmos-notebook-canvas')"
                                ".dataset.runStatus === 'invalid'", timeout=10_000)
         assert "not run: invalid" in side.locator('[role="status"]').inner_text()
@@ -444,7 +444,7 @@ def test_themes_contrast(jupyter_server, jupyter_paths, browser, artifacts):
                    "    wf.set_params('rc', resistance=r)\n"
                    "    run(wf)\n")
         page.evaluate(WAIT_IDLE)
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-run-history')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-run-history'); }")
         runs = page.locator("#llmos-runs .llmos-Run")
         runs.nth(1).wait_for(timeout=60_000)
         runs.nth(0).locator('[data-action="pick"]').check()

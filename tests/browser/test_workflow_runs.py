@@ -97,7 +97,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
     page, errors = new_page(browser, 1500, 1000, console=None)
     try:
         open_lab(page, base, token)
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:refresh-skills')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:refresh-skills'); }")
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: 'slow.workflow.json'}); }")
         doc = page.locator(".llmos-WorkflowDocument:visible")
@@ -114,7 +114,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         _start(page, "llmos:run-workflow")
         _wait_status(page, "a", "running")
         assert _status(doc, "b") == "queued"  # live: the engine's events, not the end result
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:cancel-run')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:cancel-run'); }")
         _wait_run_over(page)
         assert _status(doc, "a") in ("completed", "failed")
         if _status(doc, "a") == "failed":
@@ -141,7 +141,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         assert _status(doc, "b") == "cached"
 
         # -- 4. the run history: re-run the first completed run, compare two runs ----------
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-run-history')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-run-history'); }")
         runs = page.locator("#llmos-runs .llmos-Run")
         page.wait_for_function("() => [...document.querySelectorAll('#llmos-runs .llmos-Run')]"
                                ".filter((e) => e.textContent.includes('slow pair')).length >= 3",
@@ -163,7 +163,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         assert same.get_attribute("data-same") == "true" and "3" in same.inner_text()
         page.screenshot(path=str(artifacts / "workflow-runs-compare.png"))
 
-        page.evaluate("() => window.jupyterapp.commands.execute('llmos:open-run-history')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:open-run-history'); }")
         completed.locator("[data-action=rerun]").click()
         page.wait_for_function(
             f"() => document.querySelectorAll('#llmos-runs .llmos-Run').length === {count + 1}",

@@ -14,6 +14,27 @@ import { EVENT_PREFIX, LineSplitter, pythonCall, type EngineEvent } from './logi
 export type StdinHandler = (prompt: string) => Promise<string> | null;
 
 /**
+ * Resolves true once `kernel`'s websocket is connected, false when `ms` pass first or
+ * the kernel is dead (nothing would ever answer its messages).
+ */
+export function waitConnected(kernel: Kernel.IKernelConnection, ms: number): Promise<boolean> {
+  if (kernel.isDisposed || kernel.status === 'dead') return Promise.resolve(false);
+  if (kernel.connectionStatus === 'connected') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const on = (_: Kernel.IKernelConnection, status: Kernel.ConnectionStatus) => {
+      if (status === 'connected') done(true);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      kernel.connectionStatusChanged.disconnect(on);
+      resolve(ok);
+    };
+    kernel.connectionStatusChanged.connect(on);
+  });
+}
+
+/**
  * Run `code` in `kernel`; resolves with its stdout. `onLine` sees each complete stdout
  * line as it arrives (live progress); `onStdin` answers its `input()` prompts (without it
  * the kernel is told stdin is not available). An `error` reply rejects with `ename: evalue`.

@@ -21,7 +21,7 @@ import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources'
 
 import { blobWorkerFactory } from '../runtime/host';
 import { DocumentRuntime } from './documentRuntime';
-import { callIn, ensureLlmos } from './kernel';
+import { callIn, ensureLlmos, waitConnected } from './kernel';
 import { applyEvent, executorKwargs, Kwargs, type EngineEvent } from './logic';
 import type { ILlmosLibrary, LlmosConfig } from './tokens';
 
@@ -174,7 +174,24 @@ export class WorkflowCanvas extends Widget {
   private async runKernel(): Promise<{ kernel: Kernel.IKernelConnection | null; label: string }> {
     const session = this.context.sessionContext;
     await session.ready;
-    const kernel = session.session?.kernel ?? null;
+    let kernel = session.session?.kernel ?? null;
+    if (kernel && !(await waitConnected(kernel, 10_000))) {
+      // Closing a document shuts its kernel down; the same file reopened meanwhile can
+      // attach to that dying session, and calls into it would wait forever. Ask the
+      // server whether the kernel still exists; if not, start a new one.
+      const gone = kernel;
+      await session.sessionManager.refreshRunning();
+      const listed = Array.from(session.sessionManager.running()).some((m) => m.kernel?.id === gone.id);
+      if (!listed || gone.status === 'dead') {
+        this.model.update('message', 'the kernel is gone: starting a new one…');
+        session.session?.dispose();
+        await session.changeKernel({ name: gone.name });
+        kernel = session.session?.kernel ?? null;
+      }
+      if (kernel && !(await waitConnected(kernel, 60_000))) {
+        throw new Error(`${session.kernelDisplayName} did not connect; restart it from the Kernel menu`);
+      }
+    }
     if (kernel) await ensureLlmos(kernel);  // JupyterLite: install it in the Pyodide kernel
     return kernel ? { kernel, label: `kernel ${session.kernelDisplayName}` } : { kernel: null, label: 'the library kernel' };
   }
