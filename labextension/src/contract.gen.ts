@@ -316,7 +316,7 @@ export interface Previews {
   };
 }
 /**
- * run_started: nodes = the node ids that will run (all start queued; omitted when none)
+ * run_started: nodes = the node ids that will run (all start queued; omitted when none); dashboard = the Dask dashboard URL on the dask executor
  */
 export interface RunStartedEvent {
   kind: 'run_started';
@@ -338,6 +338,10 @@ export interface RunStartedEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * node_started: a node begins executing (not sent for cached or skipped nodes)
@@ -362,6 +366,10 @@ export interface NodeStartedEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * node_progress: a running node's progress: done of total (a map's items, a loop's iterations of its maximum)
@@ -386,6 +394,10 @@ export interface NodeProgressEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * node_log: text = new stdout/stderr of a running node (processes/dask executors, at most every 50 ms per node); the whole log stays in the run result
@@ -410,6 +422,10 @@ export interface NodeLogEvent {
    * node_log: new stdout/stderr text
    */
   text: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * node_finished: status completed (executed) or cached
@@ -434,6 +450,10 @@ export interface NodeFinishedEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * node_failed: error = 'ExceptionType: message'
@@ -458,6 +478,10 @@ export interface NodeFailedEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * node_skipped: error = why: an upstream node failed, the run was cancelled, or 'branch not taken'
@@ -482,6 +506,10 @@ export interface NodeSkippedEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * run_finished: status completed | failed | cancelled; trace = the notebook's path
@@ -506,6 +534,10 @@ export interface RunFinishedEvent {
    * node_log: new stdout/stderr text
    */
   text?: string;
+  /**
+   * run_started on the dask executor: the cluster's dashboard URL (when it serves one)
+   */
+  dashboard?: string;
 }
 /**
  * Printed by the library kernel when an interrupt turned into a cancel.

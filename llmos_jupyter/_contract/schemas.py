@@ -203,6 +203,8 @@ _EVENT_FIELDS: dict[str, Any] = {
     "trace": _STR, "nodes": _list(_STR), "done": {"type": "integer", "minimum": 0},
     "total": {"type": "integer", "minimum": 0},
     "text": {"type": "string", "description": "node_log: new stdout/stderr text"},
+    "dashboard": {"type": "string", "description": "run_started on the dask executor: the "
+                  "cluster's dashboard URL (when it serves one)"},
 }
 _EVENT_REQUIRED = {
     "run_started": (),
@@ -215,7 +217,8 @@ _EVENT_REQUIRED = {
     "run_finished": ("status",),
 }
 _EVENT_DOCS = {
-    "run_started": "nodes = the node ids that will run (all start queued; omitted when none)",
+    "run_started": "nodes = the node ids that will run (all start queued; omitted when none); "
+                   "dashboard = the Dask dashboard URL on the dask executor",
     "node_started": "a node begins executing (not sent for cached or skipped nodes)",
     "node_progress": "a running node's progress: done of total (a map's items, a loop's "
                      "iterations of its maximum)",

@@ -303,7 +303,12 @@ class Engine:
         self._runs[ctx.run_id] = ctx
         try:
             with (routing() if self.capture_output else _nullcontext()), _sigint_marker(ctx):
-                ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected)))
+                # On Dask the dashboard link goes with the first event, so surfaces can
+                # show it while the run goes (the cluster starts in node_executor()).
+                dashboard = (getattr(self.node_executor(), "dashboard_link", None)
+                             if self.remote and not _nested else None)
+                ctx.emit(Event("run_started", ctx.run_id, nodes=tuple(selected),
+                               dashboard=dashboard))
                 loops = self.node_executor().max_parallel if self.remote else self.max_workers
                 if loops == 1 or len(selected) <= 1:
                     for node_id in selected:

@@ -58,11 +58,13 @@ class Event:
     done: int | None = None
     total: int | None = None
     text: str | None = None
+    dashboard: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (``outputs`` left out: they may be large or binary)."""
         d = {"kind": self.kind, "run_id": self.run_id, "time": self.time}
-        for key in ("node_id", "skill_id", "status", "duration_ms", "error", "trace", "text"):
+        for key in ("node_id", "skill_id", "status", "duration_ms", "error", "trace", "text",
+                    "dashboard"):
             value = getattr(self, key)
             if value is not None:
                 d[key] = value

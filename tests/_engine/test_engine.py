@@ -324,3 +324,29 @@ def test_lru_cache_drops_the_least_recently_used():
     assert cache.get("a") == {"x": 1}
     cache.put("c", {"x": 3})
     assert cache.get("b") is None and cache.get("a") == {"x": 1} and len(cache) == 2
+
+
+def test_run_started_on_dask_carries_the_dashboard_link(llmos_home):
+    """Surfaces show the Dask dashboard while the run goes: the first event has the link."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("bokeh")  # the scheduler serves a dashboard only with bokeh
+    lib = SkillLibrary(volumes=[], skills=[parse_skill(skill_md("one", """
+def execute(inputs):
+    return {"y": 1}
+""", outputs="[{name: y, type: number}]"))])
+    wf = Workflow(id="d")
+    wf.add_node("one", id="a")
+    events = []
+    engine = Engine(lib, trace=False, executor="dask", max_workers=1)
+    try:
+        engine.run(wf, on_event=events.append)
+        link = engine.node_executor().dashboard_link
+    finally:
+        engine.close()
+    started = [e for e in events if e.kind == "run_started"]
+    assert link and link.startswith("http")
+    assert started[0].dashboard == link and started[0].to_dict()["dashboard"] == link
+    threads = Engine(lib, trace=False)
+    ev2 = []
+    threads.run(wf, on_event=ev2.append)
+    assert "dashboard" not in ev2[0].to_dict()
