@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["example_systems", "register"]
+__all__ = ["example_systems", "example_systems_dir", "register"]
 
 
 def register(sub: argparse._SubParsersAction, skills_sub: argparse._SubParsersAction) -> None:
@@ -56,14 +56,24 @@ def register(sub: argparse._SubParsersAction, skills_sub: argparse._SubParsersAc
     t.set_defaults(handler=_cmd_trust)
 
 
+def example_systems_dir() -> Path:
+    """The folder of the example system files: ``llmos_jupyter/agents`` in an installed
+    wheel (the top-level ``agents/`` folder is force-included there, as ``skills/`` is),
+    else the source checkout's top-level ``agents/``."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "agents"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "agents"  # source checkout / editable install
+
+
 def example_systems() -> list[Path]:
-    """The example system files shipped in ``examples/agents`` (source checkout) and the
-    user's own under ``<user volume>/agents``."""
+    """The example system files shipped with the package (:func:`example_systems_dir`),
+    then the user's own under ``<user volume>/agents``."""
     from llmos_jupyter._paths import volume_dir
 
-    here = Path(__file__).resolve().parent.parent.parent / "examples" / "agents"
     out: list[Path] = []
-    for folder in (here, volume_dir("user") / "agents"):
+    for folder in (example_systems_dir(), volume_dir("user") / "agents"):
         if folder.is_dir():
             out += sorted(folder.glob("*.toml"))
     return out

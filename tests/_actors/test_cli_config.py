@@ -215,7 +215,7 @@ def test_check_reports_toml_syntax_with_line(tmp_path):
 
 
 def test_example_systems_check_and_info(capsys):
-    systems = sorted((REPO / "examples" / "agents").glob("*.toml"))
+    systems = sorted((REPO / "agents").glob("*.toml"))
     assert systems
     for path in systems:
         _, problems = check_system(path)
@@ -227,7 +227,7 @@ def test_example_systems_check_and_info(capsys):
 
 
 def test_ping_pong_example_runs(capsys):
-    code, out, err = run_cli(capsys, "agents", "run", str(REPO / "examples/agents/ping-pong.toml"),
+    code, out, err = run_cli(capsys, "agents", "run", str(REPO / "agents/ping-pong.toml"),
                              "--input", '{"rounds": 3}', "--json", "--no-trace")
     assert code == 0, err
     assert json.loads(out)["result"] == {"rounds": 3, "pongs": [1, 2, 3]}

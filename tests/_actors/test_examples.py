@@ -1,4 +1,4 @@
-"""The example systems of examples/agents: the deterministic ones for real, the LLM one
+"""The example systems of agents: the deterministic ones for real, the LLM one
 through the replayed Messages API (tests/_llm/anthropic_replay.py)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from llmos_jupyter._actors.config import build_system, check_system
 from llmos_jupyter._llm.client import LlmClient
 from llmos_jupyter._llm.config import LlmConfig
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "agents"
+EXAMPLES = Path(__file__).resolve().parents[2] / "agents"
 
 
 def run_example(name, input=None, **kw):
