@@ -438,3 +438,268 @@ def rewrite_cells_json(edits: list[dict[str, Any]]) -> str:
             sources.append(None)
             errors.append(getattr(exc, "message", None) or str(exc))
     return json.dumps({"sources": sources, "errors": errors})
+
+
+# -- agent systems: a system TOML file as a document (issue 18 §5) ------------------------
+# The document sends its text (maybe unsaved) and its path; check_system and the runtime
+# read a file, and resolve a system's `skills` folders and workflow paths against its
+# folder, so unsaved text is checked from a hidden file beside the real one.
+
+_PREVIEW_CHARS = 240
+"""How much of a message payload a live event carries (the final reply has it all)."""
+
+
+def _system_path(path: str) -> Path:
+    """The system file ``path`` names, as this kernel sees it: absolute, else relative to
+    the working directory (the server's root for the library kernel), else — a document's
+    own kernel starts in the document's folder — the file's name there."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    for cand in (Path.cwd() / p, Path.cwd() / p.name):
+        if cand.is_file():
+            return cand
+    return Path.cwd() / p
+
+
+class _SystemText:
+    """Context manager giving ``(real path, path to read)`` for a system file's text: the
+    file itself when it holds that text, else a hidden copy beside it (in the temporary
+    folder when its folder is not writable), removed on exit."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text, self.real = text, _system_path(path or "untitled.agents.toml")
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> tuple[Path, Path]:
+        import tempfile
+
+        try:
+            if self.real.is_file() and self.real.read_text(encoding="utf-8") == self.text:
+                return self.real, self.real
+        except (OSError, UnicodeDecodeError):
+            pass
+        folder = self.real.parent if os.access(self.real.parent, os.W_OK) else None
+        fd, name = tempfile.mkstemp(prefix=f".{self.real.stem}.", suffix=".unsaved.toml",
+                                    dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(self.text)
+        self.tmp = Path(name)
+        return self.real, self.tmp
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+    def clean(self, s: str) -> str:
+        """``s`` with the hidden copy's path replaced by the real one."""
+        return s.replace(str(self.tmp), str(self.real)) if self.tmp is not None else s
+
+
+def _agent_problems(text: str, problems: list[Any], st: _SystemText) -> list[dict[str, Any]]:
+    from llmos_jupyter._actors.graph import problem_line
+
+    out = []
+    for p in problems:
+        d = {k: st.clean(v) for k, v in p.to_json().items()}
+        d["line"] = problem_line(text, p.where, p.message)
+        out.append(d)
+    return out
+
+
+def agent_system_graph_json(text: str, path: str) -> str:
+    """The graph and every problem of an actor system file given as TOML text.
+
+    Args:
+        text: the file's text (what the editor holds; need not be saved).
+        path: its path (absolute, or relative to the kernel's working directory): the
+            system's ``skills`` folders and workflow paths are relative to its folder.
+
+    Returns:
+        JSON ``{"name", "description", "timeout_s", "graph": {"nodes", "edges"}
+        (:func:`llmos_jupyter._actors.graph.system_graph`), "problems": [{"where", "code",
+        "message", "severity", "line"}], "valid"}`` — the problems of ``llmos agents
+        check`` with the 1-based ``line`` they are about (``None`` when not located);
+        ``valid`` is false when one is an ``error``. Invalid TOML is a problem (code
+        ``toml``, with its line), never an exception.
+    """
+    from llmos_jupyter._actors.config import Problem, check_system
+    from llmos_jupyter._actors.graph import system_graph
+
+    library = Workbench.current().library
+    st = _SystemText(text, path)
+    with st as (_, file):
+        try:
+            cfg, problems = check_system(file, library)
+            graph = system_graph(cfg, library)
+        except Exception as exc:  # noqa: BLE001 - reported to the document, never raised
+            problems = [Problem(str(file), "check-failed", f"cannot check the file: {exc}")]
+            cfg, graph = None, {"nodes": [], "edges": []}
+        reply = {"name": getattr(cfg, "name", None), "timeout_s": getattr(cfg, "timeout_s", None),
+                 "description": getattr(cfg, "description", ""), "graph": jsonable(graph),
+                 "problems": _agent_problems(text, problems, st)}
+    reply["valid"] = not any(p["severity"] == "error" for p in reply["problems"])
+    return json.dumps(reply)
+
+
+def _preview(value: Any) -> str:
+    s = json.dumps(jsonable(value), ensure_ascii=False)
+    return s if len(s) <= _PREVIEW_CHARS else s[:_PREVIEW_CHARS - 1] + "…"
+
+
+def _agent_event(kind: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The live event a document gets for a runtime ``on_event`` call: ``{"kind":
+    "agent-message", "id", "type", "sender", "receiver", "scope", "status",
+    "reply_to", "payload_preview"}`` (the payload as JSON text, cut to
+    ``_PREVIEW_CHARS``) or ``{"kind": "agent-actor", "id", "skill", "scope", "status",
+    "restarts", "handled"}``."""
+    if kind == "message":
+        return {"kind": "agent-message", **{k: data.get(k) for k in (
+            "id", "type", "sender", "receiver", "scope", "status", "reply_to")},
+            "payload_preview": _preview(data.get("payload"))}
+    if kind == "actor":
+        return {"kind": "agent-actor", **{k: data.get(k) for k in (
+            "id", "skill", "scope", "status", "restarts", "handled")}}
+    return None
+
+
+def _agent_input(input_json: str | None) -> tuple[Any, str | None]:
+    if input_json is None or not str(input_json).strip():
+        return None, None
+    try:
+        return json.loads(input_json), None
+    except ValueError as exc:
+        return None, f"the input is not JSON: {exc}"
+
+
+def _agent_reply(outcome: Any) -> str:
+    reply = jsonable(outcome.to_json())
+    reply["name"] = outcome.name
+    reply["duration_s"] = round(outcome.duration_s, 6)
+    reply["message"] = (f"{outcome.status} after {len(outcome.messages)} message(s) in "
+                        f"{outcome.duration_s:.2f} s" + (f" · {outcome.error}"
+                                                          if outcome.error else ""))
+    return json.dumps(reply)
+
+
+def _invalid(problems: list[dict[str, Any]], message: str) -> str:
+    return json.dumps({"status": "invalid", "message": message, "problems": problems,
+                       "messages": [], "actors": {}, "result": None, "error": message})
+
+
+async def arun_agent_system_json(text: str, path: str, input_json: str | None = None,
+                                 events: bool = True, timeout_s: float | None = None) -> str:
+    """:func:`run_agent_system_json` as a coroutine, for a kernel that can await in a cell
+    and has no threads to spare (Pyodide): events are printed from the loop as they come."""
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        e = _agent_event(kind, data)
+        if e is not None:
+            print(EVENT_PREFIX + json.dumps(e), flush=True)
+
+    return await _arun_agents(text, path, input_json, on_event if events else None, timeout_s)
+
+
+async def _arun_agents(text: str, path: str, input_json: str | None, on_event: Any,
+                       timeout_s: float | None) -> str:
+    from llmos_jupyter._actors.run import SystemInvalid, arun_file
+    from llmos_jupyter._actors.runtime import ActorSystemError
+
+    payload, bad = _agent_input(input_json)
+    if bad:
+        return _invalid([{"where": "input", "code": "input", "message": bad,
+                          "severity": "error", "line": None}], bad)
+    library = Workbench.current().library
+    st = _SystemText(text, path)
+    with st as (_, file):
+        try:
+            outcome = await arun_file(file, payload, timeout_s=timeout_s, library=library,
+                                      on_event=on_event)
+        except SystemInvalid as exc:
+            problems = _agent_problems(text, exc.problems, st)
+            first = problems[0]
+            return _invalid(problems, f"{first['where']}: {first['message']}"
+                            + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+        except (ActorSystemError, ValueError) as exc:
+            msg = st.clean(str(exc))
+            return _invalid([{"where": str(st.real), "code": "refused", "message": msg,
+                              "severity": "error", "line": None}], msg)
+    return _agent_reply(outcome)
+
+
+def run_agent_system_json(text: str, path: str, input_json: str | None = None,
+                          events: bool = True, timeout_s: float | None = None) -> str:
+    """Check and run an actor system file given as TOML text, as ``llmos agents run
+    --json`` does, and record the run (the runtime's trace notebook).
+
+    The system runs on a fresh event loop in a helper thread (a kernel's cell already runs
+    inside the kernel's loop, which it must not block on); this thread prints its live
+    events as ``EVENT_PREFIX`` lines while it runs (``events``; see :func:`_agent_event`:
+    each handled message, each actor status change). A kernel interrupt cancels the run
+    (status ``interrupted``). The run ends by ``ctx.exit``, when idle, or at the system's
+    ``timeout_s`` (``timeout_s`` here overrides it); a system without one runs until it
+    ends or is interrupted.
+
+    Args:
+        text, path: the file's text and path, as for :func:`agent_system_graph_json`.
+        input_json: the ``start`` message's payload as JSON text (empty: ``null``).
+
+    Returns:
+        JSON ``{"status": "exited"|"failed"|"timeout"|"interrupted"|"idle", "result",
+        "error", "messages": [log entries in delivery order], "messages_dropped", "actors":
+        {id: {skill, scope, restarts, handled, status, ...}}, "trace", "name",
+        "duration_s", "message"}``; or ``{"status": "invalid", "problems", "message"}``
+        when the file has errors or the input is not JSON (nothing ran).
+    """
+    import asyncio
+    import queue
+    import threading
+
+    q: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        e = _agent_event(kind, data)
+        if e is not None:
+            q.put(e)
+
+    loop = asyncio.new_event_loop()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            asyncio.set_event_loop(loop)
+            task = loop.create_task(_arun_agents(text, path, input_json,
+                                                 on_event if events else None, timeout_s))
+            box["task"] = task
+            box["reply"] = loop.run_until_complete(task)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+        finally:
+            loop.close()
+
+    def drain() -> None:
+        while True:
+            try:
+                e = q.get_nowait()
+            except queue.Empty:
+                return
+            print(EVENT_PREFIX + json.dumps(e), flush=True)
+
+    t = threading.Thread(target=target, name="llmos-agents-doc", daemon=True)
+    t.start()
+    interrupted = False
+    while t.is_alive():
+        try:
+            drain()
+            t.join(0.05)
+        except KeyboardInterrupt:
+            # The kernel's interrupt lands in this waiting thread: cancel the system's run
+            # task (the runtime stops its actors and reports "interrupted"), keep waiting.
+            task = box.get("task")
+            if not interrupted and task is not None and not loop.is_closed():
+                interrupted = True
+                loop.call_soon_threadsafe(task.cancel)
+                print(EVENT_PREFIX + json.dumps({"kind": "cancelling"}), flush=True)
+    drain()
+    if "error" in box:
+        raise box["error"]
+    return str(box["reply"])

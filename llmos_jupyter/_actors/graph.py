@@ -3,33 +3,45 @@
 :func:`system_graph` gives React Flow-shaped data (the canvas's node/edge shape):
 
 * one group node per scope, ``{"id": "scope:<scope>", "type": "scope", "data": {"scope",
-  "strategy"}, "parentId": "scope:<parent>"}`` (the root has no ``parentId``);
+  "strategy", "actors": n}, "parentId": "scope:<parent>", "style": {"width", "height"}}``
+  (the root has no ``parentId``); a scope's box holds its actors in a column and its child
+  scopes side by side below them;
 * one node per configured actor, ``{"id": "<actor id>", "type": "actor", "parentId":
-  "scope:<scope>", "data": {"skill", "subscribes", "config", "name"}}``;
+  "scope:<scope>", "data": {"skill", "subscribes", "config", "name", "scope"}}``;
 * one edge per (sender, receiver, message type) that the code visibly allows: the sender's
   skill calls ``ctx.send("type", ...)`` with a literal type and the receiver, in the same
   scope, subscribes to it: ``{"id", "source", "target", "label": type}``.
 
-Positions are a simple grid (the canvas may lay it out again). Actors spawned at run time
-are not in the file, so they are not in the graph; the run's message log has them.
-Everything is plain JSON data; the front end must render it as text.
+Nodes come parents first, and positions are relative to the parent group (pixels), as
+React Flow's sub-flows require. Actors spawned at run time are not in the file, so they
+are not in the graph; the run's message log has them. Everything is plain JSON data; the
+front end must render it as text.
+
+:func:`problem_line` finds the line of a system file a :class:`~.config.Problem` is about,
+so an editor can point at it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from llmos_jupyter._actors.config import SystemConfig, static_messages
 from llmos_jupyter._actors.message import ROOT_SCOPE
 from llmos_jupyter._actors.skill import is_actor, subscriptions
 
-__all__ = ["system_graph"]
+__all__ = ["problem_line", "system_graph"]
 
-_W, _H, _PAD = 220, 90, 40
+# Actor box width and row height, group padding and the group's title band (pixels).
+_W, _H, _PAD, _HEAD = 220, 80, 20, 36
 
 
 def system_graph(cfg: SystemConfig, library: Any = None) -> dict[str, Any]:
-    """The graph of a loaded system file (see the module docstring)."""
+    """The graph of a loaded system file (see the module docstring): ``{"nodes", "edges"}``.
+
+    A partly invalid config (as :func:`~.config.check_system` leaves it) still gives the
+    graph of what could be read: actors whose skill is unknown have empty ``subscribes``.
+    """
     if library is None:
         from llmos_jupyter._skills.library import SkillLibrary
 
@@ -47,32 +59,72 @@ def system_graph(cfg: SystemConfig, library: Any = None) -> dict[str, Any]:
         return found if is_actor(found) else None
 
     actors = [a for a in cfg.actors if a.get("id") and a.get("scope")]
-    scopes: list[str] = [ROOT_SCOPE]
-    for sid in list(cfg.scopes) + [a["scope"] for a in actors]:
-        if sid not in scopes:
-            scopes.append(sid)
+    # The scope tree: the root, scopes named by [scopes.X] (their parent, default the
+    # root) and scopes only actors name (children of the root, as the runtime makes them).
+    parent: dict[str, str | None] = {ROOT_SCOPE: None}
+    for sid, entry in cfg.scopes.items():
+        if sid != ROOT_SCOPE:
+            parent[sid] = str(entry.get("parent", ROOT_SCOPE))
+    for a in actors:
+        parent.setdefault(a["scope"], ROOT_SCOPE)
+    for p in list(parent.values()):
+        if p is not None and p not in parent:
+            parent[p] = ROOT_SCOPE  # named only as a parent
+    # A parent chain that loops (a file error check_system reports) hangs under the root.
+    for sid in list(parent):
+        seen, cur = {sid}, parent[sid]
+        while cur is not None and cur not in seen:
+            seen.add(cur)
+            cur = parent[cur]
+        if cur is not None:
+            parent[sid] = ROOT_SCOPE if sid != ROOT_SCOPE else None
+    children: dict[str, list[str]] = {s: [] for s in parent}
+    for sid, p in parent.items():
+        if p is not None:
+            children[p].append(sid)
+    members = {s: [a for a in actors if a["scope"] == s] for s in parent}
+
+    size: dict[str, tuple[int, int]] = {}
+
+    def measure(sid: str) -> tuple[int, int]:
+        kids = [measure(c) for c in children[sid]]
+        rows = len(members[sid]) * _H
+        width = max([_W] + [sum(w for w, _ in kids) + _PAD * (len(kids) - 1)]) + 2 * _PAD
+        height = _HEAD + rows + (max(h for _, h in kids) + _PAD if kids else 0) + _PAD
+        size[sid] = (width, height)
+        return size[sid]
+
+    measure(ROOT_SCOPE)
     nodes: list[dict[str, Any]] = []
-    for col, sid in enumerate(scopes):
-        members = [a for a in actors if a["scope"] == sid]
+
+    def place(sid: str, x: int, y: int) -> None:
         entry = cfg.scopes.get(sid, {})
+        w, h = size[sid]
         group: dict[str, Any] = {
-            "id": f"scope:{sid}", "type": "scope",
-            "position": {"x": col * (_W + 2 * _PAD), "y": 0},
-            "style": {"width": _W + _PAD, "height": max(1, len(members)) * _H + 2 * _PAD},
-            "data": {"scope": sid,
+            "id": f"scope:{sid}", "type": "scope", "position": {"x": x, "y": y},
+            "style": {"width": w, "height": h},
+            "data": {"scope": sid, "actors": len(members[sid]),
                      "strategy": entry.get("strategy",
                                            cfg.supervision.get("strategy", "one_for_one"))}}
-        if sid != ROOT_SCOPE:
-            group["parentId"] = f"scope:{entry.get('parent', ROOT_SCOPE)}"
+        if parent[sid] is not None:
+            group["parentId"] = f"scope:{parent[sid]}"
         nodes.append(group)
-        for row, a in enumerate(members):
+        for row, a in enumerate(members[sid]):
             skill = skill_of(a["skill"])
             nodes.append({
                 "id": a["id"], "type": "actor", "parentId": f"scope:{sid}",
-                "position": {"x": _PAD // 2, "y": _PAD + row * _H},
+                "extent": "parent",
+                "position": {"x": _PAD, "y": _HEAD + row * _H},
                 "data": {"skill": a["skill"], "name": getattr(skill, "name", a["skill"]),
+                         "scope": sid,
                          "subscribes": list(subscriptions(skill)) if skill else [],
                          "config": a.get("config", {})}})
+        cx, cy = _PAD, _HEAD + len(members[sid]) * _H
+        for c in children[sid]:
+            place(c, cx, cy)
+            cx += size[c][0] + _PAD
+
+    place(ROOT_SCOPE, 0, 0)
     edges: list[dict[str, Any]] = []
     for a in actors:
         sender = skill_of(a["skill"])
@@ -89,3 +141,60 @@ def system_graph(cfg: SystemConfig, library: Any = None) -> dict[str, Any]:
                     edges.append({"id": f"{a['id']}->{b['id']}:{t}", "source": a["id"],
                                   "target": b["id"], "label": t})
     return {"nodes": nodes, "edges": edges}
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_WHERE = re.compile(r"^(?P<table>[A-Za-z_]+)(?:\[(?P<index>\d+)\])?(?:\s*\([^)]*\))?"
+                    r"(?:\.(?P<rest>.+))?$")
+
+
+def _header(line: str) -> tuple[str, bool] | None:
+    """``("actors", True)`` for ``[[actors]]``, ``("system", False)`` for ``[system]``."""
+    m = re.match(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", line)
+    if not m:
+        return None
+    name = ".".join(part.strip().strip("\"'") for part in m.group(2).split("."))
+    return name, m.group(1) == "[["
+
+
+def problem_line(text: str, where: str, message: str = "") -> int | None:
+    """The 1-based line of the system file ``text`` a problem is about, or ``None``.
+
+    ``where`` and ``message`` are a :class:`~.config.Problem`'s: a TOML syntax error names
+    its line in the message (``(at line 3, column 5)``, :mod:`tomllib`'s wording); ``actors[2]
+    (pong).skill`` is the ``skill =`` line of the second ``[[actors]]`` table (else its
+    header); ``system.name`` the ``name =`` line of ``[system]``; ``scopes.a1b2c3`` its
+    ``[scopes.a1b2c3]`` header. Tables written inline (``actors = [...]``) are not
+    located (``None``).
+    """
+    m = _TOML_AT.search(message)
+    if m:
+        return int(m.group(1))
+    w = _WHERE.match(where.strip())
+    if not w:
+        return None
+    table, index, rest = w.group("table"), w.group("index"), w.group("rest") or ""
+    if table == "scopes" and rest:
+        scope, _, rest = rest.partition(".")
+        table = f"scopes.{scope}"
+    lines = text.splitlines()
+    start = None
+    n = 0
+    for i, line in enumerate(lines):
+        h = _header(line)
+        if h is None or h[0] != table:
+            continue
+        n += 1
+        if index is None or n == int(index):
+            start = i
+            break
+    if start is None:
+        return None
+    key = rest.split(".")[0] if rest else ""
+    if key:
+        for i in range(start + 1, len(lines)):
+            if _header(lines[i]) is not None:
+                break
+            if re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", lines[i]):
+                return i + 1
+    return start + 1
