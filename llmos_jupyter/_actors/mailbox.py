@@ -5,6 +5,11 @@ Ordinary messages wait for room (:meth:`Mailbox.put`); the coordinator's own mes
 coordinator cannot be blocked by a full mailbox (Akka keeps system messages on a separate
 queue for the same reason). Both lanes share one FIFO so an actor sees them in the order
 they arrived.
+
+A paused mailbox (:meth:`Mailbox.pause`) hands out nothing, system messages included:
+whatever arrives stays queued in order and is handed out after :meth:`Mailbox.resume`.
+Senders still wait only for room, so pausing an actor slows those who send to it once its
+mailbox is full, which is the back-pressure a paused consumer should exert.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Mailbox:
         self._ordinary = 0
         self._cond = asyncio.Condition()
         self.high_water = 0
+        self.paused = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -64,10 +70,22 @@ class Mailbox:
             self._items.append((True, env))
             self._cond.notify_all()
 
-    async def get(self) -> Any:
-        """Take the oldest message, waiting while the mailbox is empty."""
+    async def pause(self) -> None:
+        """Hand out nothing until :meth:`resume` (messages keep arriving and queue)."""
         async with self._cond:
-            await self._cond.wait_for(lambda: bool(self._items))
+            self.paused = True
+            self._cond.notify_all()
+
+    async def resume(self) -> None:
+        """Hand out messages again, oldest first."""
+        async with self._cond:
+            self.paused = False
+            self._cond.notify_all()
+
+    async def get(self) -> Any:
+        """Take the oldest message, waiting while the mailbox is empty or paused."""
+        async with self._cond:
+            await self._cond.wait_for(lambda: bool(self._items) and not self.paused)
             system, env = self._items.popleft()
             if not system:
                 self._ordinary -= 1

@@ -11,6 +11,11 @@ directed message, ``None`` for a message routed by subscription).
 Scopes are 6-character ids of lowercase letters and digits; :data:`ROOT_SCOPE`
 (``000000``) is the root. The hierarchy (which scope is whose parent) is kept by the
 runtime, not encoded in the id (as in Wasmind).
+
+Control messages. An actor asks the coordinator itself for something by sending one of
+:data:`CONTROL_TYPES` ``to=`` :data:`COORDINATOR` (``ctx.send("pause_actor", {"actor":
+"w1"}, to="coordinator")``), so ``ctx`` needs no extra member. Only actors whose skill is
+trusted (system volume, the user's own, or signed) may; the runtime refuses the others.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "CONTROL_TYPES",
+    "COORDINATOR",
     "ROOT_SCOPE",
     "SCOPE_RE",
     "SYSTEM",
@@ -37,9 +44,17 @@ SCOPE_RE = re.compile(r"[0-9a-z]{6}\Z")
 SYSTEM = "system"
 """The ``sender`` of messages the coordinator emits."""
 SYSTEM_TYPES = frozenset({"start", "actor_ready", "all_actors_ready", "actor_restarted",
-                          "actor_failed", "actor_stopped", "scope_gave_up"})
+                          "actor_failed", "actor_stopped", "scope_gave_up", "actor_paused",
+                          "actor_resumed"})
 """Message types the coordinator sends; an actor may subscribe to them (``check`` does not
 ask that some actor sends them)."""
+
+COORDINATOR = "coordinator"
+"""The ``to`` of a control message (a reserved id: no actor may take it)."""
+CONTROL_TYPES = frozenset({"pause_actor", "resume_actor"})
+"""Control messages the coordinator accepts, payload ``{"actor": id, "reason"?: text}``:
+``pause_actor`` holds the actor's messages in its mailbox (in order) until
+``resume_actor``."""
 
 _PAYLOAD_CAP = 1 << 20  # characters of JSON one payload may take (1 MiB)
 

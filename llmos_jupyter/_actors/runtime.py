@@ -50,6 +50,20 @@ system with status ``failed`` and an error naming the actor and its last traceba
 Restarts wait ``backoff_s · 2^(k-1)`` seconds (capped at ``backoff_max_s``) for the k-th
 restart in the window; ``backoff_s = 0`` (the default) restarts at once.
 
+Pausing. An actor whose skill is trusted may ask the coordinator to pause or resume
+another: ``ctx.send("pause_actor", {"actor": ID, "reason": text}, to="coordinator")``
+(``resume_actor`` likewise; see :data:`~llmos_jupyter._actors.message.CONTROL_TYPES`). A
+paused actor gets no message at all (health pings included, which are not sent while it is
+paused) until it is resumed: they stay queued in its mailbox, in order, and are then
+delivered as usual; a handler already running finishes first. The pause belongs to the
+actor, not to one incarnation: it holds across restarts. Each pause or resume is recorded
+in the message log (receiver ``coordinator``) and emitted as ``actor_paused`` /
+``actor_resumed`` ``{actor, by, reason}`` to the subscribers of the actor's scope and its
+ancestors. The coordinator refuses (``PermissionError`` in the sender's handler, which
+fails it like any exception) a control message from an untrusted (isolated) actor, an
+unknown type or a payload without a known actor id. A paused actor's queued messages do
+not keep the run alive: with nothing else to do the run ends ``idle``, naming them.
+
 Ending. The run ends when an actor calls ``ctx.exit(result)`` (status ``exited``), when a
 supervisor gives up (``failed``), when ``timeout_s`` passes (``timeout``), when the task is
 cancelled, e.g. by Ctrl-C under ``asyncio.run`` (``interrupted``), or when nothing can
@@ -87,6 +101,8 @@ from typing import Any
 
 from llmos_jupyter._actors.mailbox import Mailbox, MailboxFull
 from llmos_jupyter._actors.message import (
+    CONTROL_TYPES,
+    COORDINATOR,
     ROOT_SCOPE,
     SYSTEM,
     Envelope,
@@ -168,8 +184,10 @@ class RunOutcome:
     | ``idle``; ``result``: what ``ctx.exit`` gave; ``error``: why it failed (naming the
     actor, with its last traceback); ``messages``: one entry per delivered message in
     delivery order (the envelope's fields plus ``receiver``, ``status`` ``handled`` |
-    ``failed`` | ``dropped`` and the handler's ``log`` lines); ``actors``: per actor id
-    ``{skill, scope, restarts, handled, status}``."""
+    ``failed`` | ``dropped`` and the handler's ``log`` lines; control messages have
+    ``receiver`` ``coordinator``); ``actors``: per actor id ``{skill, scope, restarts,
+    handled, status, paused, pauses, isolated, error, start_log}`` (``paused``: paused when
+    the run ended; ``pauses``: how often it was paused)."""
 
     status: str
     result: Any = None
@@ -225,6 +243,12 @@ class _Slot:
         self.last_error: str | None = None
         self.pong: asyncio.Future[None] | None = None
         self.isolated = False  # untrusted: handlers run in the isolation worker
+        self.pauses = 0
+
+    @property
+    def paused(self) -> bool:
+        # Kept on the mailbox, which outlives incarnations: a pause holds across restarts.
+        return self.mailbox.paused
 
     @property
     def alive(self) -> bool:
@@ -275,6 +299,13 @@ class ActorContext:
             raise ValueError(f"message type must be a non-empty string, got {type!r}")
         payload = json_payload(payload, f"payload of {type!r}")
         sys_ = self._system
+        if to == COORDINATOR:
+            self._check_control(type, payload)
+            env = Envelope(id=sys_._next_message_id(), type=type, sender=self.actor_id,
+                           scope=self.scope, payload=payload, reply_to=_reply_to,
+                           ts=time.time(), to=COORDINATOR)
+            self._outbox.append(("control", env))
+            return env.id
         if to is not None:
             if to not in sys_._known_ids:
                 raise ValueError(f"no actor {to!r} in this system (actors: "
@@ -290,6 +321,22 @@ class ActorContext:
                        ts=time.time(), to=to)
         self._outbox.append(("send", env))
         return env.id
+
+    def _check_control(self, type: str, payload: Any) -> None:
+        """Refuse a control message this actor may not send (see the module docstring)."""
+        slot = self._slot
+        if slot.isolated:
+            raise PermissionError(
+                f"actor {self.actor_id!r} (skill {slot.skill.skill_id!r}) is not trusted, so "
+                f"the coordinator refuses its {type!r}; only trusted actor skills may pause "
+                f"or resume actors (read it, then `llmos trust {slot.skill.skill_id}`)")
+        if type not in CONTROL_TYPES:
+            raise ValueError(f"the coordinator accepts {', '.join(sorted(CONTROL_TYPES))}, "
+                             f"not {type!r}")
+        target = payload.get("actor") if isinstance(payload, dict) else None
+        if not isinstance(target, str) or target not in self._system._known_ids:
+            raise ValueError(f"{type} needs a payload {{\"actor\": id}} naming an actor of "
+                             f"this system, got {payload!r}")
 
     def reply(self, msg: Envelope, type: str, payload: Any = None) -> str:
         """Send ``type``/``payload`` to the sender of ``msg``, with ``reply_to = msg.id``.
@@ -326,7 +373,7 @@ class ActorContext:
         with sys_._ids_lock:
             if actor_id is None:
                 actor_id = sys_._fresh_actor_id(skill.skill_id)
-            elif actor_id == SYSTEM or (actor_id in sys_._known_ids
+            elif actor_id in (SYSTEM, COORDINATOR) or (actor_id in sys_._known_ids
                                         and not sys_._stopped(actor_id)):
                 raise ValueError(f"actor id {actor_id!r} is taken")
             new_scope = None
@@ -606,7 +653,7 @@ class ActorSystem:
         try:
             return await asyncio.wait_for(work, limit)
         except TimeoutError:
-            raise TimeoutError(f"handler took longer than {limit:g} s") from None
+            raise _HandlerTimeout(f"handler took longer than {limit:g} s") from None
 
     async def _actor_main(self, slot: _Slot, incarnation: int) -> None:
         # A bug of the runtime must not leave an actor silently dead (the run would hang
@@ -632,7 +679,8 @@ class ActorSystem:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of the actor's code is supervised
-            self._failed(slot, incarnation, f"on_start raised {_one_line(exc)}", _tb(exc))
+            self._failed(slot, incarnation, f"on_start raised {_one_line(exc)}", _tb(exc),
+                         stuck=isinstance(exc, _HandlerTimeout))
             return
         slot.started = True
         slot.status = "ready"
@@ -642,7 +690,7 @@ class ActorSystem:
         if not await self._flush(slot, ctx, incarnation):
             return
         while True:
-            if not len(slot.mailbox):
+            if not len(slot.mailbox) or slot.paused:
                 slot.busy = False
                 self._poke()
             env = await slot.mailbox.get()
@@ -667,7 +715,8 @@ class ActorSystem:
                 self._notify("message", entry)
                 await self._flush(slot, ctx, incarnation)
                 self._failed(slot, incarnation, f"on_message raised {_one_line(exc)} "
-                             f"handling {env.id} ({env.type} from {env.sender})", _tb(exc))
+                             f"handling {env.id} ({env.type} from {env.sender})", _tb(exc),
+                             stuck=isinstance(exc, _HandlerTimeout))
                 return
             slot.handled += 1
             ctx._entry = None
@@ -699,9 +748,38 @@ class ActorSystem:
                 if new_scope:
                     slot.owned.append(new_scope)
                 self._start(child)
+            elif kind == "control":
+                await self._control(item)
             elif kind == "exit":
                 self._end("exited", item, None, slot.id)
         return True
+
+    async def _control(self, env: Envelope) -> None:
+        """Carry out a control message (already checked by ``ctx.send``)."""
+        entry = {**env.to_dict(), "receiver": COORDINATOR, "status": "handled", "log": []}
+        self._record(entry)
+        target = self._slots.get(env.payload["actor"])
+        if target is None or target.status in ("stopped", "failed"):
+            entry["status"] = "undelivered"
+            entry["log"].append(f"no running actor {env.payload['actor']!r}")
+            return
+        pause = env.type == "pause_actor"
+        if target.paused == pause:
+            entry["log"].append(f"{target.id} is already {'paused' if pause else 'running'}")
+            return
+        if pause:
+            await target.mailbox.pause()
+            target.pauses += 1
+        else:
+            await target.mailbox.resume()
+        entry["log"].append(f"{'paused' if pause else 'resumed'} {target.id} "
+                            f"({len(target.mailbox)} message(s) queued)")
+        self._notify_actor(target)
+        await self._emit("actor_paused" if pause else "actor_resumed", target.spec.scope,
+                         {"actor": target.id, "by": env.sender,
+                          "reason": env.payload.get("reason"),
+                          "queued": len(target.mailbox)}, about=target)
+        self._poke()
 
     # -- routing --------------------------------------------------------------------------
     async def _route(self, env: Envelope, system: bool = False) -> None:
@@ -767,15 +845,20 @@ class ActorSystem:
 
     def _notify_actor(self, slot: _Slot) -> None:
         if self.on_event is not None:
+            status = "paused" if slot.paused and slot.alive else slot.status
             self._notify("actor", {"id": slot.id, "skill": slot.skill.skill_id,
-                                   "scope": slot.spec.scope, "status": slot.status,
-                                   "restarts": slot.restarts, "handled": slot.handled})
+                                   "scope": slot.spec.scope, "status": status,
+                                   "restarts": slot.restarts, "handled": slot.handled,
+                                   "paused": slot.paused})
 
     # -- events to the coordinator --------------------------------------------------------
-    def _failed(self, slot: _Slot, incarnation: int, error: str, tb: str) -> None:
+    def _failed(self, slot: _Slot, incarnation: int, error: str, tb: str, *,
+                stuck: bool = False) -> None:
+        """Report a failure to the coordinator; ``stuck``: it missed a health ping or a
+        handler ran over ``handler_timeout_s`` (``actor_failed`` says so)."""
         slot.busy = False
         if self._events is not None:
-            self._events.put_nowait(("failed", slot, incarnation, error, tb))
+            self._events.put_nowait(("failed", slot, incarnation, error, tb, stuck))
 
     def _end(self, status: str, result: Any, error: str | None, by: str | None) -> None:
         if self._final is None:
@@ -790,7 +873,8 @@ class ActorSystem:
     def _quiescent(self) -> bool:
         return (self._events is not None and self._events.empty()
                 and self._start_message is None
-                and all(not s.busy and not len(s.mailbox) for s in self._slots.values() if s.alive))
+                and all(not s.busy and (s.paused or not len(s.mailbox))
+                        for s in self._slots.values() if s.alive))
 
     async def _health(self, slot: _Slot) -> None:
         spec = slot.spec.health or {}
@@ -799,8 +883,8 @@ class ActorSystem:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
-            if not slot.alive or not slot.started:
-                continue
+            if not slot.alive or not slot.started or slot.paused:
+                continue  # a paused actor reads nothing, pings included
             inc = slot.incarnation
             slot.pong = loop.create_future()
             await slot.mailbox.put_system(Envelope(
@@ -809,14 +893,15 @@ class ActorSystem:
             try:
                 await asyncio.wait_for(asyncio.shield(slot.pong), deadline)
             except TimeoutError:
-                if slot.incarnation == inc and slot.alive:
+                if slot.incarnation == inc and slot.alive and not slot.paused:
                     self._failed(slot, inc, f"did not answer a health ping within {deadline:g} s",
-                                 "")
+                                 "", stuck=True)
 
     # -- supervision ----------------------------------------------------------------------
-    async def _on_failure(self, slot: _Slot, error: str, tb: str) -> None:
+    async def _on_failure(self, slot: _Slot, error: str, tb: str, stuck: bool = False) -> None:
         slot.last_error = f"{error}\n{tb}".rstrip()
-        await self._emit("actor_failed", slot.spec.scope, {"actor": slot.id, "error": error})
+        await self._emit("actor_failed", slot.spec.scope, {"actor": slot.id, "error": error,
+                                                           "stuck": stuck})
         sc = self._scopes[slot.spec.scope]
         sup = sc.supervision
         now = self.clock()
@@ -935,7 +1020,7 @@ class ActorSystem:
             raise ActorSystemError("a system needs at least one actor")
         seen: set[str] = set()
         for spec in specs:
-            if spec.actor_id in seen or spec.actor_id == SYSTEM:
+            if spec.actor_id in seen or spec.actor_id in (SYSTEM, COORDINATOR):
                 raise ActorSystemError(f"actor id {spec.actor_id!r} is used twice (or reserved)")
             seen.add(spec.actor_id)
             check_scope(spec.scope)
@@ -974,7 +1059,8 @@ class ActorSystem:
             messages_dropped=self._logged - len(self._log),
             actors={s.id: {"skill": s.skill.skill_id, "scope": s.spec.scope,
                            "restarts": s.restarts, "handled": s.handled,
-                           "isolated": s.isolated,
+                           "isolated": s.isolated, "paused": s.paused,
+                           "pauses": s.pauses,
                            "status": s.status, "error": s.last_error,
                            "start_log": self._start_logs.get(s.id, [])}
                     for s in self._slots.values()},
@@ -986,17 +1072,22 @@ class ActorSystem:
         while self._final is None:
             ev = await self._events.get()
             if ev[0] == "failed":
-                _, slot, inc, error, tb = ev
+                _, slot, inc, error, tb, stuck = ev
                 if slot.incarnation != inc or slot.status not in ("starting", "ready"):
                     continue  # a stale report: that incarnation was already stopped
                 slot.status = "failed"
                 await self._stop_task(slot)
                 slot.status = "starting"  # still a member while its supervisor decides
-                await self._on_failure(slot, error, tb)
+                await self._on_failure(slot, error, tb, stuck)
             elif ev[0] == "idle" and self._quiescent():
                 failed = [s for s in self._slots.values() if s.last_error]
                 last = (f"; the last failure: actor {failed[-1].id!r}: {failed[-1].last_error}"
                         if failed else "")
+                held = [f"{s.id} ({len(s.mailbox)})" for s in self._slots.values()
+                        if s.alive and s.paused and len(s.mailbox)]
+                if held:
+                    last = (f"; paused actors hold queued messages: {', '.join(held)}"
+                            + last)
                 self._end("idle", None, "no actor called ctx.exit and nothing is left to do "
                           f"(every mailbox is empty){last}", None)
 
@@ -1024,6 +1115,10 @@ class ActorSystem:
             kwargs["model"] = self._llm_model
         kwargs.setdefault("stream", False)
         return client.create(**kwargs)
+
+
+class _HandlerTimeout(TimeoutError):
+    """A handler ran over ``handler_timeout_s`` (the actor counts as stuck)."""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,8 +1,9 @@
 """Agent runs recorded as notebooks (nbformat v4), under ``<user volume>/agent-runs``.
 
 Layout: a Markdown summary cell (system, status, result or error, a table of actors with
-their restarts, handled messages and status), then one Markdown cell per delivered message
-in delivery order: ``m000005 · ping: ping → pong``, the payload (JSON, at most
+their restarts, handled messages and status, "(paused)" when paused at the end), then one Markdown cell per delivered message
+in delivery order: ``m000005 · ping: ping → pong`` (control messages such as
+``pause_actor`` show ``→ coordinator``), the payload (JSON, at most
 :data:`PREVIEW` characters) and the handler's ``ctx.log`` lines. The full log is in the
 notebook metadata ``llmos.agents`` (``{name, status, result, error, started_at,
 duration_s, actors, messages}``) for tools (evolution, stats) to read.
@@ -82,8 +83,9 @@ def build_agent_trace(outcome: RunOutcome) -> Any:
     lines += ["| actor | skill | scope | restarts | handled | status |",
               "|---|---|---|---|---|---|"]
     for aid, a in outcome.actors.items():
+        status = _md(a['status']) + (" (paused)" if a.get("paused") else "")
         lines.append(f"| {_md(aid)} | {_md(a['skill'])} | {_md(a['scope'])} | {a['restarts']} "
-                     f"| {a['handled']} | {_md(a['status'])} |")
+                     f"| {a['handled']} | {status} |")
     delivered = [m for m in outcome.messages if m.get("receiver")]
     lines += ["", (f"{len(delivered)} messages delivered "
                    f"({len(outcome.messages) - len(delivered)} undelivered).")]
