@@ -5,12 +5,17 @@ An actor is a skill with ``kind: actor`` (:mod:`.skill`); an :class:`ActorSystem
 subscription and scope, readiness, OTP-style supervisors and graceful shutdown; a system
 is configured in TOML (:mod:`.config`) and every run is recorded as a notebook
 (:mod:`.trace`). See docs/agents.md.
+
+In a notebook cell (and in JupyterLite's Pyodide kernel, which cannot block) a run is
+awaited: ``outcome = await arun_file("agents/ping-pong.toml", {"rounds": 3})``;
+:mod:`.pyodide` holds what the runtime needs there.
 """
 
 from __future__ import annotations
 
 from llmos_jupyter._actors.mailbox import Mailbox, MailboxFull
 from llmos_jupyter._actors.message import ROOT_SCOPE, SYSTEM, Envelope, check_scope
+from llmos_jupyter._actors.pyodide import CannotWaitHere, in_pyodide
 from llmos_jupyter._actors.run import SystemInvalid, arun_file, run_file
 from llmos_jupyter._actors.runtime import (
     STRATEGIES,
@@ -33,6 +38,7 @@ __all__ = [
     "ActorSpec",
     "ActorSystem",
     "ActorSystemError",
+    "CannotWaitHere",
     "Envelope",
     "Mailbox",
     "MailboxFull",
@@ -42,6 +48,7 @@ __all__ = [
     "arun_file",
     "check_actor_skill",
     "check_scope",
+    "in_pyodide",
     "is_actor",
     "load_handlers",
     "run_file",

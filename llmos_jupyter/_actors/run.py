@@ -3,7 +3,11 @@
 :func:`arun_file` is the coroutine (await it in a running loop: a kernel cell with
 top-level ``await``, Pyodide); :func:`run_file` blocks: with no running loop it uses
 ``asyncio.run``; inside one (a Jupyter kernel's cell) it runs the system on a fresh loop
-in a helper thread and waits, since a cell cannot block its own loop.
+in a helper thread and waits, since a cell cannot block its own loop. Pyodide (JupyterLite)
+has neither threads nor a loop of its own to start: there :func:`run_file` waits on the
+browser's loop with ``pyodide.ffi.run_sync`` (JSPI) and otherwise says to ``await
+arun_file(...)``; LLM actors call the API through the browser's ``fetch``
+(:mod:`llmos_jupyter._actors.pyodide`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from llmos_jupyter._actors.pyodide import in_pyodide, pyodide_system_kwargs, wait_for
 from llmos_jupyter._actors.runtime import ActorSystemError, RunOutcome
 
 __all__ = ["SystemInvalid", "arun_file", "run_file"]
@@ -31,7 +36,9 @@ async def arun_file(path: str | Path, input: Any = None, *, timeout_s: float | N
                     trace: bool = True, library: Any = None, **kwargs: Any) -> RunOutcome:
     """Check, build and run the system file at ``path``; record the run (``trace``).
 
-    ``kwargs`` pass on to :class:`ActorSystem` (``llm_client``, ``threads``…).
+    ``kwargs`` pass on to :class:`ActorSystem` (``llm_client``, ``threads``…). In Pyodide
+    the defaults are :func:`~llmos_jupyter._actors.pyodide.pyodide_system_kwargs`' (inline
+    handlers, untrusted actors refused, the LLM client over ``fetch``).
 
     Raises:
         SystemInvalid: the file has errors (warnings do not stop it).
@@ -48,6 +55,8 @@ async def arun_file(path: str | Path, input: Any = None, *, timeout_s: float | N
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise SystemInvalid(path, errors)
+    if in_pyodide():
+        kwargs = pyodide_system_kwargs(kwargs)
     system, specs = build_system(cfg, library, timeout_s=timeout_s, **kwargs)
     outcome = await system.run(specs, input)
     if trace:
@@ -56,7 +65,13 @@ async def arun_file(path: str | Path, input: Any = None, *, timeout_s: float | N
 
 
 def run_file(path: str | Path, input: Any = None, **kwargs: Any) -> RunOutcome:
-    """:func:`arun_file`, blocking (see the module docstring)."""
+    """:func:`arun_file`, blocking (see the module docstring).
+
+    Raises:
+        CannotWaitHere: in a Pyodide kernel without JSPI (await :func:`arun_file` there).
+    """
+    if in_pyodide():  # no threads, no asyncio.run; the WebLoop runs while run_sync waits
+        return wait_for(arun_file(path, input, **kwargs))
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -3,8 +3,10 @@
 What goes into the site (see ``jupyterlite/README.md``):
 
 * ``jupyterlite/jupyter-lite.json`` and ``jupyterlite/files/`` (the site notebooks);
-* the repo's ``notebooks/`` and the system ``skills/`` under ``files/``, notebooks with
-  the Pyodide kernel's kernelspec (``python``);
+* the repo's ``notebooks/``, the system ``skills/`` and the example actor systems
+  ``agents/`` under ``files/``, notebooks with the Pyodide kernel's kernelspec
+  (``python``); ``files/agents/*.toml`` keep their relative workflow paths
+  (``../notebooks/…``), which resolve inside the site as in the checkout;
 * ``jupyterlite/overrides.json``: settings defaults of the site (the library kernel of our
   JupyterLab extension is the Pyodide kernel, ``python``);
 * ``pypi/``: our ``llmos-jupyter`` wheel (built from this checkout) and the pure-Python
@@ -333,6 +335,9 @@ def build_site(output: Path, *, offline: bool = False, sourcemaps: bool = False,
         _copy_notebooks(lite / "files", files)
         _copy_notebooks(root / "notebooks", files / "notebooks")
         shutil.copytree(root / "skills", files / "skills")
+        # The example actor systems: the deterministic ones run in the Pyodide kernel
+        # (files/agents-ping-pong.ipynb awaits ping-pong).
+        shutil.copytree(root / "agents", files / "agents")
 
         say("building the llmos-jupyter wheel")
         pypi = stage / "pypi"
