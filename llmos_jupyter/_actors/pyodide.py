@@ -112,4 +112,4 @@ def wait_for(aw: Awaitable[T]) -> T:
             close()  # a coroutine never awaited would warn
         raise CannotWaitHere("this browser kernel cannot block until the actor system ends "
                              f"(no JSPI stack switching); {AWAIT_HINT}")
-    return run_sync(aw)  # type: ignore[no-any-return]
+    return run_sync(aw)
