@@ -488,7 +488,11 @@ class LlmosMagics(Magics):
     def agents(self, line: str) -> Any:
         """``%agents run SYSTEM.toml [--input JSON] [--timeout S]`` runs an actor system
         (blocking; the kernel's own event loop is left alone) and returns its
-        ``RunOutcome``; ``%agents check SYSTEM.toml`` lists its problems."""
+        ``RunOutcome``; ``%agents check SYSTEM.toml`` lists its problems.
+
+        In JupyterLite's Pyodide kernel the run goes on the browser's event loop while the
+        magic waits through JSPI (``pyodide.ffi.run_sync``); a browser without JSPI gets a
+        message saying to ``await arun_file(...)`` in the cell instead."""
         return self._dispatch("agents", AGENTS_SUBCOMMANDS, line)
 
     @_command(AGENTS_SUBCOMMANDS, 'run', _agents_run_args)
