@@ -31,12 +31,12 @@ import {
   portColor,
   READABLE_ZOOM,
   resolveOverlaps,
-  safeUrl,
   workflowFromDoc,
   type Action,
   type Box,
 } from './logic';
 import { edgeInactive, isControl, skipInfo } from './control';
+import { dashboardHref } from './nodeLog';
 import { useTrait, type WidgetModel } from './model';
 import { DND_TYPE, Palette, SidePanel } from './Panels';
 import { CanvasContext, SkillNode, type SkillFlowNode } from './SkillNode';
@@ -69,8 +69,11 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const problems = useTrait<Problem[]>(model, 'errors') ?? [];
   const message = useTrait<string>(model, 'message') ?? '';
   const running = useTrait<boolean>(model, 'running') ?? false;
-  // The Dask dashboard of the canvas' engine (executor="dask"); only http(s) URLs show.
-  const dashboard = safeUrl(useTrait<string>(model, 'dashboard') ?? '', 'link');
+  // The Dask dashboard of the run's cluster (executor="dask"), shown from the moment the
+  // host knows it (the run's start) until the next run: only http(s) URLs become a link.
+  const dashboard = dashboardHref(useTrait<string>(model, 'dashboard'), window.location.origin);
+  // The nodes' live output (`{node: NodeLog}`, from the engine's node_log events).
+  const logs = useTrait<Record<string, unknown> | undefined>(model, 'logs') ?? NO_LOGS;
   // Where the engine runs nodes (threads | processes | dask), when the host says: the
   // JupyterLab setting for documents; the Canvas widget's engine for the anywidget.
   const executor = useTrait<string | undefined>(model, 'executor');
@@ -535,7 +538,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
               ⚙ {executor}{typeof scheduler === 'string' && scheduler ? ` · ${scheduler}` : ''}</span>)}
           {dashboard && (
             <a className="llmos-dashboard" data-action="dashboard" href={dashboard} target="_blank"
-              rel="noopener noreferrer" title="The Dask cluster's dashboard (task stream, workers)">
+              rel="noopener noreferrer" title={`The Dask cluster's dashboard (task stream, workers): ${dashboard}`}>
               Dask dashboard</a>)}
           <span className="llmos-sep" />
           <button type="button" data-action="fit" aria-label="Fit view" title="Fit view (F)" onClick={() => fit()}>⤢ Fit</button>
@@ -610,7 +613,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
             onSetParam={(node, port, value) => dispatch({ type: 'setParam', node, port, value })}
             onRename={(node, to) => dispatch({ type: 'rename', node, to })}
             onDelete={(nodes) => remove(nodes)}
-            onAction={send} canOpenFiles={canOpenFiles} />
+            onAction={send} canOpenFiles={canOpenFiles} logs={logs} />
         </div>
       </div>
     </CanvasContext.Provider>
@@ -618,6 +621,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
 }
 
 const NO_NODES: SkillFlowNode[] = [];
+const NO_LOGS: Record<string, unknown> = {};
 const NO_EDGES: Edge[] = [];
 /** Below this zoom nodes are boxes (a 240 px node is < 110 px wide, its text < 6 px). */
 export const LOD_ZOOM = 0.45;

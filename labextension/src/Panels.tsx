@@ -1,10 +1,11 @@
 /** The palette (skills to drag onto the canvas) and the side panel (the selected node). */
-import React, { useMemo, useState } from 'react';
+import React, { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import { formatElapsed, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
 import { CONTROL_CATEGORY, isControl, skipInfo } from './control';
 import { ControlIcon } from './ControlIcon';
 import { PreviewView, ProgressView, StatusBadge } from './SkillNode';
+import { isNodeLog, logText, type NodeLog } from './nodeLog';
 import type { Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
 
 export const DND_TYPE = 'application/x-llmos-skill';
@@ -201,8 +202,37 @@ export function UntrustedBadge() {
   );
 }
 
+/**
+ * A node's output while it runs and after (its live log: the last lines, as text only).
+ * Follows new lines while scrolled to the bottom; scrolled up, it stays where it is.
+ */
+export function LogView({ node, log, running }: { node: string; log: NodeLog | undefined; running: boolean }) {
+  const ref = useRef<HTMLPreElement>(null);
+  const follow = useRef(true);
+  const text = logText(log);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+  }, [text]);
+  useEffect(() => { follow.current = true; }, [node]);
+  if (!log || !log.total) return null;
+  const dropped = log.total - log.lines.length;
+  return (
+    <div className="llmos-log" data-log={node}>
+      <h4>Log <span className="llmos-muted">{log.total} line{log.total > 1 ? 's' : ''}
+        {dropped > 0 ? ` (the last ${log.lines.length} shown)` : ''}{running ? ' · live' : ''}</span></h4>
+      <pre ref={ref} className="llmos-log__text nowheel" tabIndex={0} aria-label={`Output of ${node}`}
+        aria-live={running ? 'polite' : undefined}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 8;
+        }}>{text}</pre>
+    </div>
+  );
+}
+
 export function SidePanel({ doc, skills, selected, statuses, previews, problems, onSetParam,
-  onRename, onDelete, onAction, onShowNode, canOpenFiles = false }: {
+  onRename, onDelete, onAction, onShowNode, canOpenFiles = false, logs = {} }: {
   doc: Doc;
   skills: SkillIndex;
   selected: string[];
@@ -216,6 +246,8 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
   /** The host opens files (a control node's sub-workflow): JupyterLab documents do. */
   canOpenFiles?: boolean;
   onShowNode?: (node: string) => void;
+  /** The nodes' live logs (`logs` trait); entries of another shape are not shown. */
+  logs?: Record<string, unknown>;
 }) {
   const node: WfNode | undefined = selected.length === 1
     ? doc.nodes.find((n) => n.id === selected[0]) : undefined;
@@ -289,6 +321,8 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
             aria-label={`Open the sub-workflow of ${node.id}`}
             onClick={() => onAction('open-subworkflow', node.id)}>Open sub-workflow</button>)}
       </div>
+      <LogView node={node.id} log={isNodeLog(logs[node.id]) ? logs[node.id] as NodeLog : undefined}
+        running={info?.status === 'running'} />
       <h4>Parameters</h4>
       {(skill?.inputs ?? []).length === 0 && <div className="llmos-muted">No inputs.</div>}
       {(skill?.inputs ?? []).map((p) => (

@@ -5,7 +5,8 @@ import React, { createContext, memo, useContext, useEffect, useState } from 'rea
 import { isControl, progressOf, skipInfo, type NodeState } from './control';
 import { ControlIcon } from './ControlIcon';
 import { formatElapsed, formatNumber, portColor, PREVIEW_CAP, safeUrl, sparklinePath, type SkillIndex } from './logic';
-import { useNodeEntry, type WidgetModel } from './model';
+import { useNodeEntry, useNodeSelect, type WidgetModel } from './model';
+import { isNodeLog, lastLine } from './nodeLog';
 import { NetlistView } from './NetlistView';
 import { ScenePreview } from './ScenePreview';
 import type { Preview, StatusInfo, WfNode } from './types';
@@ -193,6 +194,30 @@ export function PreviewView({ nodeId, port, preview, large = false }: {
   }
 }
 
+/** `[lines seen, last line]` of a node's live log as one string (see `useNodeSelect`). */
+function logSummary(entry: unknown): string {
+  return isNodeLog(entry) ? JSON.stringify([entry.total, lastLine(entry)]) : '';
+}
+
+/**
+ * A node's live log on the node: a badge with the number of lines it printed and, while
+ * it runs, its last line (as text). The whole log is in the side panel.
+ */
+function NodeLogLine({ id, status }: { id: string; status: string }) {
+  const ctx = useContext(CanvasContext)!;
+  const summary = useNodeSelect(ctx.model, 'logs', id, logSummary);
+  if (!summary) return null;
+  const [total, last] = JSON.parse(summary) as [number, string];
+  if (!total) return null;
+  return (
+    <div className="llmos-node__log" data-log-lines={total}>
+      <span className="llmos-node__logcount" title={`${total} line${total > 1 ? 's' : ''} of output: select the node to read them`}>
+        ≡ {total}</span>
+      {status === 'running' && last && <span className="llmos-node__logline" title={last}>{last}</span>}
+    </div>
+  );
+}
+
 function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
   const ctx = useContext(CanvasContext)!;
   const info = useNodeEntry<NodeState>(ctx.model, 'statuses', id);
@@ -234,6 +259,7 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
         <div className={`llmos-node__skip llmos-node__skip--${skip.kind}`} data-skip-reason={skip.kind}
           title={skip.reason}>{skip.text}</div>)}
       <ProgressView info={info} />
+      <NodeLogLine id={id} status={status} />
       <div className="llmos-node__ports">
         <div className="llmos-node__inputs">
           {(skill?.inputs ?? []).map((p) => (

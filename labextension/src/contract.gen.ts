@@ -67,6 +67,7 @@ export type LlmosContract =
   | CancellingNotice
   | CanvasState
   | CanvasAction
+  | NodeLog
   | BrowserRuntime
   | ExecuteRequest
   | CancelRequest
@@ -562,8 +563,22 @@ export interface CanvasState {
    * The Dask dashboard's URL, or ''.
    */
   dashboard: string;
+  logs?: {
+    [k: string]: NodeLog;
+  };
   height: number;
   layout_direction: 'LR' | 'TB';
+}
+/**
+ * A node's last lines of output (at most 200; the last one still open when open): llmos_jupyter._widget.node_log, src/nodeLog.ts.
+ */
+export interface NodeLog {
+  lines: string[];
+  open: boolean;
+  /**
+   * lines seen (some dropped)
+   */
+  total: number;
 }
 /**
  * A custom message from the canvas front-end (run-node and run-downstream name their node).

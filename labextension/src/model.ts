@@ -41,3 +41,15 @@ export function useNodeEntry<T>(model: WidgetModel, key: string, nodeId: string)
   });
   return text ? (JSON.parse(text) as T) : undefined;
 }
+
+/**
+ * A string derived from one node's entry of a `{node: value}` trait (`select` gets the
+ * entry, or undefined): re-renders only when that string changes, so a node that shows
+ * a summary of a large entry (a log's line count) does not copy the entry on each change.
+ */
+export function useNodeSelect(model: WidgetModel, key: string, nodeId: string,
+  select: (entry: unknown) => string): string {
+  const subscribe = useTraitSubscription(model, key);
+  return useSyncExternalStore(subscribe,
+    () => select(((model.get(key) ?? {}) as Record<string, unknown>)[nodeId]));
+}

@@ -9,22 +9,20 @@
  * The text is untrusted (whatever a skill printed): it is only ever rendered as text.
  */
 
+import type { NodeLog } from './contract.gen';
+
 /** Lines kept per node; older ones are dropped (counted in `total`). */
 export const LOG_MAX_LINES = 200;
 /** Characters kept per line (a longer line is cut and ends with `…`). */
 export const LOG_MAX_LINE_CHARS = 2000;
 
 /**
- * One node's log as the `logs` trait holds it (`{node: NodeLog}`).
+ * One node's log as the `logs` trait holds it (`{node: NodeLog}`; the contract's type):
  * - `lines`: the last lines, oldest first; the last one is still being written when
  *   `open` (its text had no newline yet);
  * - `total`: every line seen so far (`total - lines.length` were dropped).
  */
-export interface NodeLog {
-  lines: string[];
-  open: boolean;
-  total: number;
-}
+export type { NodeLog };
 
 // Terminal control sequences (colours, cursor moves) a skill's output may carry: CSI
 // (`ESC [ … final`) and OSC (`ESC ] … BEL|ESC \`), then the other C0 controls but tab,

@@ -263,17 +263,24 @@ def _canvas_defs() -> dict[str, Any]:
         "message": _STR,
         "running": _BOOL,
         "dashboard": {"type": "string", "description": "The Dask dashboard's URL, or ''."},
+        "logs": _map(_ref("NodeLog")),
         "height": _INT,
         "layout_direction": {"enum": ["LR", "TB"]},
     }, ("workflow", "skills", "statuses", "previews", "errors", "message", "running",
         "dashboard", "height", "layout_direction"),
         description="The Canvas widget's synced traits (llmos_jupyter._widget.canvas).")
+    node_log = _obj("NodeLog", {
+        "lines": _list(_STR), "open": _BOOL,
+        "total": {"type": "integer", "minimum": 0, "description": "lines seen (some dropped)"},
+    }, ("lines", "open", "total"),
+        description="A node's last lines of output (at most 200; the last one still open when "
+                    "open): llmos_jupyter._widget.node_log, src/nodeLog.ts.")
     action = _obj("CanvasAction", {
         "action": {"enum": ["run", "run-node", "run-downstream", "cancel"]},
         "node": _STR,
     }, ("action",), description="A custom message from the canvas front-end (run-node and "
                                 "run-downstream name their node).")
-    return {"CanvasState": state, "CanvasAction": action}
+    return {"CanvasState": state, "CanvasAction": action, "NodeLog": node_log}
 
 
 def _runtime_defs() -> dict[str, Any]:

@@ -10,6 +10,10 @@ The front-end is TypeScript in ``labextension/``, built into ``llmos_jupyter/sta
 ``statuses``  ``{node: {"status", "elapsed_ms"?, "error"?}}`` driven by engine events.
 ``previews``  ``{node: {port: preview}}``: small JSON-safe forms of the outputs.
 ``errors``    the workflow's validation problems (``WorkflowProblem`` as dicts).
+``logs``      ``{node: {"lines", "open", "total"}}``: the last lines each node printed,
+              live from ``node_log`` events (processes/dask executors), then the whole
+              log of each finished node (``_widget/node_log.py``).
+``dashboard`` the Dask dashboard's URL while (and after) a run on ``executor="dask"``.
 ``message``   one line about the last run or action.
 
 The browser sends actions as custom messages ``{"action": "run" | "run-node" |
@@ -46,6 +50,7 @@ from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
 from llmos_jupyter._skills.preview import output_previews, preview
 from llmos_jupyter._widget.browser_runtime import BrowserRunBlocked, BrowserRunner
+from llmos_jupyter._widget.node_log import append_log, log_from_text
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
 
@@ -99,6 +104,8 @@ class Canvas(anywidget.AnyWidget):
     running = traitlets.Bool(False).tag(sync=True)
     dashboard = traitlets.Unicode("").tag(sync=True)
     """The Dask dashboard's URL when the canvas' engine runs on ``executor="dask"``."""
+    logs = traitlets.Dict().tag(sync=True)
+    """``{node: {"lines", "open", "total"}}``: each node's last lines of output."""
     height = traitlets.Int(600).tag(sync=True)
     layout_direction = traitlets.Enum(("LR", "TB"), "LR").tag(sync=True)
 
@@ -140,6 +147,10 @@ class Canvas(anywidget.AnyWidget):
         self._handle: RunHandle | None = None
         self._run_id: str | None = None
         self._started: dict[str, float] = {}
+        # Logs as events append to them; the trait follows at most every LOG_FLUSH_S (one
+        # comm message for many 50 ms chunks of many nodes).
+        self._logs: dict[str, Any] = {}
+        self._log_timer: threading.Timer | None = None
         self.last_result: RunResult | None = None
         super().__init__(height=height, layout_direction=layout_direction, **kwargs)
         # javascript/threejs nodes of this canvas' runs execute in its front-end.
@@ -163,6 +174,7 @@ class Canvas(anywidget.AnyWidget):
             workflow = Workflow.load(workflow)
         self._wf = workflow
         self.statuses, self.previews = {}, {}
+        self._set_logs({})
         self._refresh_skills()
         self.sync()
 
@@ -283,6 +295,7 @@ class Canvas(anywidget.AnyWidget):
                                 + (f" (+{n - 1} more)" if n > 1 else ""))
                 # A refused run leaves no statuses of an earlier run next to the problems.
                 self.statuses, self.previews = {}, {}
+                self._set_logs({})
                 return None
             self.running = True
             self.message = "running…"
@@ -333,10 +346,17 @@ class Canvas(anywidget.AnyWidget):
                              if s.get("status") not in ("queued", "running")}
         else:
             self.last_result = result
+            # Each finished node's whole log (also on the threads executor, which sends no
+            # node_log events) replaces the lines that arrived live.
+            with self._lock:
+                for n, r in result.nodes.items():
+                    if getattr(r, "log", None) and n in self._wf:
+                        self._logs[n] = log_from_text(r.log)
             trace = f" · trace {result.trace}" if getattr(result, "trace", None) else ""
             self.message = (f"{result.status}: {len(result.ran)} ran, {len(result.cached)} cached, "
                             f"{len(result.failed)} failed, {len(result.skipped)} skipped{trace}")
         finally:
+            self._flush_logs()
             with self._lock:
                 if self._handle is handle:
                     self.running = False
@@ -351,11 +371,19 @@ class Canvas(anywidget.AnyWidget):
             if event.node_id is not None and event.node_id not in self._wf:
                 return
         with self._lock:
+            if event.kind == "node_log":
+                if event.node_id is not None and event.text:
+                    self._logs[event.node_id] = append_log(self._logs.get(event.node_id),
+                                                           event.text)
+                    self._schedule_log_flush()
+                return
             statuses = dict(self.statuses)
             if event.kind == "run_started":
                 nodes = [n for n in event.nodes if n in self._wf]
                 for n in nodes:
                     statuses[n] = {"status": "queued"}
+                    self._logs.pop(n, None)
+                self._schedule_log_flush()
                 self.previews = {k: v for k, v in self.previews.items() if k not in nodes}
             elif event.node_id is None:
                 return
@@ -383,6 +411,33 @@ class Canvas(anywidget.AnyWidget):
             else:
                 return
             self.statuses = statuses
+
+    # -- live logs ---------------------------------------------------------------------------
+    LOG_FLUSH_S = 0.1
+    """How often the ``logs`` trait follows the events at most (seconds)."""
+
+    def _set_logs(self, logs: dict[str, Any]) -> None:
+        with self._lock:
+            self._logs = dict(logs)
+        self._flush_logs()
+
+    def _schedule_log_flush(self) -> None:
+        if sys.platform == "emscripten":  # Pyodide: no threads (and no live logs either)
+            self._flush_logs()
+            return
+        with self._lock:
+            if self._log_timer is None:
+                self._log_timer = threading.Timer(self.LOG_FLUSH_S, self._flush_logs)
+                self._log_timer.daemon = True
+                self._log_timer.start()
+
+    def _flush_logs(self) -> None:
+        with self._lock:
+            if self._log_timer is not None:
+                self._log_timer.cancel()
+                self._log_timer = None
+            if self._logs != self.logs:
+                self.logs = dict(self._logs)
 
     def _set_previews(self, event: Event) -> None:
         if not event.outputs or event.node_id is None:
@@ -422,6 +477,9 @@ class Canvas(anywidget.AnyWidget):
         if unsubscribe is not None:
             unsubscribe()
             self._unsubscribe = None
+        timer = getattr(self, "_log_timer", None)
+        if timer is not None:
+            timer.cancel()
         super().close()
 
     def __repr__(self) -> str:

@@ -204,6 +204,10 @@ export interface EngineEvent {
   /** `node_progress`: items finished so far and in all (a `map` node). */
   done?: number;
   total?: number;
+  /** `node_log`: new stdout/stderr text of a running node (processes/dask executors). */
+  text?: string;
+  /** `run_started` on the dask executor: the cluster's dashboard URL. */
+  dashboard?: string;
 }
 
 /** Splits a stream of stdout chunks into whole lines (a line may span chunks). */

@@ -23,6 +23,7 @@ import { blobWorkerFactory } from '../runtime/host';
 import { DocumentRuntime } from './documentRuntime';
 import { callIn, ensureLlmos, waitConnected } from './kernel';
 import { applyEvent, executorKwargs, Kwargs, type EngineEvent } from './logic';
+import { applyLogEvent, logFromText, type NodeLog } from '../nodeLog';
 import type { ILlmosLibrary, LlmosConfig } from './tokens';
 
 /** What `run_workflow_json` returns. */
@@ -34,7 +35,12 @@ interface RunReply {
   trace?: string | null;
   /** The Dask dashboard's URL when the run went to a Dask cluster. */
   dashboard?: string | null;
+  /** Each node's whole log (what it printed), when the kernel's llmos-jupyter sends it. */
+  logs?: Record<string, string> | null;
 }
+
+/** How often the canvas shows new log lines at most (the engine sends them every 50 ms). */
+const LOG_FLUSH_MS = 100;
 
 /** The toolbar's executor label (`executor`, `scheduler` traits) from the settings. */
 export function executorTraits(c: LlmosConfig): { executor: string; scheduler: string } {
@@ -61,7 +67,7 @@ export class WorkflowCanvas extends Widget {
     this.node.dataset.llmosDropHost = 'true';  // skill drops are handled here, not by the canvas
     this.model = new HostModel(
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
-        message: '', running: false, height: '100%',
+        logs: {}, dashboard: '', message: '', running: false, height: '100%',
         layout_direction: library.config().layoutDirection, ...executorTraits(library.config()),
         can_open_files: !!open },
       (content) => void this.onAction(content as { action?: string; node?: string }),
@@ -211,6 +217,10 @@ export class WorkflowCanvas extends Widget {
     // Statuses of an earlier run never stay next to a new (or a refused) one.
     this.model.update('statuses', {});
     this.model.update('previews', {});
+    this.model.update('logs', {});
+    this.logs = {};
+    // A dashboard link is the run's: the new one comes with its run_started event.
+    this.model.update('dashboard', '');
     this.model.update('running', true);
     this.node.dataset.runStatus = 'running';
     this.model.update('message', 'checking the workflow…');
@@ -224,6 +234,17 @@ export class WorkflowCanvas extends Widget {
       return;
     }
     const onEvent = (e: EngineEvent) => {
+      if (e.kind === 'node_log') {
+        this.logs = applyLogEvent(this.logs, e);
+        this.scheduleLogFlush();
+        return;  // no status changes
+      }
+      if (e.kind === 'run_started') {
+        this.logs = applyLogEvent(this.logs, e);
+        this.scheduleLogFlush();
+        // The Dask cluster is up: its dashboard shows while the run goes on.
+        if (typeof e.dashboard === 'string' && e.dashboard) this.model.update('dashboard', e.dashboard);
+      }
       this.model.update('statuses', applyEvent(this.model.get('statuses') as Record<string, NodeState>, e));
       if (e.kind === 'cancelling') this.model.update('message', 'cancelling: running nodes finish, the rest is skipped…');
     };
@@ -256,7 +277,14 @@ export class WorkflowCanvas extends Widget {
         }
         this.model.update('message', r.message);
       }
-      this.model.update('dashboard', typeof r.dashboard === 'string' ? r.dashboard : '');
+      if (typeof r.dashboard === 'string' && r.dashboard) this.model.update('dashboard', r.dashboard);
+      if (r.logs && typeof r.logs === 'object') {
+        // The whole logs of the finished nodes replace what arrived live (complete, and
+        // also there on the threads executor, which sends no node_log events).
+        for (const [n, text] of Object.entries(r.logs)) {
+          if (typeof text === 'string' && text) this.logs = { ...this.logs, [n]: logFromText(text) };
+        }
+      }
       this.node.dataset.runStatus = r.status;
     } catch (e) {
       // Nothing is queued or running any more: those statuses go.
@@ -268,9 +296,24 @@ export class WorkflowCanvas extends Widget {
       this.model.update('message', `run failed: ${e instanceof Error ? e.message : e}`);
       this.node.dataset.runStatus = 'error';
     } finally {
+      this.flushLogs();
       this.runningIn = null;
       this.model.update('running', false);
     }
+  }
+
+  /** The run's logs as they arrive (shown every LOG_FLUSH_MS, not on each event). */
+  private logs: Record<string, NodeLog> = {};
+  private logTimer = 0;
+
+  private scheduleLogFlush() {
+    if (!this.logTimer) this.logTimer = window.setTimeout(() => this.flushLogs(), LOG_FLUSH_MS);
+  }
+
+  private flushLogs() {
+    window.clearTimeout(this.logTimer);
+    this.logTimer = 0;
+    if (this.model.get('logs') !== this.logs) this.model.update('logs', this.logs);
   }
   private runningIn: Kernel.IKernelConnection | null = null;
   /** Runs the document's javascript/threejs nodes in Web Workers (asked over stdin). */
@@ -313,6 +356,7 @@ export class WorkflowCanvas extends Widget {
 
   dispose(): void {
     window.clearTimeout(this.validationTimer);
+    window.clearTimeout(this.logTimer);
     this.runtime.dispose();
     this.root?.unmount();
     this.root = null;
