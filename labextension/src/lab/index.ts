@@ -49,6 +49,7 @@ import {
   type LlmosConfig,
 } from './tokens';
 import { WorkflowDocument, WorkflowFactory } from './workflowDoc';
+import { agentsPlugin } from './agentsDoc';
 import { statsCode } from './stats';
 import {
   freeWorkflowName,
@@ -601,4 +602,4 @@ const documentDropPlugin: JupyterFrontEndPlugin<void> = {
 };
 
 export default [libraryPlugin, skillsPlugin, workflowPlugin, runsPlugin, notebookCanvasPlugin,
-  documentDropPlugin];
+  documentDropPlugin, agentsPlugin];
