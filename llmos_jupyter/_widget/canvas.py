@@ -372,7 +372,7 @@ class Canvas(anywidget.AnyWidget):
                 return
         with self._lock:
             if event.kind == "node_log":
-                if event.node_id is not None and event.text:
+                if event.node_id is not None and event.node_id in self._wf and event.text:
                     self._logs[event.node_id] = append_log(self._logs.get(event.node_id),
                                                            event.text)
                     self._schedule_log_flush()
