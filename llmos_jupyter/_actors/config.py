@@ -51,7 +51,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmos_jupyter._actors.message import ROOT_SCOPE, SCOPE_RE, SYSTEM_TYPES
+from llmos_jupyter._actors.message import (
+    COORDINATOR,
+    ROOT_SCOPE,
+    SCOPE_RE,
+    SYSTEM,
+    SYSTEM_TYPES,
+)
 from llmos_jupyter._actors.runtime import STRATEGIES, ActorSpec, ActorSystem, Supervision
 from llmos_jupyter._actors.skill import actor_code, check_actor_skill, is_actor, subscriptions
 from llmos_jupyter._exceptions import SkillError
@@ -257,7 +263,7 @@ def _read(data: dict[str, Any], cfg: SystemConfig, path: Path, out: list[Problem
         if not isinstance(aid, str) or not aid.strip():
             out.append(Problem(f"{where}.id", "missing", "every actor needs an id (a string)"))
             aid = None
-        elif aid in seen or aid == "system":
+        elif aid in seen or aid in (SYSTEM, COORDINATOR):
             out.append(Problem(f"{where}.id", "duplicate",
                                f"actor id {aid!r} is used twice (or reserved)"))
         else:

@@ -1,12 +1,12 @@
 """Agent runs recorded as notebooks (nbformat v4), under ``<user volume>/agent-runs``.
 
 Layout: a Markdown summary cell (system, status, result or error, a table of actors with
-their restarts, handled messages and status, "(paused)" when paused at the end), then one Markdown cell per delivered message
-in delivery order: ``m000005 · ping: ping → pong`` (control messages such as
-``pause_actor`` show ``→ coordinator``), the payload (JSON, at most
-:data:`PREVIEW` characters) and the handler's ``ctx.log`` lines. The full log is in the
-notebook metadata ``llmos.agents`` (``{name, status, result, error, started_at,
-duration_s, actors, messages}``) for tools (evolution, stats) to read.
+their restarts, handled messages and status, "(paused)" when paused at the end), then
+one Markdown cell per delivered message in delivery order: ``m000005 · ping: ping →
+pong`` (control messages such as ``pause_actor`` show ``→ coordinator``), the payload
+(JSON, at most :data:`PREVIEW` characters) and the handler's ``ctx.log`` lines.
+The full log is in the notebook metadata ``llmos.agents`` (``{name, status, result,
+error, started_at, duration_s, actors, messages}``) for tools (evolution, stats) to read.
 
 Everything in it comes from actors (untrusted data): every string goes through
 :func:`llmos_jupyter._redact.redact` (API keys) and becomes inert Markdown with
