@@ -37,6 +37,22 @@ def _tokenizer(vocab: dict[str, int]):
     return tok
 
 
+def _u_sigma(x: np.ndarray, dim: int) -> np.ndarray:
+    """``U_k Σ_k`` of the SVD of ``x`` (m × n) for the ``k ≤ dim`` non-zero singular values,
+    from the eigenvectors of the smaller Gram matrix: with ``XᵀX = V Σ² Vᵀ``,
+    ``X V = U Σ``. An ``n × n`` symmetric eigenproblem (a few hundred texts) is far
+    cheaper than the SVD of the ``m × n`` matrix (thousands of words) and exact; the
+    columns' signs are arbitrary, which cosine similarity does not see."""
+    m, n = x.shape
+    gram = x.T @ x if n <= m else x @ x.T
+    w, v = np.linalg.eigh(gram)  # ascending
+    top = np.argsort(-w, kind="stable")[:dim]
+    top = top[w[top] > max(w.max(initial=0.0), 0.0) * 1e-12]
+    if n <= m:
+        return x @ v[:, top]
+    return v[:, top] * np.sqrt(w[top])
+
+
 def fit_lsa_model(texts: list[str], folder: str | Path, *, dim: int = 64) -> Path:
     """Fit LSA word vectors to ``texts`` and save them as a model2vec model in ``folder``
     (``StaticModel.save_pretrained``: ``model.safetensors``, ``tokenizer.json``,
@@ -69,11 +85,10 @@ def fit_lsa_model(texts: list[str], folder: str | Path, *, dim: int = 64) -> Pat
             x[row[w], d] = np.log1p(n)
     df = np.count_nonzero(x, axis=1)
     x *= np.log(len(texts) / df)[:, None]
-    # Dense SVD: fine for the few thousand words × few hundred texts this is meant for.
-    u, s, _ = np.linalg.svd(x, full_matrices=False)
-    k = min(dim, int(np.count_nonzero(s > s[0] * 1e-10)) if s.size and s[0] > 0 else 1)
-    vectors = np.zeros((len(words) + 1, k), dtype=np.float32)  # row 0: the unknown token
-    vectors[1:] = u[:, :k] * s[:k]
+    word_vectors = _u_sigma(x, dim)
+    k = word_vectors.shape[1]
+    vectors = np.zeros((len(words) + 1, max(k, 1)), dtype=np.float32)  # (rank 0: one column)
+    vectors[1:, :k] = word_vectors  # row 0: the unknown token
     tokenizer = _tokenizer({UNK: 0, **{w: i + 1 for i, w in enumerate(words)}})
     folder = Path(folder)
     StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(folder)
