@@ -777,6 +777,12 @@ export interface RunReply {
   trace?: string | null;
   run_id?: string;
   dashboard?: string | null;
+  /**
+   * Each finished node's output (NodeResult.log, its end when long), replacing the live node_log lines.
+   */
+  logs?: {
+    [k: string]: string;
+  };
 }
 export interface RunBrief {
   path: string;

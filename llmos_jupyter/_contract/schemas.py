@@ -374,6 +374,8 @@ def _lab_defs() -> dict[str, Any]:
             "message": _STR, "statuses": _map(_ref("StatusInfo")), "previews": _ref("Previews"),
             "trace": _null(_STR), "run_id": _STR,
             "dashboard": _null({"type": "string", "description": "The Dask dashboard's URL."}),
+            "logs": {**_map(_STR), "description": "Each finished node's output (NodeResult.log, "
+                     "its end when long), replacing the live node_log lines."},
         }, ("status", "message", "statuses"),
             description="run_workflow_json / rerun_trace_json (status invalid: nothing ran)."),
         "RunBrief": brief,
