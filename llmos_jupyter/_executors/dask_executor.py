@@ -144,7 +144,7 @@ class DaskExecutor(Executor):
         """``callable(message)`` for live node events from the workers (``{"key",
         "status": "started", "worker", "time"}`` when a node starts on a worker rather than
         when it is queued; ``{"key", "status": "log", "text", "time"}`` for new output of a
-        running trusted node); set by the engine or a UI. Called on the client's thread."""
+        running node, bounded); set by the engine or a UI. Called on the client's thread."""
         from llmos_jupyter._executors.dask_task import TOPIC
 
         self.client.subscribe_topic(TOPIC, self._on_topic)

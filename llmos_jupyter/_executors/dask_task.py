@@ -162,7 +162,8 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
 
     ``inputs``: tagged JSON of the inputs the client sent; ``upstream``: ``{port:
     (upstream task's result, its output port)}`` for inputs taken from upstream results on
-    the cluster. ``live_log``: send a trusted node's output as it is written.
+    the cluster. ``live_log``: send the node's output as it is written (bounded by
+    ``_isolation.live_log``).
 
     Returns ``{"ok": True, "outputs": tagged JSON, "log", "duration_ms", "cpu_s",
     "maxrss_kib", "warning", "worker"}`` or ``{"ok": False, "kind": error class name,
@@ -198,13 +199,14 @@ def run_node_task(code: str, code_hash: str, path: str, line: int, inputs: dict[
             return {"ok": False, "kind": "TransferError", "reason": f"inputs: {exc}",
                     "error_type": "TransferError", "log": "", "traceback": "", "package": ""}
         runner, lim = _runner(trusted, limits)
+        on_log = _log_sender(worker, node_key) if live_log and worker else None
         try:
             if trusted:
-                on_log = _log_sender(worker, node_key) if live_log and worker else None
                 run = runner.run(skill, decoded, cancel=cancel, timeout=timeout, on_log=on_log,
                                  tagged=True)
             else:
-                run = runner.run(skill, decoded, cancel=cancel, timeout=timeout, limits=lim)
+                run = runner.run(skill, decoded, cancel=cancel, timeout=timeout, limits=lim,
+                                 on_log=on_log)
         except Exception as exc:  # noqa: BLE001 -- every node failure goes back as data
             out = _failure(exc)
             if type(exc).__name__ == "RequirementMissing":

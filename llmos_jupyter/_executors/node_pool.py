@@ -21,6 +21,9 @@ node process see each other's module-level state (a module a skill patched, the 
 directory it changed) — as they do on ``threads``. A node process is replaced after
 ``max_nodes`` nodes, when a node leaves a thread running, or when it ran out of memory.
 
+The zygote is started by ``_isolation/zygote.py`` (``start_zygote``: the bounded ready
+handshake the isolated runner uses too).
+
 Each node process's stdout and stderr go to a memfd the parent also holds: the parent reads
 new output while the node runs (live logs, ``on_log``) and the whole of it at the end.
 POSIX only (fork, ``SCM_RIGHTS``); memfd on Linux, an unlinked file elsewhere.
@@ -318,7 +321,7 @@ if __name__ == "__main__":
 # -- the parent side ----------------------------------------------------------------------
 _TICK = 0.05  # seconds between cancel checks and live-log reads while a node runs
 _GRACE = 5.0  # seconds a killed node process gets to die before the zygote is reset
-_START_TIMEOUT = 30.0
+_FORK_TIMEOUT = 30.0  # seconds to wait for a forked node process to be handed over
 _EXIT_WAIT = 1.0  # seconds to wait for the zygote's exit report of a node process that died
 
 
@@ -374,46 +377,27 @@ class NodePool:
     def _start(self) -> dict[str, Any]:
         import json
         import queue
-        import subprocess
-        import tempfile
         import threading
 
         from llmos_jupyter._isolation import SandboxUnavailable
+        from llmos_jupyter._isolation.zygote import ZygoteStartError, start_zygote
 
         if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
             raise SandboxUnavailable("node processes need a POSIX system (fork and Unix "
                                      "sockets)")
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ)
         env["LLMOS_SYS_PATH"] = json.dumps([os.path.abspath(p) if p else os.getcwd()
                                             for p in sys.path])
-        argv = [sys.executable, "-B", os.path.abspath(__file__), str(child.fileno())]
+        argv = [sys.executable, "-B", os.path.abspath(__file__), "{ctrl}"]
         if self.preload:
             argv += ["--preload", ",".join(self.preload)]
-        with tempfile.TemporaryFile() as errors:
-            try:
-                proc = subprocess.Popen(argv, pass_fds=[child.fileno()],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=errors, env=env, start_new_session=True)
-            finally:
-                child.close()
-            parent.settimeout(_START_TIMEOUT)
-            try:
-                ready = parent.recv(1 << 16)
-            except OSError:
-                ready = b""
-            if not ready:
-                proc.kill()
-                proc.wait()
-                parent.close()
-                errors.seek(0)
-                lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-                raise SandboxUnavailable("cannot start the node worker: "
-                                         + (lines[-1] if lines else f"exit {proc.returncode}"))
-        parent.settimeout(None)
-        z: dict[str, Any] = {"proc": proc, "ctrl": parent, "idle": queue.SimpleQueue(),
+        try:
+            zygote = start_zygote(argv, env=env, what="the node pool's zygote", kind="pool")
+        except (ZygoteStartError, OSError) as exc:
+            raise SandboxUnavailable(f"cannot start the node worker: {exc}") from None
+        z: dict[str, Any] = {"zygote": zygote, "idle": queue.SimpleQueue(),
                              "exits": {}, "exited": threading.Condition(),
-                             "known": set(self.preload), "send": threading.Lock()}
+                             "known": set(self.preload)}
         threading.Thread(target=_receive, args=(z,), name="llmos-node-pool",
                          daemon=True).start()
         return z
@@ -423,7 +407,7 @@ class NodePool:
             if self._closed:
                 raise RuntimeError("this NodePool is closed")
             z = self._z
-            if z is None or z["proc"].poll() is not None:
+            if z is None or not z["zygote"].alive():
                 if z is not None:
                     _stop(z)
                 z = self._z = self._start()
@@ -460,7 +444,7 @@ class NodePool:
         z = getattr(self, "_z", None)
         if z is not None:
             try:
-                z["ctrl"].close()  # the zygote kills everything and exits
+                z["zygote"].ctrl.close()  # the zygote kills everything and exits
             except Exception:  # noqa: BLE001, S110 -- interpreter shutdown
                 pass
 
@@ -485,10 +469,10 @@ class NodePool:
                         waited += _TICK
                         if cancel is not None and cancel.is_set():
                             raise NodeCancelled("cancelled") from None
-                        if waited > _START_TIMEOUT:
+                        if waited > _FORK_TIMEOUT:
                             self._reset(z)
                             raise NodeCrashed(f"lost: no node process started within "
-                                              f"{_START_TIMEOUT:g} s") from None
+                                              f"{_FORK_TIMEOUT:g} s") from None
             if isinstance(node, _Node):
                 with z["exited"]:
                     dead = z["exits"].pop(node.pid, None) is not None
@@ -516,7 +500,9 @@ class NodePool:
                 (checked every 50 ms).
             timeout: wall-clock seconds (``None``: none); the node is killed at it.
             on_log: ``callable(text)``, called from this thread with each new piece of the
-                node's stdout/stderr while it runs (at most every 50 ms) and at its end.
+                node's stdout/stderr while it runs (at most every 50 ms) and at its end,
+                bounded (``_isolation.live_log``: ≤ 16 KiB a piece, 256 KiB a node, then
+                ``… N lines dropped``).
             limits: ignored (trusted nodes have no rlimits); accepted for the runner's
                 signature.
             tagged: ``inputs`` are already tagged JSON (``_isolation.worker.encode``
@@ -604,11 +590,11 @@ class NodePool:
         """Send the request, stream the log, take the result; kill on timeout or cancel.
         Returns ``({kind: frame}, why the node was stopped or None)``; ``exit`` is the
         zygote's report when the node's process died."""
-        import codecs
         import select
         import time
 
         from llmos_jupyter._isolation.limits import format_seconds
+        from llmos_jupyter._isolation.live_log import LiveLog
         from llmos_jupyter._isolation.runner import _take_frames
 
         data = node.data
@@ -619,8 +605,7 @@ class NodePool:
         stopped: str | None = None
         grace_end = 0.0
         deadline = None if limit is None else t0 + limit
-        streamed = 0
-        decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
+        live = None if on_log is None else LiveLog(node.log_fd, on_log)
         next_log = t0 + _TICK
         eof = False
         while not eof and "result" not in frames:
@@ -637,9 +622,9 @@ class NodePool:
             if stopped is not None and now >= grace_end:
                 self._reset(z)  # the node did not die: take everything down
                 break
-            if on_log is not None and now >= next_log:
+            if live is not None and now >= next_log:
                 next_log = now + _TICK
-                streamed = _stream(node.log_fd, streamed, decoder, on_log)
+                live.poll()
             wait = _TICK
             if stopped is None and deadline is not None:
                 wait = max(0.0, min(wait, deadline - now))
@@ -665,8 +650,8 @@ class NodePool:
             _take_frames(buf, frames, from_supervisor=False)
         if stopped is not None:
             frames.pop("result", None)  # it was being killed: the result came too late
-        if on_log is not None:
-            _stream(node.log_fd, streamed, decoder, on_log)
+        if live is not None:
+            live.finish()
         if "result" not in frames or eof:
             exit_ = _exit_report(z, node.pid)
             if exit_ is not None:
@@ -679,7 +664,7 @@ def _receive(z: dict[str, Any]) -> None:
     ``exits`` (one thread per zygote)."""
     import json
 
-    ctrl = z["ctrl"]
+    ctrl = z["zygote"].ctrl
     while True:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(ctrl, 1 << 16, 2)
@@ -718,17 +703,14 @@ def _exit_report(z: dict[str, Any], pid: int) -> dict[str, Any] | None:
     with z["exited"]:
         while pid not in z["exits"]:
             left = deadline - time.monotonic()
-            if left <= 0 or z["proc"].poll() is not None:
+            if left <= 0 or not z["zygote"].alive():
                 return None
             z["exited"].wait(left)
         return z["exits"].pop(pid)
 
 
 def _send(z: dict[str, Any], message: dict[str, Any]) -> None:
-    import json
-
-    with z["send"]:
-        z["ctrl"].sendall(json.dumps(message).encode())
+    z["zygote"].send(message)
 
 
 def _send_quietly(z: dict[str, Any], message: dict[str, Any]) -> bool:
@@ -740,21 +722,11 @@ def _send_quietly(z: dict[str, Any], message: dict[str, Any]) -> bool:
 
 
 def _stop(z: dict[str, Any]) -> None:
+    """Stop the zygote (it kills its node processes) and close the idle node processes'
+    sockets and logs."""
     import queue
-    import subprocess
 
-    try:
-        z["ctrl"].close()  # the zygote kills its node processes and exits
-    except OSError:
-        pass
-    try:
-        z["proc"].wait(2.0)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(z["proc"].pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        z["proc"].wait()
+    z["zygote"].stop()
     while True:
         try:
             node = z["idle"].get_nowait()
@@ -762,24 +734,6 @@ def _stop(z: dict[str, Any]) -> None:
             break
         if isinstance(node, _Node):
             node.close()
-
-
-def _stream(fd: int, offset: int, decoder: Any, on_log: Any) -> int:
-    """Give ``on_log`` the log's text after byte ``offset``; returns the new offset."""
-    try:
-        size = os.fstat(fd).st_size
-        if size <= offset:
-            return offset
-        chunk = os.pread(fd, min(size - offset, 1 << 20), offset)
-    except OSError:
-        return offset
-    text = decoder.decode(chunk)
-    if text:
-        try:
-            on_log(text)
-        except Exception:  # noqa: BLE001, S110 -- a listener's failure must not fail the node
-            pass
-    return offset + len(chunk)
 
 
 def _read_log(fd: int) -> str:

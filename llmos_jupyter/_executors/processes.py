@@ -70,9 +70,9 @@ class ProcessExecutor(Executor):
                  resources: dict[str, Any] | None = None,
                  wired: Any = None) -> NodeRun:
         """See :meth:`Executor.run_node`. ``resources`` are not enforced locally (the
-        untrusted ``limits`` are); ``wired`` changes nothing here (one machine). A trusted
-        node's output reaches :attr:`on_node_event` as ``{"key", "status": "log",
-        "text", "time"}`` while it runs; an untrusted node's log arrives at its end."""
+        untrusted ``limits`` are); ``wired`` changes nothing here (one machine). A node's
+        output (trusted or not) reaches :attr:`on_node_event` as ``{"key", "status":
+        "log", "text", "time"}`` while it runs (bounded: ``_isolation.live_log``)."""
         del resources, wired
         lim = limits if limits is not None else Limits()
         runner = self._runner(trusted, lim)
@@ -80,10 +80,8 @@ class ProcessExecutor(Executor):
             if cancel.is_set():
                 raise NodeCancelled("cancelled")
         try:
-            if isinstance(runner, NodePool):  # the trusted runner (see _runner)
-                return runner.run(skill, inputs, cancel=cancel, timeout=timeout,
-                                  on_log=self.log_listener(key))
-            return runner.run(skill, inputs, cancel=cancel, timeout=timeout, limits=lim)
+            return runner.run(skill, inputs, cancel=cancel, timeout=timeout,
+                              limits=None if trusted else lim, on_log=self.log_listener(key))
         finally:
             self._slots.release()
 

@@ -4,6 +4,8 @@
 * :class:`IsolatedRunner` (``runner.py``): the engine ``Runner`` that sends a skill's
   source text and JSON inputs to the worker and returns JSON outputs and the node's log.
 * ``sandbox.py``: the bubblewrap command line (or the plain-subprocess fallback).
+* ``zygote.py``: starting and stopping a zygote (the bounded ready handshake), shared
+  with the trusted node pool (``_executors/node_pool.py``).
 * ``worker.py``: the worker program (zygote → supervisor → node) and the wire format.
 * ``errors.py``: the named failures (``NodeCrashed`` and friends).
 

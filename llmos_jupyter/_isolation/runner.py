@@ -11,19 +11,15 @@ failure.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import select
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +33,7 @@ from llmos_jupyter._isolation.errors import (
     SkillRaised,
 )
 from llmos_jupyter._isolation.limits import Limits, format_bytes, format_seconds
+from llmos_jupyter._isolation.live_log import LiveLog
 from llmos_jupyter._isolation.sandbox import (
     Launch,
     bwrap_launch,
@@ -44,12 +41,12 @@ from llmos_jupyter._isolation.sandbox import (
     subprocess_launch,
     trusted_launch,
 )
+from llmos_jupyter._isolation.zygote import Zygote, ZygoteStartError, start_zygote
 
 __all__ = ["IsolatedRunner", "NodeRun"]
 
 _TICK = 0.05  # seconds between checks of the cancel flag while a node runs
 _GRACE = 5.0  # seconds the supervisor gets to report after a kill before the zygote is reset
-_START_TIMEOUT = 30.0
 _SIGNAL_REASONS = {
     signal.SIGSEGV: "segmentation fault",
     signal.SIGBUS: "bus error",
@@ -74,66 +71,6 @@ class NodeRun:
     duration_ms: float
     cpu_s: float
     maxrss_kib: int
-
-
-class _Zygote:
-    """One running worker zygote and its control socket."""
-
-    def __init__(self, launch: Launch, proc: subprocess.Popen[bytes], ctrl: socket.socket,
-                 ready: dict[str, Any]) -> None:
-        self.launch = launch
-        self.proc = proc
-        self.ctrl = ctrl
-        self.ready = ready
-        self.lock = threading.Lock()  # one sender at a time on the control socket
-
-    def send(self, message: dict[str, Any], fds: list[int] = ()) -> None:  # type: ignore[assignment]
-        with self.lock:
-            socket.send_fds(self.ctrl, [wire.dumps(message)], list(fds))
-
-    def stop(self) -> None:
-        """Close the control socket (the zygote kills its nodes and exits), then make sure."""
-        try:
-            self.ctrl.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(2.0)  # the zygote gives its supervisors 1 s to clean up
-        except subprocess.TimeoutExpired:
-            try:  # its own session (both kinds): the whole group goes
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.proc.wait()
-        for path in self.launch.cleanup:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _spawn(launch: Launch, ctrl_fd: int, stderr: Any) -> subprocess.Popen[bytes]:
-    """Start the zygote from a thread that lives as long as it does: bubblewrap's
-    ``--die-with-parent`` watches the *thread* that started it, and the engine's pool
-    threads come and go."""
-    box: dict[str, Any] = {}
-    started = threading.Event()
-    argv = [a.replace("{ctrl}", str(ctrl_fd)) for a in launch.argv]
-    env = launch.env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-
-    def keep() -> None:
-        try:
-            box["proc"] = subprocess.Popen(
-                argv, pass_fds=[ctrl_fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=stderr, env=env, cwd=launch.cwd, start_new_session=True)
-        except BaseException as exc:  # noqa: BLE001 -- handed to the starting thread
-            box["error"] = exc
-        started.set()
-        if "proc" in box:
-            box["proc"].wait()
-
-    threading.Thread(target=keep, name="llmos-sandbox-keeper", daemon=True).start()
-    started.wait()
-    if "error" in box:
-        raise box["error"]
-    return box["proc"]
 
 
 class IsolatedRunner:
@@ -174,7 +111,7 @@ class IsolatedRunner:
             preload = tuple(m for m in ("numpy",) if importlib.util.find_spec(m) is not None)
         self.preload = list(preload)
         self._lock = threading.Lock()
-        self._zygote: _Zygote | None = None
+        self._zygote: Zygote | None = None
         self._warning: str | None = None
         self._ids = itertools.count(1)
         self._closed = False
@@ -182,7 +119,7 @@ class IsolatedRunner:
 
     # -- lifecycle -------------------------------------------------------------------------
     @staticmethod
-    def _stop_quietly(holder: list[_Zygote | None]) -> None:
+    def _stop_quietly(holder: list[Zygote | None]) -> None:
         if holder[0] is not None:
             holder[0].stop()
 
@@ -198,7 +135,7 @@ class IsolatedRunner:
     def sandbox(self) -> str:
         """``"bwrap"``, ``"subprocess"`` or ``"trusted"``: what actually runs the nodes
         (starts the worker)."""
-        return self._ensure().launch.kind
+        return self._ensure().kind
 
     @property
     def isolation_warning(self) -> str | None:
@@ -222,7 +159,7 @@ class IsolatedRunner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _ensure(self) -> _Zygote:
+    def _ensure(self) -> Zygote:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this IsolatedRunner is closed")
@@ -236,21 +173,21 @@ class IsolatedRunner:
             self._finalizer = weakref.finalize(self, IsolatedRunner._stop_quietly, [z])
             return z
 
-    def _reset(self, z: _Zygote) -> None:
+    def _reset(self, z: Zygote) -> None:
         """Throw away a zygote that stopped answering (the next node starts a new one)."""
         with self._lock:
             if self._zygote is z:
                 self._zygote = None
         z.stop()
 
-    def _start(self) -> _Zygote:
+    def _start(self) -> Zygote:
         if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
             raise SandboxUnavailable("isolated skills need a POSIX system (fork and Unix "
                                      "sockets); this one has none")
         if self.trusted:
             try:
                 return self._launch(trusted_launch(self.preload))
-            except (_StartFailed, OSError) as exc:
+            except (ZygoteStartError, OSError) as exc:
                 raise SandboxUnavailable(f"cannot start the node worker: {exc}") from None
         why = None
         if self.sandbox_requested in ("auto", "bwrap"):
@@ -261,7 +198,7 @@ class IsolatedRunner:
             else:
                 try:
                     return self._launch(bwrap_launch(bwrap, self.limits, self.preload))
-                except _StartFailed as exc:
+                except ZygoteStartError as exc:
                     why = f"bubblewrap failed to start ({exc})"
                 except ValueError as exc:
                     why = str(exc)
@@ -269,7 +206,7 @@ class IsolatedRunner:
                 raise SandboxUnavailable(f"cannot isolate skills: {why}")
         try:
             z = self._launch(subprocess_launch(self.limits, self.preload))
-        except (_StartFailed, OSError) as exc:
+        except (ZygoteStartError, OSError) as exc:
             raise SandboxUnavailable(f"cannot start the isolated worker: {exc}"
                                      + (f"; {why}" if why else "")) from None
         why = why or "the subprocess sandbox was chosen"
@@ -278,27 +215,12 @@ class IsolatedRunner:
                          f"isolated, because {why}.")
         return z
 
-    def _launch(self, launch: Launch) -> _Zygote:
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with tempfile.TemporaryFile() as errors:  # the zygote's stderr: why it did not start
-            try:
-                proc = _spawn(launch, child.fileno(), errors)
-            finally:
-                child.close()
-            parent.settimeout(_START_TIMEOUT)
-            try:
-                msg = parent.recv(1 << 16)
-            except OSError:
-                msg = b""
-            if not msg:
-                proc.kill()
-                proc.wait()
-                errors.seek(0)
-                text = errors.read().decode("utf-8", "replace").strip().splitlines()
-                parent.close()
-                raise _StartFailed(text[-1] if text else f"exit status {proc.returncode}")
-        parent.settimeout(None)
-        return _Zygote(launch, proc, parent, json.loads(msg))
+    def _launch(self, launch: Launch) -> Zygote:
+        what = {"bwrap": "the bubblewrap sandbox", "subprocess": "the isolated worker",
+                "trusted": "the node worker"}.get(launch.kind, "the isolated worker")
+        env = launch.env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        return start_zygote(launch.argv, env=env, cwd=launch.cwd, what=what, kind=launch.kind,
+                            cleanup=launch.cleanup)
 
     # -- running ---------------------------------------------------------------------------
     def __call__(self, skill: Any, inputs: Mapping[str, Any], *,
@@ -309,7 +231,8 @@ class IsolatedRunner:
 
     def run(self, skill: Any, inputs: Mapping[str, Any], *,
             cancel: threading.Event | None = None, timeout: float | None = None,
-            limits: Limits | None = None) -> NodeRun:
+            limits: Limits | None = None,
+            on_log: Callable[[str], object] | None = None) -> NodeRun:
         """Run one node of ``skill`` (a Python :class:`Skill`) on ``inputs`` in isolation.
 
         Args:
@@ -321,6 +244,12 @@ class IsolatedRunner:
             limits: this node's limits (e.g. a skill's own from the user's config) instead
                 of the runner's; ``network`` and ``file_size`` are the sandbox's and must
                 equal the runner's (``ValueError`` otherwise: use another runner).
+            on_log: ``callable(text)``, called from this thread with each new piece of
+                the node's stdout/stderr while it runs (at most every 50 ms) and at its
+                end, bounded (``live_log``: ≤ 16 KiB a piece, 256 KiB a node, then
+                ``… N lines dropped``); the whole log (its last 1 MiB) is still in
+                :attr:`NodeRun.log` and the errors' ``log``. The parent creates the log
+                file (a memfd) and hands it to the node's supervisor with the request.
 
         Returns:
             :class:`NodeRun` (outputs, log, duration, CPU, peak memory).
@@ -364,14 +293,18 @@ class IsolatedRunner:
         rid = next(self._ids)
         data, data_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         report, report_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_fd = None if on_log is None else _log_file()
+        live = None if log_fd is None else LiveLog(log_fd, on_log)  # type: ignore[arg-type]
+        fds = [data_theirs.fileno(), report_theirs.fileno()]
+        if log_fd is not None:
+            fds.append(log_fd)
         try:
             try:
                 for attempt in (1, 2):  # a zygote a skill killed may not look dead yet: retry
                     z = self._ensure()
                     try:
                         z.send({"op": "run", "id": rid,
-                                "limits": {} if self.trusted else _limit_dict(lim)},
-                               [data_theirs.fileno(), report_theirs.fileno()])
+                                "limits": {} if self.trusted else _limit_dict(lim)}, fds)
                         break
                     except OSError as exc:
                         self._reset(z)
@@ -382,7 +315,8 @@ class IsolatedRunner:
                 data_theirs.close()
                 report_theirs.close()
             try:
-                frames, stopped = self._exchange(z, rid, data, report, frame, cancel, t0, limit)
+                frames, stopped = self._exchange(z, rid, data, report, frame, cancel, t0, limit,
+                                                 live)
             except BaseException:  # KeyboardInterrupt in the caller: do not leave it running
                 try:
                     z.send({"op": "kill", "id": rid})
@@ -392,6 +326,10 @@ class IsolatedRunner:
         finally:
             data.close()
             report.close()
+            if log_fd is not None:
+                if live is not None:
+                    live.finish()  # the node is over: the rest of its output, bounded
+                os.close(log_fd)
         ms = (time.perf_counter() - t0) * 1e3
         if self.trusted:
             self._learn_imports(z, frames.get("result"))
@@ -402,7 +340,7 @@ class IsolatedRunner:
                     "the node's supervisor process died before reporting")
         return _outcome(frames, stopped, ms, lost, lim)
 
-    def _learn_imports(self, z: _Zygote, result: dict[str, Any] | None) -> None:
+    def _learn_imports(self, z: Zygote, result: dict[str, Any] | None) -> None:
         """Trusted mode: ask the zygote to import what a node imported that it has not
         (once per name), so the next forks start with it."""
         names = result.get("imported") if isinstance(result, dict) else None
@@ -418,23 +356,29 @@ class IsolatedRunner:
             except OSError:
                 pass
 
-    def _exchange(self, z: _Zygote, rid: int, data: socket.socket, report: socket.socket,
+    def _exchange(self, z: Zygote, rid: int, data: socket.socket, report: socket.socket,
                   frame: bytes, cancel: threading.Event | None, t0: float,
-                  limit: float | None) -> tuple[dict[str, dict[str, Any]], str | None]:
+                  limit: float | None, live: LiveLog | None = None,
+                  ) -> tuple[dict[str, dict[str, Any]], str | None]:
         """Send the request on ``data`` and collect the node's result from it; wait for the
-        supervisor's exit report on ``report``; kill the node on timeout or cancel.
+        supervisor's exit report on ``report``; kill the node on timeout or cancel; give
+        ``live`` the node's new output every 50 ms.
         Returns ``({kind: frame}, why it was stopped or None)``."""
         data.setblocking(False)
         report.setblocking(False)
         out = memoryview(frame)
         bufs = {data: bytearray(), report: bytearray()}
         frames: dict[str, dict[str, Any]] = {}
+        deadline = None if limit is None else t0 + limit
         stopped: str | None = None
         grace_end = 0.0
-        deadline = None if limit is None else t0 + limit
         open_ = [data, report]
+        next_log = t0 + _TICK
         while report in open_ and "exit" not in frames:
             now = time.perf_counter()
+            if live is not None and now >= next_log:
+                next_log = now + _TICK
+                live.poll()
             if stopped is None:
                 if cancel is not None and cancel.is_set():
                     stopped = "cancelled"
@@ -488,6 +432,19 @@ class IsolatedRunner:
         if "exit" not in frames and z.proc.poll() is not None:
             self._reset(z)
         return frames, stopped
+
+
+def _log_file() -> int:
+    """A new file for a node's stdout/stderr that this process reads while the node runs:
+    a memfd (Linux), else an unlinked temporary file."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("llmos-node-log", 0)
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="llmos-node-log-")
+    os.unlink(path)
+    return fd
+
 
 def _limit_dict(lim: Limits) -> dict[str, Any]:
     return {"memory": lim.memory, "cpu_s": lim.cpu_s, "max_processes": lim.max_processes,
@@ -575,7 +532,3 @@ def _take_frames(buf: bytearray, frames: dict[str, dict[str, Any]], *,
             frames["result"] = message
         else:
             frames["malformed"] = {}
-
-
-class _StartFailed(Exception):
-    """The zygote did not say it was ready (the last line of its stderr)."""

@@ -349,11 +349,12 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str],
             break  # the parent closed the control socket (or died): stop everything
         request = json.loads(msg)
         if request["op"] == "run":
-            if len(fds) != 2:
+            if len(fds) not in (2, 3):
                 for fd in fds:
                     os.close(fd)
                 continue
-            data_fd, report_fd = fds
+            # A third fd: the log file, given by a parent that reads it while the node runs.
+            data_fd, report_fd, *given_log = fds
             # Block SIGCHLD until the supervisor is registered: otherwise `reap` could run
             # between fork and registration and kill it as an unknown orphan.
             signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
@@ -366,21 +367,22 @@ def zygote(ctrl_fd: int, drop_to: tuple[int, int] | None, preload: list[str],
                                             f"the node process: {exc}"})
                 except OSError:
                     pass
-                os.close(data_fd)
-                os.close(report_fd)
+                for fd in fds:
+                    os.close(fd)
                 continue
             if pid == 0:
                 try:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
                     ctrl.close()
-                    supervise(data_fd, report_fd, request, trusted)
+                    supervise(data_fd, report_fd, request, trusted,
+                              given_log[0] if given_log else None)
                 finally:
                     os._exit(70)
             nodes[request["id"]] = pid
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
-            os.close(data_fd)
-            os.close(report_fd)
+            for fd in fds:
+                os.close(fd)
         elif request["op"] == "preload" and trusted:
             _preload(request.get("modules"))
         elif request["op"] == "kill":
@@ -468,12 +470,14 @@ def _preload(modules: Any) -> None:
 
 # -- supervisor ----------------------------------------------------------------------------
 def supervise(data_fd: int, report_fd: int, request: dict[str, Any],
-              trusted: bool = False) -> None:
+              trusted: bool = False, log_fd: int | None = None) -> None:
     """One node: fork the node process, wait for it, clean up, report. Never returns.
 
     The node gets ``data_fd`` (request in, result out); only the supervisor has
     ``report_fd``, so the skill cannot forge the exit report that ends the node for the
-    parent (and with it the parent's timeout)."""
+    parent (and with it the parent's timeout). ``log_fd``: the file the node's stdout and
+    stderr go to when the parent gave one (it reads the output live from its own copy);
+    else a fresh memfd. Either way its tail is in the exit report."""
     import shutil
     import tempfile
 
@@ -497,7 +501,9 @@ def supervise(data_fd: int, report_fd: int, request: dict[str, Any],
     if not trusted or not hasattr(os, "memfd_create"):
         workdir = tempfile.mkdtemp(prefix="llmos-node-" if trusted else "node-",
                                    dir=None if trusted else os.getcwd())
-    if hasattr(os, "memfd_create"):
+    if log_fd is not None:
+        pass
+    elif hasattr(os, "memfd_create"):
         log_fd = os.memfd_create("llmos-node-log", 0)
     else:  # not Linux: an unlinked file in the scratch directory
         log_fd, log_path = tempfile.mkstemp(prefix="log-", dir=workdir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from toy_skills import skill_md
 
 from llmos_jupyter import parse_skill
@@ -64,6 +66,41 @@ TALK = parse_skill(skill_md("talk", """
         print("second")
         return {"seen": os.path.exists(inputs["go"])}
     """, inputs="[{name: go, type: string}]", outputs="[{name: seen, type: boolean}]"))
+
+
+# Prints, waits for a localhost server's answer (GoServer), prints again: a test answers
+# only after the first line reached it, so it sees the output arrive while the node runs.
+# A connection, not a file: an isolated node sees none of the host's files (it needs
+# Limits(network=True)).
+WAIT = parse_skill(skill_md("wait-for-go", """
+    import socket
+
+    def execute(inputs):
+        print("first", flush=True)
+        with socket.create_connection(("127.0.0.1", inputs["port"]), timeout=30) as s:
+            s.sendall(b"?")
+            got = s.recv(1)
+        print("second")
+        return {"seen": got == b"g"}
+    """, inputs="[{name: port, type: integer}]", outputs="[{name: seen, type: boolean}]"))
+
+
+class GoServer:
+    """A localhost server the node connects to; :meth:`go` answers it (once)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+
+    def go(self) -> None:
+        conn, _ = self.sock.accept()  # the node connects right after its first line
+        with conn:
+            conn.recv(1)
+            conn.sendall(b"g")
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def expected(n: int) -> int:

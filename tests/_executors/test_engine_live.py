@@ -102,3 +102,45 @@ def test_a_chain_on_dask_passes_the_upstream_future_and_releases_it(llmos_home, 
         assert r["b"].outputs == {"y": 81} and r["b"].inputs == {"x": 9}
         assert upstreams[0] is None and set(upstreams[1]) == {"x"}  # b got a's future
         assert not ex.held  # released when the run ended
+
+
+def _engine_streams_isolated_output() -> bool:
+    """Whether the engine's own (threads) path hands isolated nodes an ``on_log``."""
+    import inspect
+
+    from llmos_jupyter._engine.engine import _RunContext
+
+    return "on_log" in inspect.getsource(_RunContext._call_isolated)
+
+
+@needs_hooks
+@pytest.mark.parametrize("executor", ["threads", "processes", "dask"])
+def test_an_untrusted_nodes_output_reaches_the_bus_while_it_runs(llmos_home, executor):
+    from _executors.executor_skills import WAIT, GoServer
+
+    from llmos_jupyter._isolation import Limits
+
+    if executor == "threads" and not _engine_streams_isolated_output():
+        pytest.skip("the engine does not pass on_log to the isolated runner yet")
+    server = GoServer()
+    logs = []
+
+    def on_event(event):
+        if event.kind == "node_log":
+            logs.append((event.node_id, event.text))
+            if "first" in event.text:
+                server.go()  # the node waits for this answer: its line came while it ran
+
+    wf = Workflow(id="wait")
+    wf.add_node("wait-for-go", id="w", params={"port": server.port})
+    engine = Engine(SkillLibrary(volumes=[], skills=[WAIT]), trace=False, executor=executor,
+                    max_workers=1, isolate="all", limits=Limits(network=True))
+    try:
+        r = engine.run(wf, on_event=on_event)
+    finally:
+        engine.close()
+        server.close()
+    assert r["w"].status == "completed", r["w"].error
+    assert r["w"].isolated and r["w"].outputs == {"seen": True}
+    assert r["w"].log == "first\nsecond\n"
+    assert logs[0] == ("w", "first\n")

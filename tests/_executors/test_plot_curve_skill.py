@@ -40,7 +40,7 @@ def test_scan_is_sorted_and_finds_the_minimum(skills):
     out = skills["plot-curve"](inputs)
     assert out["bond_lengths"] == sorted(lengths)
     assert out["equilibrium_bond_length"] == 0.74
-    assert all(v >= e - 1e-9 for v, e in zip(out["vqe_energies"], out["exact_energies"]))
+    assert all(v >= e - 1e-9 for v, e in zip(out["vqe_energies"], out["exact_energies"], strict=True))
     import matplotlib.image
 
     assert matplotlib.image.imread(io.BytesIO(out["image"]), format="png").shape[:2] == (800, 800)
