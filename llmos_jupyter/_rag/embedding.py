@@ -22,11 +22,12 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from llmos_jupyter._exceptions import RequirementMissing
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["GET_MODEL", "ModelRef", "embed", "load_model", "model_sha256", "resolve_model",
            "top_k"]
@@ -112,7 +113,11 @@ def _from_hub_cache(spec: str, allow_download: bool) -> Path | None:
     except LocalEntryNotFoundError:
         if not allow_download:
             return None
-    return Path(snapshot_download(spec, repo_type="model", allow_patterns=patterns))
+    try:
+        return Path(snapshot_download(spec, repo_type="model", allow_patterns=patterns))
+    except Exception as exc:  # network, auth, no such repository: one line, then stop
+        raise FileNotFoundError(f"embedding model {spec!r}: download from Hugging Face "
+                                f"failed ({type(exc).__name__}: {exc})") from None
 
 
 def resolve_model(given: str | None, *, allow_download: bool = False,
@@ -215,6 +220,8 @@ def embed(model: Any, texts: list[str]) -> np.ndarray:
     """``(len(texts), dim)`` float32 rows of unit length (a text none of whose tokens the
     model knows gets a zero row). Texts longer than the model's ``max_length`` tokens
     (512 unless its config says otherwise) are embedded from their first tokens."""
+    import numpy as np
+
     vectors = np.asarray(model.encode(list(texts), show_progress_bar=False,
                                       use_multiprocessing=False), dtype=np.float32)
     vectors = vectors.reshape(len(texts), -1)
@@ -227,6 +234,8 @@ def top_k(vectors: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, flo
     """The ``k`` rows of ``vectors`` (unit rows, ``(n, dim)``) most cosine-similar to the
     unit vector ``query`` (``(dim,)``), best first, as ``(row, cosine)`` with cosine > 0
     (ties keep index order)."""
+    import numpy as np
+
     scores = vectors @ query
     order = np.argsort(-scores, kind="stable")[:k]
     return [(int(i), float(scores[i])) for i in order if scores[i] > 0]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["fit_lsa_model"]
 
@@ -43,6 +45,8 @@ def _u_sigma(x: np.ndarray, dim: int) -> np.ndarray:
     ``X V = U Σ``. An ``n × n`` symmetric eigenproblem (a few hundred texts) is far
     cheaper than the SVD of the ``m × n`` matrix (thousands of words) and exact; the
     columns' signs are arbitrary, which cosine similarity does not see."""
+    import numpy as np
+
     m, n = x.shape
     gram = x.T @ x if n <= m else x @ x.T
     w, v = np.linalg.eigh(gram)  # ascending
@@ -66,6 +70,7 @@ def fit_lsa_model(texts: list[str], folder: str | Path, *, dim: int = 64) -> Pat
     Raises:
         ValueError: ``texts`` has no word of two or more characters, or ``dim`` < 1.
     """
+    import numpy as np
     from model2vec import StaticModel
 
     if dim < 1:

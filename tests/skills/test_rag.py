@@ -95,7 +95,7 @@ def test_bm25_finds_the_right_chunk(corpus, engine, question, source):
     res = engine.run(pipeline(question))
     found = res.nodes["find"].outputs["chunks"]
     assert found[0]["metadata"]["source"] == source
-    assert found[0]["score"] > 0 and all(a["score"] >= b["score"] for a, b in zip(found, found[1:]))
+    assert found[0]["score"] > 0 and all(a["score"] >= b["score"] for a, b in zip(found, found[1:], strict=False))
     assert res.nodes["find"].outputs["context"].startswith(f"[1] {source}")
 
 
@@ -123,7 +123,7 @@ def test_split_respects_size_overlap_and_boundaries(engine):
     assert all(len(c["text"]) <= 300 for c in chunks)
     assert all(c["text"].endswith(".") for c in chunks[:-1])  # cut at sentence ends
     assert [c["metadata"]["chunk"] for c in chunks] == list(range(len(chunks)))
-    for a, b in zip(chunks, chunks[1:]):  # consecutive chunks overlap
+    for a, b in zip(chunks, chunks[1:], strict=False):  # consecutive chunks overlap
         assert b["metadata"]["start"] < a["metadata"]["start"] + len(a["text"])
     rebuilt = {}
     for c in chunks:  # the chunks cover the text
@@ -180,7 +180,7 @@ def test_embedding_finds_the_right_chunk(corpus, engine, toy_model, question, so
     found = res.nodes["find"].outputs["chunks"]
     assert found[0]["metadata"]["source"] == source
     assert all(0 < c["score"] <= 1 + 1e-6 for c in found)
-    assert all(a["score"] >= b["score"] for a, b in zip(found, found[1:]))
+    assert all(a["score"] >= b["score"] for a, b in zip(found, found[1:], strict=False))
     assert res.nodes["find"].outputs["context"].startswith(f"[1] {source}")
 
 
