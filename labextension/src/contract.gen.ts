@@ -68,6 +68,7 @@ export type LlmosContract =
   | CanvasState
   | CanvasAction
   | NodeLog
+  | NodePorts
   | BrowserRuntime
   | ExecuteRequest
   | CancelRequest
@@ -566,6 +567,9 @@ export interface CanvasState {
   logs?: {
     [k: string]: NodeLog;
   };
+  node_ports?: {
+    [k: string]: NodePorts;
+  };
   height: number;
   layout_direction: 'LR' | 'TB';
 }
@@ -579,6 +583,18 @@ export interface NodeLog {
    * lines seen (some dropped)
    */
   total: number;
+}
+/**
+ * A control node's ports declared from its parameters, replacing its skill's (switch cases, router routes, a subworkflow's interface), or the interface of the file a map/loop runs: llmos_jupyter._widget.node_ports.
+ */
+export interface NodePorts {
+  inputs?: Port[];
+  outputs?: Port[];
+  interface?: NodeInterface;
+}
+export interface NodeInterface {
+  inputs: Port[];
+  outputs: Port[];
 }
 /**
  * A custom message from the canvas front-end (run-node and run-downstream name their node).
@@ -722,6 +738,9 @@ export interface SkillsReply {
  */
 export interface ValidateReply {
   problems: Problem[];
+  node_ports?: {
+    [k: string]: NodePorts;
+  };
 }
 /**
  * One trace notebook in the run history.

@@ -264,6 +264,7 @@ def _canvas_defs() -> dict[str, Any]:
         "running": _BOOL,
         "dashboard": {"type": "string", "description": "The Dask dashboard's URL, or ''."},
         "logs": _map(_ref("NodeLog")),
+        "node_ports": _map(_ref("NodePorts")),
         "height": _INT,
         "layout_direction": {"enum": ["LR", "TB"]},
     }, ("workflow", "skills", "statuses", "previews", "errors", "message", "running",
@@ -280,7 +281,16 @@ def _canvas_defs() -> dict[str, Any]:
         "node": _STR,
     }, ("action",), description="A custom message from the canvas front-end (run-node and "
                                 "run-downstream name their node).")
-    return {"CanvasState": state, "CanvasAction": action, "NodeLog": node_log}
+    ports = _obj("NodePorts", {
+        "inputs": _list(_ref("Port")), "outputs": _list(_ref("Port")),
+        "interface": _obj("NodeInterface", {"inputs": _list(_ref("Port")),
+                                            "outputs": _list(_ref("Port"))},
+                          ("inputs", "outputs")),
+    }, description="A control node's ports declared from its parameters, replacing its "
+                   "skill's (switch cases, router routes, a subworkflow's interface), or the "
+                   "interface of the file a map/loop runs: llmos_jupyter._widget.node_ports.")
+    return {"CanvasState": state, "CanvasAction": action, "NodeLog": node_log,
+            "NodePorts": ports}
 
 
 def _runtime_defs() -> dict[str, Any]:
@@ -361,7 +371,8 @@ def _lab_defs() -> dict[str, Any]:
         "SkillsReply": _obj("SkillsReply", {"skills": _list(_ref("SkillSummary")),
                                             "errors": _list(_STR)}, ("skills", "errors"),
                             description="skills_json"),
-        "ValidateReply": _obj("ValidateReply", {"problems": _list(_ref("Problem"))},
+        "ValidateReply": _obj("ValidateReply", {"problems": _list(_ref("Problem")),
+                                                "node_ports": _map(_ref("NodePorts"))},
                               ("problems",), description="validate_workflow_json"),
         "RunInfo": run_info,
         "RunsReply": _obj("RunsReply", {"folder": _STR, "runs": _list(_ref("RunInfo"))},

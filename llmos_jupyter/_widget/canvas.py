@@ -14,6 +14,8 @@ The front-end is TypeScript in ``labextension/``, built into ``llmos_jupyter/sta
               live from ``node_log`` events (processes/dask executors), then the whole
               log of each finished node (``_widget/node_log.py``).
 ``dashboard`` the Dask dashboard's URL while (and after) a run on ``executor="dask"``.
+``node_ports`` the ports of control nodes declared from their parameters (a switch's
+              ``case0``…, a subworkflow's interface), shown instead of the palette's.
 ``message``   one line about the last run or action.
 
 The browser sends actions as custom messages ``{"action": "run" | "run-node" |
@@ -51,6 +53,7 @@ from llmos_jupyter._skills.model import BROWSER_RUNTIMES, LOCAL_RUNTIMES
 from llmos_jupyter._skills.preview import output_previews, preview
 from llmos_jupyter._widget.browser_runtime import BrowserRunBlocked, BrowserRunner
 from llmos_jupyter._widget.node_log import append_log, log_from_text
+from llmos_jupyter._widget.node_ports import node_ports
 from llmos_jupyter._workflow.model import Workflow
 from llmos_jupyter._workflow.validate import validate
 
@@ -106,6 +109,9 @@ class Canvas(anywidget.AnyWidget):
     """The Dask dashboard's URL when the canvas' engine runs on ``executor="dask"``."""
     logs = traitlets.Dict().tag(sync=True)
     """``{node: {"lines", "open", "total"}}``: each node's last lines of output."""
+    node_ports = traitlets.Dict().tag(sync=True)
+    """``{node: {"inputs"?, "outputs"?, "interface"?}}``: the ports a switch, router or
+    subworkflow node declares from its parameters (``_widget/node_ports.py``)."""
     height = traitlets.Int(600).tag(sync=True)
     layout_direction = traitlets.Enum(("LR", "TB"), "LR").tag(sync=True)
 
@@ -220,10 +226,14 @@ class Canvas(anywidget.AnyWidget):
 
     def _revalidate(self) -> None:
         try:
-            problems = validate(self._wf, self._plan_library(), runtimes=_RUNTIMES)
+            library = self._plan_library()
+            problems = validate(self._wf, library, runtimes=_RUNTIMES)
         except (LlmosError, ValueError) as exc:
             self.errors = [{"code": "invalid", "message": str(exc)}]
             return
+        ports = node_ports(self._wf, library, _RUNTIMES)
+        if ports != self.node_ports:
+            self.node_ports = ports
         self.errors = [
             {"code": p.code, "message": p.message, "node": p.node, "port": p.port, "edge": p.edge}
             for p in problems
