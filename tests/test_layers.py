@@ -11,7 +11,8 @@ Layers, bottom to top (a module may import its own layer and the ones below)::
     4  _api                                               (the process-wide library/engine)
     5  _trace _evolution _stats _workflow_versions        (records of runs)
     6  _notebook _widget _llm _lab _cli _commands _magics _kernel _workbench _lite
-       _testing _docs_nodes _mcp _actors _triggers, __init__/__main__   (surfaces, tools)
+       _testing _docs_nodes _mcp _actors _triggers _rag, __init__/__main__   (surfaces,
+       tools, node libraries)
 
 Every import statement counts, module level or inside a function (a lazy import is
 still a dependency). The few upward imports that are design decisions are listed in
@@ -43,7 +44,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(("_trace", "_evolution", "_stats", "_workflow_versions"), 5),
     **dict.fromkeys(("_notebook", "_widget", "_llm", "_lab", "_cli", "_commands", "_magics",
                      "_kernel", "_workbench", "_lite", "_testing", "_docs_nodes", "_mcp",
-                     "_actors", "_triggers", "__init__", "__main__"), 6),
+                     "_actors", "_triggers", "_rag", "__init__", "__main__"), 6),
 }
 
 # (importing file, imported module) → why the upward import is right.
