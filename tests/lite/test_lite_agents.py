@@ -4,7 +4,9 @@ natively in this test process.
 * Browser (headless Debian Chromium, the session's offline site of ``conftest.lite_site``):
   the site's ``agents-ping-pong.ipynb`` runs cell by cell in the Pyodide kernel (top-level
   ``await arun_file(...)``, then ``%agents run``, which waits through JSPI); its message
-  log must equal, entry for entry, the log of the same system run natively. A fan-out
+  log must equal, entry for entry, the log of the same system run natively. An actor's
+  LLM client is the ``fetch`` one, and its HTTP client reaches a stub Messages API on
+  127.0.0.1 from inside a handler running inline on the WebLoop. A fan-out
   system (``actor-delegation-manager`` spawning workers that each run the site's pure-Python
   ``rc-stats`` workflow with ``ctx.run_workflow``) must give the native result. The example
   ``agents/h2-scan.toml`` itself cannot run in the offline site: its workflow needs numpy,
@@ -21,12 +23,15 @@ natively in this test process.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import shutil
 import sys
+import threading
 import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 import httpx2
 import pytest
@@ -94,12 +99,52 @@ print(json.dumps({{"status": rc.status, "result": rc.result, "error": rc.error,
                   "types": sorted(m["type"] for m in rc.messages)}}))
 """
 
-TRANSPORT = """
-import piplite
+# An actor that posts to the Messages API with the HTTP client of the client its ctx.llm
+# uses (the SDK itself is not in the offline site): the fetch bridge from inside a handler
+# running inline on the WebLoop.
+BRIDGE_SKILL = """---
+skill_id: bridge-caller
+name: Bridge caller
+description: Posts one Messages API request through the system's LLM HTTP client.
+version: "1.0.0"
+kind: actor
+subscribes: [start]
+---
+
+```python
+def on_start(ctx):
+    pass
+
+
+def on_message(ctx, msg):
+    from pyodide.ffi import can_run_sync
+
+    client = ctx._system._llm_client  # what ctx.llm calls through (test-only peek)
+    r = client.http_client.post(msg.payload["url"] + "/v1/messages", headers={
+        "x-api-key": "sk-ant-dummy-key", "anthropic-version": "2023-06-01"},
+        json={"model": "claude-sonnet-5-5", "max_tokens": 64,
+              "messages": [{"role": "user", "content": "Say hello"}]})
+    ctx.exit({"client": type(client).__name__,
+              "transport": type(client.http_client._transport).__name__,
+              "can_run_sync": can_run_sync(), "status": r.status_code, "body": r.json()})
+```
+"""
+
+BRIDGE = """
+import json, pathlib, piplite
 await piplite.install(["httpx2"])
-from llmos_jupyter._actors.pyodide import BrowserLlmClient, pyodide_system_kwargs
-client = pyodide_system_kwargs({})["llm_client"]
-print(type(client).__name__, type(client.http_client._transport).__name__)
+from llmos_jupyter._actors import arun_file
+from llmos_jupyter._actors.config import check_system
+from llmos_jupyter._trust import trust
+d = pathlib.Path("/drive/agents-bridge")
+(d / "skills").mkdir(parents=True, exist_ok=True)
+(d / "skills" / "bridge-caller.md").write_text({skill!r})
+(d / "bridge.toml").write_text('[system]\\nname = "bridge"\\ntimeout_s = 30\\n'
+                               'skills = ["skills"]\\n\\n'
+                               '[[actors]]\\nid = "caller"\\nskill = "bridge-caller"\\n')
+trust(check_system(d / "bridge.toml")[0].skills.values())  # as `llmos agents trust` does
+b = await arun_file(d / "bridge.toml", {{"url": {url!r}}}, trace=False)
+print(json.dumps({{"status": b.status, "result": b.result, "error": b.error}}))
 """
 
 
@@ -108,7 +153,7 @@ def _log(outcome_messages: list[dict]) -> list[list]:
             for m in outcome_messages]
 
 
-def _drive(site_url: str, cells: list[str]) -> dict:
+def _drive(site_url: str, cells: list[str], api_url: str) -> dict:
     requests: list[str] = []
     out: dict = {"cells": []}
     with sync_playwright() as p:
@@ -131,7 +176,8 @@ def _drive(site_url: str, cells: list[str]) -> dict:
             out["ping_pong"] = json.loads(run(DUMP.format(name="outcome")).strip())
             out["magic"] = json.loads(run(DUMP.format(name="again")).strip())
             out["rc_scan"] = json.loads(run(RC_RUN.format(toml=RC_SCAN)).strip())
-            out["transport"] = run(TRANSPORT).strip()
+            out["bridge"] = json.loads(run(BRIDGE.format(skill=BRIDGE_SKILL, url=api_url))
+                                       .strip().splitlines()[-1])
         finally:
             browser.close()
     out["requests"] = requests
@@ -145,16 +191,62 @@ def _native_rc_scan(tmp_path: Path):
     return run_file(tmp_path / "agents" / "rc-scan.toml", trace=False)
 
 
+REPLY = message(text_block("Hello from the stub Messages API."), input_tokens=12,
+                output_tokens=9)
+
+
+class StubAnthropic(http.server.BaseHTTPRequestHandler):
+    """``POST /v1/messages`` → :data:`REPLY`, with the CORS headers the API sends a browser
+    (the page's origin differs from this server's, so CORS is real)."""
+
+    seen: ClassVar[list[dict]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _cors(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Headers", "*")
+        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(204)
+        self._cors()
+        self.end_headers()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.seen.append({"headers": {k.lower(): v for k, v in self.headers.items()},
+                          "body": json.loads(body)})
+        data = json.dumps(REPLY).encode()
+        self.send_response(200)
+        self._cors()
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def stub_api():
+    StubAnthropic.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubAnthropic)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 @needs_browser
 def test_actor_systems_run_in_the_pyodide_kernel_as_natively(lite_site: Path, site_url: str,
-                                                              llmos_home: Path,
+                                                              stub_api: str, llmos_home: Path,
                                                               tmp_path: Path) -> None:
     nb = json.loads((lite_site / "files" / NOTEBOOK).read_text("utf-8"))
     assert (lite_site / "files/agents/ping-pong.toml").is_file()
     assert (lite_site / "files/agents/h2-scan.toml").is_file()
     cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     with ThreadPoolExecutor(1) as pool:  # own thread: see test_lite_site
-        out = pool.submit(_drive, site_url, cells).result()
+        out = pool.submit(_drive, site_url, cells, stub_api).result()
     print("\n" + "\n".join(out["cells"]))
 
     assert "on emscripten" in out["cells"][0]
@@ -184,8 +276,16 @@ def test_actor_systems_run_in_the_pyodide_kernel_as_natively(lite_site: Path, si
         assert got["stats.mean"] == pytest.approx(want["stats.mean"], rel=1e-12)
     assert [r["stats.count"] for r in rc["result"]["results"]] == [11, 101, 501]
 
-    # In the kernel the systems' LLM client is the fetch one.
-    assert out["transport"].splitlines()[-1] == "BrowserLlmClient FetchTransport"
+    # An actor's LLM client is the fetch one, and it reaches the (stub) API from a handler.
+    bridge = out["bridge"]
+    assert bridge["status"] == "exited", bridge["error"]
+    assert bridge["result"]["client"] == "BrowserLlmClient"
+    assert bridge["result"]["transport"] == "FetchTransport"
+    assert bridge["result"]["can_run_sync"] is True  # JSPI inside a WebLoop task too
+    assert bridge["result"]["status"] == 200 and bridge["result"]["body"] == REPLY
+    [seen] = StubAnthropic.seen
+    assert seen["headers"][BROWSER_HEADER[0]] == BROWSER_HEADER[1]
+    assert seen["body"]["messages"] == [{"role": "user", "content": "Say hello"}]
     assert not outside(out["requests"]), outside(out["requests"])
 
 
