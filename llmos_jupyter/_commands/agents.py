@@ -56,11 +56,12 @@ def register(sub: argparse._SubParsersAction, skills_sub: argparse._SubParsersAc
     t.set_defaults(handler=_cmd_trust)
 
 
-def example_systems_dir() -> Path:
+def example_systems_dir(package_dir: Path | None = None) -> Path:
     """The folder of the example system files: ``llmos_jupyter/agents`` in an installed
     wheel (the top-level ``agents/`` folder is force-included there, as ``skills/`` is),
-    else the source checkout's top-level ``agents/``."""
-    here = Path(__file__).resolve().parent.parent
+    else the source checkout's top-level ``agents/``. ``package_dir``: the
+    ``llmos_jupyter`` folder to look from (default: this package's)."""
+    here = package_dir if package_dir is not None else Path(__file__).resolve().parent.parent
     packaged = here / "agents"
     if packaged.is_dir():
         return packaged

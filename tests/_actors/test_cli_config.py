@@ -270,3 +270,18 @@ def test_system_graph_groups_actors_by_scope_with_message_edges(tmp_path):
     # ping sends "ping" (to whoever; pong subscribes, same scope), pong sends "pong"
     assert {(e["source"], e["target"], e["label"]) for e in g["edges"]} == {
         ("ping", "pong", "ping"), ("pong", "ping", "pong")}
+
+
+def test_example_systems_dir_in_a_checkout_and_in_a_wheel(tmp_path):
+    from llmos_jupyter._commands.agents import example_systems_dir
+
+    assert example_systems_dir() == REPO / "agents"
+    assert (example_systems_dir() / "ping-pong.toml").is_file()
+    # An installed wheel: agents/ force-included as llmos_jupyter/agents.
+    package = tmp_path / "site-packages" / "llmos_jupyter"
+    (package / "agents").mkdir(parents=True)
+    assert example_systems_dir(package) == package / "agents"
+    # A checkout: no packaged copy, the folder beside the package.
+    checkout = tmp_path / "repo" / "llmos_jupyter"
+    checkout.mkdir(parents=True)
+    assert example_systems_dir(checkout) == tmp_path / "repo" / "agents"
