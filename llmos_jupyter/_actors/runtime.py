@@ -36,19 +36,21 @@ message once every configured scope is ready.
 
 Supervision (Erlang/OTP's supervisor, one per scope). An exception in ``on_start`` or
 ``on_message`` (or a missed health ping, or a handler over its time limit) fails the
-actor. Its scope's supervisor restarts, by ``strategy``: ``one_for_one`` the actor;
-``one_for_all`` every actor of the scope; ``rest_for_one`` the actor and those started after
-it. Restarted actors get a fresh ``ctx.state`` and fresh module state and run ``on_start``
-again; their mailbox is kept (messages already queued stay, as in Akka); the failing
-message is not redelivered; ``on_stop`` is called on the siblings stopped for the restart,
-not on the actor that crashed. Restarting or stopping an actor stops the scopes it spawned
-(their actors are its children). More than ``max_restarts`` restarts within ``within_s``
-seconds (the intensity) and the supervisor gives up: it stops its scope and escalates: the
-actor that spawned the scope fails in the parent scope (whose supervisor applies its own
-strategy); a scope nobody spawned (the root, or one named in the system file) ends the
-system with status ``failed`` and an error naming the actor and its last traceback.
-Restarts wait ``backoff_s · 2^(k-1)`` seconds (capped at ``backoff_max_s``) for the k-th
-restart in the window; ``backoff_s = 0`` (the default) restarts at once.
+actor, and the coordinator emits ``actor_failed`` ``{actor, error, stuck}`` (``stuck``:
+the ping or the time limit). Its scope's supervisor restarts, by ``strategy``:
+``one_for_one`` the actor; ``one_for_all`` every actor of the scope; ``rest_for_one`` the
+actor and those started after it. Restarted actors get a fresh ``ctx.state`` and fresh
+module state and run ``on_start`` again; their mailbox is kept (messages already queued
+stay, as in Akka); the failing message is not redelivered; ``on_stop`` is called on the
+siblings stopped for the restart, not on the actor that crashed. Restarting or stopping an
+actor stops the scopes it spawned (their actors are its children). More than
+``max_restarts`` restarts within ``within_s`` seconds (the intensity) and the supervisor
+gives up: it stops its scope and escalates: the actor that spawned the scope fails in the
+parent scope (whose supervisor applies its own strategy); a scope nobody spawned (the
+root, or one named in the system file) ends the system with status ``failed`` and an error
+naming the actor and its last traceback. Restarts wait ``backoff_s · 2^(k-1)`` seconds
+(capped at ``backoff_max_s``) for the k-th restart in the window; ``backoff_s = 0`` (the
+default) restarts at once.
 
 Pausing. An actor whose skill is trusted may ask the coordinator to pause or resume
 another: ``ctx.send("pause_actor", {"actor": ID, "reason": text}, to="coordinator")``
