@@ -21,9 +21,11 @@ from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.preview import output_previews
 from llmos_jupyter._workbench import Workbench
 
-__all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "notebook_graph_json",
-           "read_trace_json", "rerun_trace_json", "rewrite_cells_json", "run_workflow_json",
-           "runs_json", "set_llmos_home", "skill_record", "skills_json", "validate_workflow_json"]
+__all__ = ["EVENT_PREFIX", "agent_system_graph_json", "arun_agent_system_json",
+           "compare_runs_json", "export_notebook_json", "notebook_graph_json",
+           "read_trace_json", "rerun_trace_json", "rewrite_cells_json", "run_agent_system_json",
+           "run_workflow_json", "runs_json", "set_llmos_home", "skill_record", "skills_json",
+           "validate_workflow_json"]
 
 
 def set_llmos_home(path: str) -> str:
@@ -663,6 +665,9 @@ def run_agent_system_json(text: str, path: str, input_json: str | None = None,
 
     loop = asyncio.new_event_loop()
     box: dict[str, Any] = {}
+    # Waited on instead of Thread.join: a KeyboardInterrupt inside join() can leave the
+    # thread marked as stopped while it still runs (CPython gh-90882).
+    done = threading.Event()
 
     def target() -> None:
         try:
@@ -671,10 +676,17 @@ def run_agent_system_json(text: str, path: str, input_json: str | None = None,
                                                  on_event if events else None, timeout_s))
             box["task"] = task
             box["reply"] = loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            # Cancelled before the system started (the runtime turns a later cancel
+            # into its own "interrupted" outcome).
+            msg = "interrupted before the system started"
+            box["reply"] = json.dumps({"status": "interrupted", "message": msg, "error": msg,
+                                       "result": None, "messages": [], "actors": {}})
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
         finally:
             loop.close()
+            done.set()
 
     def drain() -> None:
         while True:
@@ -686,19 +698,27 @@ def run_agent_system_json(text: str, path: str, input_json: str | None = None,
 
     t = threading.Thread(target=target, name="llmos-agents-doc", daemon=True)
     t.start()
-    interrupted = False
-    while t.is_alive():
+    # The kernel's interrupt (the document's Cancel) lands in this waiting thread as
+    # KeyboardInterrupt: cancel the system's run task (the runtime stops its actors and
+    # reports "interrupted"), keep waiting for its outcome. An interrupt that comes
+    # before the task exists cancels it as soon as it does.
+    want_cancel = cancelled = False
+    while not done.is_set():
         try:
             drain()
-            t.join(0.05)
-        except KeyboardInterrupt:
-            # The kernel's interrupt lands in this waiting thread: cancel the system's run
-            # task (the runtime stops its actors and reports "interrupted"), keep waiting.
             task = box.get("task")
-            if not interrupted and task is not None and not loop.is_closed():
-                interrupted = True
-                loop.call_soon_threadsafe(task.cancel)
+            if want_cancel and not cancelled and task is not None:
+                cancelled = True
+                try:
+                    loop.call_soon_threadsafe(task.cancel)
+                except RuntimeError:  # the loop just closed: the run is over anyway
+                    pass
+            done.wait(0.05)
+        except KeyboardInterrupt:
+            if not want_cancel:
+                want_cancel = True
                 print(EVENT_PREFIX + json.dumps({"kind": "cancelling"}), flush=True)
+    t.join()
     drain()
     if "error" in box:
         raise box["error"]

@@ -33,7 +33,7 @@ from llmos_jupyter._actors.skill import is_actor, subscriptions
 __all__ = ["problem_line", "system_graph"]
 
 # Actor box width and row height, group padding and the group's title band (pixels).
-_W, _H, _PAD, _HEAD = 220, 80, 20, 36
+_W, _H, _PAD, _HEAD = 220, 120, 20, 36
 
 
 def system_graph(cfg: SystemConfig, library: Any = None) -> dict[str, Any]:

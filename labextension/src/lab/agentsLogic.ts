@@ -231,7 +231,7 @@ export function edgeCounts(log: LogEntry[]): Map<string, number> {
 }
 
 const ACTOR_W = 220;
-const ROW_H = 80;
+const ROW_H = 120;  // as graph.py: room between stacked actors for curved edges and labels
 const PAD = 20;
 const HEAD = 36;
 
@@ -247,16 +247,16 @@ export function viewGraph(g: AgentGraph, run: RunState): { nodes: AgentGraphNode
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const extra = Object.values(run.actors).filter((a) => !byId.has(a.id) && a.id !== 'system');
   const columns = new Map<string, { x: number; rows: number }>();
-  let right = Math.max(0, ...nodes.filter((n) => !n.parentId).map((n) => n.position.x + (n.style?.width ?? ACTOR_W)));
+  // The right edge of the top-level boxes as they are now (spawned actors widen them).
+  const right = () => Math.max(0, ...nodes.filter((n) => !n.parentId).map((n) => n.position.x + (n.style?.width ?? ACTOR_W)));
   for (const a of extra) {
     const scope = a.scope || '000000';
     let group = byId.get(`scope:${scope}`);
     if (!group) {
       group = {
-        id: `scope:${scope}`, type: 'scope', position: { x: right + PAD * 2, y: 0 },
+        id: `scope:${scope}`, type: 'scope', position: { x: right() + PAD * 2, y: 0 },
         style: { width: ACTOR_W + 2 * PAD, height: HEAD + PAD }, data: { scope, actors: 0, dynamic: true },
       };
-      right = group.position.x + group.style!.width;
       nodes.push(group);
       byId.set(group.id, group);
     }
@@ -318,4 +318,46 @@ export function inputError(text: string): string | null {
   } catch (e) {
     return `the input is not JSON: ${e instanceof Error ? e.message : String(e)}`;
   }
+}
+
+/** A node's box in flow coordinates (absolute position, measured size). */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Where the ray from `b`'s centre towards `p` leaves the box. */
+function border(b: Box, p: { x: number; y: number }): { x: number; y: number } {
+  const cx = b.x + b.width / 2;
+  const cy = b.y + b.height / 2;
+  const dx = p.x - cx;
+  const dy = p.y - cy;
+  if (!dx && !dy) return { x: cx, y: cy };
+  const t = Math.min(dx ? b.width / 2 / Math.abs(dx) : Infinity, dy ? b.height / 2 / Math.abs(dy) : Infinity);
+  return { x: cx + dx * Math.min(t, 1), y: cy + dy * Math.min(t, 1) };
+}
+
+/**
+ * An edge between two actor boxes as a quadratic curve bowed `bend` pixels to the left
+ * of its direction, from border to border: the two directions of a pair (ping → pong,
+ * pong → ping) bow to opposite sides, so neither the curves nor their labels overlap.
+ * Returns the SVG path and the label's place (the curve's midpoint).
+ */
+export function curvedEdge(a: Box, b: Box, bend = 28): { path: string; labelX: number; labelY: number } {
+  const ca = { x: a.x + a.width / 2, y: a.y + a.height / 2 };
+  const cb = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+  const dx = cb.x - ca.x;
+  const dy = cb.y - ca.y;
+  const len = Math.hypot(dx, dy) || 1;
+  const c = { x: (ca.x + cb.x) / 2 + (dy / len) * bend, y: (ca.y + cb.y) / 2 - (dx / len) * bend };
+  const s = border(a, c);
+  const e = border(b, c);
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return {
+    path: `M ${r(s.x)},${r(s.y)} Q ${r(c.x)},${r(c.y)} ${r(e.x)},${r(e.y)}`,
+    labelX: r(0.25 * s.x + 0.5 * c.x + 0.25 * e.x),
+    labelY: r(0.25 * s.y + 0.5 * c.y + 0.25 * e.y),
+  };
 }

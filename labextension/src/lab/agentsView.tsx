@@ -6,18 +6,23 @@
  */
 import {
   Background,
+  BaseEdge,
   Controls,
   Handle,
+  MarkerType,
   Position,
   ReactFlow,
   ReactFlowProvider,
+  useInternalNode,
   type Edge,
+  type EdgeProps,
   type Node,
   type NodeProps,
 } from '@xyflow/react';
 import React, { createContext, memo, useContext, useMemo } from 'react';
 
 import {
+  curvedEdge,
   edgeLabel,
   problemText,
   viewGraph,
@@ -87,6 +92,21 @@ const ActorNode = memo(function ActorNode({ id, data }: NodeProps<ActorFlowNode>
 
 const nodeTypes = { scope: ScopeNode, actor: ActorNode };
 
+/** A message edge: a curve between the two actors' boxes (see `curvedEdge`). */
+function MessageEdge({ source, target, label, markerEnd, style }: EdgeProps) {
+  const a = useInternalNode(source);
+  const b = useInternalNode(target);
+  if (!a || !b) return null;
+  const box = (n: typeof a) => ({
+    x: n.internals.positionAbsolute.x, y: n.internals.positionAbsolute.y,
+    width: n.measured.width ?? 180, height: n.measured.height ?? 60,
+  });
+  const { path, labelX, labelY } = curvedEdge(box(a), box(b));
+  return <BaseEdge path={path} label={label} labelX={labelX} labelY={labelY} markerEnd={markerEnd} style={style} />;
+}
+
+const edgeTypes = { message: MessageEdge };
+
 function Graph({ graph, run }: { graph: AgentGraph; run: RunState }) {
   const { nodes, edges } = useMemo(() => {
     const g = viewGraph(graph, run);
@@ -97,7 +117,8 @@ function Graph({ graph, run }: { graph: AgentGraph; run: RunState }) {
       zIndex: n.type === 'scope' ? 0 : 1,
     }));
     const edges: Edge[] = g.edges.map((e) => ({
-      id: e.id, source: e.source, target: e.target, label: edgeLabel(e.label, e.count),
+      id: e.id, source: e.source, target: e.target, label: edgeLabel(e.label, e.count), type: 'message',
+      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
       animated: e.count > 0, className: e.observed ? 'llmos-AgentEdge llmos-AgentEdge-observed' : 'llmos-AgentEdge',
       data: { type: e.label, count: e.count }, zIndex: 2,
     }));
@@ -105,7 +126,7 @@ function Graph({ graph, run }: { graph: AgentGraph; run: RunState }) {
   }, [graph, run]);
   return (
     <ActorsContext.Provider value={run.actors}>
-      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView minZoom={0.2}
+      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes} fitView minZoom={0.2}
         nodesConnectable={false} proOptions={{ hideAttribution: true }}>
         <Background />
         <Controls showInteractive={false} />
@@ -153,9 +174,9 @@ export function AgentsView(p: AgentsViewProps) {
             placeholder='JSON, e.g. {"rounds": 3}' onChange={(e) => p.onInput(e.target.value)}
             onKeyDown={(e) => { if (e.key === 'Enter' && !p.running) p.onRun(); }} />
         </label>
-        <button className="jp-Button llmos-AgentsView-run" data-action="run" type="button"
+        <button className="jp-Button jp-mod-styled jp-mod-accept llmos-AgentsView-run" data-action="run" type="button"
           disabled={p.running || errors.length > 0} onClick={() => p.onRun()}>Run</button>
-        <button className="jp-Button llmos-AgentsView-cancel" data-action="cancel" type="button"
+        <button className="jp-Button jp-mod-styled jp-mod-reject llmos-AgentsView-cancel" data-action="cancel" type="button"
           disabled={!p.running} onClick={() => p.onCancel()}>Cancel</button>
         <span className="llmos-AgentsView-message" data-status={p.status}>{p.message}</span>
       </div>
