@@ -314,7 +314,7 @@ def test_agents_magic_runs_a_system_and_checks_files(ip, capsys):
     from pathlib import Path
 
     ip.run_line_magic("load_ext", "llmos_jupyter")
-    system = Path(__file__).resolve().parent.parent / "examples" / "agents" / "ping-pong.toml"
+    system = Path(__file__).resolve().parent.parent / "agents" / "ping-pong.toml"
     outcome = ip.run_line_magic("agents", f"run {system}")
     assert outcome.status == "exited"
     assert "exited" in capsys.readouterr().out
