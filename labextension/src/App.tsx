@@ -24,6 +24,7 @@ import {
   estimateHeight,
   historyReducer,
   indexSkills,
+  nodeSkill,
   initHistory,
   INITIAL_ZOOM,
   localProblems,
@@ -40,7 +41,7 @@ import { dashboardHref } from './nodeLog';
 import { useTrait, type WidgetModel } from './model';
 import { DND_TYPE, Palette, SidePanel } from './Panels';
 import { CanvasContext, SkillNode, type SkillFlowNode } from './SkillNode';
-import type { Preview, Problem, SkillSummary, StatusInfo, WorkflowJSON } from './types';
+import type { NodePorts, Preview, Problem, SkillSummary, StatusInfo, WorkflowJSON } from './types';
 import type { Doc } from './logic';
 
 const nodeTypes = { skill: SkillNode };
@@ -80,10 +81,17 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const scheduler = useTrait<string | undefined>(model, 'scheduler');
   const canOpenFiles = useTrait<boolean | undefined>(model, 'can_open_files') === true;
   const layoutDirection = useTrait<'LR' | 'TB'>(model, 'layout_direction') === 'TB' ? 'TB' : 'LR';
-  const skillIndex = useMemo(() => indexSkills(skills), [skills]);
+  // Control nodes' own ports (a switch's cases, a subworkflow's interface) from the host's
+  // validator, when it sends them.
+  const nodePorts = useTrait<Record<string, NodePorts> | undefined>(model, 'node_ports');
 
   const [hist, dispatchRaw] = useReducer(historyReducer, model.get('workflow') as WorkflowJSON, initHistory);
   const doc = hist.present;
+  // Recomputed when nodes come or go (or change skill), not when they move.
+  const nodeSkillsKey = doc.nodes.map((n) => `${n.id}\u0000${n.data.skill}`).join('\u0001');
+  const docNodes = useRef(doc.nodes);
+  docNodes.current = doc.nodes;
+  const skillIndex = useMemo(() => indexSkills(skills, nodePorts, docNodes.current), [skills, nodePorts, nodeSkillsKey]);
   const docRef = useRef(doc);
   docRef.current = doc;
   const [notice, setNotice] = useState<Notice | null>(null);
@@ -135,7 +143,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     for (const n of doc.nodes) {
       const size = sizes[n.id];
       boxes[n.id] = { x: n.position.x, y: n.position.y, width: size?.width ?? NODE_WIDTH,
-        height: size?.height ?? estimateHeight(skillIndex.get(n.data.skill)) };
+        height: size?.height ?? estimateHeight(nodeSkill(skillIndex, n)) };
     }
     return resolveOverlaps(boxes);
   }, [doc.nodes, sizes, skillIndex]);
@@ -193,7 +201,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
   const rfEdges: Edge[] = useMemo(() => {
     const types = new Map<string, string>();
     for (const n of doc.nodes) {
-      for (const p of skillIndex.get(n.data.skill)?.outputs ?? []) types.set(`${n.id}.${p.name}`, p.type);
+      for (const p of nodeSkill(skillIndex, n)?.outputs ?? []) types.set(`${n.id}.${p.name}`, p.type);
     }
     const control = new Set(doc.nodes.filter((n) => isControl(skillIndex.get(n.data.skill))).map((n) => n.id));
     return doc.edges.map((e) => {
@@ -504,7 +512,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
     const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
     for (const n of doc.nodes) {
       const pos = display?.[n.id] ?? n.position;
-      const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(skillIndex.get(n.data.skill)) };
+      const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(nodeSkill(skillIndex, n)) };
       if (p.x >= pos.x && p.x <= pos.x + size.width && p.y >= pos.y && p.y <= pos.y + size.height) {
         setRfNodes((ns) => ns.map((m) => ({ ...m, selected: m.id === n.id })));
         void rf.setCenter(pos.x + size.width / 2, pos.y + size.height / 2, { zoom: 1, duration: 200 });
@@ -613,7 +621,7 @@ function Canvas({ model, root }: { model: WidgetModel; root: React.RefObject<HTM
             onSetParam={(node, port, value) => dispatch({ type: 'setParam', node, port, value })}
             onRename={(node, to) => dispatch({ type: 'rename', node, to })}
             onDelete={(nodes) => remove(nodes)}
-            onAction={send} canOpenFiles={canOpenFiles} logs={logs} />
+            onAction={send} canOpenFiles={canOpenFiles} logs={logs} nodePorts={nodePorts} />
         </div>
       </div>
     </CanvasContext.Provider>
@@ -641,7 +649,7 @@ function LodLayer({ nodes, edges, display, sizes, skills, statuses, selected }: 
   const transform = useStore((st) => st.transform);
   const boxes = useMemo(() => nodes.map((n) => {
     const p = display?.[n.id] ?? n.position;
-    const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(skills.get(n.data.skill)) };
+    const size = sizes[n.id] ?? { width: NODE_WIDTH, height: estimateHeight(nodeSkill(skills, n)) };
     return { id: n.id, x: p.x, y: p.y, w: size.width, h: size.height, control: isControl(skills.get(n.data.skill)) };
   }), [nodes, display, sizes, skills]);
   const byId = useMemo(() => new Map(boxes.map((b) => [b.id, b])), [boxes]);

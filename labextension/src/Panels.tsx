@@ -1,12 +1,12 @@
 /** The palette (skills to drag onto the canvas) and the side panel (the selected node). */
 import React, { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 
-import { formatElapsed, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
+import { formatElapsed, nodeSkill, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
 import { CONTROL_CATEGORY, isControl, skipInfo } from './control';
 import { ControlIcon } from './ControlIcon';
 import { PreviewView, ProgressView, StatusBadge } from './SkillNode';
 import { isNodeLog, logText, type NodeLog } from './nodeLog';
-import type { Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
+import type { NodePorts, Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
 
 export const DND_TYPE = 'application/x-llmos-skill';
 
@@ -192,6 +192,21 @@ function RenameField({ node, onRename }: { node: string; onRename: (to: string) 
   );
 }
 
+/** Ports as a short list: coloured dot, name, type and unit (a sub-workflow's interface). */
+function PortList({ title, ports }: { title: string; ports: Port[] }) {
+  return (
+    <div className="llmos-portlist" data-ports={title}>
+      <span className="llmos-muted">{title}</span>
+      {ports.length === 0 && <span className="llmos-muted"> nothing</span>}
+      {ports.map((p) => (
+        <span key={p.name} className="llmos-portlist__port" title={p.description ?? ''}>
+          <i style={{ background: portColor(p.type) }} />{p.name}
+          <span className="llmos-muted"> {p.type}{p.unit ? ` [${p.unit}]` : ''}</span>
+        </span>))}
+    </div>
+  );
+}
+
 /** A skill the trust policy does not vouch for (`llmos_jupyter._trust.is_trusted`). */
 export function UntrustedBadge() {
   return (
@@ -232,7 +247,7 @@ export function LogView({ node, log, running }: { node: string; log: NodeLog | u
 }
 
 export function SidePanel({ doc, skills, selected, statuses, previews, problems, onSetParam,
-  onRename, onDelete, onAction, onShowNode, canOpenFiles = false, logs = {} }: {
+  onRename, onDelete, onAction, onShowNode, canOpenFiles = false, logs = {}, nodePorts }: {
   doc: Doc;
   skills: SkillIndex;
   selected: string[];
@@ -248,6 +263,8 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
   onShowNode?: (node: string) => void;
   /** The nodes' live logs (`logs` trait); entries of another shape are not shown. */
   logs?: Record<string, unknown>;
+  /** Control nodes' own ports, and the interface of the file a map/loop runs. */
+  nodePorts?: Record<string, NodePorts>;
 }) {
   const node: WfNode | undefined = selected.length === 1
     ? doc.nodes.find((n) => n.id === selected[0]) : undefined;
@@ -284,7 +301,8 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
       </aside>
     );
   }
-  const skill = skills.get(node.data.skill);
+  const skill = nodeSkill(skills, node);
+  const iface = nodePorts?.[node.id]?.interface;
   const info = statuses[node.id];
   const skip = skipInfo(info);
   const wired = new Map(doc.edges.filter((e) => e.target === node.id)
@@ -323,6 +341,12 @@ export function SidePanel({ doc, skills, selected, statuses, previews, problems,
       </div>
       <LogView node={node.id} log={isNodeLog(logs[node.id]) ? logs[node.id] as NodeLog : undefined}
         running={info?.status === 'running'} />
+      {iface && Array.isArray(iface.inputs) && Array.isArray(iface.outputs) && (
+        <div className="llmos-interface" data-interface={node.id}>
+          <h4>Each run of {typeof params.workflow === 'string' ? params.workflow : 'the sub-workflow'}</h4>
+          <PortList title="takes" ports={iface.inputs} />
+          <PortList title="gives" ports={iface.outputs} />
+        </div>)}
       <h4>Parameters</h4>
       {(skill?.inputs ?? []).length === 0 && <div className="llmos-muted">No inputs.</div>}
       {(skill?.inputs ?? []).map((p) => (

@@ -1,10 +1,10 @@
 /** A skill node: title, status badge, typed port handles, output previews. */
-import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useUpdateNodeInternals, type Node, type NodeProps } from '@xyflow/react';
 import React, { createContext, memo, useContext, useEffect, useState } from 'react';
 
 import { isControl, progressOf, skipInfo, type NodeState } from './control';
 import { ControlIcon } from './ControlIcon';
-import { formatElapsed, formatNumber, portColor, PREVIEW_CAP, safeUrl, sparklinePath, type SkillIndex } from './logic';
+import { formatElapsed, formatNumber, nodeSkill, portColor, PREVIEW_CAP, safeUrl, sparklinePath, type SkillIndex } from './logic';
 import { useNodeEntry, useNodeSelect, type WidgetModel } from './model';
 import { isNodeLog, lastLine } from './nodeLog';
 import { NetlistView } from './NetlistView';
@@ -222,7 +222,12 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
   const ctx = useContext(CanvasContext)!;
   const info = useNodeEntry<NodeState>(ctx.model, 'statuses', id);
   const previews = useNodeEntry<Record<string, Preview>>(ctx.model, 'previews', id);
-  const skill = ctx.skills.get(data.skill);
+  // Its own ports when it declares them (a switch's cases, a subworkflow's interface).
+  const skill = nodeSkill(ctx.skills, { id, data });
+  const portsKey = skill ? `${skill.inputs.map((p) => p.name).join(',')}>${skill.outputs.map((p) => p.name).join(',')}` : '';
+  const updateInternals = useUpdateNodeInternals();
+  // React Flow measures handles once: new ports must be measured before wires attach.
+  useEffect(() => updateInternals(id), [id, portsKey, updateInternals]);
   const status = info?.status ?? 'idle';
   const problems = ctx.problems.get(id);
   const label = typeof data.label === 'string' && data.label ? data.label : id;

@@ -588,6 +588,10 @@ export interface NodeLog {
  * A control node's ports declared from its parameters, replacing its skill's (switch cases, router routes, a subworkflow's interface), or the interface of the file a map/loop runs: llmos_jupyter._widget.node_ports.
  */
 export interface NodePorts {
+  /**
+   * the node's skill these ports are for
+   */
+  skill: string;
   inputs?: Port[];
   outputs?: Port[];
   interface?: NodeInterface;

@@ -5,7 +5,7 @@
 import dagre from '@dagrejs/dagre';
 import { idProblem } from './ids';
 
-import type { Port, SkillSummary, WfEdge, WfNode, WorkflowJSON } from './types';
+import type { NodePorts, Port, SkillSummary, WfEdge, WfNode, WorkflowJSON } from './types';
 
 // -- ports ----------------------------------------------------------------------------
 
@@ -40,15 +40,48 @@ export function portColor(type: string | undefined): string {
 
 export type SkillIndex = Map<string, SkillSummary>;
 
-export function indexSkills(skills: SkillSummary[]): SkillIndex {
-  return new Map(skills.map((s) => [s.id, s]));
+/** Index keys of a node's own ports (`@node:<id>`; skill ids never start with `@`). */
+const NODE_KEY = '@node:';
+
+/** Whether `v` is a list of ports as the kernel sends them (names and types strings). */
+function isPortList(v: unknown): v is Port[] {
+  return Array.isArray(v) && v.every((p) => !!p && typeof p === 'object' &&
+    typeof (p as Port).name === 'string' && typeof (p as Port).type === 'string');
+}
+
+/**
+ * The skills by id, plus each node whose ports come from its parameters (`nodePorts`:
+ * a switch's `case0`…, a subworkflow's interface, from the validator; the contract's
+ * `NodePorts`) as a copy of its skill with those ports, under `@node:<id>`. Read a node's
+ * skill with `nodeSkill`. Malformed entries are ignored.
+ */
+export function indexSkills(skills: SkillSummary[], nodePorts?: Record<string, NodePorts> | null,
+  nodes?: readonly { id: string; data: { skill: string } }[]): SkillIndex {
+  const index: SkillIndex = new Map(skills.map((s) => [s.id, s]));
+  if (!nodePorts) return index;
+  const skillOf = new Map((nodes ?? []).map((n) => [n.id, n.data.skill]));
+  for (const [id, ports] of Object.entries(nodePorts)) {
+    const base = index.get(skillOf.get(id) ?? '');
+    // Ports told for another skill (the node changed skill since) are stale.
+    if (!base || !ports || typeof ports !== 'object' || ports.skill !== base.id) continue;
+    const inputs = isPortList(ports.inputs) ? ports.inputs : base.inputs;
+    const outputs = isPortList(ports.outputs) ? ports.outputs : base.outputs;
+    if (inputs !== base.inputs || outputs !== base.outputs) index.set(NODE_KEY + id, { ...base, inputs, outputs });
+  }
+  return index;
+}
+
+/** A node's skill with its own ports when it declares some (see `indexSkills`). */
+export function nodeSkill(skills: SkillIndex, node: { id: string; data: { skill: string } }): SkillSummary | undefined {
+  const own = skills.get(NODE_KEY + node.id);
+  return own && own.id === node.data.skill ? own : skills.get(node.data.skill);
 }
 
 function findPort(
   doc: Doc, skills: SkillIndex, nodeId: string, port: string, side: 'inputs' | 'outputs',
 ): { node?: WfNode; skill?: SkillSummary; port?: Port } {
   const node = doc.nodes.find((n) => n.id === nodeId);
-  const skill = node ? skills.get(node.data.skill) : undefined;
+  const skill = node ? nodeSkill(skills, node) : undefined;
   return { node, skill, port: skill?.[side].find((p) => p.name === port) };
 }
 
@@ -345,7 +378,7 @@ export function autoLayout(
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of doc.nodes) {
     const size = sizes[n.id] ?? {
-      width: NODE_WIDTH, height: estimateHeight(skills.get(n.data.skill)),
+      width: NODE_WIDTH, height: estimateHeight(nodeSkill(skills, n)),
     };
     g.setNode(n.id, { width: size.width, height: size.height });
   }
@@ -473,8 +506,8 @@ export function localProblems(doc: Doc, skills: SkillIndex,
       out.push({ code: 'duplicate-input', edge: e.id, node: e.target, message: `${key} is wired twice` });
     }
     wired.add(key);
-    const ss = skills.get(s.data.skill);
-    const ts = skills.get(t.data.skill);
+    const ss = nodeSkill(skills, s);
+    const ts = nodeSkill(skills, t);
     if (!ss || !ts) continue;
     const sp = ss.outputs.find((p) => p.name === e.sourceHandle);
     const tp = ts.inputs.find((p) => p.name === e.targetHandle);
@@ -488,7 +521,7 @@ export function localProblems(doc: Doc, skills: SkillIndex,
   const cyc = cycleNode(doc.edges.filter((e) => byId.has(e.source) && byId.has(e.target)));
   if (cyc) out.push({ code: 'cycle', node: cyc, message: `the wires make a cycle through ${cyc}` });
   for (const n of doc.nodes) {
-    const sk = skills.get(n.data.skill);
+    const sk = nodeSkill(skills, n);
     for (const p of sk?.inputs ?? []) {
       if (p.required === false || p.default !== undefined) continue;
       if (wired.has(`${n.id}.${p.name}`) || (n.data.params ?? {})[p.name] !== undefined) continue;

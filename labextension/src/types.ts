@@ -5,6 +5,7 @@
  * `src/contract.gen.ts`); this module keeps the names the UI imports.
  */
 export type {
+  NodePorts,
   NodeStatus,
   Port,
   PortType,

@@ -282,11 +282,12 @@ def _canvas_defs() -> dict[str, Any]:
     }, ("action",), description="A custom message from the canvas front-end (run-node and "
                                 "run-downstream name their node).")
     ports = _obj("NodePorts", {
+        "skill": {"type": "string", "description": "the node's skill these ports are for"},
         "inputs": _list(_ref("Port")), "outputs": _list(_ref("Port")),
         "interface": _obj("NodeInterface", {"inputs": _list(_ref("Port")),
                                             "outputs": _list(_ref("Port"))},
                           ("inputs", "outputs")),
-    }, description="A control node's ports declared from its parameters, replacing its "
+    }, ("skill",), description="A control node's ports declared from its parameters, replacing its "
                    "skill's (switch cases, router routes, a subworkflow's interface), or the "
                    "interface of the file a map/loop runs: llmos_jupyter._widget.node_ports.")
     return {"CanvasState": state, "CanvasAction": action, "NodeLog": node_log,

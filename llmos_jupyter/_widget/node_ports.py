@@ -11,8 +11,10 @@ on the node (``_workflow/control.py``, the same rules the validator and the engi
 ``map`` and ``loop`` keep their own ports (items → results, state → state); their entry
 carries the file's ``interface`` instead, so the canvas can say what each item runs.
 
-:func:`node_ports` gives ``{node: {"inputs": [port], "outputs": [port]} | {"interface":
-{"inputs": [port], "outputs": [port]}}}`` (ports as ``Port.to_dict()``), only for nodes
+:func:`node_ports` gives ``{node: {"skill", "inputs"?: [port], "outputs"?: [port],
+"interface"?: {"inputs": [port], "outputs": [port]}}}`` (ports as ``Port.to_dict()``;
+``skill`` the node's skill they were told for, so a stale entry is never applied to a
+node that changed skill), only for nodes
 whose ports differ from their skill's; a node whose parameters are not valid yet (no
 ``cases``, a missing file) is left out, so it shows its palette ports and the
 validator's problem.
@@ -63,19 +65,19 @@ def node_ports(wf: Workflow, library: Any, runtimes: tuple[str, ...]) -> dict[st
                     continue
                 if [p for p in problems if p.port in ("cases", "routes", "workflow")]:
                     continue  # half-declared: the palette ports and the problem show
-                entry: dict[str, Any] = {}
+                entry: dict[str, Any] = {"skill": node.skill}
                 if specific.inputs != skill.inputs:
                     entry["inputs"] = _ports(specific.inputs)
                 if specific.outputs != skill.outputs:
                     entry["outputs"] = _ports(specific.outputs)
-                if entry:
+                if len(entry) > 1:
                     out[node.id] = entry
             else:
                 ref = node.params.get("workflow")
                 if not isinstance(ref, str) or not ref.strip():
                     continue
                 inputs, outputs = typed_interface(resolve_path(wf, ref), library, runtimes)
-                out[node.id] = {"interface": {"inputs": _ports(inputs.values()),
+                out[node.id] = {"skill": node.skill, "interface": {"inputs": _ports(inputs.values()),
                                               "outputs": _ports(outputs.values())}}
         except (LlmosError, ValueError, TypeError, KeyError, OSError):
             continue  # the validator reports what is wrong with the node

@@ -40,7 +40,7 @@ def test_switch_cases_become_outputs(lib):
     ports = node_ports(wf, lib, LOCAL_RUNTIMES)
     assert set(ports) == {"sw"}  # the others show their palette ports (and the problem)
     assert _names(ports["sw"]["outputs"]) == ["case0", "case1", "case2", "default"]
-    assert "inputs" not in ports["sw"]  # unchanged
+    assert "inputs" not in ports["sw"] and ports["sw"]["skill"] == "switch"
 
 
 def test_subworkflow_and_map_interfaces(lib, tmp_path: Path):
@@ -59,7 +59,7 @@ def test_subworkflow_and_map_interfaces(lib, tmp_path: Path):
     assert y["type"] == "number" and y["required"] is False and y["default"] == 5
     assert _names(sub["outputs"]) == ["total"] and sub["outputs"][0]["type"] == "number"
     each = ports["each"]
-    assert set(each) == {"interface"}  # a map keeps its own ports
+    assert set(each) == {"skill", "interface"} and each["skill"] == "map"  # its own ports stay
     assert _names(each["interface"]["inputs"]) == ["x", "y"]
     assert _names(each["interface"]["outputs"]) == ["total"]
 

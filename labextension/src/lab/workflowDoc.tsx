@@ -15,6 +15,7 @@ import { createRoot, type Root } from 'react-dom/client';
 
 import { App } from '../App';
 import { subworkflowPath, type NodeState } from '../control';
+import type { ValidateReply } from '../contract.gen';
 import type { Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
@@ -67,7 +68,7 @@ export class WorkflowCanvas extends Widget {
     this.node.dataset.llmosDropHost = 'true';  // skill drops are handled here, not by the canvas
     this.model = new HostModel(
       { workflow: { nodes: [], edges: [] }, skills: [], statuses: {}, previews: {}, errors: [],
-        logs: {}, dashboard: '', message: '', running: false, height: '100%',
+        logs: {}, dashboard: '', node_ports: {}, message: '', running: false, height: '100%',
         layout_direction: library.config().layoutDirection, ...executorTraits(library.config()),
         can_open_files: !!open },
       (content) => void this.onAction(content as { action?: string; node?: string }),
@@ -151,8 +152,14 @@ export class WorkflowCanvas extends Widget {
       return this.model.get('errors') as Problem[];  // the syntax error stays
     }
     try {
-      const r = await this.library.kernel.call<{ problems: Problem[] }>('validate_workflow_json', text);
-      if (gen === this.validationGen) this.model.update('errors', r.problems);
+      const r = await this.library.kernel.call<ValidateReply>('validate_workflow_json', text);
+      if (gen === this.validationGen) {
+        this.model.update('errors', r.problems);
+        // A switch's cases, a subworkflow's interface: the nodes' own ports (when the
+        // kernel's llmos-jupyter sends them; an older one shows the palette's).
+        const ports = r.node_ports && typeof r.node_ports === 'object' ? r.node_ports : {};
+        if (JSON.stringify(ports) !== JSON.stringify(this.model.get('node_ports'))) this.model.update('node_ports', ports);
+      }
       return r.problems;
     } catch (e) {
       console.warn('llmos: validation failed', e);
