@@ -507,7 +507,13 @@ class LlmosMagics(Magics):
                 payload = json.loads(payload)
             except ValueError:
                 pass  # a plain string
-        kwargs = {"timeout_s": args.timeout} if args.timeout else {}
+        kwargs: dict[str, Any] = {"timeout_s": args.timeout} if args.timeout else {}
+        # A key typed with `%llm key` lives only in the %llm magics' client (no env var or
+        # file holds it): LLM actors then use that client (its transport: fetch in Pyodide).
+        manager = getattr(self.shell, "magics_manager", None)
+        llm = manager.registry.get("LlmMagics") if manager is not None else None
+        if llm is not None and getattr(llm, "_key", None):
+            kwargs["llm_client"] = llm.client
         outcome = run_file(args.file, payload, **kwargs)
         print(redact(f"{outcome.name}: {outcome.status}"
                      + (f" — {outcome.error.splitlines()[0]}" if outcome.error else "")

@@ -388,3 +388,25 @@ def test_without_jspi_run_file_and_the_magic_name_the_await_form(fake_pyodide, l
     err = capsys.readouterr().err
     assert "%agents run:" in err and "outcome = await arun_file(" in err, err
     assert fake_pyodide.waited == []
+
+
+def test_agents_magic_uses_the_key_typed_with_llm_key(fake_pyodide, llmos_home, ip,
+                                                      monkeypatch, capsys):
+    """In JupyterLite the key is typed (``%llm key``) and held only by the ``%llm`` magics'
+    client; ``%agents run`` hands that client (fetch transport) to the LLM actors."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    ip.run_line_magic("load_ext", "llmos_jupyter")
+    llm = ip.magics_manager.registry["LlmMagics"]
+    for attr in ("_key", "_client", "_agent"):  # the test shell is shared: restore after
+        monkeypatch.setattr(llm, attr, None)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": KEY)
+    ip.run_line_magic("llm", "key")
+    fake_pyodide.replay = Replay([message(text_block("Hello."))])
+    outcome = ip.run_line_magic(
+        "agents", f"run {AGENTS / 'assistant.toml'} --input '{{\"prompt\": \"hi\"}}'")
+    assert outcome is not None, capsys.readouterr().err
+    assert outcome.status == "exited", outcome.error
+    assert outcome.result["answer"] == "Hello."
+    [request] = fake_pyodide.fetched  # through js.fetch, with the typed key
+    assert KEY in request.headers.get("x-api-key", "") + request.headers.get("authorization", "")
+    assert fake_pyodide.waited[0] == "coroutine"  # the sync magic waited with run_sync
