@@ -124,7 +124,10 @@ class DaskExecutor(Executor):
                     f"could not start a Dask LocalCluster ({exc}). In a script, create the "
                     "engine under `if __name__ == \"__main__\":` — the workers are spawned "
                     "processes that import the script again") from None
-            self.client = distributed.Client(self.cluster, set_as_default=False)
+            # Results straight from the workers (they are on this machine): without it each
+            # node's result goes worker → scheduler → client, one more hop per node.
+            self.client = distributed.Client(self.cluster, set_as_default=False,
+                                             direct_to_workers=True)
         scheduler_rpc = self.client.scheduler  # None only on a client that never started
         if scheduler_rpc is None:
             raise ExecutorUnavailable("the Dask client has no scheduler connection")

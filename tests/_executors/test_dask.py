@@ -185,19 +185,42 @@ def test_config_toml_names_the_scheduler(external, llmos_home, monkeypatch):
         assert executor.cluster is None and executor.address == external
 
 
-def test_workers_report_node_starts_live(ex):
+def test_workers_report_node_starts_live(ex, tmp_path):
+    from _executors.executor_skills import TALK
+
+    go = tmp_path / "go"
+    seen = []
+
+    def on_event(message):
+        seen.append(message)
+        if message.get("key") == "r10/live/k" and message["status"] == "started":
+            go.touch()  # the node waits for this file: its start was reported while it ran
+
+    ex.on_node_event = on_event
+    try:
+        run = _run(ex, TALK, {"go": str(go)}, key="r10/live/k")
+    finally:
+        ex.on_node_event = None
+    assert run.outputs == {"seen": True}
+    mine = [m for m in seen if m.get("key") == "r10/live/k"]
+    assert mine[0]["status"] == "started"  # before its output too
+    assert mine[0]["worker"] in ex.client.scheduler_info()["workers"]
+    assert [m["status"] for m in mine].count("started") == 1
+
+
+def test_a_short_node_sends_no_live_events(ex):
+    # A node done within _STARTED_AFTER sends neither "started" nor its output (scheduler
+    # messages less per node); the engine emits its node_started with the result, and the
+    # result has the whole log.
     seen = []
     ex.on_node_event = seen.append
     try:
-        _run(ex, CPU, {"n": 10}, key="r10/live/k")
-        deadline = time.monotonic() + 5
-        while not any(m.get("key") == "r10/live/k" for m in seen) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        run = _run(ex, CPU, {"n": 10}, key="r11/short/k")
+        ex.client.run(lambda: None)  # a round trip to every worker: their events are out
     finally:
         ex.on_node_event = None
-    started = [m for m in seen if m.get("key") == "r10/live/k"]
-    assert started and started[0]["status"] == "started"
-    assert started[0]["worker"] in ex.client.scheduler_info()["workers"]
+    assert run.outputs["s"] == expected(10) and "cpu done" in run.log
+    assert not [m for m in seen if m.get("key") == "r11/short/k"]
 
 
 def test_worker_lost_while_running_is_named():
