@@ -201,3 +201,78 @@ def test_dask_dashboard_link_while_running(jupyter_server, jupyter_paths, browse
         gate.touch()
         _put_settings(base, token, {})
         page.close()
+
+
+@pytest.mark.slow
+def test_notebook_canvas_live_logs_and_switch_ports(jupyter_server, jupyter_paths, browser,
+                                                    artifacts):
+    """The Canvas widget in a notebook: the same live log on the processes executor, and a
+    switch node drawn with the case ports its `cases` declare (wired from `case1`)."""
+    from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text
+
+    base, token = jupyter_server
+    root: Path = jupyter_paths["root"]
+    gate = root / "widget-logs.gate"
+    gate.unlink(missing_ok=True)
+    page, errors = new_page(browser, 1500, 1100, console=None)
+    code = (
+        "from llmos_jupyter import Engine, SkillLibrary, Workflow, parse_skill\n"
+        "from llmos_jupyter._widget.canvas import Canvas\n"
+        f"lib = SkillLibrary(skills=[parse_skill({GATED!r})])\n"
+        "wf = Workflow(id='widget-logs')\n"
+        f"wf.add_node('gated-talker', id='talker', params={{'gate': {str(gate)!r}}})\n"
+        "wf.add_node('switch', id='sw', params={'value': 2, 'cases': ['value < 0', 'value > 1']},"
+        " position={'x': 0, 'y': 260})\n"
+        "wf.add_node('gated-talker', id='after', position={'x': 380, 'y': 260})\n"
+        "wf.connect('sw', 'case1', 'after', 'gate')\n"
+        "engine = Engine(lib, trace=False, executor='processes', max_workers=2)\n"
+        "c = Canvas(wf, library=lib, engine=engine, height=640)\nc")
+    try:
+        open_lab(page, base, token)
+        page.evaluate(NEW_NOTEBOOK)
+        out = page.evaluate(RUN_CELL, code)
+        assert "Error" not in cell_text(out), cell_text(out)
+        canvas = page.locator(".llmos-canvas")
+        canvas.wait_for(timeout=30_000)
+        canvas.scroll_into_view_if_needed()
+
+        # -- the switch shows the ports its cases declare, and the wire from case1 ---------
+        sw = page.locator('.react-flow__node[data-id="sw"]')
+        sw.wait_for(timeout=15_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.react-flow__node[data-id=\"sw\"] "
+            ".react-flow__handle.source')].map((h) => h.dataset.port).join() === "
+            "'case0,case1,default'", timeout=15_000)
+        assert page.locator('.react-flow__edge').count() == 1
+        assert canvas.locator(".llmos-validity").get_attribute("data-validity") == "valid"
+        page.screenshot(path=str(artifacts / "switch-case-ports.png"))
+
+        # -- a run: the talker's lines show before it completes ------------------------------
+        page.evaluate(RUN_CELL, "h = c.run('talker')")
+        node = page.locator('[data-node-id="talker"]').first
+        page.wait_for_function(
+            "() => document.querySelector('[data-node-id=\"talker\"] .llmos-node__logline')"
+            "?.textContent.includes('talk 2')", timeout=90_000)
+        assert node.get_attribute("data-status") == "running"
+        page.locator('.react-flow__node[data-id="talker"]').click()
+        log = canvas.locator('.llmos-side .llmos-log[data-log="talker"] pre')
+        log.wait_for(timeout=10_000)
+        assert "talk 1: starting" in log.inner_text()
+        assert log.locator("b, img").count() == 0
+        page.screenshot(path=str(artifacts / "live-logs-widget.png"))
+        gate.touch()
+        page.wait_for_function(
+            "() => document.querySelector('[data-node-id=\"talker\"]')?.dataset.status "
+            "=== 'completed'", timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('.llmos-log[data-log=\"talker\"] pre')"
+            "?.textContent.includes('talk 4')", timeout=10_000)
+        assert log.inner_text().splitlines()[-1] == "talk 4: on stderr"
+        assert not [e for e in errors if "llmos" in e.lower()], errors
+    finally:
+        gate.touch()
+        try:
+            page.evaluate(RUN_CELL, "engine.close()")
+        except Exception:  # noqa: BLE001 -- the page may be gone already
+            pass
+        page.close()
