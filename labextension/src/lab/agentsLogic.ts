@@ -345,7 +345,7 @@ function border(b: Box, p: { x: number; y: number }): { x: number; y: number } {
  * pong → ping) bow to opposite sides, so neither the curves nor their labels overlap.
  * Returns the SVG path and the label's place (the curve's midpoint).
  */
-export function curvedEdge(a: Box, b: Box, bend = 28): { path: string; labelX: number; labelY: number } {
+export function curvedEdge(a: Box, b: Box, bend = 80): { path: string; labelX: number; labelY: number } {
   const ca = { x: a.x + a.width / 2, y: a.y + a.height / 2 };
   const cb = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
   const dx = cb.x - ca.x;
