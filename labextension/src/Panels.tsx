@@ -222,6 +222,7 @@ export function UntrustedBadge() {
  * Follows new lines while scrolled to the bottom; scrolled up, it stays where it is.
  */
 export function LogView({ node, log, running }: { node: string; log: NodeLog | undefined; running: boolean }) {
+  // role=log: assistive technology announces the lines added, not the whole text again.
   const ref = useRef<HTMLPreElement>(null);
   const follow = useRef(true);
   const text = logText(log);
@@ -237,7 +238,7 @@ export function LogView({ node, log, running }: { node: string; log: NodeLog | u
       <h4>Log <span className="llmos-muted">{log.total} line{log.total > 1 ? 's' : ''}
         {dropped > 0 ? ` (the last ${log.lines.length} shown)` : ''}{running ? ' · live' : ''}</span></h4>
       <pre ref={ref} className="llmos-log__text nowheel" tabIndex={0} aria-label={`Output of ${node}`}
-        aria-live={running ? 'polite' : undefined}
+        role="log"
         onScroll={(e) => {
           const el = e.currentTarget;
           follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 8;

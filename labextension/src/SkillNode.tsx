@@ -1,6 +1,6 @@
 /** A skill node: title, status badge, typed port handles, output previews. */
 import { Handle, Position, useUpdateNodeInternals, type Node, type NodeProps } from '@xyflow/react';
-import React, { createContext, memo, useContext, useEffect, useState } from 'react';
+import React, { createContext, memo, useContext, useEffect, useRef, useState } from 'react';
 
 import { isControl, progressOf, skipInfo, type NodeState } from './control';
 import { ControlIcon } from './ControlIcon';
@@ -226,8 +226,15 @@ function SkillNodeView({ id, data, selected }: NodeProps<SkillFlowNode>) {
   const skill = nodeSkill(ctx.skills, { id, data });
   const portsKey = skill ? `${skill.inputs.map((p) => p.name).join(',')}>${skill.outputs.map((p) => p.name).join(',')}` : '';
   const updateInternals = useUpdateNodeInternals();
-  // React Flow measures handles once: new ports must be measured before wires attach.
-  useEffect(() => updateInternals(id), [id, portsKey, updateInternals]);
+  // React Flow measures a node's handles when it mounts: ports that change later (cases
+  // edited) must be measured again before wires attach to them. Not on mount: thousands
+  // of nodes would be measured twice.
+  const shownPorts = useRef(portsKey);
+  useEffect(() => {
+    if (shownPorts.current === portsKey) return;
+    shownPorts.current = portsKey;
+    updateInternals(id);
+  }, [id, portsKey, updateInternals]);
   const status = info?.status ?? 'idle';
   const problems = ctx.problems.get(id);
   const label = typeof data.label === 'string' && data.label ? data.label : id;

@@ -245,6 +245,13 @@ def test_notebook_canvas_live_logs_and_switch_ports(jupyter_server, jupyter_path
             "'case0,case1,default'", timeout=15_000)
         assert page.locator('.react-flow__edge').count() == 1
         assert canvas.locator(".llmos-validity").get_attribute("data-validity") == "valid"
+        # Cases edited (here from Python): the node's ports follow.
+        page.evaluate(RUN_CELL, "c.set_params('sw', cases=['value < 0', 'value > 1', 'True'])")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.react-flow__node[data-id=\"sw\"] "
+            ".react-flow__handle.source')].map((h) => h.dataset.port).join() === "
+            "'case0,case1,case2,default'", timeout=15_000)
+        canvas.locator('[data-action="fit"]').click()
         page.screenshot(path=str(artifacts / "switch-case-ports.png"))
 
         # -- a run: the talker's lines show before it completes ------------------------------
