@@ -186,6 +186,14 @@ describe('live runs', () => {
     expect(applyEvent(st, { kind: 'node_skipped', node_id: 'c', error: 'upstream a failed' }).c)
       .toEqual({ status: 'skipped', error: 'upstream a failed' });
   });
+
+  it('leaves statuses alone on a node_log event (its text goes to the logs)', () => {
+    const st = applyEvent(applyEvent({}, { kind: 'run_started', nodes: ['a'] }), { kind: 'node_started', node_id: 'a' });
+    expect(applyEvent(st, { kind: 'node_log', node_id: 'a', text: 'hello\n' })).toBe(st);
+    // run_started on the dask executor carries the dashboard; the statuses are as ever.
+    expect(applyEvent({}, { kind: 'run_started', nodes: ['a'], dashboard: 'http://127.0.0.1:8787/status' }))
+      .toEqual({ a: { status: 'queued' } });
+  });
 });
 
 describe('comparing runs', () => {
