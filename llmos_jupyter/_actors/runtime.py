@@ -208,6 +208,17 @@ class RunOutcome:
         """True when an actor ended the run with ``ctx.exit``."""
         return self.status == "exited"
 
+    def __repr__(self) -> str:
+        # A notebook cell ending in `%agents run ...` shows this: one line, not the whole
+        # message log (which can be thousands of envelopes; `.messages` has it).
+        result = repr(self.result)
+        if len(result) > 80:
+            result = result[:77] + "..."
+        return (f"RunOutcome(name={self.name!r}, status={self.status!r}, result={result}, "
+                f"messages={len(self.messages)}, actors={len(self.actors)}"
+                + (f", error={self.error.splitlines()[0][:120]!r}" if self.error else "")
+                + f", duration_s={self.duration_s:.3g})")
+
     def to_json(self) -> dict[str, Any]:
         """``{status, result, error, messages, messages_dropped, actors, trace}``."""
         return {"status": self.status, "result": self.result, "error": self.error,

@@ -604,3 +604,14 @@ def test_the_message_log_keeps_the_newest_entries_within_its_limit():
     assert [(m["type"], m["payload"]["n"]) for m in out.messages] == [
         ("ping", 4), ("pong", 4), ("ping", 5), ("pong", 5)]
     assert out.messages_dropped == 7  # start and the first three rounds
+
+
+def test_outcome_repr_is_one_short_line():
+    """What a notebook shows for `%agents run`: status, counts, the error's first line."""
+    from llmos_jupyter._actors.runtime import RunOutcome
+
+    out = RunOutcome("failed", result=list(range(1000)), messages=[{"type": "x"}] * 5000,
+                     error="ping: ValueError: boom\nTraceback ...")
+    text = repr(out)
+    assert "\n" not in text and len(text) < 300
+    assert "status='failed'" in text and "messages=5000" in text and "boom" in text
