@@ -360,7 +360,7 @@ class Canvas(anywidget.AnyWidget):
             # node_log events) replaces the lines that arrived live.
             with self._lock:
                 for n, r in result.nodes.items():
-                    if getattr(r, "log", None) and n in self._wf:
+                    if r.log and n in self._wf:
                         self._logs[n] = log_from_text(r.log)
             trace = f" · trace {result.trace}" if getattr(result, "trace", None) else ""
             self.message = (f"{result.status}: {len(result.ran)} ran, {len(result.cached)} cached, "

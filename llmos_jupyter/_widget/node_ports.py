@@ -77,7 +77,8 @@ def node_ports(wf: Workflow, library: Any, runtimes: tuple[str, ...]) -> dict[st
                 if not isinstance(ref, str) or not ref.strip():
                     continue
                 inputs, outputs = typed_interface(resolve_path(wf, ref), library, runtimes)
-                out[node.id] = {"skill": node.skill, "interface": {"inputs": _ports(inputs.values()),
+                out[node.id] = {"skill": node.skill,
+                                "interface": {"inputs": _ports(inputs.values()),
                                               "outputs": _ports(outputs.values())}}
         except (LlmosError, ValueError, TypeError, KeyError, OSError):
             continue  # the validator reports what is wrong with the node

@@ -204,9 +204,10 @@ def test_palette_skills_say_whether_they_are_trusted(toy_canvas):
 
 def test_a_canvas_on_the_dask_executor_shows_the_dashboard_link(llmos_home):
     pytest.importorskip("distributed")
+    from toy_skills import ADD
+
     from llmos_jupyter import Canvas, Engine, SkillLibrary, Workflow
     from llmos_jupyter._skills.parser import parse_skill
-    from toy_skills import ADD
 
     lib = SkillLibrary(volumes=[], skills=[parse_skill(ADD)])
     engine = Engine(lib, trace=False, executor="dask", max_workers=1)

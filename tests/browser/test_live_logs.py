@@ -283,3 +283,67 @@ def test_notebook_canvas_live_logs_and_switch_ports(jupyter_server, jupyter_path
         except Exception:  # noqa: BLE001 -- the page may be gone already
             pass
         page.close()
+
+
+def _switch_doc(gate: Path) -> dict:
+    """A switch whose case1 (`value != ''`) carries the gate's path into the talker."""
+    return {
+        "id": "switch-doc", "name": "switch ports",
+        "nodes": [
+            {"id": "sw", "position": {"x": 0, "y": 0},
+             "data": {"skill": "switch", "params": {"value": str(gate),
+                                                    "cases": ["value == ''", "value != ''"]}}},
+            {"id": "talker", "position": {"x": 380, "y": 0}, "data": {"skill": "gated-talker"}},
+        ],
+        "edges": [{"id": "e", "source": "sw", "sourceHandle": "case1", "target": "talker",
+                   "targetHandle": "gate"}],
+    }
+
+
+@pytest.mark.slow
+def test_document_switch_ports_and_threads_logs(jupyter_server, jupyter_paths, browser,
+                                                artifacts):
+    """A workflow document draws a switch with its case ports (from the validate reply's
+    node_ports) and, on the threads executor (no live node_log), shows each node's log
+    from the run's reply."""
+    from llmos_jupyter import _lab
+
+    root: Path = jupyter_paths["root"]
+    gate = root / "switch-doc.gate"
+    gate.touch()  # open from the start: the talker does not wait
+    probe = json.loads(_lab.validate_workflow_json(json.dumps(_switch_doc(gate))))
+    if "node_ports" not in probe:
+        pytest.skip("llmos_jupyter._lab.validate_workflow_json sends no node_ports yet")
+    base, token = jupyter_server
+    user_skills = jupyter_paths["llmos_home"] / "user" / "skills"
+    user_skills.mkdir(parents=True, exist_ok=True)
+    (user_skills / "gated-talker.md").write_text(GATED, encoding="utf-8")
+    (root / "switch-doc.workflow.json").write_text(json.dumps(_switch_doc(gate), indent=2),
+                                                   encoding="utf-8")
+    page, errors = new_page(browser, 1500, 1000, console=None)
+    try:
+        open_lab(page, base, token)
+        _open_doc(page, "switch-doc.workflow.json")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.llmos-WorkflowDocument:not(.lm-mod-hidden) "
+            ".react-flow__node[data-id=\"sw\"] .react-flow__handle.source')]"
+            ".map((h) => h.dataset.port).join() === 'case0,case1,default'", timeout=60_000)
+        doc = page.locator(DOC)
+        assert doc.locator(".react-flow__edge").count() == 1
+        page.screenshot(path=str(artifacts / "switch-case-ports-document.png"))
+
+        import inspect
+        if '"logs"' not in inspect.getsource(_lab):
+            pytest.skip("llmos_jupyter._lab's run reply carries no logs yet")
+        page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-workflow'); }")
+        _wait_run_over(page)
+        assert doc.locator('[data-node-id="talker"]').first.get_attribute("data-status") == \
+            "completed", _state(page)
+        doc.locator('.react-flow__node[data-id="talker"]').click()
+        log = doc.locator('.llmos-side .llmos-log[data-log="talker"] pre')
+        log.wait_for(timeout=10_000)
+        assert log.inner_text().splitlines()[0] == "talk 1: starting"
+        assert log.inner_text().splitlines()[-1] == "talk 4: on stderr"
+        assert not [e for e in errors if "llmos" in e.lower()], errors
+    finally:
+        page.close()
