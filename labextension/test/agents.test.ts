@@ -9,6 +9,7 @@ import {
   finalState,
   inputError,
   previewOf,
+  routeKey,
   problemText,
   viewGraph,
   type AgentGraph,
@@ -92,7 +93,7 @@ describe('agent graph view', () => {
     expect(edgeLabel('ping', 2)).toBe('ping ×2');
     expect(edgeLabel('pong', 0)).toBe('pong');
     // seen in the log, not in the file: a dashed edge; messages from `system` draw none
-    expect(byId['observed:pong->ping:note']).toMatchObject({ observed: true, count: 1 });
+    expect(byId[`observed:${routeKey('pong', 'ping', 'note')}`]).toMatchObject({ observed: true, count: 1, label: 'note' });
     expect(g.edges).toHaveLength(3);
   });
 
@@ -108,11 +109,20 @@ describe('agent graph view', () => {
     expect(n['worker-2'].position).toEqual({ x: 260, y: 156 });
     expect(n['scope:000000'].style!.width).toBe(260 + 240);
     expect(graph.nodes[0].style!.width).toBe(260);  // the file's graph is not changed
-    expect(n['scope:a1b2c3']).toMatchObject({ position: { x: 540, y: 0 }, data: { dynamic: true } });
+    // a scope the file does not know: a box of its own below the file's boxes
+    expect(n['scope:a1b2c3']).toMatchObject({ position: { x: 0, y: 216 + 40 }, data: { dynamic: true } });
+    expect(n['sub-1'].position).toEqual({ x: 20, y: 36 });
     expect(n['sub-1'].parentId).toBe('scope:a1b2c3');
     // parents come before their children (React Flow requires it)
     const order = g.nodes.map((x) => x.id);
     for (const x of g.nodes) if (x.parentId) expect(order.indexOf(x.parentId)).toBeLessThan(order.indexOf(x.id));
+  });
+
+  it('lays boxes of new scopes out in a grid of three columns', () => {
+    const events = [1, 2, 3, 4].map((i) => ({ kind: 'agent-actor', id: `w-${i}`, skill: 'w', scope: `00000${i}`, status: 'ready' }));
+    const n = Object.fromEntries(viewGraph(graph, play(events)).nodes.map((x) => [x.id, x]));
+    expect([1, 2, 3, 4].map((i) => n[`scope:00000${i}`].position)).toEqual([
+      { x: 0, y: 256 }, { x: 300, y: 256 }, { x: 600, y: 256 }, { x: 0, y: 256 + 176 + 40 }]);
   });
 
   it('bows the two directions of a pair to opposite sides, from border to border', () => {

@@ -113,12 +113,20 @@ export class AgentSystemView extends Widget {
         this.message = errors ? `invalid: ${errors} error(s)` : 'ready';
         if (this.status === 'idle' || this.status === 'invalid') this.status = errors ? 'invalid' : 'idle';
       }
+      this.graphFailures = 0;
     } catch (e) {
       if (gen !== this.graphGen) return;
       this.message = `cannot check the system: ${e instanceof Error ? e.message : e}`;
+      // The library kernel may still be starting (or have just died and be restarting):
+      // try again a few times rather than leave the view empty.
+      if (++this.graphFailures <= 5) {
+        window.clearTimeout(this.graphTimer);
+        this.graphTimer = window.setTimeout(() => void this.refreshGraph(), 3000);
+      }
     }
     this.render();
   }
+  private graphFailures = 0;
 
   /** The kernel runs go to: the document's, else (No Kernel) the library kernel's (null). */
   private async runKernel(): Promise<Kernel.IKernelConnection | null> {

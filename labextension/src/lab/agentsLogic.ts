@@ -220,12 +220,19 @@ export function finalState(state: RunState, r: AgentRunReply): RunState {
   return { live: state.live, actors, log: messages.slice(-LOG_LIMIT).map(logEntryOf) };
 }
 
-/** Messages in the log per `sender->receiver:type`. */
-export function edgeCounts(log: LogEntry[]): Map<string, number> {
-  const counts = new Map<string, number>();
+/** The key of a (sender, receiver, message type) triple (ids may hold any character). */
+export function routeKey(sender: string, receiver: string, type: string): string {
+  return JSON.stringify([sender, receiver, type]);
+}
+
+/** Messages in the log per route (`routeKey`). */
+export function edgeCounts(log: LogEntry[]): Map<string, { sender: string; receiver: string; type: string; count: number }> {
+  const counts = new Map<string, { sender: string; receiver: string; type: string; count: number }>();
   for (const e of log) {
-    const k = `${e.sender}->${e.receiver}:${e.type}`;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
+    const k = routeKey(e.sender, e.receiver, e.type);
+    const c = counts.get(k);
+    if (c) c.count++;
+    else counts.set(k, { sender: e.sender, receiver: e.receiver, type: e.type, count: 1 });
   }
   return counts;
 }
@@ -234,64 +241,80 @@ const ACTOR_W = 220;
 const ROW_H = 120;  // as graph.py: room between stacked actors for curved edges and labels
 const PAD = 20;
 const HEAD = 36;
+/** Boxes of scopes made at run time go in a grid of this many columns, below the file's. */
+const GRID_COLS = 3;
+
+type ViewEdge = AgentGraphEdge & { observed?: boolean; count: number };
 
 /**
  * The graph the view draws: the file's graph, plus a node for each actor of the run
- * that the file does not name (spawned at run time: a new column in its scope's box, or a
- * box of its own right of the root for a scope the file does not know), plus a dashed
- * edge for each (sender, receiver, type) seen in the log that no static edge covers.
- * Edge labels carry the message type and, once messages flowed, their count (`ping ×3`).
+ * that the file does not name (spawned at run time): in a new column of its scope's box
+ * when the file has that scope, else in a box of its own; those boxes go in a grid below
+ * the file's boxes. Plus a dashed edge for each (sender, receiver, type) seen in the log
+ * that no static edge covers. Edge labels carry the message type and, once messages
+ * flowed, their count (`ping ×3`). The file's graph is not changed.
  */
-export function viewGraph(g: AgentGraph, run: RunState): { nodes: AgentGraphNode[]; edges: (AgentGraphEdge & { observed?: boolean; count: number })[] } {
+export function viewGraph(g: AgentGraph, run: RunState): { nodes: AgentGraphNode[]; edges: ViewEdge[] } {
   const nodes: AgentGraphNode[] = g.nodes.map((n) => ({ ...n, style: n.style ? { ...n.style } : undefined }));
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const extra = Object.values(run.actors).filter((a) => !byId.has(a.id) && a.id !== 'system');
+  const bottom = Math.max(0, ...nodes.filter((n) => !n.parentId)
+    .map((n) => n.position.y + (n.style?.height ?? ROW_H)));
   const columns = new Map<string, { x: number; rows: number }>();
-  // The right edge of the top-level boxes as they are now (spawned actors widen them).
-  const right = () => Math.max(0, ...nodes.filter((n) => !n.parentId).map((n) => n.position.x + (n.style?.width ?? ACTOR_W)));
+  const fresh: AgentGraphNode[] = [];
   for (const a of extra) {
     const scope = a.scope || '000000';
     let group = byId.get(`scope:${scope}`);
     if (!group) {
       group = {
-        id: `scope:${scope}`, type: 'scope', position: { x: right() + PAD * 2, y: 0 },
+        id: `scope:${scope}`, type: 'scope', position: { x: 0, y: 0 },
         style: { width: ACTOR_W + 2 * PAD, height: HEAD + PAD }, data: { scope, actors: 0, dynamic: true },
       };
       nodes.push(group);
       byId.set(group.id, group);
+      fresh.push(group);
+      columns.set(scope, { x: PAD, rows: 0 });
     }
     const style = group.style ?? { width: ACTOR_W + 2 * PAD, height: HEAD + PAD };
-    // Spawned actors go in a column of their own at the right of the box (rows 0, 1, …).
+    // In a box of the file, spawned actors get a column of their own at its right.
     let col = columns.get(scope);
     if (!col) {
       col = { x: style.width, rows: 0 };
       columns.set(scope, col);
       style.width += ACTOR_W + PAD;
     }
-    const x = col.x;
     const k = col.rows++;
     style.height = Math.max(style.height, HEAD + (k + 1) * ROW_H + PAD);
     group.style = style;
     const node: AgentGraphNode = {
       id: a.id, type: 'actor', parentId: group.id, extent: 'parent',
-      position: { x, y: HEAD + k * ROW_H }, data: { skill: a.skill, name: a.skill, scope, dynamic: true },
+      position: { x: col.x, y: HEAD + k * ROW_H }, data: { skill: a.skill, name: a.skill, scope, dynamic: true },
     };
     nodes.push(node);
     byId.set(node.id, node);
   }
+  // The new boxes in a grid, row by row, each row as tall as its tallest box.
+  let y = bottom + 2 * PAD;
+  for (let i = 0; i < fresh.length; i += GRID_COLS) {
+    const row = fresh.slice(i, i + GRID_COLS);
+    let x = 0;
+    for (const box of row) {
+      box.position = { x, y };
+      x += (box.style?.width ?? ACTOR_W) + 2 * PAD;
+    }
+    y += Math.max(...row.map((b) => b.style?.height ?? ROW_H)) + 2 * PAD;
+  }
   const counts = edgeCounts(run.log);
-  const edges: (AgentGraphEdge & { observed?: boolean; count: number })[] =
-    g.edges.map((e) => ({ ...e, count: counts.get(`${e.source}->${e.target}:${e.label}`) ?? 0 }));
-  const known = new Set(edges.map((e) => `${e.source}->${e.target}:${e.label}`));
-  for (const [k, count] of counts) {
+  const edges: ViewEdge[] = g.edges.map((e) => ({
+    ...e, count: counts.get(routeKey(e.source, e.target, e.label))?.count ?? 0,
+  }));
+  const known = new Set(g.edges.map((e) => routeKey(e.source, e.target, e.label)));
+  for (const [k, c] of counts) {
     if (known.has(k)) continue;
-    const m = /^(.*)->(.*):(.*)$/.exec(k);
-    if (!m) continue;
-    const [, source, target, label] = m;
-    const sn = byId.get(source);
-    const tn = byId.get(target);
-    if (!sn || !tn || sn.type !== 'actor' || tn.type !== 'actor' || source === target) continue;
-    edges.push({ id: `observed:${k}`, source, target, label, observed: true, count });
+    const sn = byId.get(c.sender);
+    const tn = byId.get(c.receiver);
+    if (!sn || !tn || sn.type !== 'actor' || tn.type !== 'actor' || c.sender === c.receiver) continue;
+    edges.push({ id: `observed:${k}`, source: c.sender, target: c.receiver, label: c.type, observed: true, count: c.count });
   }
   return { nodes, edges };
 }
