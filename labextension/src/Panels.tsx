@@ -1,5 +1,5 @@
 /** The palette (skills to drag onto the canvas) and the side panel (the selected node). */
-import React, { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import React, { useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import { formatElapsed, nodeSkill, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
 import { CONTROL_CATEGORY, isControl, skipInfo } from './control';
@@ -226,11 +226,15 @@ export function LogView({ node, log, running }: { node: string; log: NodeLog | u
   const ref = useRef<HTMLPreElement>(null);
   const follow = useRef(true);
   const text = logText(log);
+  const shownNode = useRef(node);
   useLayoutEffect(() => {
+    if (shownNode.current !== node) {  // another node's log: start at its end
+      shownNode.current = node;
+      follow.current = true;
+    }
     const el = ref.current;
     if (el && follow.current) el.scrollTop = el.scrollHeight;
-  }, [text]);
-  useEffect(() => { follow.current = true; }, [node]);
+  }, [text, node]);
   if (!log || !log.total) return null;
   const dropped = log.total - log.lines.length;
   return (
