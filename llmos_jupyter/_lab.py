@@ -503,7 +503,7 @@ def _agent_problems(text: str, problems: list[Any], st: _SystemText) -> list[dic
 
     out = []
     for p in problems:
-        d = {k: st.clean(v) for k, v in p.to_json().items()}
+        d: dict[str, Any] = {k: st.clean(v) for k, v in p.to_json().items()}
         d["line"] = problem_line(text, p.where, p.message)
         out.append(d)
     return out
