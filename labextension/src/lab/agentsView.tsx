@@ -14,12 +14,13 @@ import {
   ReactFlow,
   ReactFlowProvider,
   useInternalNode,
+  useReactFlow,
   type Edge,
   type EdgeProps,
   type Node,
   type NodeProps,
 } from '@xyflow/react';
-import React, { createContext, memo, useContext, useMemo } from 'react';
+import React, { createContext, memo, useContext, useEffect, useMemo } from 'react';
 
 import {
   curvedEdge,
@@ -124,6 +125,13 @@ function Graph({ graph, run }: { graph: AgentGraph; run: RunState }) {
     }));
     return { nodes, edges };
   }, [graph, run]);
+  // Actors spawned while the system runs add boxes: keep them all in view.
+  const rf = useReactFlow();
+  useEffect(() => {
+    if (!nodes.length) return;
+    const t = window.setTimeout(() => void rf.fitView({ padding: 0.1, duration: 200 }), 50);
+    return () => window.clearTimeout(t);
+  }, [nodes.length, rf]);
   return (
     <ActorsContext.Provider value={run.actors}>
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes} fitView minZoom={0.2}
