@@ -14,6 +14,8 @@ export interface CanvasSnapshot {
   previews: Record<string, Record<string, Preview>>;
   message: string;
   height: number | string;
+  /** Per node, the ports its parameters give (a switch's cases): wires need them. */
+  node_ports?: Record<string, unknown>;
 }
 
 /** Largest preview kept (characters of JSON): a plot stays, a 4 MB scene does not. */
@@ -38,7 +40,8 @@ export function snapshotOf(model: WidgetModel): CanvasSnapshot {
   }
   const height = model.get('height');
   return { workflow, skills, statuses: (model.get('statuses') ?? {}) as Record<string, unknown>, previews,
-    message: String(model.get('message') ?? ''), height: typeof height === 'number' || typeof height === 'string' ? height : 600 };
+    message: String(model.get('message') ?? ''), height: typeof height === 'number' || typeof height === 'string' ? height : 600,
+    node_ports: (model.get('node_ports') ?? {}) as Record<string, unknown> };
 }
 
 /** The property of a canvas widget's host element that returns its snapshot. */
