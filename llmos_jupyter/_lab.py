@@ -21,12 +21,11 @@ from llmos_jupyter._skills.library import SkillLibrary
 from llmos_jupyter._skills.preview import output_previews
 from llmos_jupyter._workbench import Workbench
 
-# The agent-system functions (agent_system_graph_json, run_agent_system_json,
-# arun_agent_system_json) join __all__ once their replies have schemas in
-# llmos_jupyter/_contract/schemas.py (LAB_REPLIES), which the contract test requires.
-__all__ = ["EVENT_PREFIX", "compare_runs_json", "export_notebook_json", "notebook_graph_json",
-           "read_trace_json", "rerun_trace_json", "rewrite_cells_json", "run_workflow_json",
-           "runs_json", "set_llmos_home", "skill_record", "skills_json", "validate_workflow_json"]
+__all__ = ["EVENT_PREFIX", "agent_system_graph_json", "arun_agent_system_json",
+           "compare_runs_json", "export_notebook_json", "notebook_graph_json",
+           "read_trace_json", "rerun_trace_json", "rewrite_cells_json",
+           "run_agent_system_json", "run_workflow_json", "runs_json", "set_llmos_home",
+           "skill_record", "skills_json", "validate_workflow_json"]
 
 
 def set_llmos_home(path: str) -> str:
@@ -100,10 +99,14 @@ def validate_workflow_json(text: str) -> str:
             library = library.overlay(inline)
         # Documents run javascript/threejs nodes in the page, so those runtimes are valid.
         problems = validate(wf, library, runtimes=LOCAL_RUNTIMES + BROWSER_RUNTIMES)
+        from llmos_jupyter._widget.node_ports import node_ports
+
+        # A switch's case ports, a subworkflow's interface: the canvas draws them.
+        ports = node_ports(wf, library, LOCAL_RUNTIMES + BROWSER_RUNTIMES)
     except (LlmosError, ValueError, TypeError, KeyError) as exc:
         return json.dumps({"problems": [{"code": "invalid", "message": str(exc), "node": None,
                                          "port": None, "edge": None}]})
-    return json.dumps({"problems": _problem_dicts(problems)})
+    return json.dumps({"problems": _problem_dicts(problems), "node_ports": jsonable(ports)})
 
 
 def _run(path: Path) -> dict[str, Any] | None:
@@ -231,6 +234,10 @@ def _run_and_report(workflow: Any, overrides: Any = None, targets: list[str] | N
              "previews": jsonable(previews), "trace": result.trace, "run_id": result.run_id}
     if dashboard:
         reply["dashboard"] = dashboard
+    # Each node's output (the canvas' log panel; the threads executor sends no node_log).
+    logs = {n: r.log[-20_000:] for n, r in result.nodes.items() if r.log}
+    if logs:
+        reply["logs"] = logs
     return json.dumps(reply)
 
 

@@ -94,6 +94,13 @@ export type LlmosContract =
   | NotebookProblem
   | NotebookGraphReply
   | RewriteCellsReply
+  | AgentProblem
+  | AgentGraphNode
+  | AgentGraphEdge
+  | AgentGraphReply
+  | AgentRunReply
+  | AgentMessageEvent
+  | AgentActorEvent
   | StatsNode
   | StatsBottleneck
   | StatsFailure
@@ -858,6 +865,107 @@ export interface NotebookGraphReply {
 export interface RewriteCellsReply {
   sources: (string | null)[];
   errors: (string | null)[];
+}
+/**
+ * A problem of `llmos agents check` with its line (config.Problem).
+ */
+export interface AgentProblem {
+  where: string;
+  code: string;
+  message: string;
+  severity: 'error' | 'warning';
+  line: number | null;
+}
+/**
+ * A scope group or actor node (llmos_jupyter._actors.graph.system_graph).
+ */
+export interface AgentGraphNode {
+  id: string;
+  type: 'scope' | 'actor';
+  parentId?: string;
+  extent?: 'parent';
+  position: AgentPosition;
+  style?: AgentBoxSize;
+  data: {
+    [k: string]: unknown;
+  };
+}
+export interface AgentPosition {
+  x: number;
+  y: number;
+}
+export interface AgentBoxSize {
+  width: number;
+  height: number;
+}
+export interface AgentGraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  label: string;
+}
+/**
+ * agent_system_graph_json
+ */
+export interface AgentGraphReply {
+  name: string | null;
+  description?: string | null;
+  timeout_s?: number | null;
+  graph: AgentGraph;
+  problems: AgentProblem[];
+  valid: boolean;
+}
+export interface AgentGraph {
+  nodes: AgentGraphNode[];
+  edges: AgentGraphEdge[];
+}
+/**
+ * run_agent_system_json / arun_agent_system_json: `llmos agents run --json`'s outcome (status invalid: nothing ran, see problems).
+ */
+export interface AgentRunReply {
+  status: 'exited' | 'failed' | 'timeout' | 'interrupted' | 'idle' | 'invalid';
+  message: string;
+  result?: unknown;
+  error?: string | null;
+  messages: {
+    [k: string]: unknown;
+  }[];
+  messages_dropped?: number;
+  actors: {
+    [k: string]: {
+      [k: string]: unknown;
+    };
+  };
+  trace?: string | null;
+  name?: string;
+  duration_s?: number;
+  problems?: AgentProblem[];
+}
+/**
+ * A live EVENT_PREFIX line of an agent run: a message was handled.
+ */
+export interface AgentMessageEvent {
+  kind: 'agent-message';
+  id: string;
+  type: string;
+  sender: string;
+  receiver: string;
+  scope?: string;
+  status: string;
+  reply_to?: string | null;
+  payload_preview: string;
+}
+/**
+ * A live EVENT_PREFIX line of an agent run: an actor's status changed.
+ */
+export interface AgentActorEvent {
+  kind: 'agent-actor';
+  id: string;
+  skill?: string;
+  scope?: string;
+  status: string;
+  restarts: number;
+  handled: number;
 }
 /**
  * One (workflow, node): durations over its executed runs, ms.

@@ -60,6 +60,9 @@ LAB_REPLIES: dict[str, str | None] = {
     "rewrite_cells_json": "RewriteCellsReply",
     "skill_record": "SkillSummary",
     "export_notebook_json": None,  # an nbformat v4 notebook: nbformat's own schema
+    "agent_system_graph_json": "AgentGraphReply",
+    "run_agent_system_json": "AgentRunReply",
+    "arun_agent_system_json": "AgentRunReply",
 }
 """Each library-kernel function of ``llmos_jupyter._lab`` → the definition of its reply
 (its events, printed as ``EVENT_PREFIX`` lines, are ``EngineEvent``/``CancellingNotice``)."""
@@ -405,7 +408,59 @@ def _lab_defs() -> dict[str, Any]:
         "RewriteCellsReply": _obj("RewriteCellsReply", {"sources": _list(_null(_STR)),
                                                         "errors": _list(_null(_STR))},
                                   ("sources", "errors"), description="rewrite_cells_json"),
+        **_agent_defs(),
     }
+
+
+def _agent_defs() -> dict[str, Any]:
+    """Agent System documents (issue 18 §5): llmos_jupyter._lab's agent functions."""
+    problem = _obj("AgentProblem", {
+        "where": _STR, "code": _STR, "message": _STR,
+        "severity": {"enum": ["error", "warning"]},
+        "line": _null({"type": "integer", "minimum": 1,
+                       "description": "the system file's line (graph.problem_line)"}),
+    }, ("where", "code", "message", "severity", "line"),
+        description="A problem of `llmos agents check` with its line (config.Problem).")
+    node = _obj("AgentGraphNode", {
+        "id": _STR, "type": {"enum": ["scope", "actor"]}, "parentId": _STR,
+        "extent": {"const": "parent"},
+        "position": _obj("AgentPosition", {"x": _NUM, "y": _NUM}, ("x", "y")),
+        "style": _obj("AgentBoxSize", {"width": _NUM, "height": _NUM}, ("width", "height")),
+        "data": _OBJ,
+    }, ("id", "type", "position", "data"),
+        description="A scope group or actor node (llmos_jupyter._actors.graph.system_graph).")
+    edge = _obj("AgentGraphEdge", {"id": _STR, "source": _STR, "target": _STR, "label": _STR},
+                ("id", "source", "target", "label"))
+    graph = _obj("AgentGraphReply", {
+        "name": _null(_STR), "description": _null(_STR), "timeout_s": _null(_NUM),
+        "graph": _obj("AgentGraph", {"nodes": _list(_ref("AgentGraphNode")),
+                                     "edges": _list(_ref("AgentGraphEdge"))},
+                      ("nodes", "edges")),
+        "problems": _list(_ref("AgentProblem")), "valid": _BOOL,
+    }, ("name", "graph", "problems", "valid"), description="agent_system_graph_json")
+    run = _obj("AgentRunReply", {
+        "status": {"enum": ["exited", "failed", "timeout", "interrupted", "idle", "invalid"]},
+        "message": _STR, "result": _ANY, "error": _null(_STR),
+        "messages": _list(_OBJ), "messages_dropped": _INT, "actors": _map(_OBJ),
+        "trace": _null(_STR), "name": _STR, "duration_s": _NUM,
+        "problems": _list(_ref("AgentProblem")),
+    }, ("status", "message", "messages", "actors"),
+        description="run_agent_system_json / arun_agent_system_json: `llmos agents run "
+                    "--json`'s outcome (status invalid: nothing ran, see problems).")
+    message = _obj("AgentMessageEvent", {
+        "kind": {"const": "agent-message"}, "id": _STR, "type": _STR, "sender": _STR,
+        "receiver": _STR, "scope": _STR, "status": _STR, "reply_to": _null(_STR),
+        "payload_preview": _STR,
+    }, ("kind", "id", "type", "sender", "receiver", "status", "payload_preview"),
+        description="A live EVENT_PREFIX line of an agent run: a message was handled.")
+    actor = _obj("AgentActorEvent", {
+        "kind": {"const": "agent-actor"}, "id": _STR, "skill": _STR, "scope": _STR,
+        "status": _STR, "restarts": _INT, "handled": _INT,
+    }, ("kind", "id", "status", "restarts", "handled"),
+        description="A live EVENT_PREFIX line of an agent run: an actor's status changed.")
+    return {"AgentProblem": problem, "AgentGraphNode": node, "AgentGraphEdge": edge,
+            "AgentGraphReply": graph, "AgentRunReply": run, "AgentMessageEvent": message,
+            "AgentActorEvent": actor}
 
 
 def _stats_defs() -> dict[str, Any]:
