@@ -188,17 +188,18 @@ def test_a_node_process_killed_while_idle_is_not_given_a_node():
         assert fresh.run(PID, {}).outputs["pid"] != idle
 
 
-def test_a_warm_process_reuses_the_compiled_skill_but_checks_changed_code(pool):
+def test_a_warm_process_reuses_the_compiled_skill_but_checks_changed_code():
     from llmos_jupyter._executors import SkillText
 
-    first = pool.run(PID, {})
-    again = pool.run(PID, {})
-    assert again.outputs == first.outputs  # the same warm process, from its compiled copy
-    # Same hash, other code (a forged or stale request): hashed and refused, not run from
-    # the cache.
-    forged = SkillText(skill_id="pid", code=PID.code.replace("os.getpid()", "-1"),
-                       code_hash=PID.code_hash, source_name=PID.source_name,
-                       code_line=PID.code_line, requires=tuple(PID.requires))
-    with pytest.raises(SkillRaised, match="does not match its hash"):
-        pool.run(forged, {})
-    assert pool.run(PID, {}).outputs == first.outputs
+    with NodePool() as pool:  # its own: one node process, which every node here reuses
+        first = pool.run(PID, {})
+        again = pool.run(PID, {})
+        assert again.outputs == first.outputs  # the same process, from its compiled copy
+        # Same hash, other code (a forged or stale request): hashed and refused, not run
+        # from the cache.
+        forged = SkillText(skill_id="pid", code=PID.code.replace("os.getpid()", "-1"),
+                           code_hash=PID.code_hash, source_name=PID.source_name,
+                           code_line=PID.code_line, requires=tuple(PID.requires))
+        with pytest.raises(SkillRaised, match="does not match its hash"):
+            pool.run(forged, {})
+        assert pool.run(PID, {}).outputs == first.outputs
