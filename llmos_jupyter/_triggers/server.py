@@ -530,22 +530,52 @@ class TriggerServer:
         """Serve until interrupted (Ctrl-C / SIGTERM): workers, schedule and file threads,
         and the webhook app on ``host:port`` when any workflow declares a webhook."""
         self.start_sources()
+        restore = _catch_stop_signals()
         try:
             if self.hooks:
                 import uvicorn
 
                 config = uvicorn.Config(self.app(), host=host, port=port, log_level="warning",
                                         access_log=False, lifespan="off")
-                uvicorn.Server(config).run()  # returns on SIGINT/SIGTERM
+                # uvicorn handles SIGINT/SIGTERM itself (a graceful shutdown), then restores
+                # the handlers found at start and re-raises the signal: ours, which ends
+                # the wait below instead of SIGTERM's default (killing the process before
+                # the workers are stopped).
+                uvicorn.Server(config).run()
             else:
-                try:
-                    while not self.stop_event.wait(3600):
-                        pass
-                except KeyboardInterrupt:
+                while not self.stop_event.wait(3600):
                     pass
+        except (_StopSignal, KeyboardInterrupt):
+            pass
         finally:
+            restore()
             self.log("stopping (after the runs in progress)")
             self.stop()
+
+
+class _StopSignal(Exception):  # noqa: N818 - a signal, not an error
+    """SIGINT or SIGTERM arrived: :meth:`TriggerServer.serve` stops."""
+
+
+def _catch_stop_signals() -> Callable[[], None]:
+    """Make SIGINT and SIGTERM raise :class:`_StopSignal` in the main thread; returns the
+    function restoring the previous handlers (a no-op off the main thread, where signals
+    cannot be handled)."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _StopSignal(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
 
 
 def last_runs(served: Served, traces: str | Path, n: int = 3) -> dict[int, list[Any]]:

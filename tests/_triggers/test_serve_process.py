@@ -1,0 +1,146 @@
+"""``llmos serve`` as a real process: uvicorn on a free port, a webhook POST over TCP
+becomes a traced run holding the posted value, and SIGTERM / SIGINT stop the server
+cleanly (exit 0, the "stopping" line, the port released).
+
+The in-process tests (test_server.py) drive the Starlette app through TestClient; these
+cover what only a real process has: the CLI wiring, uvicorn's socket and its signal
+handlers. Every wait is bounded and the process group is killed in ``finally``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("uvicorn")
+pytest.importorskip("starlette")
+pytest.importorskip("croniter")
+pytest.importorskip("watchfiles")
+
+from _triggers.helpers import ECHO, workflow
+
+from llmos_jupyter._trace.record import read_run_records
+
+START_S = 60  # an upper bound for a cold interpreter + imports on a loaded 2-core box
+RUN_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def post(url: str, body: object, timeout: float) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as reply:  # noqa: S310 - localhost
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        text = exc.read()
+        try:
+            return exc.code, json.loads(text)
+        except ValueError:  # Starlette's 404/405 are plain text
+            return exc.code, {"text": text.decode("utf-8", "replace")}
+
+
+def start_serve(home: Path, wf: Path, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "LLMOS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "llmos_jupyter._cli", "serve", str(wf), "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        start_new_session=True)  # its own process group: killed as one in finally
+
+
+def wait_listening(proc: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_S
+    while not listening(port):
+        if proc.poll() is not None:
+            pytest.fail(f"llmos serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"llmos serve did not listen on {port} within {START_S} s: "
+                        f"{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+
+
+@pytest.fixture
+def served(tmp_path, llmos_home):
+    """LLMOS_HOME with the echo skill, and a workflow with one webhook trigger."""
+    skills = llmos_home / "user" / "skills"
+    skills.mkdir(parents=True)
+    (skills / "echo.md").write_text(ECHO, encoding="utf-8")
+    wf = workflow(tmp_path, [{"type": "webhook", "path": "/hooks/echo", "input": "n.value"}])
+    return llmos_home, wf
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT],
+                         ids=["SIGTERM", "SIGINT"])
+def test_webhook_post_to_a_real_server_is_a_traced_run_and_signals_stop_it(
+        served, tmp_path, stop_signal):
+    home, wf = served
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = start_serve(home, wf, port, log)
+    try:
+        wait_listening(proc, port, log)
+        body = {"order": 4711, "note": f"posted-{stop_signal.name}"}
+        code, reply = post(f"http://127.0.0.1:{port}/hooks/echo?wait=1", body, RUN_S)
+        assert code == 200, reply
+        assert reply["status"] == "completed" and reply["error"] is None, reply
+        trace = Path(reply["trace"])
+        assert trace.is_file() and trace.is_relative_to(home / "user" / "traces")
+        # A queued (202) POST goes through the same worker: a second run, its own trace.
+        code, queued = post(f"http://127.0.0.1:{port}/hooks/echo", [1, 2], RUN_S)
+        assert code == 202 and queued["status"] == "queued"
+        # A wrong path is not a trigger.
+        code, _ = post(f"http://127.0.0.1:{port}/hooks/nope", {}, RUN_S)
+        assert code == 404
+        deadline = time.monotonic() + RUN_S
+        while queued["run_id"] not in {r.run_id for r in read_run_records(trace.parent)}:
+            assert time.monotonic() < deadline, "the queued run left no trace"
+            time.sleep(0.2)
+
+        proc.send_signal(stop_signal)
+        assert proc.wait(30) == 0, log.read_text()[-2000:]
+    finally:
+        kill_group(proc)
+    err = log.read_text()
+    assert "stopping (after the runs in progress)" in err, err
+    assert "Traceback" not in err, err
+    assert not listening(port)
+
+    records = {r.run_id: r for r in read_run_records(trace.parent)}
+    run = records[reply["run_id"]]
+    assert run.status == "completed" and run.path == str(trace)
+    assert run.overrides == {"n": {"value": body}}
+    # The node's cell in the trace notebook holds its outputs: the posted value itself.
+    nb = json.loads(trace.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"]
+                if c.get("metadata", {}).get("llmos", {}).get("node") == "n")
+    assert cell["outputs"][0]["data"]["application/json"] == {"value": body}
+    assert records[queued["run_id"]].status == "completed"
