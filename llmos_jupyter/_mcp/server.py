@@ -359,8 +359,29 @@ def serve_http(app: LlmosMcp, host: str = "127.0.0.1", port: int = 8765) -> None
     """Serve streamable HTTP at ``http://HOST:PORT/mcp`` (uvicorn) until interrupted. On a
     loopback host the SDK's DNS-rebinding protection admits only localhost Host/Origin
     headers."""
+    import signal
+
     import uvicorn
 
     server = build_server(app)
     asgi = server.streamable_http_app(host=host)
-    uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+    class _Stop(Exception):  # noqa: N818 - a signal, not an error
+        pass
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Stop
+
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, restores the handlers it found and
+    # re-raises the signal: with SIGTERM's default that kills the process (status -15)
+    # before the engine's pool closes. Ours ends the call instead.
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} \
+        if main else {}
+    try:
+        uvicorn.run(asgi, host=host, port=port, log_level="warning")
+    except (_Stop, KeyboardInterrupt):
+        pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
