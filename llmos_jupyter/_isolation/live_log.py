@@ -22,10 +22,11 @@ from __future__ import annotations
 import codecs
 import os
 from collections.abc import Callable
+from typing import Any
 
 from llmos_jupyter._isolation.limits import format_bytes
 
-__all__ = ["EVENT_BYTES", "LIVE_BYTES", "LiveLog"]
+__all__ = ["EVENT_BYTES", "LIVE_BYTES", "LiveLog", "release_head"]
 
 EVENT_BYTES = 16 * 1024
 """Bytes of output in one live piece at most."""
@@ -129,3 +130,34 @@ class LiveLog:
                        "its last 1 MiB)\n")
         else:
             self._emit(self._decoder.decode(b"", final=True))
+
+
+_PUNCH_HOLE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE (linux/falloc.h)
+_PAGE = 4096
+_fallocate: list[Any] = []  # libc's fallocate, looked up once ([None] off Linux)
+
+
+def release_head(fd: int, upto: int) -> int:
+    """Free the memory of a log file's bytes before ``upto`` (rounded down to a page),
+    keeping its size and offsets: they read back as zeros. Returns the bytes released.
+
+    A memfd lives in memory, so a node that prints gigabytes would hold gigabytes there
+    while only the last 1 MiB is ever read (the node's log) plus what :class:`LiveLog`
+    has already read; the parent calls this with the lower of the two while the node runs.
+    Linux ``fallocate(FALLOC_FL_PUNCH_HOLE)`` (memfd/tmpfs support it); elsewhere, or when
+    it fails, nothing is released (returns 0)."""
+    if not _fallocate:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            fallocate = libc.fallocate
+            fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong,
+                                  ctypes.c_longlong]
+            _fallocate.append(fallocate)
+        except (OSError, AttributeError):
+            _fallocate.append(None)
+    end = upto // _PAGE * _PAGE
+    if _fallocate[0] is None or end <= 0:
+        return 0
+    return end if _fallocate[0](fd, _PUNCH_HOLE, 0, end) == 0 else 0

@@ -203,3 +203,34 @@ def test_a_warm_process_reuses_the_compiled_skill_but_checks_changed_code():
         with pytest.raises(SkillRaised, match="does not match its hash"):
             pool.run(forged, {})
         assert pool.run(PID, {}).outputs == first.outputs
+
+
+def test_a_trusted_node_printing_a_lot_keeps_its_log_tail(pool, monkeypatch):
+    from llmos_jupyter._isolation import live_log
+
+    released: list[int] = []
+    real = live_log.release_head
+    monkeypatch.setattr(live_log, "release_head",
+                        lambda fd, upto: released.append(real(fd, upto)) or released[-1])
+    # 24 MiB of output: the head of its log file is given back while it runs (the memfd
+    # would otherwise hold all of it); the node's log is still the last 1 MiB, exactly.
+    flood = parse_skill(skill_md("flood-trusted", """
+        import sys
+        import time
+
+        def execute(inputs):
+            chunk = "y" * 1023 + "\\n"
+            for i in range(24):
+                sys.stdout.write(chunk * 1024)
+                time.sleep(0.06)  # let the parent's 50 ms tick see it grow
+            print("end")
+            return {"done": True}
+        """, outputs="[{name: done, type: boolean}]"))
+    pieces: list[str] = []
+    run = pool.run(flood, {}, on_log=pieces.append)
+    assert run.outputs == {"done": True}
+    cut = 24 * (1 << 20) + 4 - (1 << 20)
+    assert run.log.startswith(f"[... {cut} bytes of output cut ...]\n")
+    assert run.log.endswith("y\nend\n") and "\0" not in run.log
+    assert pieces[-1].startswith("… ") and "lines dropped" in pieces[-1]
+    assert released and max(released) >= 8 << 20  # the head's memory went back meanwhile

@@ -153,3 +153,17 @@ def test_a_failing_listener_does_not_stop_the_reading():
     live.finish()
     assert live.offset == 2
     os.close(fd)
+
+
+def test_release_head_frees_the_memory_of_what_was_read_and_keeps_the_tail():
+    from llmos_jupyter._isolation.live_log import release_head
+
+    fd = _memfd(b"x" * (10 << 20) + b"tail\n")
+    size = os.fstat(fd).st_size
+    assert os.fstat(fd).st_blocks * 512 >= 10 << 20
+    freed = release_head(fd, size - (1 << 20))
+    assert freed == (size - (1 << 20)) // 4096 * 4096
+    st = os.fstat(fd)
+    assert st.st_size == size and st.st_blocks * 512 <= (1 << 20) + 2 * 4096  # memory back
+    assert os.pread(fd, 5, size - 5) == b"tail\n" and os.pread(fd, 4, 0) == b"\0" * 4
+    os.close(fd)
