@@ -1,5 +1,6 @@
-// Two bundles from one source tree (`node build.mjs --watch` rebuilds both on save):
+// Bundles from one source tree (`node build.mjs --watch` rebuilds them on save):
 //  * the canvas anywidget: ONE ES module (+ CSS), ../llmos_jupyter/static/canvas.js/.css;
+//  * the agent system anywidget (`%agents run`): ../llmos_jupyter/static/agents.js/.css;
 //  * the JupyterLab extension's entry, lib/index.js (+ lib/index.css): JupyterLab, Lumino
 //    and React stay imports (shared singletons of the running JupyterLab); the rest is
 //    bundled. `jupyter labextension build .` (npm run build:labextension) then turns
@@ -51,7 +52,8 @@ const workerSourcesPlugin = {
 };
 const canvas = {
   ...common,
-  entryPoints: { canvas: 'src/widget.tsx' },
+  // Each entry is a self-contained module (no code splitting): anywidget loads one file.
+  entryPoints: { canvas: 'src/widget.tsx', agents: 'src/agentsWidget.tsx' },
   outdir: '../llmos_jupyter/static',
   jsx: 'automatic',
   plugins: [workerSourcesPlugin],

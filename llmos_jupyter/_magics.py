@@ -486,20 +486,57 @@ class LlmosMagics(Magics):
     @no_var_expand
     @line_magic
     def agents(self, line: str) -> Any:
-        """``%agents run SYSTEM.toml [--input JSON] [--timeout S]`` runs an actor system
-        (blocking; the kernel's own event loop is left alone) and returns its
-        ``RunOutcome``; ``%agents check SYSTEM.toml`` lists its problems.
+        """``%agents run SYSTEM.toml [--input JSON] [--timeout S]`` runs an actor system;
+        ``%agents stop`` stops the systems this kernel runs in the background;
+        ``%agents check SYSTEM.toml`` lists a file's problems.
 
-        In JupyterLite's Pyodide kernel the run goes on the browser's event loop while the
-        magic waits through JSPI (``pyodide.ffi.run_sync``); a browser without JSPI gets a
-        message saying to ``await arun_file(...)`` in the cell instead."""
+        In a Jupyter kernel whose cells run on an asyncio loop (ipykernel 7) ``run`` shows
+        the live :class:`~llmos_jupyter._widget.agents.AgentsView` (the actors grouped by
+        scope, their status and counters, the message log, a Stop button) and starts the
+        system as a task on that loop: the cell returns at once with an
+        :class:`~llmos_jupyter._widget.agents.AgentsRun` handle (``await handle`` or, once
+        done, ``handle.result()`` give the ``RunOutcome``), and the kernel keeps handling
+        widget messages (an approval widget's click) while the actors run.
+
+        Elsewhere it blocks and returns the ``RunOutcome``: plain IPython and scripts (no
+        running loop; a kernel without anywidget runs the system in a helper thread), and
+        JupyterLab's Pyodide kernel, where the run goes on the browser's event loop while
+        the magic waits through JSPI (``pyodide.ffi.run_sync``; the view follows the run
+        there too); a browser without JSPI gets a message saying to ``await
+        arun_file(...)`` in the cell instead."""
         return self._dispatch("agents", AGENTS_SUBCOMMANDS, line)
+
+    @property
+    def _agent_runs(self) -> list[Any]:
+        """The systems started in the background by ``%agents run`` and still running."""
+        runs = self.__dict__.get("_llmos_agent_runs")
+        if runs is None:
+            runs = self.__dict__["_llmos_agent_runs"] = []
+        return runs
+
+    def _agents_view(self, path: str) -> Any:
+        """The live view of the system at ``path``, or None where none can be shown (no
+        kernel, no anywidget, front end not built)."""
+        from llmos_jupyter._widget.approval import in_kernel
+
+        if not in_kernel():
+            return None
+        try:
+            from llmos_jupyter._widget.agents import AgentsView, FrontEndMissing
+        except ImportError:
+            return None
+        try:
+            return AgentsView.from_file(path)
+        except FrontEndMissing:
+            return None
 
     @_command(AGENTS_SUBCOMMANDS, 'run', _agents_run_args)
     def _agents_run(self, args: argparse.Namespace, where: str) -> Any:
+        import asyncio
         import json
 
-        from llmos_jupyter._actors import run_file
+        from llmos_jupyter._actors import in_pyodide, run_file
+        from llmos_jupyter._actors.config import check_system
 
         payload: Any = args.input
         if payload is not None:
@@ -514,11 +551,68 @@ class LlmosMagics(Magics):
         llm = manager.registry.get("LlmMagics") if manager is not None else None
         if llm is not None and getattr(llm, "_key", None):
             kwargs["llm_client"] = llm.client
-        outcome = run_file(args.file, payload, **kwargs)
+        if not Path(args.file).is_file():
+            raise FileNotFoundError(f"no system file {args.file}")
+        # The file's errors now, in this cell, before anything is shown or started.
+        from llmos_jupyter._actors.run import SystemInvalid
+
+        _, problems = check_system(args.file)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise SystemInvalid(args.file, errors)
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        view = self._agents_view(args.file)
+        if view is not None:
+            self._display(view)
+        if view is not None and loop is not None and not in_pyodide():
+            from llmos_jupyter._widget.agents import start_run
+
+            def finished(handle: Any) -> None:
+                if handle in self._agent_runs:
+                    self._agent_runs.remove(handle)
+                if handle.outcome is not None:
+                    self._print_outcome(handle.outcome)
+                elif not handle.task.cancelled() and handle.task.exception() is not None:
+                    exc = handle.task.exception()
+                    print(redact(f"{where}: {type(exc).__name__}: {exc}"), file=sys.stderr)
+
+            handle = start_run(args.file, payload, view=view, on_done=finished, loop=loop,
+                               **kwargs)
+            self._agent_runs.append(handle)
+            return handle
+        if view is not None:
+            view.start()
+            kwargs["on_event"] = view.on_event
+        try:
+            outcome = run_file(args.file, payload, **kwargs)
+        except BaseException as exc:
+            if view is not None:
+                view.fail(f"{type(exc).__name__}: {exc}")
+            raise
+        if view is not None:
+            view.finish(outcome)
+        self._print_outcome(outcome)
+        return outcome
+
+    @staticmethod
+    def _print_outcome(outcome: Any) -> None:
         print(redact(f"{outcome.name}: {outcome.status}"
                      + (f" — {outcome.error.splitlines()[0]}" if outcome.error else "")
                      + (f"; trace {outcome.trace}" if outcome.trace else "")))
-        return outcome
+
+    @_command(AGENTS_SUBCOMMANDS, 'stop')
+    def _agents_stop(self, args: argparse.Namespace, where: str) -> Any:
+        runs = [r for r in self._agent_runs if not r.done()]
+        if not runs:
+            print("no actor system is running in the background")
+            return None
+        for r in runs:
+            r.stop()
+            print(redact(f"stopping {r.name}"))
+        return None
 
     @_command(AGENTS_SUBCOMMANDS, 'check', _agents_file_args)
     def _agents_check(self, args: argparse.Namespace, where: str) -> Any:

@@ -3,6 +3,10 @@
  * problems of the file, the actors as a React Flow graph (scope boxes holding actor
  * nodes with live counters) and the message log beside it. Every string shown comes from
  * the system file, its actors or the kernel: React text nodes only, never HTML.
+ *
+ * Shared by the JupyterLab document (lab/agentsDoc.tsx: input, Run, Cancel) and the
+ * notebook's `AgentsView` anywidget (agentsWidget.tsx: no `onRun`, so no input or Run
+ * button; its Cancel is labelled Stop).
  */
 import {
   Background,
@@ -46,8 +50,11 @@ export interface AgentsViewProps {
   input: string;
   running: boolean;
   onInput: (text: string) => void;
-  onRun: () => void;
+  /** Absent: the view only follows a run started elsewhere (no input field, no Run button). */
+  onRun?: () => void;
   onCancel: () => void;
+  /** The cancel button's label (default `Cancel`). */
+  cancelLabel?: string;
 }
 
 const ActorsContext = createContext<Record<string, ActorState>>({});
@@ -171,21 +178,26 @@ function MessageLog({ run }: { run: RunState }) {
 }
 
 export function AgentsView(p: AgentsViewProps) {
+  const onRun = p.onRun;
   const errors = p.problems.filter((x) => x.severity === 'error');
   return (
     <div className="llmos-AgentsView" data-status={p.status} data-valid={errors.length ? 'false' : 'true'}>
       <div className="llmos-AgentsView-bar">
         <span className="llmos-AgentsView-name" title={p.description}>{p.name}</span>
-        <label className="llmos-AgentsView-inputLabel">
-          input
-          <input className="llmos-AgentsView-input" type="text" spellCheck={false} value={p.input}
-            placeholder='JSON, e.g. {"rounds": 3}' onChange={(e) => p.onInput(e.target.value)}
-            onKeyDown={(e) => { if (e.key === 'Enter' && !p.running) p.onRun(); }} />
-        </label>
-        <button className="jp-Button jp-mod-styled jp-mod-accept llmos-AgentsView-run" data-action="run" type="button"
-          disabled={p.running || errors.length > 0} onClick={() => p.onRun()}>Run</button>
+        {onRun ? (
+          <>
+            <label className="llmos-AgentsView-inputLabel">
+              input
+              <input className="llmos-AgentsView-input" type="text" spellCheck={false} value={p.input}
+                placeholder='JSON, e.g. {"rounds": 3}' onChange={(e) => p.onInput(e.target.value)}
+                onKeyDown={(e) => { if (e.key === 'Enter' && !p.running) onRun(); }} />
+            </label>
+            <button className="jp-Button jp-mod-styled jp-mod-accept llmos-AgentsView-run" data-action="run" type="button"
+              disabled={p.running || errors.length > 0} onClick={() => onRun()}>Run</button>
+          </>
+        ) : null}
         <button className="jp-Button jp-mod-styled jp-mod-reject llmos-AgentsView-cancel" data-action="cancel" type="button"
-          disabled={!p.running} onClick={() => p.onCancel()}>Cancel</button>
+          disabled={!p.running} onClick={() => p.onCancel()}>{p.cancelLabel ?? 'Cancel'}</button>
         <span className="llmos-AgentsView-message" data-status={p.status}>{p.message}</span>
       </div>
       {p.problems.length ? (
