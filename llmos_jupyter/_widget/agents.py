@@ -290,9 +290,24 @@ class AgentsRun:
     def __init__(self, task: asyncio.Task[RunOutcome], name: str, path: str,
                  view: AgentsView | None = None) -> None:
         self.task, self.name, self.path, self.view = task, name, path, view
+        self._started = time.time()
+        self._stopped: RunOutcome | None = None
 
     def __await__(self) -> Any:
-        return self.task.__await__()
+        return self._wait().__await__()
+
+    async def _wait(self) -> RunOutcome:
+        # Not `await self.task`: a task stopped before its first step is cancelled
+        # without running a line of it, and awaiting it would raise CancelledError.
+        await asyncio.wait([self.task])
+        return self.result()
+
+    def _stopped_outcome(self) -> RunOutcome:
+        if self._stopped is None:
+            self._stopped = RunOutcome("interrupted", error="stopped before the system started",
+                                       name=self.name, started_at=self._started,
+                                       duration_s=time.time() - self._started)
+        return self._stopped
 
     def done(self) -> bool:
         """True once the system ended (or could not start)."""
@@ -309,12 +324,18 @@ class AgentsRun:
         if not self.task.done():
             raise RuntimeError(f"the actor system {self.name!r} is still running: "
                                "`await` this handle in a cell, or `%agents stop`")
+        if self.task.cancelled():
+            return self._stopped_outcome()
         return self.task.result()
 
     @property
     def outcome(self) -> RunOutcome | None:
         """The outcome when done (``None`` while running, or when the run raised)."""
-        if not self.task.done() or self.task.cancelled() or self.task.exception() is not None:
+        if not self.task.done():
+            return None
+        if self.task.cancelled():
+            return self._stopped_outcome()
+        if self.task.exception() is not None:
             return None
         return self.task.result()
 
@@ -361,20 +382,10 @@ def start_run(path: str | Path, input: Any = None, *, view: AgentsView | None = 
                 prior(kind, data)
 
         kwargs["on_event"] = on_event
-    started = time.time()
 
     async def body() -> RunOutcome:
         try:
             outcome = await arun_file(path, input, **kwargs)
-        except asyncio.CancelledError:
-            # Stopped before the runtime took over (it turns a later cancel into its own
-            # "interrupted" outcome): an outcome all the same, so `await` never raises it.
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            outcome = RunOutcome("interrupted", error="stopped before the system started",
-                                 name=name, started_at=started,
-                                 duration_s=time.time() - started)
         except Exception as exc:
             if view is not None:
                 view.fail(f"{type(exc).__name__}: {exc}")
@@ -389,7 +400,12 @@ def start_run(path: str | Path, input: Any = None, *, view: AgentsView | None = 
         view.on_stop(handle.stop)
 
     def done(t: asyncio.Task[RunOutcome]) -> None:
-        if not t.cancelled():
+        # The runtime turns a cancel into its own "interrupted" outcome; only a task
+        # stopped before the runtime took over ends cancelled.
+        if t.cancelled():
+            if view is not None:
+                view.finish(handle.result())
+        else:
             t.exception()  # retrieved: no "exception was never retrieved" warning
         if on_done is not None:
             on_done(handle)
