@@ -22,7 +22,7 @@ from llmos_jupyter._skills.preview import output_previews
 from llmos_jupyter._workbench import Workbench
 
 __all__ = ["EVENT_PREFIX", "agent_system_graph_json", "arun_agent_system_json",
-           "compare_runs_json", "export_notebook_json", "notebook_graph_json",
+           "compare_runs_json", "export_notebook_json", "mcp_tools_json", "notebook_graph_json",
            "read_trace_json", "rerun_trace_json", "rewrite_cells_json",
            "run_agent_system_json", "run_workflow_json", "runs_json", "set_llmos_home",
            "skill_record", "skills_json", "validate_workflow_json"]
@@ -142,6 +142,33 @@ def runs_json(limit: int = 200) -> str:
         if folder.is_dir() else []
     runs = [r for r in (_run(p) for p in files[:limit]) if r is not None]
     return json.dumps({"folder": str(folder), "runs": runs})
+
+
+def mcp_tools_json(server: str | None = None, refresh: bool = False,
+                   timeout_s: float = 10.0) -> str:
+    """The canvas palette's MCP group (``llmos_jupyter._mcp.palette``): ``{"servers":
+    [{"name", "label", "kind", "error"}], "server", "status", "tools", "error"}``.
+    Without ``server`` only the configured servers (``[mcp.servers]`` of config.toml) are
+    listed, none contacted (``status`` null); with it, that server's tools as palette
+    entries (``status`` ``"ok"`` or ``"error"`` with one line: a dead server, or one
+    silent for ``timeout_s`` seconds), cached for this kernel unless ``refresh``. Tool
+    names and descriptions come from the server: the front-end shows them as text."""
+    from llmos_jupyter._config import ConfigError
+
+    reply: dict[str, Any] = {"servers": [], "server": None, "status": None, "tools": [],
+                             "error": None}
+    try:
+        from llmos_jupyter._mcp.palette import configured_servers, palette_tools
+
+        reply["servers"] = configured_servers()
+    except (ConfigError, ImportError, OSError) as exc:
+        reply["error"] = str(exc)
+        if server is not None:
+            reply.update(server=server, status="error")
+        return json.dumps(reply)
+    if server is not None:
+        reply.update(palette_tools(server, timeout_s=timeout_s, refresh=refresh))
+    return json.dumps(reply)
 
 
 def read_trace_json(path: str) -> str:

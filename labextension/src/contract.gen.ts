@@ -69,6 +69,11 @@ export type LlmosContract =
   | CanvasAction
   | NodeLog
   | NodePorts
+  | McpServerInfo
+  | McpToolArg
+  | McpPaletteTool
+  | McpToolsState
+  | McpToolsReply
   | BrowserRuntime
   | ExecuteRequest
   | CancelRequest
@@ -579,6 +584,13 @@ export interface CanvasState {
   };
   height: number;
   layout_direction: 'LR' | 'TB';
+  mcp_servers?: McpServerInfo[];
+  /**
+   * Configured MCP server name → its tools as palette entries, once the palette asked (action mcp-tools).
+   */
+  mcp_tools?: {
+    [k: string]: McpToolsState;
+  };
 }
 /**
  * A node's last lines of output (at most 200; the last one still open when open): llmos_jupyter._widget.node_log, src/nodeLog.ts.
@@ -608,11 +620,72 @@ export interface NodeInterface {
   outputs: Port[];
 }
 /**
- * A custom message from the canvas front-end (run-node and run-downstream name their node).
+ * A [mcp.servers.NAME] entry of config.toml (not contacted; error: why it is unusable).
+ */
+export interface McpServerInfo {
+  name: string;
+  /**
+   * command line or URL
+   */
+  label: string;
+  kind: 'stdio' | 'http' | '';
+  error: string | null;
+}
+export interface McpToolsState {
+  status: 'loading' | 'ok' | 'error';
+  tools: McpPaletteTool[];
+  error: string | null;
+}
+/**
+ * A tool of a configured MCP server as a palette entry.
+ */
+export interface McpPaletteTool {
+  name: string;
+  title: string;
+  description: string;
+  arguments: McpToolArg[];
+  more_arguments: number;
+  params: McpToolParams;
+}
+/**
+ * One property of a tool's input schema, for display.
+ */
+export interface McpToolArg {
+  name: string;
+  type: string;
+  required: boolean;
+  description: string;
+  default?: unknown;
+  enum?: string[];
+}
+/**
+ * The mcp-tool node's parameters (arguments: the schema's defaults).
+ */
+export interface McpToolParams {
+  server: string;
+  tool: string;
+  arguments: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * A custom message from the canvas front-end (run-node and run-downstream name their node; mcp-tools names a configured MCP server whose tools the palette lists).
  */
 export interface CanvasAction {
-  action: 'run' | 'run-node' | 'run-downstream' | 'cancel';
+  action: 'run' | 'run-node' | 'run-downstream' | 'cancel' | 'mcp-tools';
   node?: string;
+  server?: string;
+  refresh?: boolean;
+}
+/**
+ * mcp_tools_json
+ */
+export interface McpToolsReply {
+  servers: McpServerInfo[];
+  server: string | null;
+  status: 'ok' | 'error' | null;
+  tools: McpPaletteTool[];
+  error: string | null;
 }
 /**
  * kernel → browser: run one javascript/threejs node in a Web Worker.

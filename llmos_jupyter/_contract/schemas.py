@@ -63,6 +63,7 @@ LAB_REPLIES: dict[str, str | None] = {
     "agent_system_graph_json": "AgentGraphReply",
     "run_agent_system_json": "AgentRunReply",
     "arun_agent_system_json": "AgentRunReply",
+    "mcp_tools_json": "McpToolsReply",
 }
 """Each library-kernel function of ``llmos_jupyter._lab`` → the definition of its reply
 (its events, printed as ``EVENT_PREFIX`` lines, are ``EngineEvent``/``CancellingNotice``)."""
@@ -270,6 +271,10 @@ def _canvas_defs() -> dict[str, Any]:
         "node_ports": _map(_ref("NodePorts")),
         "height": _INT,
         "layout_direction": {"enum": ["LR", "TB"]},
+        "mcp_servers": _list(_ref("McpServerInfo")),
+        "mcp_tools": {**_map(_ref("McpToolsState")),
+                      "description": "Configured MCP server name → its tools as palette "
+                                     "entries, once the palette asked (action mcp-tools)."},
     }, ("workflow", "skills", "statuses", "previews", "errors", "message", "running",
         "dashboard", "height", "layout_direction"),
         description="The Canvas widget's synced traits (llmos_jupyter._widget.canvas).")
@@ -280,10 +285,13 @@ def _canvas_defs() -> dict[str, Any]:
         description="A node's last lines of output (at most 200; the last one still open when "
                     "open): llmos_jupyter._widget.node_log, src/nodeLog.ts.")
     action = _obj("CanvasAction", {
-        "action": {"enum": ["run", "run-node", "run-downstream", "cancel"]},
+        "action": {"enum": ["run", "run-node", "run-downstream", "cancel", "mcp-tools"]},
         "node": _STR,
+        "server": _STR,
+        "refresh": _BOOL,
     }, ("action",), description="A custom message from the canvas front-end (run-node and "
-                                "run-downstream name their node).")
+                                "run-downstream name their node; mcp-tools names a configured "
+                                "MCP server whose tools the palette lists).")
     ports = _obj("NodePorts", {
         "skill": {"type": "string", "description": "the node's skill these ports are for"},
         "inputs": _list(_ref("Port")), "outputs": _list(_ref("Port")),
@@ -294,7 +302,44 @@ def _canvas_defs() -> dict[str, Any]:
                    "skill's (switch cases, router routes, a subworkflow's interface), or the "
                    "interface of the file a map/loop runs: llmos_jupyter._widget.node_ports.")
     return {"CanvasState": state, "CanvasAction": action, "NodeLog": node_log,
-            "NodePorts": ports}
+            "NodePorts": ports, **_mcp_palette_defs()}
+
+
+def _mcp_palette_defs() -> dict[str, Any]:
+    """The palette's MCP group (llmos_jupyter._mcp.palette): every text field comes from
+    an MCP server, untrusted, shown as text."""
+    server = _obj("McpServerInfo", {
+        "name": _STR, "label": {"type": "string", "description": "command line or URL"},
+        "kind": {"enum": ["stdio", "http", ""]}, "error": _null(_STR),
+    }, ("name", "label", "kind", "error"),
+        description="A [mcp.servers.NAME] entry of config.toml (not contacted; error: why "
+                    "it is unusable).")
+    arg = _obj("McpToolArg", {
+        "name": _STR, "type": _STR, "required": _BOOL, "description": _STR,
+        "default": _ANY, "enum": _list(_STR),
+    }, ("name", "type", "required", "description"),
+        description="One property of a tool's input schema, for display.")
+    tool = _obj("McpPaletteTool", {
+        "name": _STR, "title": _STR, "description": _STR,
+        "arguments": _list(_ref("McpToolArg")),
+        "more_arguments": {"type": "integer", "minimum": 0},
+        "params": _obj("McpToolParams", {"server": _STR, "tool": _STR, "arguments": _OBJ},
+                       ("server", "tool", "arguments"),
+                       description="The mcp-tool node's parameters (arguments: the schema's "
+                                   "defaults)."),
+    }, ("name", "title", "description", "arguments", "more_arguments", "params"),
+        description="A tool of a configured MCP server as a palette entry.")
+    state = _obj("McpToolsState", {
+        "status": {"enum": ["loading", "ok", "error"]},
+        "tools": _list(_ref("McpPaletteTool")), "error": _null(_STR),
+    }, ("status", "tools", "error"))
+    reply = _obj("McpToolsReply", {
+        "servers": _list(_ref("McpServerInfo")), "server": _null(_STR),
+        "status": {"enum": ["ok", "error", None]},
+        "tools": _list(_ref("McpPaletteTool")), "error": _null(_STR),
+    }, ("servers", "server", "status", "tools", "error"), description="mcp_tools_json")
+    return {"McpServerInfo": server, "McpToolArg": arg, "McpPaletteTool": tool,
+            "McpToolsState": state, "McpToolsReply": reply}
 
 
 def _runtime_defs() -> dict[str, Any]:

@@ -6,6 +6,8 @@
   event-loop thread, used from synchronous code.
 * :mod:`llmos_jupyter._mcp.server` — ``llmos mcp serve``: the skill library (and
   workflows with a declared interface) as an MCP server's tools and resources.
+* :mod:`llmos_jupyter._mcp.palette` — the canvas palette's MCP group: configured servers'
+  tools listed on demand (bounded, cached per session) as prefilled ``mcp-tool`` nodes.
 
 Both import ``mcp`` lazily, so llmos works without the ``mcp`` extra until one of them
 is used. Spec: https://modelcontextprotocol.io/specification ; docs/mcp.md.

@@ -17,6 +17,11 @@ The front-end is TypeScript in ``labextension/``, built into ``llmos_jupyter/sta
 ``node_ports`` the ports of control nodes declared from their parameters (a switch's
               ``case0``…, a subworkflow's interface), shown instead of the palette's.
 ``message``   one line about the last run or action.
+``mcp_servers`` the ``[mcp.servers]`` entries of config.toml (the palette's MCP group;
+              none contacted until the palette asks).
+``mcp_tools`` ``{server: {"status", "tools", "error"}}``: a server's tools as palette
+              entries, listed in a thread when the palette sends ``{"action":
+              "mcp-tools", "server": NAME}`` (``_mcp/palette.py``).
 
 The browser sends actions as custom messages ``{"action": "run" | "run-node" |
 "run-downstream" | "cancel", "node": id}``; runs go through :meth:`Engine.start`.
@@ -114,6 +119,10 @@ class Canvas(anywidget.AnyWidget):
     subworkflow node declares from its parameters (``_widget/node_ports.py``)."""
     height = traitlets.Int(600).tag(sync=True)
     layout_direction = traitlets.Enum(("LR", "TB"), "LR").tag(sync=True)
+    mcp_servers: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    """``[{"name", "label", "kind", "error"}]``: configured MCP servers (not contacted)."""
+    mcp_tools = traitlets.Dict().tag(sync=True)
+    """``{server: {"status": "loading" | "ok" | "error", "tools": [...], "error"}}``."""
 
     def __init__(
         self,
@@ -162,6 +171,7 @@ class Canvas(anywidget.AnyWidget):
         # javascript/threejs nodes of this canvas' runs execute in its front-end.
         self.browser_runner = BrowserRunner(lambda content: self.send(content))
         self._refresh_skills()
+        self._refresh_mcp_servers()
         self.set_trait("workflow", workflow.to_dict())
         self._revalidate()
         self.observe(self._on_workflow, names="workflow")
@@ -475,6 +485,53 @@ class Canvas(anywidget.AnyWidget):
             self.run(node, downstream=True)
         elif action == "cancel":
             self.cancel()
+        elif action == "mcp-tools" and isinstance(content.get("server"), str):
+            self.load_mcp_tools(content["server"], refresh=bool(content.get("refresh")))
+
+    # -- the palette's MCP group (llmos_jupyter._mcp.palette) --------------------------------
+    def _refresh_mcp_servers(self) -> None:
+        try:
+            from llmos_jupyter._mcp.palette import configured_servers
+
+            servers = configured_servers()
+        except Exception as exc:  # noqa: BLE001 - a bad config.toml must not break the canvas
+            self.message = f"MCP servers: {exc}"
+            servers = []
+        if servers != self.mcp_servers:
+            self.mcp_servers = servers
+
+    def load_mcp_tools(self, server: str, *, refresh: bool = False, wait: bool = False,
+                       timeout_s: float | None = None) -> threading.Thread:
+        """List configured MCP server ``server``'s tools into :attr:`mcp_tools` (status
+        ``"loading"`` at once, then ``"ok"`` with the entries or ``"error"`` with why) in a
+        daemon thread, so a slow or dead server never holds the kernel's comm handler;
+        bounded by ``timeout_s`` (default ``_mcp.palette.PALETTE_TIMEOUT_S``), cached per
+        kernel unless ``refresh``. The server list is re-read from config.toml first.
+        ``wait`` joins the thread (tests, scripts). Returns the thread."""
+        from llmos_jupyter._mcp.palette import PALETTE_TIMEOUT_S, palette_tools
+
+        self._refresh_mcp_servers()
+        with self._lock:
+            self.mcp_tools = {**self.mcp_tools,
+                              server: {"status": "loading", "tools": [], "error": None}}
+
+        def work() -> None:
+            try:
+                reply = palette_tools(server, refresh=refresh,
+                                      timeout_s=timeout_s or PALETTE_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - shown in the palette, never raised
+                reply = {"status": "error", "tools": [], "error": f"{type(exc).__name__}: {exc}"}
+            with self._lock:
+                self.mcp_tools = {**self.mcp_tools, server: {
+                    "status": reply["status"], "tools": reply["tools"],
+                    "error": reply["error"]}}
+
+        thread = threading.Thread(target=work, name=f"llmos-mcp-palette-{server}"[:60],
+                                  daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
+        return thread
 
     # -- files -------------------------------------------------------------------------------
     def save(self, path: str | Path | None = None) -> Path:

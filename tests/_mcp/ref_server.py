@@ -2,7 +2,8 @@
 
 Tools: ``add`` (structured content), ``echo`` (text only), ``fail`` (the tool raises:
 an ``isError`` result), ``env`` (the environment variable names it was given),
-``pid`` (its process id), ``sleep`` (sleeps ``seconds``), ``shout`` (writes to stderr).
+``pid`` (its process id), ``sleep`` (sleeps ``seconds``), ``shout`` (writes to stderr),
+``fancy`` (markup and control characters in its title/description; defaults).
 Resources: ``note://hello`` (text/plain), ``data://blob`` (binary). Prompt: ``review``.
 It writes one line to stderr at start-up so the tests can find it in the node's log.
 """
@@ -63,6 +64,15 @@ def sleep(seconds: float) -> str:
 def shout(text: str) -> str:
     print(f"shouting {text}", file=sys.stderr, flush=True)
     return "ok"
+
+
+@server.tool(title="Fancy <b>title</b>",
+             description="<img src=x onerror=alert(1)>Scale\u202e a\x07 value.\n\nSecond line.",
+             structured_output=False)
+def fancy(value: float, factor: float = 2.0, unit: str = "m") -> str:
+    """A tool whose title and description hold markup and control characters: the
+    palette must show them as text."""
+    return f"{value * factor} {unit}"
 
 
 @server.resource("note://hello", mime_type="text/plain", description="A greeting.")
