@@ -157,12 +157,11 @@ def test_a_refused_system_raises_from_the_handle_and_shows_the_error(llmos_home,
     assert view.status == "error" and "untrusted must be" in view.message
 
 
-def test_the_magic_blocks_outside_a_running_loop_and_stop_says_nothing_runs(llmos_home, capsys):
-    from IPython.core.interactiveshell import InteractiveShell
-
+def test_the_magic_blocks_outside_a_running_loop_and_stop_says_nothing_runs(llmos_home, ip,
+                                                                           capsys):
     from llmos_jupyter._magics import LlmosMagics
 
-    m = LlmosMagics(InteractiveShell.instance())
+    m = LlmosMagics(ip)
     outcome = m.agents(f"run {PING_PONG} --input '{{\"rounds\": 2}}'")
     assert outcome.status == "exited" and outcome.result == {"rounds": 2, "pongs": [1, 2]}
     assert "ping-pong: exited" in capsys.readouterr().out
