@@ -612,7 +612,7 @@ class NodePool:
         import time
 
         from llmos_jupyter._isolation.limits import format_seconds
-        from llmos_jupyter._isolation.live_log import LiveLog
+        from llmos_jupyter._isolation.live_log import LiveLog, release_unread
         from llmos_jupyter._isolation.runner import _take_frames
 
         data = node.data
@@ -645,7 +645,7 @@ class NodePool:
                 next_log = now + _TICK
                 if live is not None:
                     live.poll()
-                released = _release(node.log_fd, live, released)
+                released = release_unread(node.log_fd, live, released)
             wait = _TICK
             if stopped is None and deadline is not None:
                 wait = max(0.0, min(wait, deadline - now))
@@ -755,27 +755,6 @@ def _stop(z: dict[str, Any]) -> None:
             break
         if isinstance(node, _Node):
             node.close()
-
-
-_RELEASE_STEP = 8 << 20  # release a log's head once this much more could go
-
-
-def _release(fd: int, live: Any, released: int) -> int:
-    """Give back the memory of the node's log before what will still be read: the last
-    ``MAX_LOG`` bytes (the node's log) and, with a live listener, what it has not read.
-    Bounds a trusted node that prints gigabytes (no rlimit caps its log) to ≈ 9 MiB of
-    memory more than its live listener lags. Returns the new released mark."""
-    from llmos_jupyter._isolation.live_log import release_head
-    from llmos_jupyter._isolation.worker import MAX_LOG
-
-    try:
-        size = os.fstat(fd).st_size
-    except OSError:
-        return released
-    keep_from = size - MAX_LOG if live is None else min(size - MAX_LOG, live.offset)
-    if keep_from - released < _RELEASE_STEP:
-        return released
-    return max(released, release_head(fd, keep_from))
 
 
 def _read_log(fd: int) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from llmos_jupyter._isolation.limits import format_bytes
 
-__all__ = ["EVENT_BYTES", "LIVE_BYTES", "LiveLog", "release_head"]
+__all__ = ["EVENT_BYTES", "LIVE_BYTES", "LiveLog", "release_head", "release_unread"]
 
 EVENT_BYTES = 16 * 1024
 """Bytes of output in one live piece at most."""
@@ -161,3 +161,24 @@ def release_head(fd: int, upto: int) -> int:
     if _fallocate[0] is None or end <= 0:
         return 0
     return end if _fallocate[0](fd, _PUNCH_HOLE, 0, end) == 0 else 0
+
+
+_RELEASE_STEP = 8 << 20  # release a log's head once this much more could go
+
+
+def release_unread(fd: int, live: LiveLog | None, released: int) -> int:
+    """Give back the memory of a running node's log file before what will still be read:
+    its last ``MAX_LOG`` bytes (the node's log) and, with a live listener, what that has
+    not read yet; in steps of 8 MiB. Bounds a node that prints gigabytes to ≈ 9 MiB of
+    memory beyond its live listener's lag. ``released``: the mark returned by the last
+    call (0 at the node's start); returns the new mark."""
+    from llmos_jupyter._isolation.worker import MAX_LOG
+
+    try:
+        size = os.fstat(fd).st_size
+    except OSError:
+        return released
+    keep_from = size - MAX_LOG if live is None else min(size - MAX_LOG, live.offset)
+    if keep_from - released < _RELEASE_STEP:
+        return released
+    return max(released, release_head(fd, keep_from))

@@ -33,7 +33,7 @@ from llmos_jupyter._isolation.errors import (
     SkillRaised,
 )
 from llmos_jupyter._isolation.limits import Limits, format_bytes, format_seconds
-from llmos_jupyter._isolation.live_log import LiveLog
+from llmos_jupyter._isolation.live_log import LiveLog, release_unread
 from llmos_jupyter._isolation.sandbox import (
     Launch,
     bwrap_launch,
@@ -374,11 +374,13 @@ class IsolatedRunner:
         grace_end = 0.0
         open_ = [data, report]
         next_log = t0 + _TICK
+        released = 0  # bytes at the log's head given back (the node's log is its tail)
         while report in open_ and "exit" not in frames:
             now = time.perf_counter()
             if live is not None and now >= next_log:
                 next_log = now + _TICK
                 live.poll()
+                released = release_unread(live.fd, live, released)
             if stopped is None:
                 if cancel is not None and cancel.is_set():
                     stopped = "cancelled"

@@ -167,3 +167,34 @@ def test_release_head_frees_the_memory_of_what_was_read_and_keeps_the_tail():
     assert st.st_size == size and st.st_blocks * 512 <= (1 << 20) + 2 * 4096  # memory back
     assert os.pread(fd, 5, size - 5) == b"tail\n" and os.pread(fd, 4, 0) == b"\0" * 4
     os.close(fd)
+
+
+BIG = parse_skill(skill_md("big-output", """
+    import sys
+    import time
+
+    def execute(inputs):
+        chunk = "z" * 1023 + "\\n"
+        for i in range(24):
+            sys.stdout.write(chunk * 1024)
+            time.sleep(0.06)  # the parent reads every 50 ms
+        print("end")
+        return {"done": True}
+    """, outputs="[{name: done, type: boolean}]"))
+
+
+def test_an_isolated_node_printing_a_lot_gives_the_memory_back_and_keeps_its_tail(
+        runner, monkeypatch):
+    from llmos_jupyter._isolation import live_log
+
+    released: list[int] = []
+    real = live_log.release_head
+    monkeypatch.setattr(live_log, "release_head",
+                        lambda fd, upto: released.append(real(fd, upto)) or released[-1])
+    pieces: list[str] = []
+    run = runner.run(BIG, {}, on_log=pieces.append)
+    assert run.outputs == {"done": True}
+    assert run.log.startswith(f"[... {23 * (1 << 20) + 4} bytes of output cut ...]\n")
+    assert run.log.endswith("z\nend\n") and "\0" not in run.log
+    assert released and max(released) >= 8 << 20
+    assert "lines dropped" in pieces[-1]
