@@ -753,8 +753,13 @@ class _RunContext:
             logging.getLogger("llmos_jupyter.engine").warning("%s", warning)
         if skill.requires:
             check_requires(skill.skill_id, skill.requires)
+
+        def on_log(text: str) -> None:  # the node's output while it runs (bounded)
+            self.emit(Event("node_log", self.run_id, node_id, skill.skill_id, "running",
+                            time=time.time(), text=text))
+
         run = runner.run(skill, inputs, cancel=self.cancel, timeout=self._timeout(node_id, skill),
-                         limits=limits)
+                         limits=limits, on_log=on_log)
         return check_outputs(skill, run.outputs), (run.log or None)
 
     def remote_started(self, node_id: str, when: float | None = None) -> None:

@@ -40,21 +40,6 @@ def test_dask_run_emits_worker_side_starts_and_keeps_logs(llmos_home):
         assert order.index(("node_started", f"s{i}")) < order.index(("node_finished", f"s{i}"))
 
 
-# The engine's side of these hooks (Executor.run_node(wired=...), release_run, node_log
-# events) is applied by the engine's owner; until then these tests skip.
-def _engine_has_hooks() -> bool:
-    import typing
-
-    from llmos_jupyter._engine.events import EventKind
-
-    return "node_log" in typing.get_args(EventKind)
-
-
-needs_hooks = pytest.mark.skipif(not _engine_has_hooks(),
-                                 reason="the engine does not pass wired/node_log yet")
-
-
-@needs_hooks
 @pytest.mark.parametrize("executor", ["processes", "dask"])
 def test_node_output_reaches_the_bus_while_the_node_runs(llmos_home, tmp_path, executor):
     from _executors.executor_skills import TALK
@@ -80,7 +65,6 @@ def test_node_output_reaches_the_bus_while_the_node_runs(llmos_home, tmp_path, e
     assert logs[0] == ("t", "first\n")
 
 
-@needs_hooks
 def test_a_chain_on_dask_passes_the_upstream_future_and_releases_it(llmos_home, monkeypatch):
     from llmos_jupyter._executors import make_executor
 
@@ -104,24 +88,12 @@ def test_a_chain_on_dask_passes_the_upstream_future_and_releases_it(llmos_home, 
         assert not ex.held  # released when the run ended
 
 
-def _engine_streams_isolated_output() -> bool:
-    """Whether the engine's own (threads) path hands isolated nodes an ``on_log``."""
-    import inspect
-
-    from llmos_jupyter._engine.engine import _RunContext
-
-    return "on_log" in inspect.getsource(_RunContext._call_isolated)
-
-
-@needs_hooks
 @pytest.mark.parametrize("executor", ["threads", "processes", "dask"])
 def test_an_untrusted_nodes_output_reaches_the_bus_while_it_runs(llmos_home, executor):
     from _executors.executor_skills import WAIT, GoServer
 
     from llmos_jupyter._isolation import Limits
 
-    if executor == "threads" and not _engine_streams_isolated_output():
-        pytest.skip("the engine does not pass on_log to the isolated runner yet")
     server = GoServer()
     logs = []
 
