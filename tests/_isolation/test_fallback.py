@@ -82,10 +82,14 @@ def test_close_kills_running_nodes_and_their_children():
 
     t = threading.Thread(target=run)
     t.start()
-    time.sleep(1.0)
+    # Wait for the child to appear (bounded): starting a sandboxed node on a loaded
+    # machine can take seconds.
+    end = time.monotonic() + 30
+    while not _sleepers() and time.monotonic() < end:
+        time.sleep(0.05)
     assert _sleepers(), "the node did not start its child"
     r.close()
-    t.join(5)
+    t.join(10)
     assert not t.is_alive() and errors
     end = time.monotonic() + 2
     while _sleepers() and time.monotonic() < end:
