@@ -1,12 +1,17 @@
 /** The palette (skills to drag onto the canvas) and the side panel (the selected node). */
-import React, { useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useReactFlow } from '@xyflow/react';
+import React, { useContext, useLayoutEffect, useMemo, useRef, useState } from 'react';
 
-import { formatElapsed, nodeSkill, portColor, PORT_COLORS, type Doc, type SkillIndex } from './logic';
+import {
+  formatElapsed, MCP_TOOL_SKILL, mcpArgumentLines, mcpToolMatches, nodeSkill, portColor, PORT_COLORS,
+  workflowWithNode, type Doc, type McpServerInfo, type McpToolEntry, type McpToolsState, type SkillIndex,
+} from './logic';
 import { CONTROL_CATEGORY, isControl, skipInfo } from './control';
 import { ControlIcon } from './ControlIcon';
-import { PreviewView, ProgressView, StatusBadge } from './SkillNode';
+import { CanvasContext, PreviewView, ProgressView, StatusBadge } from './SkillNode';
+import { useTrait, type WidgetModel } from './model';
 import { isNodeLog, logText, type NodeLog } from './nodeLog';
-import type { NodePorts, Port, Preview, Problem, SkillSummary, StatusInfo, WfNode } from './types';
+import type { NodePorts, Port, Preview, Problem, SkillSummary, StatusInfo, WfNode, WorkflowJSON } from './types';
 
 export const DND_TYPE = 'application/x-llmos-skill';
 
@@ -29,6 +34,8 @@ export function Palette({ skills, onAdd, children }: {
     return [...out.entries()].sort(([a], [b]) =>
       Number(b === CONTROL_CATEGORY) - Number(a === CONTROL_CATEGORY) || a.localeCompare(b));
   }, [skills, query]);
+  // The MCP group needs the canvas' model (its mcp_* traits); a host without them shows none.
+  const model = useContext(CanvasContext)?.model;
   return (
     <aside className="llmos-palette" aria-label="Skill palette">
       <input className="llmos-palette__search" type="search" placeholder="Search skills…"
@@ -76,6 +83,7 @@ export function Palette({ skills, onAdd, children }: {
             ))}
           </details>
         ))}
+        {model && <McpGroup model={model} query={query.trim().toLowerCase()} />}
       </div>
       <div className="llmos-legend" aria-label="Port types">
         {Object.entries(PORT_COLORS).map(([t, c]) => (
@@ -86,6 +94,96 @@ export function Palette({ skills, onAdd, children }: {
     </aside>
   );
 }
+
+/**
+ * The palette's "MCP" group: each MCP server configured in config.toml (`mcp_servers`
+ * trait) with a "Load tools" button; the host lists its tools (action `mcp-tools`, in
+ * the background, bounded) into `mcp_tools`, and each tool is an entry that adds an
+ * `mcp-tool` node with `server`, `tool` and the schema's default `arguments` prefilled,
+ * at the centre of the view (through the `workflow` trait: an undoable edit). Names,
+ * titles and descriptions come from the server: shown as text, never as HTML. Hidden
+ * when the host lists no servers.
+ */
+function McpGroup({ model, query }: { model: WidgetModel; query: string }) {
+  const servers = useTrait<McpServerInfo[] | undefined>(model, 'mcp_servers') ?? [];
+  const tools = useTrait<Record<string, McpToolsState> | undefined>(model, 'mcp_tools') ?? {};
+  const rf = useReactFlow();
+  const group = useRef<HTMLDetailsElement>(null);
+  if (!servers.length) return null;
+  const add = (tool: McpToolEntry) => {
+    const flow = group.current?.closest('.llmos-canvas__main')?.querySelector('.llmos-flow');
+    const box = flow?.getBoundingClientRect();
+    const at = box ? rf.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 })
+      : { x: 0, y: 0 };
+    const { workflow } = workflowWithNode(model.get('workflow') as WorkflowJSON, MCP_TOOL_SKILL,
+      tool.params, at, `mcp-${tool.params.tool}`);
+    model.set('workflow', workflow);
+    model.save_changes();
+  };
+  return (
+    <McpGroupView ref={group} servers={servers} tools={tools} query={query} onAdd={add}
+      onLoad={(server, refresh) => model.send({ action: 'mcp-tools', server, refresh })} />
+  );
+}
+
+/** The MCP group as markup (no hooks: rendered by tests without a DOM). */
+export const McpGroupView = React.forwardRef<HTMLDetailsElement, {
+  servers: McpServerInfo[];
+  tools: Record<string, McpToolsState>;
+  /** lowercase, trimmed; '' shows every tool */
+  query: string;
+  onAdd: (tool: McpToolEntry) => void;
+  onLoad: (server: string, refresh: boolean) => void;
+}>(function McpGroupView({ servers, tools, query, onAdd, onLoad }, ref) {
+  return (
+    <details ref={ref} open className="llmos-palette__group llmos-palette__group--mcp" data-category="MCP">
+      <summary>MCP <span className="llmos-muted">{servers.length}</span></summary>
+      {servers.map((s) => {
+        const state = tools[s.name];
+        const loading = state?.status === 'loading';
+        const shown = state?.status === 'ok' ? state.tools.filter((t) => mcpToolMatches(t, query)) : [];
+        return (
+          <div key={s.name} className="llmos-mcp-server" data-mcp-server={s.name}
+            data-mcp-status={state?.status ?? 'idle'}>
+            <div className="llmos-mcp-server__head" title={s.label}
+              style={{ display: 'flex', alignItems: 'center', gap: 4, margin: '2px 0' }}>
+              <span className="llmos-palette__name" style={{ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis' }}>
+                {s.name}</span>
+              <button type="button" data-action="mcp-load" disabled={loading || !!s.error}
+                aria-label={`Load the tools of MCP server ${s.name}`}
+                title={state?.status === 'ok' ? 'List the tools again' : 'Ask the server for its tools'}
+                onClick={() => onLoad(s.name, state?.status === 'ok')}>
+                {loading ? 'Loading…' : state?.status === 'ok' ? 'Reload' : 'Load tools'}</button>
+            </div>
+            {s.error && <div className="llmos-error" data-mcp-error="config">{s.error}</div>}
+            {state?.status === 'error' && <div className="llmos-error" data-mcp-error="server">{state.error}</div>}
+            {state?.status === 'ok' && state.tools.length === 0 && <div className="llmos-muted">No tools.</div>}
+            {shown.map((t) => (
+              <div key={t.params.tool} className="llmos-palette__item llmos-palette__item--mcp"
+                data-mcp-tool={t.params.tool} tabIndex={0} role="button"
+                aria-label={`Add MCP tool ${t.name} of ${s.name}`}
+                title={[t.name, t.description, '', 'Arguments:', ...mcpArgumentLines(t), '',
+                  'Click or press Enter to add an mcp-tool node.'].join('\n')}
+                style={{ cursor: 'pointer' }}
+                onClick={() => onAdd(t)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') {
+                    onAdd(t);
+                    e.preventDefault();
+                  }
+                }}>
+                <span className="llmos-palette__name">{t.title || t.name}</span>
+                <span className="llmos-muted llmos-mcp-args" style={{ fontSize: 11, display: 'block' }}>
+                  {t.arguments.length ? t.arguments.map((a) => `${a.name}${a.required ? '' : '?'}`).join(', ')
+                    : 'no arguments'}</span>
+              </div>
+            ))}
+          </div>
+        );
+      })}
+    </details>
+  );
+});
 
 /** Parse what a parameter field holds into the port's type (undefined: clear). */
 export function parseParam(port: Port, text: string): { value?: unknown; error?: string } {

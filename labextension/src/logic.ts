@@ -576,3 +576,66 @@ export function safeUrl(url: unknown, kind: 'image' | 'link' = 'link'): string |
   if (!/^[a-z][a-z0-9+.-]*:/i.test(u)) return u;  // relative
   return undefined;
 }
+
+// -- the palette's MCP group (llmos_jupyter/_mcp/palette.py) --------------------------------
+
+/** The skill a palette MCP entry adds, prefilled with `{server, tool, arguments}`. */
+export const MCP_TOOL_SKILL = 'mcp-tool';
+
+/** What the palette shows of one tool (`McpPaletteTool` of the contract). Every text field
+ * comes from the MCP server: untrusted, rendered as text only. */
+export interface McpToolEntry {
+  name: string;
+  title: string;
+  description: string;
+  arguments: { name: string; type: string; required: boolean; description: string; default?: unknown; enum?: string[] }[];
+  more_arguments: number;
+  params: { server: string; tool: string; arguments: Record<string, unknown> };
+}
+
+/** A server's entry of the `mcp_tools` trait (`McpToolsState`). */
+export interface McpToolsState { status: 'loading' | 'ok' | 'error'; tools: McpToolEntry[]; error: string | null }
+
+/** A configured server (`McpServerInfo`). */
+export interface McpServerInfo { name: string; label: string; kind: string; error: string | null }
+
+/** One line per argument for a tooltip: `name?: type = default — description`. */
+export function mcpArgumentLines(tool: McpToolEntry): string[] {
+  const lines = tool.arguments.map((a) => {
+    const def = a.default !== undefined ? ` = ${JSON.stringify(a.default)}` : '';
+    const choices = a.enum?.length ? ` (one of ${a.enum.join(', ')})` : '';
+    return `${a.name}${a.required ? '' : '?'}: ${a.type}${def}${choices}${a.description ? ` — ${a.description}` : ''}`;
+  });
+  if (tool.more_arguments > 0) lines.push(`… and ${tool.more_arguments} more`);
+  return lines;
+}
+
+/** Does `query` (lowercase, trimmed; '' matches all) match the tool's name, title or description? */
+export function mcpToolMatches(tool: McpToolEntry, query: string): boolean {
+  return !query || `${tool.name} ${tool.title} ${tool.description}`.toLowerCase().includes(query);
+}
+
+/**
+ * `wf` with one more node of `skill` at `position`, its params set (a params value of
+ * `{}`, null or undefined is left out, as the side panel's setParam does). The node's id
+ * comes from `idHint` (e.g. `mcp-<tool>`, cut to the node-id grammar), made unique.
+ */
+export function workflowWithNode(wf: WorkflowJSON | null | undefined, skill: string,
+  params: Record<string, unknown>, position: { x: number; y: number }, idHint?: string):
+  { workflow: WorkflowJSON; id: string } {
+  const doc = docFromWorkflow(wf);
+  let hint = (idHint ?? skill).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+/, '').slice(0, 60);
+  if (!hint) hint = skill;
+  const id = uniqueNodeId(doc, hint);
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0) continue;
+    kept[k] = v;
+  }
+  const node: WfNode = {
+    id, type: 'skill', position: { x: Math.round(position.x), y: Math.round(position.y) },
+    data: { skill, params: kept },
+  };
+  return { workflow: workflowFromDoc({ ...doc, nodes: [...doc.nodes, node] }), id };
+}
