@@ -618,7 +618,8 @@ export function mcpToolMatches(tool: McpToolEntry, query: string): boolean {
 /**
  * `wf` with one more node of `skill` at `position`, its params set (a params value of
  * `{}`, null or undefined is left out, as the side panel's setParam does). The node's id
- * comes from `idHint` (e.g. `mcp-<tool>`, cut to the node-id grammar), made unique.
+ * comes from `idHint` (e.g. `mcp-<tool>`, cut to the node-id grammar), made unique; a
+ * position within 40 px of a node moves down-right in 40 px steps until free.
  */
 export function workflowWithNode(wf: WorkflowJSON | null | undefined, skill: string,
   params: Record<string, unknown>, position: { x: number; y: number }, idHint?: string):
@@ -627,6 +628,12 @@ export function workflowWithNode(wf: WorkflowJSON | null | undefined, skill: str
   let hint = (idHint ?? skill).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+/, '').slice(0, 60);
   if (!hint) hint = skill;
   const id = uniqueNodeId(doc, hint);
+  // Not on top of a node already there (two entries added in a row stay apart).
+  let { x, y } = position;
+  for (let i = 0; i < 50 && doc.nodes.some((n) => Math.abs(n.position.x - x) < 40 && Math.abs(n.position.y - y) < 40); i++) {
+    x += 40;
+    y += 40;
+  }
   const kept: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === null || v === '') continue;
@@ -634,8 +641,7 @@ export function workflowWithNode(wf: WorkflowJSON | null | undefined, skill: str
     kept[k] = v;
   }
   const node: WfNode = {
-    id, type: 'skill', position: { x: Math.round(position.x), y: Math.round(position.y) },
-    data: { skill, params: kept },
+    id, type: 'skill', position: { x: Math.round(x), y: Math.round(y) }, data: { skill, params: kept },
   };
   return { workflow: workflowFromDoc({ ...doc, nodes: [...doc.nodes, node] }), id };
 }

@@ -22,13 +22,16 @@ describe('workflowWithNode', () => {
       { id: 'mcp-fancy', type: 'skill', position: { x: 0, y: 0 }, data: { skill: 'mcp-tool', params: {} } }],
     edges: [] } as WorkflowJSON;
     const { workflow, id } = workflowWithNode(wf, 'mcp-tool',
-      { server: 'ref', tool: 'fancy', arguments: {} }, { x: 10.4, y: 20.6 }, 'mcp-fancy');
+      { server: 'ref', tool: 'fancy', arguments: {} }, { x: 300.4, y: 20.6 }, 'mcp-fancy');
     expect(id).toBe('mcp-fancy-2');
     expect(workflow.id).toBe('w');
     expect(workflow.nodes).toHaveLength(2);
-    expect(workflow.nodes[1]).toEqual({ id: 'mcp-fancy-2', type: 'skill', position: { x: 10, y: 21 },
+    expect(workflow.nodes[1]).toEqual({ id: 'mcp-fancy-2', type: 'skill', position: { x: 300, y: 21 },
       data: { skill: 'mcp-tool', params: { server: 'ref', tool: 'fancy' } } });
     expect(wf.nodes).toHaveLength(1); // the input is not changed
+    // A second node at the same spot moves off the first.
+    const again = workflowWithNode(wf, 'mcp-tool', {}, { x: 10, y: 10 }, 'x');
+    expect(again.workflow.nodes[1].position).toEqual({ x: 50, y: 50 });
   });
 
   it('cuts a tool name to the node-id grammar', () => {

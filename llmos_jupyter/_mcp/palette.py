@@ -158,7 +158,9 @@ def palette_tools(server: str, *, timeout_s: float = PALETTE_TIMEOUT_S,
         if not refresh and key in _cache:
             return _cache[key]
     try:
-        tools = list_tools(_spec_of(spec), timeout_s=timeout)
+        # By name when it resolves the same way there (messages then name the server as
+        # the user configured it); else the resolved spec.
+        tools = list_tools(name if home is None else _spec_of(spec), timeout_s=timeout)
     except (McpServerError, ValueError, TypeError, OSError) as exc:
         return _failed(name, str(exc))
     entries = [tool_entry(name, t) for t in tools]
