@@ -109,11 +109,11 @@ def _cmd_serve(args: argparse.Namespace, out: Any, err: Any) -> int:
                   f"on {escape(args.host)}: set \"secret_env\" (docs/triggers.md)",
                   highlight=False)
     hooks = ", ".join(f"http://{args.host}:{args.port}{p}" for p in server.hooks)
-    log(f"llmos serve: {sum(len(s.triggers) for s in server.served)} trigger(s) of "
-        f"{len(server.served)} workflow(s)" + (f"; webhooks at {hooks}" if hooks else "")
-        + "; Ctrl-C stops")
+    ready = (f"llmos serve: {sum(len(s.triggers) for s in server.served)} trigger(s) of "
+             f"{len(server.served)} workflow(s)" + (f"; webhooks at {hooks}" if hooks else "")
+             + "; Ctrl-C stops")
     try:
-        server.serve(args.host, args.port)
+        server.serve(args.host, args.port, on_ready=lambda: log(ready))
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/] {escape(_clean(exc))}", highlight=False)
         return 2

@@ -526,12 +526,17 @@ class TriggerServer:
         routes = [Route(path, hook, methods=["POST"]) for path in self.hooks]
         return Starlette(routes=routes)
 
-    def serve(self, host: str = "127.0.0.1", port: int = 8787) -> None:
+    def serve(self, host: str = "127.0.0.1", port: int = 8787,
+              on_ready: Callable[[], None] | None = None) -> None:
         """Serve until interrupted (Ctrl-C / SIGTERM): workers, schedule and file threads,
-        and the webhook app on ``host:port`` when any workflow declares a webhook."""
-        self.start_sources()
+        and the webhook app on ``host:port`` when any workflow declares a webhook.
+        ``on_ready`` is called once SIGINT/SIGTERM stop the server cleanly (from then on a
+        signal never kills it mid-way), before the sources start."""
         restore = _catch_stop_signals()
         try:
+            if on_ready is not None:
+                on_ready()
+            self.start_sources()
             if self.hooks:
                 import uvicorn
 

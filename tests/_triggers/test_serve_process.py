@@ -144,3 +144,29 @@ def test_webhook_post_to_a_real_server_is_a_traced_run_and_signals_stop_it(
                 if c.get("metadata", {}).get("llmos", {}).get("node") == "n")
     assert cell["outputs"][0]["data"]["application/json"] == {"value": body}
     assert records[queued["run_id"]].status == "completed"
+
+
+def test_sigterm_stops_a_server_without_webhooks(served, tmp_path):
+    """Only a file trigger: no uvicorn, the main thread waits; SIGTERM ends it with 0 too
+    (before, SIGTERM's default killed the process without stopping the workers)."""
+    home, _ = served
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    wf = workflow(tmp_path, [{"type": "file", "path": str(inbox), "input": "n.value"}],
+                  wid="watched")
+    log = tmp_path / "serve-files.log"
+    env = {**os.environ, "LLMOS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "llmos_jupyter._cli", "serve", str(wf)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_S
+        while "llmos serve: 1 trigger(s)" not in log.read_text():
+            assert proc.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()[-2000:]
+    finally:
+        kill_group(proc)
+    assert "stopping (after the runs in progress)" in log.read_text()
