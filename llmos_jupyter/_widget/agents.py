@@ -266,6 +266,11 @@ class AgentsView(anywidget.AnyWidget):
         with self.hold_sync():
             self.status, self.message, self.running = "error", message, False
 
+    def __repr__(self) -> str:
+        # The text/plain of the widget's output (a front end without widgets shows it).
+        return (f"AgentsView({self.name!r}, status={self.status!r}, messages={self.live}, "
+                f"actors={len(self.actors)})")
+
     # -- the Stop button ------------------------------------------------------------------
     def on_stop(self, callback: Callable[[], Any]) -> None:
         """Call ``callback()`` when the front end's Stop button is pressed."""
