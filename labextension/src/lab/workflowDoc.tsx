@@ -15,7 +15,7 @@ import { createRoot, type Root } from 'react-dom/client';
 
 import { App } from '../App';
 import { subworkflowPath, type NodeState } from '../control';
-import type { ValidateReply } from '../contract.gen';
+import type { McpToolsReply, McpToolsState, ValidateReply } from '../contract.gen';
 import type { Problem, StatusInfo, WorkflowJSON } from '../types';
 import { HostModel } from './hostModel';
 import { JAVASCRIPT_WORKER, THREEJS_WORKER } from 'virtual:llmos-worker-sources';
@@ -84,6 +84,10 @@ export class WorkflowCanvas extends Widget {
       context.model.sharedModel.setSource(text);
       context.model.dirty = true;  // setSource alone does not mark a text model dirty
       this.scheduleValidation();
+      // A part of the canvas other than the graph may edit the document through the model
+      // (the palette's MCP entries): tell the graph, as anywidget's model does on set. The
+      // graph ignores a change that is its own (App.tsx compares with what it last synced).
+      this.model.update('workflow', value);
     };
     context.ready.then(() => {
       this.loadFromModel();
@@ -103,6 +107,9 @@ export class WorkflowCanvas extends Widget {
       });
       this.mount();
     }).catch((e) => console.error('llmos: cannot open the workflow', e));
+    // The palette's MCP group: the configured servers (none contacted).
+    void library.kernel.call<McpToolsReply>('mcp_tools_json')
+      .then((r) => this.model.update('mcp_servers', r.servers)).catch(() => {});
     void library.skills().then((s) => this.model.update('skills', s))
       .catch((e) => this.model.update('message', `skill library unavailable: ${e}`));
   }
@@ -336,12 +343,29 @@ export class WorkflowCanvas extends Widget {
     else await this.library.kernel.interrupt();
   }
 
-  private async onAction(content: { action?: string; node?: string }) {
+  private async onAction(content: { action?: string; node?: string; server?: string; refresh?: boolean }) {
     if (content?.action === 'run') await this.run();
     else if (content?.action === 'run-node') await this.run(content.node ?? null, false);
     else if (content?.action === 'run-downstream') await this.run(content.node ?? null, true);
     else if (content?.action === 'cancel') await this.cancel();
     else if (content?.action === 'open-subworkflow' && content.node) this.openSubworkflow(content.node);
+    else if (content?.action === 'mcp-tools' && typeof content.server === 'string') {
+      await this.loadMcpTools(content.server, !!content.refresh);
+    }
+  }
+
+  /** A configured MCP server's tools into the `mcp_tools` trait (the palette's MCP group). */
+  private async loadMcpTools(server: string, refresh: boolean) {
+    const put = (state: McpToolsState) => this.model.update('mcp_tools',
+      { ...(this.model.get('mcp_tools') as Record<string, McpToolsState> | undefined), [server]: state });
+    put({ status: 'loading', tools: [], error: null });
+    try {
+      const r = await this.library.kernel.call<McpToolsReply>('mcp_tools_json', server, refresh);
+      this.model.update('mcp_servers', r.servers);
+      put({ status: r.status === 'ok' ? 'ok' : 'error', tools: r.tools, error: r.error });
+    } catch (e) {
+      put({ status: 'error', tools: [], error: String(e) });
+    }
   }
 
   /** Open the sub-workflow `node` runs (its `workflow` parameter, relative to this file). */
