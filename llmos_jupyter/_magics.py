@@ -517,13 +517,12 @@ class LlmosMagics(Magics):
     def _agents_view(self, path: str) -> Any:
         """The live view of the system at ``path``, or None where none can be shown (no
         kernel, no anywidget, front end not built)."""
-        from llmos_jupyter._widget.approval import in_kernel
-
-        if not in_kernel():
-            return None
-        try:
+        try:  # both need anywidget (JupyterLite's Pyodide may lack it)
             from llmos_jupyter._widget.agents import AgentsView, FrontEndMissing
+            from llmos_jupyter._widget.approval import in_kernel
         except ImportError:
+            return None
+        if not in_kernel():
             return None
         try:
             return AgentsView.from_file(path)

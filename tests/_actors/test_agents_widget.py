@@ -167,3 +167,17 @@ def test_the_magic_blocks_outside_a_running_loop_and_stop_says_nothing_runs(llmo
     assert "ping-pong: exited" in capsys.readouterr().out
     m.agents("stop")
     assert "no actor system is running" in capsys.readouterr().out
+
+
+def test_without_anywidget_the_magic_runs_without_a_view(llmos_home, ip, monkeypatch, capsys):
+    """JupyterLite's Pyodide may lack anywidget: ``%agents run`` still runs (and blocks)."""
+    import sys
+
+    from llmos_jupyter._magics import LlmosMagics
+
+    for name in ("llmos_jupyter._widget.agents", "llmos_jupyter._widget.approval"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import` raises ImportError
+    m = LlmosMagics(ip)
+    assert m._agents_view(str(PING_PONG)) is None
+    outcome = m.agents(f"run {PING_PONG}")
+    assert outcome.status == "exited", capsys.readouterr().err
