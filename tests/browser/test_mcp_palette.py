@@ -140,3 +140,44 @@ def test_palette_lists_a_configured_servers_tools_and_adds_prefilled_nodes(
         assert not [e for e in errors if "llmos" in e.lower() or "mcp" in e.lower()], errors
     finally:
         page.close()
+
+
+def test_workflow_document_palette_adds_a_prefilled_mcp_node_and_saves_it(
+        jupyter_server, jupyter_paths, mcp_config, browser, artifacts):
+    """The same MCP group in a JupyterLab workflow document (through the library kernel):
+    a tool's entry adds the prefilled node to the document, which is then dirty and saves
+    it to disk."""
+    base, token = jupyter_server
+    root: Path = jupyter_paths["root"]
+    (root / "mcp-doc.workflow.json").write_text(json.dumps(
+        {"id": "mcp-doc", "nodes": [], "edges": []}), encoding="utf-8")
+    page, errors = new_page(browser, 1500, 1000, console="llmos")
+    try:
+        open_lab(page, base, token)
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: 'mcp-doc.workflow.json'}); }")
+        doc = page.locator(".llmos-WorkflowDocument:visible")
+        group = doc.locator('.llmos-palette__group--mcp[data-category="MCP"]')
+        group.wait_for(timeout=60_000)
+        ref = group.locator('[data-mcp-server="palette-ref"]')
+        ref.locator('[data-action="mcp-load"]').click()
+        doc.locator('[data-mcp-server="palette-ref"][data-mcp-status="ok"]').wait_for(
+            timeout=60_000)
+        ref.locator('[data-mcp-tool="fancy"]').click()
+        doc.locator('.react-flow__node[data-id="mcp-fancy"]').wait_for(timeout=15_000)
+        page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget.context.model.dirty === true",
+            timeout=15_000)
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+        page.wait_for_function(
+            "() => window.jupyterapp.shell.currentWidget.context.model.dirty === false",
+            timeout=30_000)
+        saved = json.loads((root / "mcp-doc.workflow.json").read_text(encoding="utf-8"))
+        node = next(n for n in saved["nodes"] if n["id"] == "mcp-fancy")
+        assert node["data"]["skill"] == "mcp-tool"
+        assert node["data"]["params"] == {"server": "palette-ref", "tool": "fancy",
+                                          "arguments": {"factor": 2.0, "unit": "m"}}
+        doc.screenshot(path=str(artifacts / "document-mcp-palette.png"))
+        assert not errors, errors
+    finally:
+        page.close()
