@@ -92,3 +92,56 @@ def test_agents_run_in_a_notebook_shows_the_live_view(jupyter_server, jupyter_pa
         assert not errors, errors
     finally:
         page.close()
+
+
+APPROVE = """
+[system]
+name = "approve-by-magic"
+timeout_s = 120
+
+[[actors]]
+id = "editor"
+skill = "actor-code-editor"
+config = {{ root = {root}, reviewers = 1, experts = ["person"], changes = [
+  {{ path = "hello.py", content = "print('hello')\\n" }},
+] }}
+
+[[actors]]
+id = "person"
+skill = "actor-approval"
+config = {{ mode = "human", timeout_s = 100 }}
+"""
+
+
+def test_a_click_in_the_approval_widget_reaches_a_system_started_by_the_magic(
+        jupyter_server, jupyter_paths, browser, artifacts):
+    """The cell of ``%agents run`` has returned (no ``[*]``) while the system waits for the
+    person; the Approve click reaches the actor, the view ends ``exited``."""
+    base, token = jupyter_server
+    root: Path = jupyter_paths["root"]
+    out = root / "magic-approved"
+    (root / "approve-by-magic.toml").write_text(APPROVE.format(root=json.dumps(str(out))))
+    page, errors = new_page(browser, 1400, 1100, console="llmos")
+    try:
+        open_lab(page, base, token)
+        page.evaluate(NEW_NOTEBOOK)
+        # RUN_CELL waits for the cell to end: it ends while the system still runs.
+        page.evaluate(RUN_CELL, "%load_ext llmos_jupyter\nh = %agents run approve-by-magic.toml")
+        view = page.locator(VIEW).first
+        view.wait_for(timeout=60_000)
+        approval = page.locator(".llmos-approval").first
+        approval.wait_for(timeout=60_000)
+        assert view.get_attribute("data-run-status") == "running"
+        assert view.locator("[data-action=cancel]").is_enabled()  # Stop, while it runs
+        assert not (out / "hello.py").exists()
+        approval.locator("button.llmos-approval-approve").click()
+        page.wait_for_function(
+            f"() => document.querySelector('{VIEW}')?.dataset.runStatus === 'exited'",
+            timeout=60_000)
+        assert (out / "hello.py").read_text() == "print('hello')\n"
+        types = [r.get_attribute("data-type") for r in view.locator(".llmos-AgentLog-row").all()]
+        assert types[:2] == ["start", "review_request"] and "approve" in types, types
+        page.locator(".jp-OutputArea").first.screenshot(path=str(artifacts / "agents-widget-approval.png"))
+        assert not errors, errors
+    finally:
+        page.close()
