@@ -21,7 +21,8 @@ a second view of the same widget), restoring the decided values.
 Waiting. :meth:`ApprovalWidget.decided` is awaited on the loop the front end's messages
 are handled on: in a Jupyter kernel (ipykernel ≥ 7 dispatches widget messages while an
 async cell awaits), run the system with ``%agents run FILE`` or ``await arun_file(...)``
-(or in the background), not with a call that blocks the kernel's thread; in JupyterLite the browser's loop.
+(or in the background), not with a call that blocks the kernel's thread; in JupyterLite
+the browser's loop.
 :meth:`ApprovalWidget.wait` blocks a thread instead (a handler in a worker thread).
 """
 
