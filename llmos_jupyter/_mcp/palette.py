@@ -106,8 +106,10 @@ def tool_entry(server: str, tool: Mapping[str, Any]) -> dict[str, Any]:
 
     ``params`` are the ``mcp-tool`` node's parameters; ``tool`` is the server's exact
     name (it goes back to the server as is), the other fields are for display only."""
-    schema = tool.get("input_schema") if isinstance(tool.get("input_schema"), Mapping) else {}
-    props = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+    raw_schema = tool.get("input_schema")
+    schema: Mapping[str, Any] = raw_schema if isinstance(raw_schema, Mapping) else {}
+    raw_props = schema.get("properties")
+    props: Mapping[str, Any] = raw_props if isinstance(raw_props, Mapping) else {}
     required = set(schema.get("required") or []) if isinstance(schema.get("required"), list) \
         else set()
     names = list(props)
