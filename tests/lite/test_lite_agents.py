@@ -306,6 +306,13 @@ class FakeJsResponse:
         return self._body
 
 
+def _run_to_end(coro):
+    """``asyncio.run(coro)`` in a thread of its own: the session's Playwright (sync API)
+    leaves its event loop marked running in the main thread once a browser test ran."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=120)
+
+
 @pytest.fixture
 def fake_pyodide(monkeypatch):
     """``sys.platform == "emscripten"`` with ``js`` and ``pyodide.ffi`` modules whose
@@ -320,7 +327,7 @@ def fake_pyodide(monkeypatch):
 
     def run_sync(aw):
         state.waited.append(type(aw).__name__)
-        return asyncio.run(aw) if asyncio.iscoroutine(aw) else aw
+        return _run_to_end(aw) if asyncio.iscoroutine(aw) else aw
 
     js = types.ModuleType("js")
     js.fetch = fetch
@@ -347,7 +354,7 @@ def test_llm_actor_under_pyodide_calls_the_api_through_fetch_with_retries(
         message(tool_use("list_skills", {"query": "H2 energy"})),
         message(text_block("Use quantum-hamiltonian, then quantum-vqe.")),
     ])
-    out = asyncio.run(arun_file(AGENTS / "assistant.toml",
+    out = _run_to_end(arun_file(AGENTS / "assistant.toml",
                                 {"prompt": "Which skills compute H2 energies?"}, trace=False))
     assert out.status == "exited", out.error
     assert out.result["answer"] == "Use quantum-hamiltonian, then quantum-vqe."
