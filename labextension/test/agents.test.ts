@@ -71,6 +71,7 @@ describe('agent run state', () => {
     const live = play([msg('m1', 'start', 'system', 'ping')]);
     const s = finalState(live, {
       status: 'exited',
+      message: 'exited in 12 ms',
       messages: [
         { id: 'm1', type: 'start', sender: 'system', receiver: 'ping', status: 'handled', payload: { x: '<b>' } },
         { id: 'm2', type: 'ping', sender: 'ping', receiver: 'pong', status: 'handled', payload: null },

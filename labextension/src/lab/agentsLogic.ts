@@ -6,6 +6,16 @@
  * Every string here comes from a system file, an actor or a kernel: the view renders it
  * as React text, never as HTML.
  */
+import type {
+  AgentGraphEdge,
+  AgentGraphNode as ContractGraphNode,
+  AgentGraphReply,
+  AgentProblem,
+  AgentRunReply,
+} from '../contract.gen';
+
+export type { AgentGraphEdge, AgentProblem, AgentRunReply };
+
 
 /** The command that opens a file (the `path` argument, else the file browser's selection) as an Agent System. */
 export const OPEN_AGENT_SYSTEM = 'llmos:open-agent-system';
@@ -16,23 +26,8 @@ export const AGENTS_FILE_TYPE = 'llmos-agent-system';
 /** The generic TOML file type (registered only when JupyterLab has none). */
 export const TOML_FILE_TYPE = 'toml';
 
-/** One problem of `llmos agents check`, with the 1-based line it is about (or null). */
-export interface AgentProblem {
-  where: string;
-  code: string;
-  message: string;
-  severity: 'error' | 'warning' | string;
-  line: number | null;
-}
-
-/** A React Flow node as `system_graph` gives it. */
-export interface AgentGraphNode {
-  id: string;
-  type: 'scope' | 'actor';
-  parentId?: string;
-  extent?: 'parent';
-  position: { x: number; y: number };
-  style?: { width: number; height: number };
+/** A React Flow node as `system_graph` gives it (the contract's, its `data` spelled out). */
+export interface AgentGraphNode extends Omit<ContractGraphNode, 'data'> {
   data: {
     scope?: string;
     strategy?: string;
@@ -46,27 +41,13 @@ export interface AgentGraphNode {
   };
 }
 
-export interface AgentGraphEdge {
-  id: string;
-  source: string;
-  target: string;
-  label: string;
-}
-
 export interface AgentGraph {
   nodes: AgentGraphNode[];
   edges: AgentGraphEdge[];
 }
 
-/** What `agent_system_graph_json` returns. */
-export interface GraphReply {
-  name: string | null;
-  description: string;
-  timeout_s: number | null;
-  graph: AgentGraph;
-  problems: AgentProblem[];
-  valid: boolean;
-}
+/** What `agent_system_graph_json` returns, its nodes typed as above. */
+export type GraphReply = Omit<AgentGraphReply, 'graph'> & { graph: AgentGraph };
 
 /** One line of the message log: a delivered message (live event or final log entry). */
 export interface LogEntry {
@@ -90,19 +71,6 @@ export interface ActorState {
   restarts: number;
   handled: number;
   failed: number;
-}
-
-/** What `run_agent_system_json` returns (an `llmos agents run --json` outcome). */
-export interface AgentRunReply {
-  status: string;
-  message?: string;
-  result?: unknown;
-  error?: string | null;
-  messages: Array<Record<string, unknown>>;
-  messages_dropped?: number;
-  actors: Record<string, { skill?: string; scope?: string; status?: string; restarts?: number; handled?: number }>;
-  trace?: string | null;
-  problems?: AgentProblem[];
 }
 
 /** A live event as the kernel prints it (`_lab._agent_event`). */
@@ -212,7 +180,8 @@ export function finalState(state: RunState, r: AgentRunReply): RunState {
   for (const [id, a] of Object.entries(r.actors ?? {})) {
     const prev = actor(state, id);
     actors[id] = {
-      ...prev, skill: a.skill ?? prev.skill, scope: a.scope ?? prev.scope, status: str(a.status, prev.status),
+      ...prev, skill: typeof a.skill === 'string' ? a.skill : prev.skill,
+      scope: typeof a.scope === 'string' ? a.scope : prev.scope, status: str(a.status, prev.status),
       restarts: num(a.restarts), handled: num(a.handled),
     };
   }
