@@ -583,16 +583,11 @@ class LlmosMagics(Magics):
             self._agent_runs.append(handle)
             return handle
         if view is not None:
-            view.start()
-            kwargs["on_event"] = view.on_event
-        try:
+            from llmos_jupyter._widget.agents import run_followed
+
+            outcome = run_followed(args.file, payload, view=view, **kwargs)
+        else:
             outcome = run_file(args.file, payload, **kwargs)
-        except BaseException as exc:
-            if view is not None:
-                view.fail(f"{type(exc).__name__}: {exc}")
-            raise
-        if view is not None:
-            view.finish(outcome)
         self._print_outcome(outcome)
         return outcome
 

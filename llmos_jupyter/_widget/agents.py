@@ -42,7 +42,7 @@ from llmos_jupyter._actors.runtime import RunOutcome
 from llmos_jupyter._skills.ports import jsonable
 
 __all__ = ["LOG_LIMIT", "PREVIEW_CHARS", "AgentsRun", "AgentsView", "FrontEndMissing",
-           "start_run"]
+           "run_followed", "start_run"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ESM = STATIC / "agents.js"
@@ -362,6 +362,38 @@ class AgentsRun:
         return f"<AgentsRun {self.name!r} ({self.path}): {state}>"
 
 
+def _follow(view: AgentsView, kwargs: dict[str, Any]) -> None:
+    """Start ``view`` and have it see every event of the run ``kwargs`` configure (before
+    an ``on_event`` already there)."""
+    view.start()
+    prior = kwargs.pop("on_event", None)
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        view.on_event(kind, data)
+        if prior is not None:
+            prior(kind, data)
+
+    kwargs["on_event"] = on_event
+
+
+def run_followed(path: str | Path, input: Any = None, *, view: AgentsView,
+                 **kwargs: Any) -> RunOutcome:
+    """:func:`~llmos_jupyter._actors.run.run_file` (blocking) with ``view`` following the
+    run: the form of :func:`start_run` where no loop may run it in the background (plain
+    IPython, Pyodide's ``run_sync``). Whatever ``run_file`` raises is shown on the view,
+    then raised."""
+    from llmos_jupyter._actors.run import run_file
+
+    _follow(view, kwargs)
+    try:
+        outcome = run_file(path, input, **kwargs)
+    except BaseException as exc:  # a Ctrl-C too: the view must not say "running" on
+        view.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    view.finish(outcome)
+    return outcome
+
+
 def start_run(path: str | Path, input: Any = None, *, view: AgentsView | None = None,
               on_done: Callable[[AgentsRun], Any] | None = None,
               loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any) -> AgentsRun:
@@ -378,15 +410,7 @@ def start_run(path: str | Path, input: Any = None, *, view: AgentsView | None = 
     loop = loop or asyncio.get_running_loop()
     name = view.name if view is not None and view.name else Path(path).stem
     if view is not None:
-        view.start()
-        prior = kwargs.pop("on_event", None)
-
-        def on_event(kind: str, data: dict[str, Any]) -> None:
-            view.on_event(kind, data)
-            if prior is not None:
-                prior(kind, data)
-
-        kwargs["on_event"] = on_event
+        _follow(view, kwargs)
 
     async def body() -> RunOutcome:
         try:
