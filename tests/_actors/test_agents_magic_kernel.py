@@ -13,10 +13,11 @@ import queue
 import time
 
 import pytest
+from approval_systems import approval_system
+from kernel_client import kernel_client
 
 pytest.importorskip("anywidget")
-jupyter_client = pytest.importorskip("jupyter_client")
-from jupyter_client.manager import KernelManager  # noqa: E402
+pytest.importorskip("jupyter_client")
 
 from llmos_jupyter._widget import agents as agents_widget  # noqa: E402
 
@@ -25,37 +26,11 @@ pytestmark = pytest.mark.skipif(not agents_widget.ESM.is_file(),
 
 TIMEOUT = 60
 
-SYSTEM = """
-[system]
-name = "approve-by-magic"
-timeout_s = 60
-
-[[actors]]
-id = "editor"
-skill = "actor-code-editor"
-config = {{ root = {root}, reviewers = 1, experts = ["person"], changes = [
-  {{ path = "hello.py", content = "print('hello')\\n" }},
-] }}
-
-[[actors]]
-id = "person"
-skill = "actor-approval"
-config = {{ mode = "human", timeout_s = 50 }}
-"""
-
 
 @pytest.fixture
 def kernel(llmos_home):
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env={**os.environ, "LLMOS_HOME": str(llmos_home)})
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=TIMEOUT)
+    with kernel_client("python3", llmos_home, TIMEOUT) as kc:
         yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def _messages(kc, until, timeout=TIMEOUT):
@@ -83,7 +58,8 @@ def test_the_cell_returns_at_once_and_an_approval_arrives_while_the_system_runs(
         kernel, tmp_path):
     kc = kernel
     system = tmp_path / "approve.toml"
-    system.write_text(SYSTEM.format(root=json.dumps(str(tmp_path / "out"))))
+    system.write_text(approval_system("approve-by-magic", tmp_path / "out",
+                                      [("hello.py", "print('hello')\n")]))
     cell = kc.execute(f"%load_ext llmos_jupyter\nh = %agents run {system}\nprint('CELL DONE')")
     states: dict[str, dict] = {}  # comm id -> latest synced state
     approval = view = None

@@ -7,48 +7,25 @@ sends; the decisions reach the actor while the cell is still running.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import time
 
 import pytest
+from approval_systems import approval_system
+from kernel_client import kernel_client
 
 pytest.importorskip("anywidget")
-jupyter_client = pytest.importorskip("jupyter_client")
-from jupyter_client.manager import KernelManager  # noqa: E402
+pytest.importorskip("jupyter_client")
 
 TIMEOUT = 60
-
-SYSTEM = """
-[system]
-name = "approve-in-notebook"
-timeout_s = 60
-
-[[actors]]
-id = "editor"
-skill = "actor-code-editor"
-config = {{ root = {root}, reviewers = 1, experts = ["person"], changes = [
-  {{ path = "hello.py", content = "print('<b>hello</b>')\\n" }},
-  {{ path = "danger.py", content = "eval(input())\\n" }},
-] }}
-
-[[actors]]
-id = "person"
-skill = "actor-approval"
-config = {{ mode = "human", timeout_s = 50 }}
-"""
 
 
 def test_a_person_approves_and_requests_changes_through_widgets_in_the_running_cell(
         tmp_path, llmos_home):
     system = tmp_path / "approve.toml"
-    system.write_text(SYSTEM.format(root=json.dumps(str(tmp_path / "out"))))
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env={**os.environ, "LLMOS_HOME": str(llmos_home)})
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=TIMEOUT)
+    system.write_text(approval_system("approve-in-notebook", tmp_path / "out", [
+        ("hello.py", "print('<b>hello</b>')\n"), ("danger.py", "eval(input())\n")]))
+    with kernel_client("python3", llmos_home, TIMEOUT) as kc:
         cell = kc.execute("from llmos_jupyter._actors.run import arun_file\n"
                           f"out = await arun_file({str(system)!r}, trace=False)\n"
                           "import json; print('RESULT', json.dumps(out.result))")
@@ -89,6 +66,3 @@ def test_a_person_approves_and_requests_changes_through_widgets_in_the_running_c
                           "refused": [{"path": "danger.py", "reason": "person: no eval"}]}
         assert (tmp_path / "out" / "hello.py").read_text() == "print('<b>hello</b>')\n"
         assert not (tmp_path / "out" / "danger.py").exists()
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)

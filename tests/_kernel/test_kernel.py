@@ -5,17 +5,16 @@ installed as a kernelspec in a temporary JUPYTER_PATH, started by name, magics w
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from kernel_client import kernel_client
 
 jupyter_client = pytest.importorskip("jupyter_client")
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 
 from llmos_jupyter._kernel import KERNEL_NAME, KERNELSPEC_DIR
 
@@ -67,16 +66,8 @@ def jupyter_env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kernel(jupyter_env):
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    km.start_kernel(env={**os.environ, "LLMOS_HOME": str(jupyter_env["home"])})
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=TIMEOUT)
+    with kernel_client(KERNEL_NAME, jupyter_env["home"], TIMEOUT) as kc:
         yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def run(kc, code: str) -> tuple[dict, list[dict]]:

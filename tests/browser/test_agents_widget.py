@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from approval_systems import approval_system
 from browser.jlab import NEW_NOTEBOOK, RUN_CELL, cell_text, new_page, open_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,23 +95,6 @@ def test_agents_run_in_a_notebook_shows_the_live_view(jupyter_server, jupyter_pa
         page.close()
 
 
-APPROVE = """
-[system]
-name = "approve-by-magic"
-timeout_s = 120
-
-[[actors]]
-id = "editor"
-skill = "actor-code-editor"
-config = {{ root = {root}, reviewers = 1, experts = ["person"], changes = [
-  {{ path = "hello.py", content = "print('hello')\\n" }},
-] }}
-
-[[actors]]
-id = "person"
-skill = "actor-approval"
-config = {{ mode = "human", timeout_s = 100 }}
-"""
 
 
 def test_a_click_in_the_approval_widget_reaches_a_system_started_by_the_magic(
@@ -120,7 +104,9 @@ def test_a_click_in_the_approval_widget_reaches_a_system_started_by_the_magic(
     base, token = jupyter_server
     root: Path = jupyter_paths["root"]
     out = root / "magic-approved"
-    (root / "approve-by-magic.toml").write_text(APPROVE.format(root=json.dumps(str(out))))
+    (root / "approve-by-magic.toml").write_text(approval_system(
+        "approve-by-magic", out, [("hello.py", "print('hello')\n")], timeout_s=120,
+        person_timeout_s=100))
     page, errors = new_page(browser, 1400, 1100, console="llmos")
     try:
         open_lab(page, base, token)

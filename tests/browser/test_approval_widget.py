@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from approval_systems import approval_system
 from browser.jlab import CELLS, NEW_NOTEBOOK, WAIT_IDLE, cell_text, new_page, open_lab
 
 LABEXTENSION = Path(__file__).resolve().parents[2] / "llmos_jupyter" / "labextension" / "package.json"
@@ -22,24 +23,6 @@ pytestmark = pytest.mark.skipif(
     reason=f"{LABEXTENSION.parent} not built (cd labextension && npm ci && npm run build)")
 
 XSS = '<img src=x onerror="window.__llmosXss=1">'
-SYSTEM = """
-[system]
-name = "approve-in-browser"
-timeout_s = 120
-
-[[actors]]
-id = "editor"
-skill = "actor-code-editor"
-config = {{ root = {root}, reviewers = 1, experts = ["person"], changes = [
-  {{ path = "page.html", content = {page} }},
-  {{ path = "danger.py", content = "eval(input())\\n" }},
-] }}
-
-[[actors]]
-id = "person"
-skill = "actor-approval"
-config = {{ mode = "human", timeout_s = 100 }}
-"""
 
 # Runs `code` in the last cell without waiting for it (the cell waits for our clicks).
 FIRE_CELL = """(code) => {
@@ -56,8 +39,9 @@ def test_a_person_decides_in_the_approval_widget(jupyter_server, jupyter_paths, 
     root: Path = jupyter_paths["root"]
     out = root / "approved-out"
     system = root / "approve-in-browser.toml"
-    system.write_text(SYSTEM.format(root=json.dumps(str(out)),
-                                    page=json.dumps(f"<p>hi</p>{XSS}\n")))
+    system.write_text(approval_system("approve-in-browser", out, [
+        ("page.html", f"<p>hi</p>{XSS}\n"), ("danger.py", "eval(input())\n")],
+        timeout_s=120, person_timeout_s=100))
     page, errors = new_page(browser, 1400, 1000, console="llmos")
     try:
         open_lab(page, base, token)
