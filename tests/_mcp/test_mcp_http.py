@@ -5,12 +5,7 @@ stops it cleanly. Every wait is bounded; the process group is killed in ``finall
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -18,37 +13,19 @@ pytest.importorskip("mcp")
 pytest.importorskip("uvicorn")
 
 import anyio
+from llmos_process import free_port, kill_group, listening, start_llmos, wait_listening
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 START_S = 90  # a cold interpreter, the SDK and the skill library on a loaded 2-core box
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def test_streamable_http_lists_tools_and_computes_the_mean(llmos_home, tmp_path):
     port = free_port()
     log = tmp_path / "mcp-serve.log"
-    env = {**os.environ, "LLMOS_HOME": str(llmos_home), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llmos_jupyter._cli", "mcp", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True)
+    proc = start_llmos(["mcp", "serve", "--port", str(port)], llmos_home, log)
     try:
-        deadline = time.monotonic() + START_S
-        while not listening(port):
-            assert proc.poll() is None, f"exited {proc.returncode}: {log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, f"not listening: {log.read_text()[-2000:]}"
-            time.sleep(0.2)
+        wait_listening(proc, port, log, START_S)
         assert f"http://127.0.0.1:{port}/mcp" in log.read_text()
 
         async def session() -> None:
@@ -72,9 +49,7 @@ def test_streamable_http_lists_tools_and_computes_the_mean(llmos_home, tmp_path)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, log.read_text()[-2000:]
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        kill_group(proc)
     assert "Traceback" not in log.read_text()
     assert not listening(port)
     # Each call was an engine run with a trace in the server's LLMOS_HOME.

@@ -9,11 +9,7 @@ handlers. Every wait is bounded and the process group is killed in ``finally``."
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,23 +23,12 @@ pytest.importorskip("croniter")
 pytest.importorskip("watchfiles")
 
 from _triggers.helpers import ECHO, workflow
+from llmos_process import free_port, kill_group, listening, start_llmos, wait_listening
 
 from llmos_jupyter._trace.record import read_run_records
 
 START_S = 60  # an upper bound for a cold interpreter + imports on a loaded 2-core box
 RUN_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def post(url: str, body: object, timeout: float) -> tuple[int, dict]:
@@ -58,34 +43,6 @@ def post(url: str, body: object, timeout: float) -> tuple[int, dict]:
             return exc.code, json.loads(text)
         except ValueError:  # Starlette's 404/405 are plain text
             return exc.code, {"text": text.decode("utf-8", "replace")}
-
-
-def start_serve(home: Path, wf: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "LLMOS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "llmos_jupyter._cli", "serve", str(wf), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-        start_new_session=True)  # its own process group: killed as one in finally
-
-
-def wait_listening(proc: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_S
-    while not listening(port):
-        if proc.poll() is not None:
-            pytest.fail(f"llmos serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"llmos serve did not listen on {port} within {START_S} s: "
-                        f"{log.read_text()[-2000:]}")
-        time.sleep(0.1)
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(10)
 
 
 @pytest.fixture
@@ -105,9 +62,9 @@ def test_webhook_post_to_a_real_server_is_a_traced_run_and_signals_stop_it(
     home, wf = served
     port = free_port()
     log = tmp_path / "serve.log"
-    proc = start_serve(home, wf, port, log)
+    proc = start_llmos(["serve", str(wf), "--port", str(port)], home, log)
     try:
-        wait_listening(proc, port, log)
+        wait_listening(proc, port, log, START_S)
         body = {"order": 4711, "note": f"posted-{stop_signal.name}"}
         code, reply = post(f"http://127.0.0.1:{port}/hooks/echo?wait=1", body, RUN_S)
         assert code == 200, reply
@@ -155,10 +112,7 @@ def test_sigterm_stops_a_server_without_webhooks(served, tmp_path):
     wf = workflow(tmp_path, [{"type": "file", "path": str(inbox), "input": "n.value"}],
                   wid="watched")
     log = tmp_path / "serve-files.log"
-    env = {**os.environ, "LLMOS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "llmos_jupyter._cli", "serve", str(wf)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-                            start_new_session=True)
+    proc = start_llmos(["serve", str(wf)], home, log)
     try:
         deadline = time.monotonic() + START_S
         while "llmos serve: 1 trigger(s)" not in log.read_text():
