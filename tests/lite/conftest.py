@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from lite.stub_messages_api import StubAnthropic
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,17 @@ def site_url(lite_site: Path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def stub_api():
+    """The URL of a :class:`StubAnthropic` server on 127.0.0.1 (its requests: ``.seen``)."""
+    StubAnthropic.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubAnthropic)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

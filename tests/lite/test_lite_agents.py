@@ -23,19 +23,17 @@ natively in this test process.
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import shutil
 import sys
-import threading
 import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import ClassVar
 
 import httpx2
 import pytest
 from _llm.anthropic_replay import KEY, Replay, error, message, text_block, tool_use
+from lite.stub_messages_api import REPLY, StubAnthropic
 from lite_chromium import ARGS, CHROMIUM, needs_browser, outside, sync_playwright
 
 from llmos_jupyter._actors import CannotWaitHere, arun_file, run_file
@@ -189,52 +187,6 @@ def _native_rc_scan(tmp_path: Path):
     shutil.copy2(ROOT / "jupyterlite" / "files" / "rc-stats.workflow.json", tmp_path)
     (tmp_path / "agents" / "rc-scan.toml").write_text(RC_SCAN)
     return run_file(tmp_path / "agents" / "rc-scan.toml", trace=False)
-
-
-REPLY = message(text_block("Hello from the stub Messages API."), input_tokens=12,
-                output_tokens=9)
-
-
-class StubAnthropic(http.server.BaseHTTPRequestHandler):
-    """``POST /v1/messages`` → :data:`REPLY`, with the CORS headers the API sends a browser
-    (the page's origin differs from this server's, so CORS is real)."""
-
-    seen: ClassVar[list[dict]] = []
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _cors(self) -> None:
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Headers", "*")
-        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
-
-    def do_OPTIONS(self) -> None:  # noqa: N802 - http.server's name
-        self.send_response(204)
-        self._cors()
-        self.end_headers()
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.seen.append({"headers": {k.lower(): v for k, v in self.headers.items()},
-                          "body": json.loads(body)})
-        data = json.dumps(REPLY).encode()
-        self.send_response(200)
-        self._cors()
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def stub_api():
-    StubAnthropic.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubAnthropic)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @needs_browser

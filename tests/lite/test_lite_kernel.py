@@ -14,14 +14,10 @@ Uses the session's offline build (``conftest.lite_site``); no request may leave 
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
 
-import pytest
-from _llm.anthropic_replay import message, text_block
+from lite.stub_messages_api import REPLY, StubAnthropic
 from lite_chromium import ARGS, CHROMIUM, needs_browser, outside, sync_playwright
 
 EXECUTE = """async (code) => {
@@ -41,55 +37,6 @@ EXECUTE = """async (code) => {
   await f.done;
   return {out, err};
 }"""
-
-REPLY = message(text_block("Hello from the stub Messages API."), input_tokens=12,
-                output_tokens=9)
-
-
-class StubAnthropic(http.server.BaseHTTPRequestHandler):
-    """``POST /v1/messages`` → the recorded reply; CORS as the real API answers a browser."""
-
-    seen: ClassVar[list[dict]] = []
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _cors(self) -> None:
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Headers", "*")
-        self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
-        # Without this a browser hides every non-safelisted response header from fetch.
-        self.send_header("Access-Control-Expose-Headers", "request-id, retry-after")
-
-    def do_OPTIONS(self) -> None:
-        self.send_response(204)
-        self._cors()
-        self.end_headers()
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.seen.append({"path": self.path, "headers": {k.lower(): v for k, v in
-                                                         self.headers.items()},
-                          "body": json.loads(body)})
-        data = json.dumps(REPLY).encode()
-        self.send_response(200)
-        self._cors()
-        self.send_header("content-type", "application/json")
-        self.send_header("request-id", "req_011CSTUB")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def stub_api():
-    StubAnthropic.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubAnthropic)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
 
 INSTALL = 'import piplite\nawait piplite.install(["llmos-jupyter", "httpx2"])\nprint("ok")'
 
