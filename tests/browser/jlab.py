@@ -5,6 +5,12 @@ Shared by the browser tests (the `jupyter_server` / `browser` fixtures are in co
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
+# The JupyterLab widget in the main area (a workflow document, a notebook...).
+CURRENT = "window.jupyterapp.shell.currentWidget"
+
 # Runs `code` in the last cell of the current notebook, waits for it, returns its outputs.
 RUN_CELL = """async (code) => {
   const app = window.jupyterapp, nb = app.shell.currentWidget.content;
@@ -90,3 +96,21 @@ def drag(page, source, x2: float, y2: float) -> None:
     page.mouse.move(x1 + 12, y1 + 6, steps=3)
     page.mouse.move(x2, y2, steps=12)
     page.mouse.up()
+
+
+def put_settings(base: str, token: str, raw: dict) -> None:
+    """Replace the extension's user settings (``llmos-jupyter:plugin``) on the server, as
+    the Settings Editor saves them; open pages see the change."""
+    req = urllib.request.Request(
+        f"{base}/lab/api/settings/llmos-jupyter:plugin?token={token}", method="PUT",
+        data=json.dumps({"raw": json.dumps(raw)}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+
+
+def wait_run_over(page, timeout: float) -> None:
+    """Until the current workflow document's run has ended (whatever its status)."""
+    page.wait_for_function(f"() => {CURRENT}.content.model.get('running') === false && "
+                           f"{CURRENT}.content.node.dataset.runStatus !== 'running'",
+                           timeout=timeout)

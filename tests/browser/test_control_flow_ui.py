@@ -16,11 +16,10 @@ import json
 from pathlib import Path
 
 import pytest
-from browser.jlab import new_page, open_lab
+from browser.jlab import CURRENT, new_page, open_lab
 
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
-CURRENT = "window.jupyterapp.shell.currentWidget"
 
 pytestmark = pytest.mark.skipif(
     not LABEXTENSION.is_file(),

@@ -19,15 +19,13 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser.jlab import CELLS, WAIT_IDLE, drag, new_page, open_lab
+from browser.jlab import CELLS, CURRENT, WAIT_IDLE, drag, new_page, open_lab, put_settings
 
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
-CURRENT = "window.jupyterapp.shell.currentWidget"
 
 pytestmark = pytest.mark.skipif(
     not LABEXTENSION.is_file(),
@@ -270,15 +268,6 @@ def test_run_history_statistics(jupyter_server, jupyter_paths, browser, artifact
         page.close()
 
 
-def _put_settings(base: str, token: str, raw: dict) -> None:
-    req = urllib.request.Request(
-        f"{base}/lab/api/settings/llmos-jupyter:plugin?token={token}", method="PUT",
-        data=json.dumps({"raw": json.dumps(raw)}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10):
-        pass
-
-
 @pytest.mark.slow
 def test_executor_setting(jupyter_server, jupyter_paths, browser, artifacts):
     base, token = jupyter_server
@@ -286,7 +275,7 @@ def test_executor_setting(jupyter_server, jupyter_paths, browser, artifacts):
     shutil.copy(REPO / "notebooks" / "rc-circuit.workflow.json", root / "exec.workflow.json")
     page, errors = new_page(browser, 1500, 1000, console=None)
     try:
-        _put_settings(base, token, {"executor": "processes"})
+        put_settings(base, token, {"executor": "processes"})
         open_lab(page, base, token)
         _open(page, "exec.workflow.json")
         doc = page.locator(".llmos-WorkflowDocument:visible")
@@ -296,7 +285,7 @@ def test_executor_setting(jupyter_server, jupyter_paths, browser, artifacts):
         assert pill.inner_text().strip() == "⚙ processes"
 
         # dask with a scheduler address: shown; changes apply to open documents at once.
-        _put_settings(base, token, {"executor": "dask", "daskScheduler": "tcp://127.0.0.1:1"})
+        put_settings(base, token, {"executor": "dask", "daskScheduler": "tcp://127.0.0.1:1"})
         page.reload()
         page.wait_for_selector(".jp-LauncherCard, .llmos-WorkflowDocument", timeout=60_000)
         _open(page, "exec.workflow.json")
@@ -308,7 +297,7 @@ def test_executor_setting(jupyter_server, jupyter_paths, browser, artifacts):
         if "executor" not in inspect.signature(_lab.run_workflow_json).parameters:
             pytest.skip("llmos_jupyter._lab.run_workflow_json takes no executor= yet")
         # A run on processes: the document's kernel runs it there and completes.
-        _put_settings(base, token, {"executor": "processes"})
+        put_settings(base, token, {"executor": "processes"})
         page.reload()
         page.wait_for_selector(".jp-LauncherCard, .llmos-WorkflowDocument", timeout=60_000)
         _open(page, "exec.workflow.json")
@@ -326,5 +315,5 @@ def test_executor_setting(jupyter_server, jupyter_paths, browser, artifacts):
         page.screenshot(path=str(artifacts / "executor-setting.png"))
         assert not [e for e in errors if "llmos" in e.lower()], errors
     finally:
-        _put_settings(base, token, {})
+        put_settings(base, token, {})
         page.close()

@@ -12,15 +12,13 @@ run goes on. Screenshots go to tests/browser/artifacts/.
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser.jlab import new_page, open_lab
+from browser.jlab import CURRENT, new_page, open_lab, put_settings, wait_run_over
 
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
-CURRENT = "window.jupyterapp.shell.currentWidget"
 DOC = ".llmos-WorkflowDocument:visible"
 
 pytestmark = pytest.mark.skipif(
@@ -64,15 +62,6 @@ def _workflow(gate: Path) -> dict:
             "edges": []}
 
 
-def _put_settings(base: str, token: str, raw: dict) -> None:
-    req = urllib.request.Request(
-        f"{base}/lab/api/settings/llmos-jupyter:plugin?token={token}", method="PUT",
-        data=json.dumps({"raw": json.dumps(raw)}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10):
-        pass
-
-
 def _open_doc(page, path: str) -> None:
     page.evaluate("() => { window.jupyterapp.commands.execute('llmos:refresh-skills'); }")
     page.evaluate(f"() => {{ window.jupyterapp.commands.execute('docmanager:open', "
@@ -88,12 +77,6 @@ def _state(page) -> str:
                          f"{CURRENT}.content.model.get('logs')])")
 
 
-def _wait_run_over(page) -> None:
-    page.wait_for_function(f"() => {CURRENT}.content.model.get('running') === false && "
-                           f"{CURRENT}.content.node.dataset.runStatus !== 'running'",
-                           timeout=120_000)
-
-
 @pytest.mark.slow
 def test_live_logs_on_the_processes_executor(jupyter_server, jupyter_paths, browser, artifacts):
     base, token = jupyter_server
@@ -107,7 +90,7 @@ def test_live_logs_on_the_processes_executor(jupyter_server, jupyter_paths, brow
                                                   encoding="utf-8")
     page, errors = new_page(browser, 1500, 1000, console=None)
     try:
-        _put_settings(base, token, {"executor": "processes"})
+        put_settings(base, token, {"executor": "processes"})
         open_lab(page, base, token)
         _open_doc(page, "live-logs.workflow.json")
         doc = page.locator(DOC)
@@ -136,7 +119,7 @@ def test_live_logs_on_the_processes_executor(jupyter_server, jupyter_paths, brow
 
         # -- the gate opens: the node completes with all four lines --------------------------
         gate.touch()
-        _wait_run_over(page)
+        wait_run_over(page, 120_000)
         assert node.get_attribute("data-status") == "completed", _state(page)
         page.wait_for_function(
             "() => document.querySelector('.llmos-WorkflowDocument:not(.lm-mod-hidden) "
@@ -151,7 +134,7 @@ def test_live_logs_on_the_processes_executor(jupyter_server, jupyter_paths, brow
         assert not [e for e in errors if "llmos" in e.lower()], errors
     finally:
         gate.touch()  # a node still waiting ends
-        _put_settings(base, token, {})
+        put_settings(base, token, {})
         page.close()
 
 
@@ -170,7 +153,7 @@ def test_dask_dashboard_link_while_running(jupyter_server, jupyter_paths, browse
                                                   encoding="utf-8")
     page, errors = new_page(browser, 1500, 1000, console=None)
     try:
-        _put_settings(base, token, {"executor": "dask"})
+        put_settings(base, token, {"executor": "dask"})
         open_lab(page, base, token)
         _open_doc(page, "dask-logs.workflow.json")
         doc = page.locator(DOC)
@@ -192,14 +175,14 @@ def test_dask_dashboard_link_while_running(jupyter_server, jupyter_paths, browse
             timeout=90_000)
         page.screenshot(path=str(artifacts / "live-logs-dask-dashboard.png"))
         gate.touch()
-        _wait_run_over(page)
+        wait_run_over(page, 120_000)
         assert doc.locator('[data-node-id="talker"]').first.get_attribute("data-status") == \
             "completed", _state(page)
         assert link.is_visible()  # still there after the run
         assert not [e for e in errors if "llmos" in e.lower()], errors
     finally:
         gate.touch()
-        _put_settings(base, token, {})
+        put_settings(base, token, {})
         page.close()
 
 
@@ -332,7 +315,7 @@ def test_document_switch_ports_and_threads_logs(jupyter_server, jupyter_paths, b
         page.screenshot(path=str(artifacts / "switch-case-ports-document.png"))
 
         page.evaluate("() => { window.jupyterapp.commands.execute('llmos:run-workflow'); }")
-        _wait_run_over(page)
+        wait_run_over(page, 120_000)
         assert doc.locator('[data-node-id="talker"]').first.get_attribute("data-status") == \
             "completed", _state(page)
         doc.locator('.react-flow__node[data-id="talker"]').click()

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser.jlab import new_page, open_lab
+from browser.jlab import CURRENT, new_page, open_lab, wait_run_over
 
 REPO = Path(__file__).resolve().parents[2]
 LABEXTENSION = REPO / "llmos_jupyter" / "labextension" / "package.json"
@@ -55,7 +55,6 @@ WORKFLOW = {
                "targetHandle": "x"}],
 }
 
-CURRENT = "window.jupyterapp.shell.currentWidget"
 
 
 def _status(doc, node: str) -> str | None:
@@ -77,12 +76,6 @@ def _wait_status(page, node: str, *statuses: str, timeout: float = 60_000) -> No
 def _start(page, command: str) -> None:
     """Execute a command without waiting for the promise it returns (a run's end)."""
     page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{command}'); }}")
-
-
-def _wait_run_over(page) -> None:
-    page.wait_for_function(f"() => {CURRENT}.content.model.get('running') === false && "
-                           f"{CURRENT}.content.node.dataset.runStatus !== 'running'",
-                           timeout=90_000)
 
 
 @pytest.mark.slow
@@ -115,7 +108,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         _wait_status(page, "a", "running")
         assert _status(doc, "b") == "queued"  # live: the engine's events, not the end result
         page.evaluate("() => { window.jupyterapp.commands.execute('llmos:cancel-run'); }")
-        _wait_run_over(page)
+        wait_run_over(page, 90_000)
         assert _status(doc, "a") in ("completed", "failed")
         if _status(doc, "a") == "failed":
             assert "NodeCancelled" in doc.locator('[data-node-id="a"]').first.inner_text()
@@ -126,7 +119,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         #       running, then both are done ------------------------------------------------
         _start(page, "llmos:run-workflow")
         _wait_status(page, "b", "running")
-        _wait_run_over(page)
+        wait_run_over(page, 90_000)
         assert doc.locator(".llmos-WorkflowCanvas").get_attribute("data-run-status") == "completed"
         assert _status(doc, "a") in ("cached", "completed") and _status(doc, "b") == "completed"
         # The preview of b's output arrived with the result: y = 2 * (2 * 3) = 12.
@@ -137,7 +130,7 @@ def test_document_runs_live_cancel_and_history(jupyter_server, jupyter_paths, br
         doc.locator('.react-flow__node[data-id="b"]').click()
         page.wait_for_function(f"() => {CURRENT}.content.selectedNode() === 'b'")
         _start(page, "llmos:run-node-downstream")
-        _wait_run_over(page)
+        wait_run_over(page, 90_000)
         assert _status(doc, "b") == "cached"
 
         # -- 4. the run history: re-run the first completed run, compare two runs ----------
@@ -205,7 +198,7 @@ def test_document_runs_a_javascript_node_in_the_page(jupyter_server, jupyter_pat
         page.wait_for_function(f"() => {CURRENT}.context.sessionContext.session?.kernel?.name "
                                "=== 'python3'", timeout=60_000)
         _start(page, "llmos:run-workflow")
-        _wait_run_over(page)
+        wait_run_over(page, 90_000)
         state = page.evaluate(f"() => [{CURRENT}.content.model.get('message'), "
                               f"{CURRENT}.content.model.get('previews')]")
         assert doc.locator(".llmos-WorkflowCanvas").get_attribute("data-run-status") == \
