@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from llmos_jupyter._actors.message import payload_preview
 from llmos_jupyter._engine.result import jsonable
 from llmos_jupyter._paths import traces_dir
 from llmos_jupyter._skills.library import SkillLibrary
@@ -482,10 +483,6 @@ def rewrite_cells_json(edits: list[dict[str, Any]]) -> str:
 # read a file, and resolve a system's `skills` folders and workflow paths against its
 # folder, so unsaved text is checked from a hidden file beside the real one.
 
-_PREVIEW_CHARS = 240
-"""How much of a message payload a live event carries (the final reply has it all)."""
-
-
 def _system_path(path: str) -> Path:
     """The system file ``path`` names, as this kernel sees it: absolute, else relative to
     the working directory (the server's root for the library kernel), else — a document's
@@ -533,17 +530,6 @@ class _SystemText:
         return s.replace(str(self.tmp), str(self.real)) if self.tmp is not None else s
 
 
-def _agent_problems(text: str, problems: list[Any], st: _SystemText) -> list[dict[str, Any]]:
-    from llmos_jupyter._actors.graph import problem_line
-
-    out = []
-    for p in problems:
-        d: dict[str, Any] = {k: st.clean(v) for k, v in p.to_json().items()}
-        d["line"] = problem_line(text, p.where, p.message)
-        out.append(d)
-    return out
-
-
 def agent_system_graph_json(text: str, path: str) -> str:
     """The graph and every problem of an actor system file given as TOML text.
 
@@ -560,40 +546,27 @@ def agent_system_graph_json(text: str, path: str) -> str:
         ``valid`` is false when one is an ``error``. Invalid TOML is a problem (code
         ``toml``, with its line), never an exception.
     """
-    from llmos_jupyter._actors.config import Problem, check_system
-    from llmos_jupyter._actors.graph import system_graph
+    from llmos_jupyter._actors.graph import system_view
 
-    library = Workbench.current().library
     st = _SystemText(text, path)
     with st as (_, file):
-        try:
-            cfg, problems = check_system(file, library)
-            graph = system_graph(cfg, library)
-        except Exception as exc:  # noqa: BLE001 - reported to the document, never raised
-            problems = [Problem(str(file), "check-failed", f"cannot check the file: {exc}")]
-            cfg, graph = None, {"nodes": [], "edges": []}
-        reply = {"name": getattr(cfg, "name", None), "timeout_s": getattr(cfg, "timeout_s", None),
-                 "description": getattr(cfg, "description", ""), "graph": jsonable(graph),
-                 "problems": _agent_problems(text, problems, st)}
+        reply = jsonable(system_view(file, Workbench.current().library, text=text,
+                                     clean=st.clean))
     reply["valid"] = not any(p["severity"] == "error" for p in reply["problems"])
     return json.dumps(reply)
-
-
-def _preview(value: Any) -> str:
-    s = json.dumps(jsonable(value), ensure_ascii=False)
-    return s if len(s) <= _PREVIEW_CHARS else s[:_PREVIEW_CHARS - 1] + "…"
 
 
 def _agent_event(kind: str, data: dict[str, Any]) -> dict[str, Any] | None:
     """The live event a document gets for a runtime ``on_event`` call: ``{"kind":
     "agent-message", "id", "type", "sender", "receiver", "scope", "status",
-    "reply_to", "payload_preview"}`` (the payload as JSON text, cut to
-    ``_PREVIEW_CHARS``) or ``{"kind": "agent-actor", "id", "skill", "scope", "status",
+    "reply_to", "payload_preview"}`` (the payload as JSON text, cut by
+    :func:`~llmos_jupyter._actors.message.payload_preview`) or ``{"kind": "agent-actor",
+    "id", "skill", "scope", "status",
     "restarts", "handled"}``."""
     if kind == "message":
         return {"kind": "agent-message", **{k: data.get(k) for k in (
             "id", "type", "sender", "receiver", "scope", "status", "reply_to")},
-            "payload_preview": _preview(data.get("payload"))}
+            "payload_preview": payload_preview(data.get("payload"))}
     if kind == "actor":
         return {"kind": "agent-actor", **{k: data.get(k) for k in (
             "id", "skill", "scope", "status", "restarts", "handled")}}
@@ -638,6 +611,7 @@ async def arun_agent_system_json(text: str, path: str, input_json: str | None = 
 
 async def _arun_agents(text: str, path: str, input_json: str | None, on_event: Any,
                        timeout_s: float | None) -> str:
+    from llmos_jupyter._actors.graph import problem_rows
     from llmos_jupyter._actors.run import SystemInvalid, arun_file
     from llmos_jupyter._actors.runtime import ActorSystemError
 
@@ -652,7 +626,7 @@ async def _arun_agents(text: str, path: str, input_json: str | None, on_event: A
             outcome = await arun_file(file, payload, timeout_s=timeout_s, library=library,
                                       on_event=on_event)
         except SystemInvalid as exc:
-            problems = _agent_problems(text, exc.problems, st)
+            problems = problem_rows(exc.problems, text, st.clean)
             first = problems[0]
             return _invalid(problems, f"{first['where']}: {first['message']}"
                             + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))

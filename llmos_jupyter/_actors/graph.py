@@ -24,13 +24,15 @@ so an editor can point at it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from llmos_jupyter._actors.config import SystemConfig, static_messages
 from llmos_jupyter._actors.message import ROOT_SCOPE
 from llmos_jupyter._actors.skill import is_actor, subscriptions
 
-__all__ = ["problem_line", "system_graph"]
+__all__ = ["problem_line", "problem_rows", "system_graph", "system_view"]
 
 # Actor box width and row height, group padding and the group's title band (pixels).
 _W, _H, _PAD, _HEAD = 220, 120, 20, 36
@@ -198,3 +200,44 @@ def problem_line(text: str, where: str, message: str = "") -> int | None:
             if re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", lines[i]):
                 return i + 1
     return start + 1
+
+
+def system_view(path: str | Path, library: Any = None, *, text: str | None = None,
+                clean: Callable[[str], str] = str) -> dict[str, Any]:
+    """What a view of the system file at ``path`` shows: ``{"name", "description",
+    "timeout_s", "graph" (:func:`system_graph`), "problems": [{"where", "code", "message",
+    "severity", "line"}]}`` — ``llmos agents check``'s problems, each with the 1-based
+    line of ``text`` (default: the file's own text) it is about (:func:`problem_line`).
+    ``clean`` rewrites the problems' strings (e.g. a hidden copy's path into the real
+    one). A file that cannot be checked is one problem (``check-failed``) and an empty
+    graph, never an exception; ``name`` is ``None`` when the file gives none.
+    """
+    from llmos_jupyter._actors.config import Problem, check_system
+
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+    try:
+        cfg, problems = check_system(path, library)
+        graph = system_graph(cfg, library)
+    except Exception as exc:  # noqa: BLE001 - shown in the view, never raised
+        cfg, graph = None, {"nodes": [], "edges": []}
+        problems = [Problem(str(path), "check-failed", f"cannot check the file: {exc}")]
+    return {"name": getattr(cfg, "name", None), "timeout_s": getattr(cfg, "timeout_s", None),
+            "description": getattr(cfg, "description", "") or "", "graph": graph,
+            "problems": problem_rows(problems, text, clean)}
+
+
+def problem_rows(problems: Any, text: str,
+                 clean: Callable[[str], str] = str) -> list[dict[str, Any]]:
+    """:class:`~.config.Problem` s as ``[{"where", "code", "message", "severity", "line"}]``:
+    each with the 1-based line of the system file ``text`` it is about
+    (:func:`problem_line`), its strings passed through ``clean``."""
+    rows = []
+    for p in problems:
+        row: dict[str, Any] = {k: clean(v) for k, v in p.to_json().items()}
+        row["line"] = problem_line(text, p.where, p.message)
+        rows.append(row)
+    return rows

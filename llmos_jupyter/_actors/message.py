@@ -32,9 +32,11 @@ __all__ = [
     "SCOPE_RE",
     "SYSTEM",
     "SYSTEM_TYPES",
+    "PREVIEW_CHARS",
     "Envelope",
     "check_scope",
     "json_payload",
+    "payload_preview",
 ]
 
 ROOT_SCOPE = "000000"
@@ -115,3 +117,19 @@ class Envelope:
         return {"id": self.id, "type": self.type, "sender": self.sender, "scope": self.scope,
                 "payload": self.payload, "reply_to": self.reply_to, "ts": self.ts,
                 "to": self.to}
+
+
+PREVIEW_CHARS = 240
+"""How much of a payload a live view shows (``agentsLogic.PREVIEW_CHARS`` on the page)."""
+
+
+def payload_preview(value: Any) -> str:
+    """``value`` as compact JSON text, cut to :data:`PREVIEW_CHARS` characters (``…`` marks
+    the cut); ``repr`` for what JSON cannot hold. Text for a view, never markup."""
+    from llmos_jupyter._skills.ports import jsonable
+
+    try:
+        s = json.dumps(jsonable(value), ensure_ascii=False)
+    except (TypeError, ValueError):
+        s = repr(value)
+    return s if len(s) <= PREVIEW_CHARS else s[:PREVIEW_CHARS - 1] + "…"

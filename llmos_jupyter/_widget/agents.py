@@ -23,7 +23,6 @@ the front end renders as text.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -38,10 +37,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "the agents view needs anywidget: pip install 'llmos-jupyter[widget]'"
     ) from exc
 
+from llmos_jupyter._actors.message import payload_preview
 from llmos_jupyter._actors.runtime import RunOutcome
 from llmos_jupyter._skills.ports import jsonable
 
-__all__ = ["LOG_LIMIT", "PREVIEW_CHARS", "AgentsRun", "AgentsView", "FrontEndMissing",
+__all__ = ["LOG_LIMIT", "AgentsRun", "AgentsView", "FrontEndMissing",
            "run_followed", "start_run"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -50,21 +50,10 @@ CSS = STATIC / "agents.css"
 
 LOG_LIMIT = 2000
 """Message log entries the view keeps (the newest); the whole log is in ``RunOutcome``."""
-PREVIEW_CHARS = 240
-"""Payload previews are cut to this many characters (as ``agentsLogic.PREVIEW_CHARS``)."""
 
 
 class FrontEndMissing(FileNotFoundError):
     """``llmos_jupyter/static/agents.js`` is not built (``cd labextension && npm run build``)."""
-
-
-def preview(value: Any) -> str:
-    """``value`` as compact JSON text, cut to :data:`PREVIEW_CHARS` (``…`` marks the cut)."""
-    try:
-        s = json.dumps(jsonable(value), ensure_ascii=False)
-    except (TypeError, ValueError):
-        s = repr(value)
-    return s if len(s) <= PREVIEW_CHARS else s[:PREVIEW_CHARS - 1] + "…"
 
 
 def _log_entry(m: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +66,7 @@ def _log_entry(m: dict[str, Any]) -> dict[str, Any]:
     return {"id": s("id"), "type": s("type"), "sender": s("sender"), "receiver": s("receiver"),
             "scope": s("scope"), "status": s("status", "handled"),
             "reply_to": None if m.get("reply_to") is None else str(m["reply_to"]),
-            "preview": preview(m.get("payload"))}
+            "preview": payload_preview(m.get("payload"))}
 
 
 def _num(v: Any) -> int:
@@ -141,27 +130,12 @@ class AgentsView(anywidget.AnyWidget):
         """The view of the system file at ``path``: its name, description, graph and
         problems (``llmos agents check``'s, with their line). An unreadable file gives an
         empty graph and its problem, never an exception."""
-        from llmos_jupyter._actors.config import Problem, check_system
-        from llmos_jupyter._actors.graph import problem_line, system_graph
+        from llmos_jupyter._actors.graph import system_view
 
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError:
-            text = ""
-        try:
-            cfg, problems = check_system(path, library)
-            graph = system_graph(cfg, library)
-        except Exception as exc:  # noqa: BLE001 - shown in the view; the run reports it too
-            cfg, graph = None, {"nodes": [], "edges": []}
-            problems = [Problem(str(path), "check-failed", f"cannot check the file: {exc}")]
-        rows = []
-        for p in problems:
-            d: dict[str, Any] = dict(p.to_json())
-            d["line"] = problem_line(text, p.where, p.message)
-            rows.append(d)
-        return cls(name=str(getattr(cfg, "name", None) or Path(path).name),
-                   description=str(getattr(cfg, "description", "") or ""),
-                   graph=jsonable(graph), problems=jsonable(rows), **kwargs)
+        view = system_view(path, library)
+        return cls(name=str(view["name"] or Path(path).name), description=view["description"],
+                   graph=jsonable(view["graph"]), problems=jsonable(view["problems"]),
+                   **kwargs)
 
     # -- the run's life -------------------------------------------------------------------
     def start(self, message: str = "running…") -> None:
